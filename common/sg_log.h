@@ -6,7 +6,8 @@
 
 #include <stdarg.h>
 
-enum sg_log_level { SG_LOG_ERROR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
+/* SG_LOG_QUIET: command-line tools print their own one-line errors. */
+enum sg_log_level { SG_LOG_QUIET = -1, SG_LOG_ERROR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
 
 /* Program name shown in each line (borrowed; must outlive logging). */
 void sg_log_init(const char *progname, enum sg_log_level level);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sealgated's JSON configuration (design/CONFIG.md), loaded and validated
+ * in one step into plain structs. A loaded struct sg_config owns every
+ * string and array in it; nothing of cJSON survives the load. */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A configuration file larger than this is refused unread. */
+#define SG_CONFIG_MAX_BYTES	(1024 * 1024)
+/* Names of authorities, identities and clients: 1 to this many characters
+ * from A-Z a-z 0-9 . _ - (they appear in URLs and audit lines). */
+#define SG_CONFIG_NAME_MAX	64
+
+/* Defaults for the limits object (HTTP-API.md). */
+#define SG_CONFIG_DEFAULT_MAX_DOCUMENT_BYTES	((size_t)64 * 1024 * 1024)
+#define SG_CONFIG_DEFAULT_MAX_JSON_BYTES	((size_t)1024 * 1024)
+#define SG_CONFIG_DEFAULT_MAX_SOAP_BYTES	((size_t)4 * 1024 * 1024)
+#define SG_CONFIG_DEFAULT_REQUEST_TIMEOUT_MS	30000u
+
+/* What an identity may be used for (struct sg_identity.uses). */
+#define SG_USE_STAMP	0x1u	/* POST /v1/stamp via a csc-v2 authority */
+#define SG_USE_SOAP	0x2u	/* POST /v1/soap via a wssec-soap authority */
+#define SG_USE_SIGN	0x4u	/* POST /v1/sign: local signatures, no authority */
+
+/* What a client may do (struct sg_client.roles). */
+#define SG_ROLE_STAMP	0x1u
+#define SG_ROLE_OFFICER	0x2u
+#define SG_ROLE_AUDITOR	0x4u
+#define SG_ROLE_MONITOR	0x8u
+
+enum sg_authority_type {
+	SG_AUTHORITY_CSC_V2 = 1,	/* "csc-v2" */
+	SG_AUTHORITY_VERO_CERTSERVICE,	/* "vero-certservice" */
+	SG_AUTHORITY_WSSEC_SOAP		/* "wssec-soap" */
+};
+
+enum sg_vero_environment { SG_VERO_PRODUCTION = 1, SG_VERO_TEST };
+enum sg_soap_version { SG_SOAP_11 = 1, SG_SOAP_12 };
+enum sg_xmlsig_alg {
+	SG_XMLSIG_RSA_SHA1 = 1, SG_XMLSIG_RSA_SHA256, SG_XMLSIG_RSA_SHA384,
+	SG_XMLSIG_RSA_SHA512, SG_XMLSIG_ECDSA_SHA256, SG_XMLSIG_ECDSA_SHA384
+};
+enum sg_xmldigest_alg {
+	SG_XMLDIGEST_SHA1 = 1, SG_XMLDIGEST_SHA256, SG_XMLDIGEST_SHA384,
+	SG_XMLDIGEST_SHA512
+};
+
+/* Defaults for absent members are in the comments; where CONFIG.md gives
+ * only an example value, that value is the default. */
+struct sg_config_listen {
+	char *address;			/* "127.0.0.1" */
+	unsigned int port;		/* 8440; 0: ephemeral, the daemon reports it */
+	unsigned int threads;		/* 8 (1-1024) */
+	/* "tls" must be null (absent): HTTPS on the listener is not there yet. */
+};
+
+struct sg_config_token {
+	char *module;			/* NULL: the caller's fallback (CLI.md) */
+	char *label;
+	char *pin_file;			/* NULL: PIN from the environment */
+	unsigned int max_sessions;	/* 16 (1-1024) */
+};
+
+struct sg_identity;
+
+struct sg_config_audit {
+	char *dir;
+	const struct sg_identity *checkpoint_identity;	/* NULL: none */
+	unsigned int checkpoint_every_entries;	/* 1000 */
+	unsigned int checkpoint_every_seconds;	/* 60 */
+	uint64_t rotate_bytes;			/* 256 MiB */
+};
+
+struct sg_config_limits {
+	size_t max_document_bytes;
+	size_t max_json_bytes;
+	size_t max_soap_bytes;
+	unsigned int request_timeout_ms;
+};
+
+/* Type-specific settings; only the member matching sg_authority.type is
+ * filled, the others stay zeroed. */
+struct sg_csc_settings {
+	char *credential_id;
+	int sign_request_body;		/* true */
+	unsigned int timeout_ms;	/* 10000 */
+	unsigned int retries;		/* 2 (0-10) */
+};
+
+struct sg_vero_settings {
+	char *response_signer_ca_file;
+	enum sg_vero_environment environment;	/* required */
+	unsigned int renewal_window_days;	/* 60 (1-60: Vero's limit) */
+	unsigned int poll_interval_s;		/* 30 */
+	unsigned int poll_max;			/* 10 */
+};
+
+struct sg_header {
+	char *name;
+	char *value;
+};
+
+struct sg_wssec_settings {
+	char *preset;			/* NULL, "stil-ipl" or "stil-bpi" */
+	enum sg_soap_version soap_version;
+	enum sg_xmlsig_alg signature;
+	enum sg_xmldigest_alg digest;
+	char **sign_parts;		/* always includes "Body" */
+	size_t n_sign_parts;
+	unsigned int timestamp_ttl_s;	/* 300 */
+	struct sg_header *headers;
+	size_t n_headers;
+	int verify_response;		/* true */
+	char *response_signer_ca_file;	/* set whenever verify_response is */
+};
+
+struct sg_authority {
+	char *name;			/* its key in $.authorities */
+	enum sg_authority_type type;
+	char *url;			/* always https:// */
+	char *ca_file;
+	struct sg_csc_settings csc;
+	struct sg_vero_settings vero;
+	struct sg_wssec_settings wssec;
+};
+
+struct sg_identity {
+	char *name;
+	char *key_label;		/* unique across identities */
+	/* Both point into the same sg_config's authorities array (NULL: none).
+	 * authority is csc-v2 or wssec-soap; issuer is vero-certservice. */
+	const struct sg_authority *authority;
+	const struct sg_authority *issuer;
+	unsigned int uses;		/* SG_USE_* */
+	char *customer_id;		/* only with an issuer */
+	char *customer_name;		/* only with an issuer; optional */
+	int auto_renew;			/* false */
+	size_t index;			/* position in sg_config.identities */
+};
+
+struct sg_client {
+	char *name;
+	unsigned char token_sha256[32];
+	unsigned int roles;		/* SG_ROLE_* */
+	size_t *identities;		/* indexes into sg_config.identities */
+	size_t n_identities;
+};
+
+/* Never copied by value: identities and the audit section point into the
+ * arrays of the sg_config they came from. */
+struct sg_config {
+	struct sg_config_listen listen;
+	struct sg_config_token token;
+	struct sg_config_audit audit;
+	struct sg_config_limits limits;
+	struct sg_authority *authorities;
+	size_t n_authorities;
+	struct sg_identity *identities;
+	size_t n_identities;
+	struct sg_client *clients;
+	size_t n_clients;
+};
+
+/*
+ * Read, parse and validate the configuration file at path (at most
+ * SG_CONFIG_MAX_BYTES). Relative paths in it are resolved against the
+ * file's directory (made absolute). On success *cfgp is a new config
+ * (free with sg_config_free). On failure *cfgp is NULL and, when errbuf
+ * is not NULL, it holds one line "<JSON path>: <why>", e.g.
+ * "$.identities[2].authority: no authority named \"x\"" (a file that
+ * cannot be read or is too large gives "<file>: <why>" instead).
+ * Errors: SG_ERR_IO (cannot read the file), SG_ERR_TOO_LARGE,
+ * SG_ERR_PARSE (not JSON; the message gives the byte offset),
+ * SG_ERR_CONFIG (valid JSON, invalid configuration), SG_ERR_ALLOC.
+ */
+int sg_config_load_file(const char *path, struct sg_config **cfgp,
+    char *errbuf, size_t errlen);
+
+/*
+ * Like sg_config_load_file for len bytes of JSON (need not be
+ * NUL-terminated). Relative paths are resolved against base_dir; when
+ * base_dir is NULL they are kept as given (relative to the working
+ * directory). The pin_file check stats the resolved path.
+ */
+int sg_config_load_string(const char *json, size_t len, const char *base_dir,
+    struct sg_config **cfgp, char *errbuf, size_t errlen);
+
+/* Release cfg and everything in it; NULL is fine. Pointers obtained from
+ * the lookups below die with it. */
+void sg_config_free(struct sg_config *cfg);
+
+/* get0 lookups by exact name; NULL when there is none (or cfg is NULL). */
+const struct sg_identity *sg_config_identity(const struct sg_config *cfg,
+    const char *name);
+const struct sg_authority *sg_config_authority(const struct sg_config *cfg,
+    const char *name);
+
+/*
+ * The client whose token hashes to sha256, or NULL (get0). Every client's
+ * hash is compared in constant time and the loop never exits early, so the
+ * time taken says nothing about which client, if any, matched.
+ */
+const struct sg_client *sg_config_client_by_token(const struct sg_config *cfg,
+    const unsigned char sha256[32]);
+
+/*
+ * 1 when client may sign with identity: it has the stamp role (the only
+ * role that uses identities) and the identity is granted to it; else 0.
+ * Both must come from the same sg_config; NULL arguments give 0. Whether
+ * the identity allows the particular operation is identity->uses.
+ */
+int sg_client_may_use(const struct sg_client *client,
+    const struct sg_identity *identity);
+
+#endif
