@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CK_RV values: their names for logs and metrics, and the one place where
+ * a CK_RV becomes an SG_ERR_* code. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "sg_err.h"
+#include "sgp11_internal.h"
+
+static __thread unsigned long last_ckr;
+
+static const struct { CK_RV rv; const char *name; } ckr_names[] = {
+	{ CKR_OK, "CKR_OK" },
+	{ CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
+	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
+	{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
+	{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
+	{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
+	{ CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
+	{ CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
+	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
+	{ CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY" },
+	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
+	{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
+	{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
+	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
+	{ CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
+	{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
+	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
+	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
+	{ CKR_PIN_INVALID, "CKR_PIN_INVALID" },
+	{ CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE" },
+	{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
+	{ CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED" },
+	{ CKR_SESSION_COUNT, "CKR_SESSION_COUNT" },
+	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
+	{ CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY" },
+	{ CKR_SIGNATURE_INVALID, "CKR_SIGNATURE_INVALID" },
+	{ CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
+	{ CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
+	{ CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
+	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
+	{ CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED" },
+	{ CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED" },
+	{ CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
+	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
+	{ CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED" },
+	{ CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
+	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
+	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
+	{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+};
+
+const char *
+sgp11_ckr_name(unsigned long rv)
+{
+	static __thread char unknown[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(ckr_names) / sizeof(ckr_names[0]); i++) {
+		if (ckr_names[i].rv == rv)
+			return ckr_names[i].name;
+	}
+	if (snprintf(unknown, sizeof(unknown), "CKR_0x%08lx", rv) >= (int)sizeof(unknown))
+		return "CKR_unknown";
+	return unknown;
+}
+
+unsigned long
+sgp11_last_ckr(void)
+{
+	return last_ckr;
+}
+
+int
+sgp11_ckr_is_lost(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_DEVICE_REMOVED:
+	case CKR_DEVICE_ERROR:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_GENERAL_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+sgp11_ckr_to_err(CK_RV rv)
+{
+	last_ckr = rv;
+	switch (rv) {
+	case CKR_OK:
+		return 0;
+	case CKR_HOST_MEMORY:
+		return SG_ERR_ALLOC;
+	case CKR_PIN_INCORRECT:
+		return SG_ERR_PIN_INCORRECT;
+	case CKR_PIN_LOCKED:
+		return SG_ERR_PIN_LOCKED;
+	case CKR_PIN_INVALID:
+	case CKR_PIN_LEN_RANGE:
+		return SG_ERR_PIN_INVALID;
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		return SG_ERR_NOT_LOGGED_IN;
+	case CKR_MECHANISM_INVALID:
+	case CKR_KEY_TYPE_INCONSISTENT:
+		return SG_ERR_UNSUPPORTED;
+	case CKR_ARGUMENTS_BAD:
+	case CKR_DATA_LEN_RANGE:
+	case CKR_ATTRIBUTE_VALUE_INVALID:
+		return SG_ERR_INVALID_ARG;
+	default:
+		return sgp11_ckr_is_lost(rv) ? SG_ERR_TOKEN_LOST : SG_ERR_TOKEN;
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What sealgate-token's option parser hands its commands, and the
+ * commands themselves (tk_commands.c). */
+#ifndef TK_CLI_H
+#define TK_CLI_H
+
+#include "sgp11.h"
+
+#define TK_EXIT_OK 0
+#define TK_EXIT_FAIL 1
+#define TK_EXIT_USAGE 2
+
+struct tk_opts {
+	const char *command;
+	const char *module, *token, *config;
+	const char *pin_file, *so_pin_file, *new_pin_file;
+	const char *label, *type, *id_hex;
+	const char *subject, *profile, *customer_id, *customer_name;
+	const char *cert_file, *chain_file, *out_file, *in_file, *digest_alg;
+	int json, der, so, yes, pss;
+};
+
+/* Print "sealgate-token: <what>: <why>" on stderr; returns TK_EXIT_FAIL. */
+int tk_fail(const char *what, const char *why_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int tk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Open the token named in opts (module and label resolved) and, when
+ * login is set, log in with the user PIN. */
+int tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp);
+
+int tk_cmd_init(const struct tk_opts *o);
+int tk_cmd_slots(const struct tk_opts *o);
+int tk_cmd_keys(const struct tk_opts *o);
+int tk_cmd_keygen(const struct tk_opts *o);
+int tk_cmd_csr(const struct tk_opts *o);
+int tk_cmd_import_cert(const struct tk_opts *o);
+int tk_cmd_change_pin(const struct tk_opts *o);
+int tk_cmd_retire(const struct tk_opts *o);
+int tk_cmd_pubkey(const struct tk_opts *o);
+int tk_cmd_sign(const struct tk_opts *o);
+
+#endif
