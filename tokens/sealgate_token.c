@@ -93,20 +93,26 @@ load_config(const struct tk_opts *o)
 	return 0;
 }
 
-int
-tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
+const char *
+tk_module(const struct tk_opts *o)
 {
-	const char *module = o->module, *label = o->token, *why;
-	char *pin = NULL;
-	int r;
+	const char *module = o->module;
 
-	*ctxp = NULL;
 	if (module == NULL && loaded_config != NULL)
 		module = loaded_config->token.module;
 	if (module == NULL)
 		module = getenv("SEALGATE_PKCS11_MODULE");
-	if (module == NULL)
-		module = SG_DEFAULT_MODULE_PATH;
+	return module != NULL ? module : SG_DEFAULT_MODULE_PATH;
+}
+
+int
+tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
+{
+	const char *module = tk_module(o), *label = o->token, *why;
+	char *pin = NULL;
+	int r;
+
+	*ctxp = NULL;
 	if (label == NULL && loaded_config != NULL)
 		label = loaded_config->token.label;
 	if (label == NULL)

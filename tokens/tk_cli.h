@@ -25,6 +25,9 @@ int tk_fail(const char *what, const char *why_fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int tk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The module path: --module, the config's token.module,
+ * SEALGATE_PKCS11_MODULE, or the one found at configure time. */
+const char *tk_module(const struct tk_opts *o);
 /* Open the token named in opts (module and label resolved) and, when
  * login is set, log in with the user PIN. */
 int tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp);

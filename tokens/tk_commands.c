@@ -68,7 +68,7 @@ int
 tk_cmd_init(const struct tk_opts *o)
 {
 	struct sgp11_ctx *ctx = NULL;
-	const char *module = o->module, *why;
+	const char *module = tk_module(o), *why;
 	char *so_pin = NULL, *user_pin = NULL;
 	int r, ret;
 
@@ -76,10 +76,6 @@ tk_cmd_init(const struct tk_opts *o)
 		return ret;
 	if (strlen(o->label) > 32)
 		return tk_usage_error("a token label has at most 32 characters");
-	if (module == NULL)
-		module = getenv("SEALGATE_PKCS11_MODULE");
-	if (module == NULL)
-		module = SG_DEFAULT_MODULE_PATH;
 	if ((r = sgp11_open(module, NULL, &ctx)) != 0)
 		return tk_fail("open module", "%s: %s", module, sg_strerror(r));
 	if (tk_pin_get(o->so_pin_file, "SEALGATE_SO_PIN", "New SO PIN: ", 1, &so_pin, &why) != 0) {
@@ -118,15 +114,11 @@ tk_cmd_slots(const struct tk_opts *o)
 {
 	struct sgp11_ctx *ctx = NULL;
 	struct sgp11_slot_info *slots = NULL;
-	const char *module = o->module;
+	const char *module = tk_module(o);
 	cJSON *doc = NULL;
 	size_t n = 0, i, f;
 	int r;
 
-	if (module == NULL)
-		module = getenv("SEALGATE_PKCS11_MODULE");
-	if (module == NULL)
-		module = SG_DEFAULT_MODULE_PATH;
 	if ((r = sgp11_open(module, NULL, &ctx)) != 0)
 		return tk_fail("open module", "%s: %s", module, sg_strerror(r));
 	if ((r = sgp11_slots(ctx, &slots, &n)) != 0) {
@@ -227,8 +219,9 @@ tk_cmd_keys(const struct tk_opts *o)
 		format_time(k->not_after, na);
 		if (doc == NULL) {
 			printf("%-24s %-10s %-8s %-9s %-11s %-20s %s\n", k->label, type,
-			    k->has_private ? "yes" : "no", tristate(k->sensitive),
-			    tristate(k->extractable), k->has_cert ? na : "-",
+			    k->has_private ? "yes" : "no",
+			    k->has_private ? tristate(k->sensitive) : "-",
+			    k->has_private ? tristate(k->extractable) : "-", k->has_cert ? na : "-",
 			    k->cert_subject != NULL ? k->cert_subject : "-");
 			continue;
 		}
