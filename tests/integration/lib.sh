@@ -88,3 +88,153 @@ finish() {
     [ "$SG_FAILS" -eq 0 ]
     exit $?
 }
+
+# --- sealgated helpers ---------------------------------------------------
+
+# make_identity LABEL TYPE [CA]: key on the token, CSR, certificate from the
+# test CA (when CA is given), imported next to the key.
+make_identity() {
+    local label=$1 type=$2 ca=${3:-}
+    sealgate-token keygen --label "$label" --type "$type" --pin-file "$SG_WORK/pin" >/dev/null ||
+        { echo "Bail out! keygen $label"; exit 1; }
+    [ -n "$ca" ] || return 0
+    sealgate-token csr --label "$label" --subject "C=FI,O=sealgate tests,CN=$label" \
+        --pin-file "$SG_WORK/pin" --out "$SG_WORK/$label.csr" &&
+        issue_cert "$ca" "$SG_WORK/$label.csr" "$SG_WORK/$label.pem" "${CERT_DAYS:-30}" &&
+        sealgate-token import-cert --label "$label" --cert "$SG_WORK/$label.pem" \
+            --pin-file "$SG_WORK/pin" >/dev/null ||
+        { echo "Bail out! certificate for $label"; exit 1; }
+}
+
+# client_token NAME: a random bearer token in $SG_WORK/NAME.token; prints
+# its SHA-256 for the config.
+client_token() {
+    (umask 077; openssl rand -hex 32 | tr -d '\n' > "$SG_WORK/$1.token")
+    sha256sum < "$SG_WORK/$1.token" | cut -d' ' -f1
+}
+
+# start_gateway [CONFIG]: sealgated in the background on the config's port
+# (0 in tests); waits for its ready file and sets GW_URL and GW_PID.
+start_gateway() {
+    local config=${1:-$SG_WORK/sealgate.json} i
+    rm -f "$SG_WORK/ready.json"
+    ${GW_WRAPPER:-} sealgated --foreground --config "$config" --ready-file "$SG_WORK/ready.json" \
+        >>"$SG_WORK/sealgated.log" 2>&1 &
+    GW_PID=$!
+    for i in $(seq 1 400); do
+        [ -s "$SG_WORK/ready.json" ] && break
+        kill -0 "$GW_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ ! -s "$SG_WORK/ready.json" ]; then
+        echo "Bail out! sealgated did not start:"; tail -n 20 "$SG_WORK/sealgated.log"; exit 1
+    fi
+    GW_URL=$(jq -r .url "$SG_WORK/ready.json")
+    GW_PID=$(jq -r .pid "$SG_WORK/ready.json")
+}
+
+# stop_gateway: SIGTERM, and sealgated must exit 0 (under the sanitizers a
+# leak or error report at exit makes this fail).
+stop_gateway() {
+    local rc
+    kill -TERM "$GW_PID" 2>/dev/null
+    wait "$GW_PID" 2>/dev/null
+    rc=$?
+    if [ "$rc" -eq 0 ]; then pass "sealgated stopped cleanly"; else
+        fail "sealgated exit $rc on SIGTERM: $(grep -m3 -E 'ERROR|runtime error' "$SG_WORK/sealgated.log")"; fi
+}
+
+# api CLIENT METHOD PATH [curl args...]: the status code on stdout, the body
+# in $SG_WORK/body. CLIENT "-" sends no Authorization header.
+api() {
+    local client=$1 method=$2 path=$3
+    shift 3
+    local auth=()
+    [ "$client" != "-" ] && auth=(-H "Authorization: Bearer $(cat "$SG_WORK/$client.token")")
+    curl -sS -o "$SG_WORK/body" -w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$GW_URL$path"
+}
+
+# sign_body IDENTITY ALG FILE FORMAT: the /v1/sign JSON for FILE's digest.
+sign_body() {
+    printf '{"identity":"%s","digest":{"alg":"%s","value":"%s"},"format":"%s"}' \
+        "$1" "$2" "$(openssl dgst -"$2" -binary "$3" | base64 -w0)" "$4"
+}
+
+# expect_error DESCRIPTION STATUS CODE GOT_STATUS: status and the JSON error
+# body {"error","error_description"} of the last api call.
+expect_error() {
+    local what=$1 want_status=$2 want_code=$3 got=$4
+    if [ "$got" = "$want_status" ] && [ "$(jq -r .error "$SG_WORK/body" 2>/dev/null)" = "$want_code" ] &&
+        [ -n "$(jq -r '.error_description // empty' "$SG_WORK/body" 2>/dev/null)" ]; then
+        pass "$what: $want_status $want_code"
+    else
+        fail "$what: got $got $(head -c 300 "$SG_WORK/body"), wanted $want_status $want_code"
+    fi
+}
+
+# audit_verify DIR: recompute every entry's hash and the chain with the
+# documented canonical form (independent of the daemon's code). Prints the
+# number of entries; exits non-zero on the first break.
+audit_verify() {
+    python3 - "$1" <<'PY'
+import hashlib, json, re, sys, glob
+prev, seq, n = "0" * 64, None, 0
+for path in sorted(glob.glob(sys.argv[1] + "/audit-*.jsonl")):
+    with open(path, "rb") as f:
+        for raw in f:
+            assert raw.endswith(b"\n"), f"{path}: torn line"
+            line = raw[:-1]
+            m = re.search(rb',"hash":"([0-9a-f]{64})"\}$', line)
+            assert m, f"{path}: no hash member"
+            body = line[:m.start()] + b"}"
+            e = json.loads(line)
+            assert hashlib.sha256(body).hexdigest() == m.group(1).decode(), f"seq {e['seq']}: hash"
+            assert e["prev"] == prev, f"seq {e['seq']}: prev"
+            assert seq is None or e["seq"] == seq + 1, f"seq {e['seq']}: gap"
+            prev, seq, n = m.group(1).decode(), e["seq"], n + 1
+print(n)
+PY
+}
+
+# gateway_fixture: a token with signing identities (RSA and EC with
+# certificates from test CA "gw", one RSA without a certificate), an audit
+# identity, clients billing (stamp: all three), other (stamp: none of
+# them), auditor and monitor, and $SG_WORK/sealgate.json on port 0.
+gateway_fixture() {
+    make_token sealgate
+    make_ca gw
+    make_identity local-seal rsa:2048 gw
+    make_identity ec-seal ec:p256 gw
+    make_identity bare rsa:2048
+    make_identity audit-signer ec:p256 gw
+    make_identity spare ec:p256
+    local billing other auditor monitor
+    billing=$(client_token billing)
+    other=$(client_token other)
+    auditor=$(client_token auditor)
+    monitor=$(client_token monitor)
+    mkdir -p "$SG_WORK/audit"
+    cat > "$SG_WORK/sealgate.json" <<JSON
+{
+  "listen": { "address": "127.0.0.1", "port": 0, "threads": ${GW_THREADS:-4}, "tls": null },
+  "token": { "module": "$MODULE", "label": "sealgate", "pin_file": "pin", "max_sessions": ${GW_SESSIONS:-8} },
+  "audit": { "dir": "audit", "checkpoint_identity": "audit-signer" },
+  "limits": { "max_json_bytes": 4096, "request_timeout_ms": 10000 },
+  "authorities": {},
+  "identities": [
+    { "name": "local-seal", "key_label": "local-seal", "uses": ["sign"] },
+    { "name": "ec-seal", "key_label": "ec-seal", "uses": ["sign"] },
+    { "name": "bare", "key_label": "bare", "uses": ["sign"] },
+    { "name": "audit-signer", "key_label": "audit-signer", "uses": [] },
+    { "name": "spare", "key_label": "spare", "uses": [] }
+  ],
+  "clients": [
+    { "name": "billing", "token_sha256": "$billing", "roles": ["stamp"],
+      "identities": ["local-seal", "ec-seal", "bare", "spare"] },
+    { "name": "other", "token_sha256": "$other", "roles": ["stamp"], "identities": [] },
+    { "name": "auditor", "token_sha256": "$auditor", "roles": ["auditor"] },
+    { "name": "monitor", "token_sha256": "$monitor", "roles": ["monitor"] }
+  ]
+}
+JSON
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the parts of sealgated share: the daemon's long-lived state, the
+ * reloadable configuration snapshot with its identities' keys, and the
+ * request and response every route handler sees. No libmicrohttpd type
+ * appears here; gw_http.c alone owns that library. */
+#ifndef GW_H
+#define GW_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "sg_audit.h"
+#include "sg_buf.h"
+#include "sg_config.h"
+#include "sgp11.h"
+
+struct gw_metrics;
+
+#define GW_REQUEST_ID_MAX 64
+
+/* One configured identity with what the token holds for it. */
+struct gw_identity {
+	const struct sg_identity *cfg;	/* points into the snapshot's config */
+	struct sgp11_key *key;		/* NULL when the key is missing */
+	X509 *cert;			/* borrowed from key, or NULL */
+	char key_type[16];
+	char cert_serial[80];		/* hex, or "" */
+	time_t not_after;		/* 0 without a certificate */
+	/* Readiness: when a test signature last succeeded (0: never). */
+	pthread_mutex_t ready_lock;
+	time_t ready_at;
+};
+
+/* A configuration with its identities, shared by the requests that
+ * started under it; SIGHUP and token recovery publish a new one. */
+struct gw_snapshot {
+	int refs;			/* guarded by gw.snap_lock */
+	struct sg_config *cfg;
+	struct gw_identity *ids;
+	size_t n_ids;
+	unsigned long token_generation;
+};
+
+struct gw {
+	char *config_path;
+	struct sgp11_ctx *token;
+	struct sg_audit *audit;
+	struct gw_metrics *metrics;
+	time_t started_at;
+	pthread_mutex_t snap_lock;
+	struct gw_snapshot *snap;	/* current; swapped under snap_lock */
+	pthread_mutex_t reload_lock;	/* one reload or recovery at a time */
+	/* Settings fixed at start (a reload cannot change them). */
+	size_t max_json_bytes;
+	/* Monotonic ms of the last failed audit write, 0 after a success. */
+	int64_t audit_failed_ms;
+};
+
+/* A request as the routes see it. Strings are NUL-terminated and live
+ * until the request is finished. */
+struct gw_request {
+	struct gw *gw;
+	struct gw_snapshot *snap;	/* held reference */
+	const char *method, *path;
+	char request_id[GW_REQUEST_ID_MAX + 1];
+	const char *authorization, *content_type, *accept;
+	const struct sg_client *client;	/* after authentication, else NULL */
+	struct sg_buf body;
+	/* Looks up a query parameter (NULL when absent). */
+	const char *(*query)(const struct gw_request *req, const char *name);
+	void *transport;		/* gw_http.c's connection */
+	struct timespec started;
+};
+
+struct gw_response {
+	int status;
+	const char *content_type;	/* static */
+	struct sg_buf body;
+	const char *allow;		/* Allow header for 405, static */
+};
+
+/* --- gw_snapshot.c --- */
+/* Load path, find every identity's key and certificate on the token and
+ * return a new snapshot with one reference. err gets "$.path: why" or the
+ * key that is missing. strict: a missing key is an error (start-up and
+ * --check-config); otherwise the identity is kept without a key. */
+int gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot **snapp,
+    char *err, size_t errlen);
+struct gw_snapshot *gw_snapshot_get(struct gw *gw);	/* new reference */
+void gw_snapshot_put(struct gw *gw, struct gw_snapshot *snap);
+/* Publish snap as current (takes over the caller's reference). */
+void gw_snapshot_publish(struct gw *gw, struct gw_snapshot *snap);
+const struct gw_identity *gw_snapshot_identity(const struct gw_snapshot *snap, const char *name);
+/* Re-read the config file and publish it (SIGHUP). The old one stays on
+ * failure. reason goes to the audit entry. */
+int gw_reload(struct gw *gw, const char *reason);
+/* The token failed with SG_ERR_TOKEN_LOST under snap: recover the token
+ * (re-login or reopen) and publish a snapshot with fresh keys, unless
+ * another thread already did. 0 when a retry may succeed. */
+int gw_token_recover(struct gw *gw, const struct gw_snapshot *snap);
+
+/* --- gw_error.c: the one place an SG_ERR_* becomes an HTTP status --- */
+int gw_err_status(int r, const char **codep);
+/* Fill resp with {"error","error_description"}. */
+void gw_error(struct gw_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void gw_error_r(struct gw_response *resp, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* resp gets the JSON text of a cJSON document (consumed). */
+struct cJSON;
+void gw_json(struct gw_response *resp, int status, struct cJSON *doc);
+
+/* --- gw_audit.c --- */
+/* Append an entry for req (request id, client filled in). 0 when durable,
+ * SG_ERR_AUDIT otherwise. */
+int gw_audit(struct gw_request *req, const struct sg_audit_entry *e);
+/* 1 while signing must be refused without touching the token: an audit
+ * write failed less than window_ms ago and none has succeeded since. */
+int gw_audit_failing(struct gw *gw, int64_t window_ms);
+/* For a refused request: audit it and, if that failed, turn resp into
+ * 503 audit_unavailable. */
+void gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *type,
+    const char *identity, const char *digest);
+
+/* --- gw_route.c --- */
+/* At headers time: find the route, authenticate, authorise, check the
+ * media type and announced length. 1 when resp holds the answer already
+ * (refusals audited), 0 to read the body and call gw_route_finish. */
+int gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t content_length,
+    int has_length);
+/* With the body read (or too large): run the handler; resp is filled. */
+void gw_route_finish(struct gw_request *req, struct gw_response *resp, int body_too_large);
+/* Body cap for a method/path before the body is read: 0 means "no body". */
+size_t gw_route_body_cap(const struct gw *gw, const char *method, const char *path);
+/* Route label for metrics (from a fixed table; "other" for the rest). */
+const char *gw_route_label(const char *method, const char *path);
+
+/* --- route handlers --- */
+void gw_route_healthz(struct gw_request *req, struct gw_response *resp);
+void gw_route_readyz(struct gw_request *req, struct gw_response *resp);
+void gw_route_metrics(struct gw_request *req, struct gw_response *resp);
+void gw_route_identities(struct gw_request *req, struct gw_response *resp);
+void gw_route_sign(struct gw_request *req, struct gw_response *resp);
+
+/* --- gw_http.c --- */
+struct gw_http;
+/* Start listening on the config's address and port with its thread
+ * count; *portp gets the bound port. */
+int gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
+    unsigned int *portp);
+/* Stop accepting, wait (bounded) for requests in flight, stop. */
+void gw_http_stop(struct gw_http *h, unsigned int drain_ms);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Audit entries for requests: the request id and client are filled in
+ * here so no route forgets them, and a refused request whose entry cannot
+ * be made durable is answered 503 audit_unavailable instead. */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "gw.h"
+#include "gw_metrics.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int
+gw_audit_failing(struct gw *gw, int64_t window_ms)
+{
+	int64_t failed = __atomic_load_n(&gw->audit_failed_ms, __ATOMIC_ACQUIRE);
+
+	return failed != 0 && now_ms() - failed < window_ms;
+}
+
+int
+gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
+{
+	struct sg_audit_entry full = *e;
+	struct timespec t0, t1;
+	int r;
+
+	full.request_id = req->request_id;
+	if (full.client == NULL && req->client != NULL)
+		full.client = req->client->name;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	gw_metrics_audit_sync(req->gw->metrics, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* Every append re-tests the disk; the outcome decides whether the
+	 * next requests may sign. */
+	__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? now_ms() : 0, __ATOMIC_RELEASE);
+	if (r != 0)
+		sg_error_r(r, "audit entry %s not durable", e->type);
+	return r;
+}
+
+void
+gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *type,
+    const char *identity, const char *digest)
+{
+	struct sg_audit_entry e;
+	char code[64] = "";
+	cJSON *doc;
+
+	/* The error code of the answer being refused goes into the entry. */
+	if ((doc = cJSON_Parse(sg_buf_str(&resp->body))) != NULL) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "error");
+
+		if (cJSON_IsString(c))
+			snprintf(code, sizeof(code), "%s", c->valuestring);
+		cJSON_Delete(doc);
+	}
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.identity = identity;
+	e.digest = digest;
+	e.outcome = "error";
+	e.error = code[0] != '\0' ? code : "refused";
+	if (gw_audit(req, &e) != 0)
+		gw_error(resp, 503, "audit_unavailable",
+		    "the audit log cannot be written; the request was refused");
+}

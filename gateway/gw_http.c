@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP listener: the only user of libmicrohttpd. A thread pool serves
+ * connections; each request gets a struct gw_request with a bounded body,
+ * is routed in two steps (headers, then body) and answered with one JSON
+ * response; one access line is logged per request. Stopping drains the
+ * requests in flight before the daemon goes. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/rand.h>
+
+#include "gw.h"
+#include "gw_metrics.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define HEADER_BYTES_MAX 16384
+/* Per-connection memory for headers and read buffers: the header cap plus
+ * room for MHD's own bookkeeping. */
+#define CONNECTION_MEMORY 65536
+
+struct gw_http {
+	struct MHD_Daemon *daemon;
+	struct gw *gw;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned int in_flight;
+};
+
+struct exchange {
+	struct gw_http *h;
+	struct gw_request req;
+	struct gw_response resp;
+	char *method, *path;
+	size_t cap;
+	int too_large, queued;
+};
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t len;
+
+	(void)cls;
+	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+		return;
+	len = strlen(line);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	sg_warn("libmicrohttpd: %s", line);
+}
+
+static const char *
+query_lookup(const struct gw_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->transport, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int
+sane_request_id(const char *id)
+{
+	size_t i, n;
+
+	if (id == NULL || (n = strlen(id)) == 0 || n > GW_REQUEST_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+set_request_id(struct exchange *x, struct MHD_Connection *conn)
+{
+	const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	unsigned char rnd[8];
+	char *hex = NULL;
+
+	if (sane_request_id(given)) {
+		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", given);
+		return;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) == 1 && sg_hex_encode(rnd, sizeof(rnd), &hex) == 0)
+		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", hex);
+	else
+		snprintf(x->req.request_id, sizeof(x->req.request_id), "unknown");
+	free(hex);
+}
+
+static enum MHD_Result
+sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *total = cls;
+
+	(void)kind;
+	*total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+static int
+parse_length(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static enum MHD_Result
+send_response(struct exchange *x, struct MHD_Connection *conn)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(x->resp.body.len, x->resp.body.data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	(void)MHD_add_response_header(r, "Content-Type",
+	    x->resp.content_type != NULL ? x->resp.content_type : "application/json");
+	(void)MHD_add_response_header(r, "X-Request-Id", x->req.request_id);
+	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (x->resp.allow != NULL)
+		(void)MHD_add_response_header(r, "Allow", x->resp.allow);
+	ret = MHD_queue_response(conn, (unsigned int)x->resp.status, r);
+	MHD_destroy_response(r);
+	x->queued = 1;
+	return ret;
+}
+
+static struct exchange *
+exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct exchange *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return NULL;
+	if ((x->method = strdup(method)) == NULL || (x->path = strdup(url)) == NULL) {
+		free(x->method);
+		free(x);
+		return NULL;
+	}
+	x->h = h;
+	x->req.gw = h->gw;
+	x->req.snap = gw_snapshot_get(h->gw);
+	x->req.method = x->method;
+	x->req.path = x->path;
+	x->req.transport = conn;
+	x->req.query = query_lookup;
+	x->req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	x->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	x->req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+	clock_gettime(CLOCK_MONOTONIC, &x->req.started);
+	set_request_id(x, conn);
+	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);
+	x->resp.status = 500;
+	pthread_mutex_lock(&h->lock);
+	h->in_flight++;
+	pthread_mutex_unlock(&h->lock);
+	return x;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct gw_http *h = cls;
+	struct exchange *x = *con_cls;
+	size_t header_bytes = 0;
+	uint64_t length = 0;
+	int has_length;
+
+	(void)version;
+	if (x == NULL) {
+		if ((x = exchange_new(h, conn, url, method)) == NULL)
+			return MHD_NO;
+		*con_cls = x;
+		sg_log_set_request_id(x->req.request_id);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &header_bytes);
+		if (header_bytes > HEADER_BYTES_MAX) {
+			gw_error(&x->resp, 431, "invalid_request",
+			    "request headers are limited to %d bytes", HEADER_BYTES_MAX);
+			return send_response(x, conn);
+		}
+		has_length = parse_length(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Content-Length"), &length);
+		if (gw_route_begin(&x->req, &x->resp, length, has_length) != 0)
+			return send_response(x, conn);
+		x->cap = gw_route_body_cap(h->gw, method, url);
+		sg_buf_init(&x->req.body, x->cap);
+		return MHD_YES;
+	}
+	if (x->queued) {
+		*upload_data_size = 0;	/* an early answer: drop the rest */
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (!x->too_large && sg_buf_append(&x->req.body, upload_data, *upload_data_size) != 0) {
+			x->too_large = 1;
+			sg_buf_free(&x->req.body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	sg_log_set_request_id(x->req.request_id);
+	gw_route_finish(&x->req, &x->resp, x->too_large);
+	return send_response(x, conn);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct gw_http *h = cls;
+	struct exchange *x = *con_cls;
+	struct timespec now;
+	double seconds;
+
+	(void)conn;
+	if (x == NULL)
+		return;
+	*con_cls = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	seconds = (double)(now.tv_sec - x->req.started.tv_sec) +
+	    (double)(now.tv_nsec - x->req.started.tv_nsec) / 1e9;
+	sg_log_set_request_id(x->req.request_id);
+	sg_info("%s %s %d %.3fms client=%s%s", x->method, x->path, x->queued ? x->resp.status : 0,
+	    seconds * 1000.0, x->req.client != NULL ? x->req.client->name : "-",
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+	sg_log_set_request_id(NULL);
+	gw_metrics_request(h->gw->metrics, gw_route_label(x->method, x->path),
+	    x->queued ? x->resp.status : 0, seconds);
+	gw_snapshot_put(h->gw, x->req.snap);
+	sg_buf_free(&x->req.body);
+	sg_buf_free(&x->resp.body);
+	free(x->method);
+	free(x->path);
+	free(x);
+	pthread_mutex_lock(&h->lock);
+	if (--h->in_flight == 0)
+		pthread_cond_broadcast(&h->idle);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int
+gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
+    unsigned int *portp)
+{
+	struct gw_http *h = NULL;
+	struct sockaddr_in6 sa6;
+	struct sockaddr_in sa4;
+	struct sockaddr *sa;
+	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	unsigned int timeout_s = (cfg->limits.request_timeout_ms + 999) / 1000;
+
+	*hp = NULL;
+	memset(&sa4, 0, sizeof(sa4));
+	memset(&sa6, 0, sizeof(sa6));
+	if (inet_pton(AF_INET, cfg->listen.address, &sa4.sin_addr) == 1) {
+		sa4.sin_family = AF_INET;
+		sa4.sin_port = htons((uint16_t)cfg->listen.port);
+		sa = (struct sockaddr *)&sa4;
+	} else if (inet_pton(AF_INET6, cfg->listen.address, &sa6.sin6_addr) == 1) {
+		sa6.sin6_family = AF_INET6;
+		sa6.sin6_port = htons((uint16_t)cfg->listen.port);
+		sa = (struct sockaddr *)&sa6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		sg_error("listen.address %s is not an IPv4 or IPv6 address", cfg->listen.address);
+		return SG_ERR_CONFIG;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return SG_ERR_ALLOC;
+	h->gw = gw;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->idle, NULL);
+	h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->listen.port, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->listen.threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s > 0 ? timeout_s : 1,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_END);
+	if (h->daemon == NULL) {
+		sg_error("cannot listen on %s port %u", cfg->listen.address, cfg->listen.port);
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->idle);
+		free(h);
+		return SG_ERR_IO;
+	}
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	*portp = info != NULL ? info->port : cfg->listen.port;
+	*hp = h;
+	return 0;
+}
+
+void
+gw_http_stop(struct gw_http *h, unsigned int drain_ms)
+{
+	struct timespec deadline;
+	MHD_socket listen_fd;
+
+	if (h == NULL)
+		return;
+	/* Stop accepting; connections already open finish their request. */
+	listen_fd = MHD_quiesce_daemon(h->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += drain_ms / 1000;
+	deadline.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->lock);
+	while (h->in_flight > 0) {
+		if (pthread_cond_timedwait(&h->idle, &h->lock, &deadline) == ETIMEDOUT) {
+			sg_warn("%u requests still running after %u ms; stopping anyway", h->in_flight,
+			    drain_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->idle);
+	free(h);
+}

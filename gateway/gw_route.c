@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The route table: which method and path go to which handler, which role
+ * a client needs, and how large a body may be. Authentication (bearer
+ * token → client, constant-time) and the 401/403 answers with their audit
+ * entries live here so every route gets them the same way. */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "gw.h"
+#include "sg_err.h"
+#include "sg_log.h"
+#include "sg_secret.h"
+
+#define TOKEN_MAX 512
+
+enum body_kind { BODY_NONE, BODY_JSON };
+
+static const struct route {
+	const char *method, *path;
+	const char *label;		/* metrics */
+	const char *audit_type;		/* refusals are audited under it */
+	unsigned int role;		/* 0: no authentication */
+	enum body_kind body;
+	void (*handler)(struct gw_request *, struct gw_response *);
+} routes[] = {
+	{ "GET", "/healthz", "healthz", NULL, 0, BODY_NONE, gw_route_healthz },
+	{ "GET", "/readyz", "readyz", NULL, 0, BODY_NONE, gw_route_readyz },
+	{ "GET", "/metrics", "metrics", NULL, SG_ROLE_MONITOR, BODY_NONE, gw_route_metrics },
+	{ "GET", "/v1/identities", "identities", NULL,
+	  SG_ROLE_STAMP | SG_ROLE_OFFICER | SG_ROLE_AUDITOR, BODY_NONE, gw_route_identities },
+	{ "POST", "/v1/sign", "sign", "sign", SG_ROLE_STAMP, BODY_JSON, gw_route_sign },
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The route for method and path; when only the path is known, NULL and
+ * *allow names the method that path takes. */
+static const struct route *
+find(const char *method, const char *path, const char **allow)
+{
+	size_t i;
+
+	*allow = NULL;
+	for (i = 0; i < N_ROUTES; i++) {
+		if (strcmp(routes[i].path, path) != 0)
+			continue;
+		if (strcmp(routes[i].method, method) == 0)
+			return &routes[i];
+		*allow = routes[i].method;
+	}
+	return NULL;
+}
+
+size_t
+gw_route_body_cap(const struct gw *gw, const char *method, const char *path)
+{
+	const char *allow;
+	const struct route *rt = find(method, path, &allow);
+
+	if (rt == NULL || rt->body == BODY_NONE)
+		return 0;
+	return gw->max_json_bytes;
+}
+
+const char *
+gw_route_label(const char *method, const char *path)
+{
+	const char *allow;
+	const struct route *rt = find(method, path, &allow);
+
+	return rt != NULL ? rt->label : "other";
+}
+
+/* The client whose token is presented, or NULL. */
+static const struct sg_client *
+authenticate(const struct gw_request *req)
+{
+	const char *h = req->authorization;
+	unsigned char digest[32];
+	size_t len;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	if (len == 0 || len > TOKEN_MAX)
+		return NULL;
+	if (EVP_Digest(h, len, digest, NULL, EVP_sha256(), NULL) != 1)
+		return NULL;
+	return sg_config_client_by_token(req->snap->cfg, digest);
+}
+
+static void
+auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
+{
+	struct sg_audit_entry e;
+	const char *keys[] = { "detail" };
+	const char *values[1];
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
+	values[0] = detail;
+	memset(&e, 0, sizeof(e));
+	e.type = "auth_failure";
+	e.outcome = "error";
+	e.error = resp->status == 401 ? "unauthorized" : "forbidden";
+	e.extra_keys = keys;
+	e.extra_values = values;
+	e.n_extra = 1;
+	if (gw_audit(req, &e) != 0)
+		gw_error(resp, 503, "audit_unavailable",
+		    "the audit log cannot be written; the request was refused");
+}
+
+int
+gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t content_length,
+    int has_length)
+{
+	const char *allow;
+	const struct route *rt = find(req->method, req->path, &allow);
+
+	if (rt == NULL) {
+		if (allow != NULL) {
+			resp->allow = allow;
+			gw_error(resp, 405, "method_not_allowed", "use %s for %s", allow, req->path);
+		} else
+			gw_error(resp, 404, "not_found", "no such endpoint");
+		return 1;
+	}
+	if (rt->role != 0) {
+		if ((req->client = authenticate(req)) == NULL) {
+			gw_error(resp, 401, "unauthorized", "a valid bearer token is required");
+			auth_failure(req, resp, req->authorization == NULL ? "no token" : "unknown token");
+			return 1;
+		}
+		if ((req->client->roles & rt->role) == 0) {
+			gw_error(resp, 403, "forbidden", "client %s may not use %s", req->client->name,
+			    req->path);
+			auth_failure(req, resp, "role not granted");
+			return 1;
+		}
+	}
+	if (rt->body == BODY_NONE) {
+		if (has_length && content_length > 0) {
+			gw_error(resp, 400, "invalid_request", "%s %s takes no body", req->method,
+			    req->path);
+			return 1;
+		}
+		return 0;
+	}
+	if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0 ||
+	    (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
+	    req->content_type[16] != ' ')) {
+		gw_error(resp, 415, "unsupported_media_type", "send Content-Type: application/json");
+		goto refused;
+	}
+	if (has_length && content_length > req->gw->max_json_bytes) {
+		gw_error(resp, 413, "payload_too_large", "JSON bodies are limited to %zu bytes",
+		    req->gw->max_json_bytes);
+		goto refused;
+	}
+	return 0;
+ refused:
+	if (rt->audit_type != NULL)
+		gw_audit_refusal(req, resp, rt->audit_type, NULL, NULL);
+	return 1;
+}
+
+void
+gw_route_finish(struct gw_request *req, struct gw_response *resp, int body_too_large)
+{
+	const char *allow;
+	const struct route *rt = find(req->method, req->path, &allow);
+
+	if (body_too_large) {
+		gw_error(resp, 413, "payload_too_large", "the body is larger than %zu bytes",
+		    gw_route_body_cap(req->gw, req->method, req->path));
+		if (rt->audit_type != NULL)
+			gw_audit_refusal(req, resp, rt->audit_type, NULL, NULL);
+		return;
+	}
+	rt->handler(req, resp);
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Configuration snapshots: a loaded config with its identities' keys found
+ * on the token, reference-counted so that a reload (SIGHUP) or a token
+ * recovery publishes a new one while requests finish on the old. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+
+#include "gw.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+static time_t
+cert_not_after(X509 *cert)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+static void
+cert_serial_hex(X509 *cert, char *out, size_t outlen)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+	if (hex == NULL || snprintf(out, outlen, "%s", hex) >= (int)outlen)
+		out[0] = '\0';
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+static void
+snapshot_free(struct gw_snapshot *snap)
+{
+	size_t i;
+
+	if (snap == NULL)
+		return;
+	for (i = 0; i < snap->n_ids; i++) {
+		sgp11_key_free(snap->ids[i].key);
+		pthread_mutex_destroy(&snap->ids[i].ready_lock);
+	}
+	free(snap->ids);
+	sg_config_free(snap->cfg);
+	free(snap);
+}
+
+int
+gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot **snapp,
+    char *err, size_t errlen)
+{
+	struct gw_snapshot *snap = NULL;
+	size_t i;
+	int r;
+
+	*snapp = NULL;
+	err[0] = '\0';
+	if ((snap = calloc(1, sizeof(*snap))) == NULL)
+		return SG_ERR_ALLOC;
+	snap->refs = 1;
+	if ((r = sg_config_load_file(path, &snap->cfg, err, errlen)) != 0)
+		goto out;
+	snap->n_ids = snap->cfg->n_identities;
+	if ((snap->ids = calloc(snap->n_ids + 1, sizeof(*snap->ids))) == NULL) {
+		r = SG_ERR_ALLOC;
+		goto out;
+	}
+	for (i = 0; i < snap->n_ids; i++)
+		pthread_mutex_init(&snap->ids[i].ready_lock, NULL);
+	if (gw->token == NULL) {
+		r = 0;
+		goto done;
+	}
+	snap->token_generation = sgp11_generation(gw->token);
+	for (i = 0; i < snap->n_ids; i++) {
+		struct gw_identity *id = &snap->ids[i];
+
+		id->cfg = &snap->cfg->identities[i];
+		r = sgp11_key_find(gw->token, id->cfg->key_label, &id->key);
+		if (r != 0) {
+			if (strict || r != SG_ERR_KEY_NOT_FOUND) {
+				snprintf(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s", i,
+				    id->cfg->key_label, sg_strerror(r));
+				goto out;
+			}
+			sg_warn("identity %s: key \"%s\" not on the token", id->cfg->name,
+			    id->cfg->key_label);
+			continue;
+		}
+		snprintf(id->key_type, sizeof(id->key_type), "%s",
+		    sgp11_keyspec_name(sgp11_key_spec(id->key)));
+		if ((id->cert = sgp11_key_get0_cert(id->key)) != NULL) {
+			id->not_after = cert_not_after(id->cert);
+			cert_serial_hex(id->cert, id->cert_serial, sizeof(id->cert_serial));
+		}
+	}
+ done:
+	for (i = 0; i < snap->n_ids; i++)
+		snap->ids[i].cfg = &snap->cfg->identities[i];
+	*snapp = snap;
+	snap = NULL;
+	r = 0;
+ out:
+	snapshot_free(snap);
+	return r;
+}
+
+struct gw_snapshot *
+gw_snapshot_get(struct gw *gw)
+{
+	struct gw_snapshot *snap;
+
+	pthread_mutex_lock(&gw->snap_lock);
+	snap = gw->snap;
+	snap->refs++;
+	pthread_mutex_unlock(&gw->snap_lock);
+	return snap;
+}
+
+void
+gw_snapshot_put(struct gw *gw, struct gw_snapshot *snap)
+{
+	int last;
+
+	if (snap == NULL)
+		return;
+	pthread_mutex_lock(&gw->snap_lock);
+	last = --snap->refs == 0;
+	pthread_mutex_unlock(&gw->snap_lock);
+	if (last)
+		snapshot_free(snap);
+}
+
+void
+gw_snapshot_publish(struct gw *gw, struct gw_snapshot *snap)
+{
+	struct gw_snapshot *old;
+
+	pthread_mutex_lock(&gw->snap_lock);
+	old = gw->snap;
+	gw->snap = snap;
+	pthread_mutex_unlock(&gw->snap_lock);
+	gw_snapshot_put(gw, old);
+}
+
+const struct gw_identity *
+gw_snapshot_identity(const struct gw_snapshot *snap, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < snap->n_ids; i++) {
+		if (strcmp(snap->ids[i].cfg->name, name) == 0)
+			return &snap->ids[i];
+	}
+	return NULL;
+}
+
+/* Settings a reload cannot change take effect only on restart. */
+static void
+warn_fixed_settings(const struct sg_config *old, const struct sg_config *new)
+{
+	if (strcmp(old->token.label, new->token.label) != 0 ||
+	    (old->token.module == NULL) != (new->token.module == NULL) ||
+	    (old->token.module != NULL && strcmp(old->token.module, new->token.module) != 0))
+		sg_warn("token settings changed: they take effect on restart");
+	if (strcmp(old->audit.dir, new->audit.dir) != 0)
+		sg_warn("audit.dir changed: it takes effect on restart");
+	if (strcmp(old->listen.address, new->listen.address) != 0 ||
+	    old->listen.port != new->listen.port || old->listen.threads != new->listen.threads)
+		sg_warn("listen settings changed: they take effect on restart");
+}
+
+int
+gw_reload(struct gw *gw, const char *reason)
+{
+	struct gw_snapshot *snap = NULL, *cur;
+	struct sg_audit_entry e;
+	char err[512];
+	const char *extra_keys[] = { "detail" };
+	const char *extra_values[1];
+	char detail[700];
+	int r;
+
+	pthread_mutex_lock(&gw->reload_lock);
+	r = gw_snapshot_load(gw, gw->config_path, 0, &snap, err, sizeof(err));
+	memset(&e, 0, sizeof(e));
+	e.type = "config_load";
+	e.outcome = r == 0 ? "ok" : "error";
+	e.error = r == 0 ? NULL : "invalid_config";
+	if (snprintf(detail, sizeof(detail), "%s: %s%s%s", reason, gw->config_path,
+	    r == 0 ? "" : ": ", r == 0 ? "" : err) >= (int)sizeof(detail))
+		detail[sizeof(detail) - 1] = '\0';
+	extra_values[0] = detail;
+	e.extra_keys = extra_keys;
+	e.extra_values = extra_values;
+	e.n_extra = 1;
+	if (sg_audit_append(gw->audit, &e, NULL, NULL) != 0)
+		sg_error("audit: cannot record the configuration load");
+	if (r != 0) {
+		sg_error("reload (%s) refused, keeping the running configuration: %s", reason, err);
+		goto out;
+	}
+	cur = gw_snapshot_get(gw);
+	warn_fixed_settings(cur->cfg, snap->cfg);
+	gw_snapshot_put(gw, cur);
+	gw_snapshot_publish(gw, snap);
+	snap = NULL;
+	sg_info("configuration loaded (%s)", reason);
+ out:
+	pthread_mutex_unlock(&gw->reload_lock);
+	snapshot_free(snap);
+	return r;
+}
+
+int
+gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
+{
+	int r;
+
+	pthread_mutex_lock(&gw->reload_lock);
+	/* Another request may have recovered already. */
+	if (sgp11_generation(gw->token) != snap->token_generation) {
+		pthread_mutex_unlock(&gw->reload_lock);
+		return 0;
+	}
+	r = sgp11_recover(gw->token);
+	pthread_mutex_unlock(&gw->reload_lock);
+	if (r != 0) {
+		sg_error_r(r, "token recovery failed");
+		return r;
+	}
+	if (sgp11_generation(gw->token) == snap->token_generation)
+		return 0;	/* logged in again; the keys are still good */
+	/* The module was reopened: find the keys again. */
+	return gw_reload(gw, "token recovered");
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /healthz (the process serves) and GET /readyz: the token answers a
+ * real test signature with each identity's key (at most every 30 s per
+ * identity), the signature verifies with the public key, the audit log
+ * takes writes, and no certificate has expired. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "gw.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define READY_FRESH_S 30
+#define AUDIT_UNREADY_MS 5000
+
+void
+gw_route_healthz(struct gw_request *req, struct gw_response *resp)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	(void)req;
+	cJSON_AddStringToObject(doc, "status", "ok");
+	gw_json(resp, 200, doc);
+}
+
+/* Sign a fixed digest on the token and check it with the public key. */
+static int
+test_signature(struct gw_identity *id)
+{
+	static const unsigned char probe[] = "sealgate readiness probe";
+	unsigned char digest[32], *sig = NULL;
+	size_t sig_len = 0;
+	EVP_PKEY_CTX *vctx = NULL;
+	int r;
+
+	if (EVP_Digest(probe, sizeof(probe) - 1, digest, NULL, EVP_sha256(), NULL) != 1)
+		return SG_ERR_CRYPTO;
+	if ((r = sgp11_sign_digest(id->key, NID_sha256, SGP11_PAD_DEFAULT, digest, sizeof(digest),
+	    &sig, &sig_len)) != 0)
+		return r;
+	r = SG_ERR_CRYPTO;
+	if ((vctx = EVP_PKEY_CTX_new(sgp11_key_get0_public(id->key), NULL)) != NULL &&
+	    EVP_PKEY_verify_init(vctx) == 1 && EVP_PKEY_CTX_set_signature_md(vctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_verify(vctx, sig, sig_len, digest, sizeof(digest)) == 1)
+		r = 0;
+	else
+		sg_error("readiness: the token's signature with %s does not verify", id->cfg->name);
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(vctx);
+	OPENSSL_free(sig);
+	return r;
+}
+
+static int
+identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, time_t now,
+    char *why, size_t whylen)
+{
+	int r;
+
+	if (id->key == NULL) {
+		snprintf(why, whylen, "key not on the token");
+		return 0;
+	}
+	if (id->cert != NULL && id->not_after < now) {
+		snprintf(why, whylen, "certificate expired");
+		return 0;
+	}
+	pthread_mutex_lock(&id->ready_lock);
+	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S) {
+		pthread_mutex_unlock(&id->ready_lock);
+		return 1;
+	}
+	r = test_signature(id);
+	if (r == SG_ERR_TOKEN_LOST)
+		(void)gw_token_recover(gw, snap);
+	id->ready_at = r == 0 ? now : 0;
+	pthread_mutex_unlock(&id->ready_lock);
+	if (r != 0)
+		snprintf(why, whylen, "test signature failed: %s", sg_strerror(r));
+	return r == 0;
+}
+
+void
+gw_route_readyz(struct gw_request *req, struct gw_response *resp)
+{
+	struct gw *gw = req->gw;
+	struct gw_snapshot *snap = req->snap;
+	cJSON *doc = cJSON_CreateObject(), *checks = cJSON_AddObjectToObject(doc, "checks");
+	time_t now = time(NULL);
+	char why[128];
+	size_t i;
+	int ready = 1;
+
+	/* Not ready while audit writes fail; a request after the window re-
+	 * tests the disk, so an instance taken out of rotation comes back. */
+	if (!gw_audit_failing(gw, AUDIT_UNREADY_MS))
+		cJSON_AddStringToObject(checks, "audit", "ok");
+	else {
+		cJSON_AddStringToObject(checks, "audit", "the audit log cannot be written");
+		ready = 0;
+	}
+	for (i = 0; i < snap->n_ids; i++) {
+		struct gw_identity *id = &snap->ids[i];
+		char name[96];
+
+		snprintf(name, sizeof(name), "identity:%s", id->cfg->name);
+		if (identity_ready(gw, snap, id, now, why, sizeof(why)))
+			cJSON_AddStringToObject(checks, name, "ok");
+		else {
+			cJSON_AddStringToObject(checks, name, why);
+			ready = 0;
+		}
+	}
+	cJSON_AddStringToObject(checks, "token", ready || snap->n_ids == 0 ? "ok" :
+	    "see the identity checks");
+	cJSON_AddStringToObject(doc, "status", ready ? "ready" : "not_ready");
+	gw_json(resp, ready ? 200 : 503, doc);
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/sign: a raw or CMS signature over a digest, made on the token
+ * with an identity whose policy allows local signing. Every outcome is
+ * audited before the answer; if the audit entry cannot be made durable the
+ * signature is thrown away and the answer is 503 audit_unavailable. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "gw.h"
+#include "gw_cms.h"
+#include "gw_metrics.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+struct sign_request {
+	const char *identity;
+	const EVP_MD *md;
+	const char *alg;
+	unsigned char *digest;
+	size_t digest_len;
+	int cms;
+};
+
+/* How long after a failed audit write signing is refused outright. */
+#define AUDIT_REFUSE_MS 1000
+
+static const char *const allowed_members[] = { "identity", "digest", "format" };
+
+static int
+known_member(const char *name, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Parse and check the body; on failure resp holds the 400. */
+static int
+parse(struct gw_request *req, struct gw_response *resp, cJSON **docp, struct sign_request *sr)
+{
+	const cJSON *doc, *item, *digest, *alg, *value, *format;
+
+	memset(sr, 0, sizeof(*sr));
+	if ((*docp = cJSON_ParseWithLength(sg_buf_str(&req->body), req->body.len)) == NULL ||
+	    !cJSON_IsObject(*docp)) {
+		gw_error(resp, 400, "invalid_request", "the body is not a JSON object");
+		return SG_ERR_PARSE;
+	}
+	doc = *docp;
+	cJSON_ArrayForEach(item, doc) {
+		if (!known_member(item->string, allowed_members, 3)) {
+			gw_error(resp, 400, "invalid_request", "unknown member \"%.64s\"", item->string);
+			return SG_ERR_PARSE;
+		}
+	}
+	item = cJSON_GetObjectItemCaseSensitive(doc, "identity");
+	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+		gw_error(resp, 400, "invalid_request", "\"identity\" must be a non-empty string");
+		return SG_ERR_PARSE;
+	}
+	sr->identity = item->valuestring;
+	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
+	if (format != NULL && (!cJSON_IsString(format) || (strcmp(format->valuestring, "raw") != 0 &&
+	    strcmp(format->valuestring, "cms") != 0))) {
+		gw_error(resp, 400, "invalid_request", "\"format\" is \"raw\" or \"cms\"");
+		return SG_ERR_PARSE;
+	}
+	sr->cms = format != NULL && strcmp(format->valuestring, "cms") == 0;
+	digest = cJSON_GetObjectItemCaseSensitive(doc, "digest");
+	if (!cJSON_IsObject(digest)) {
+		gw_error(resp, 400, "invalid_request", "\"digest\" must be an object with alg and value");
+		return SG_ERR_PARSE;
+	}
+	cJSON_ArrayForEach(item, digest) {
+		if (strcmp(item->string, "alg") != 0 && strcmp(item->string, "value") != 0) {
+			gw_error(resp, 400, "invalid_request", "unknown member \"digest.%.64s\"",
+			    item->string);
+			return SG_ERR_PARSE;
+		}
+	}
+	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
+	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
+	if (!cJSON_IsString(alg) || !cJSON_IsString(value)) {
+		gw_error(resp, 400, "invalid_request", "\"digest.alg\" and \"digest.value\" must be strings");
+		return SG_ERR_PARSE;
+	}
+	sr->alg = alg->valuestring;
+	if (strcmp(sr->alg, "sha256") == 0)
+		sr->md = EVP_sha256();
+	else if (strcmp(sr->alg, "sha384") == 0)
+		sr->md = EVP_sha384();
+	else if (strcmp(sr->alg, "sha512") == 0)
+		sr->md = EVP_sha512();
+	else {
+		gw_error(resp, 400, "invalid_request", "\"digest.alg\" is sha256, sha384 or sha512");
+		return SG_ERR_PARSE;
+	}
+	if (sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD, &sr->digest,
+	    &sr->digest_len) != 0) {
+		gw_error(resp, 400, "invalid_request", "\"digest.value\" is not base64");
+		return SG_ERR_PARSE;
+	}
+	if (sr->digest_len != (size_t)EVP_MD_get_size(sr->md)) {
+		gw_error(resp, 400, "invalid_request", "a %s digest is %d bytes, not %zu", sr->alg,
+		    EVP_MD_get_size(sr->md), sr->digest_len);
+		return SG_ERR_PARSE;
+	}
+	return 0;
+}
+
+static int
+sign_once(const struct gw_identity *id, struct gw *gw, const struct sign_request *sr,
+    unsigned char **sigp, size_t *siglenp)
+{
+	unsigned char *cms = NULL;
+	size_t cms_len = 0;
+	int r;
+
+	if (!sr->cms)
+		return sgp11_sign_digest(id->key, EVP_MD_get_type(sr->md), SGP11_PAD_DEFAULT, sr->digest,
+		    sr->digest_len, sigp, siglenp);
+	sgp11_use_begin(gw->token);
+	if (sgp11_key_stale(id->key))
+		r = SG_ERR_TOKEN_LOST;
+	else
+		r = gw_cms_sign_digest(sgp11_key_get0_pkey(id->key), id->cert, NULL, sr->md, sr->digest,
+		    sr->digest_len, time(NULL), &cms, &cms_len);
+	sgp11_use_end(gw->token);
+	/* A failed token signature inside OpenSSL surfaces as a crypto error;
+	 * treat it as a lost token so recovery gets its chance. */
+	if (r == SG_ERR_CRYPTO)
+		r = SG_ERR_TOKEN_LOST;
+	if (r == 0) {
+		*sigp = cms;
+		*siglenp = cms_len;
+	}
+	return r;
+}
+
+static void
+digest_label(const struct sign_request *sr, char *out, size_t outlen)
+{
+	char *hex = NULL;
+
+	out[0] = '\0';
+	if (sr->digest != NULL && sg_hex_encode(sr->digest, sr->digest_len, &hex) == 0 &&
+	    snprintf(out, outlen, "%s:%s", sr->alg, hex) >= (int)outlen)
+		out[0] = '\0';
+	free(hex);
+}
+
+static cJSON *
+success_body(const struct gw_request *req, const struct gw_identity *id, const struct sign_request *sr,
+    const unsigned char *sig, size_t sig_len)
+{
+	cJSON *doc = cJSON_CreateObject();
+	unsigned char *der = NULL;
+	char *b64 = NULL;
+	int der_len;
+
+	cJSON_AddStringToObject(doc, "request_id", req->request_id);
+	cJSON_AddStringToObject(doc, "identity", id->cfg->name);
+	cJSON_AddStringToObject(doc, "format", sr->cms ? "cms" : "raw");
+	if (sg_b64_encode(sig, sig_len, SG_B64_STD, &b64) != 0) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	cJSON_AddStringToObject(doc, "signature", b64);
+	free(b64);
+	b64 = NULL;
+	if (id->cert != NULL && (der_len = i2d_X509(id->cert, &der)) > 0 &&
+	    sg_b64_encode(der, (size_t)der_len, SG_B64_STD, &b64) == 0)
+		cJSON_AddStringToObject(doc, "certificate", b64);
+	else
+		cJSON_AddNullToObject(doc, "certificate");
+	OPENSSL_free(der);
+	free(b64);
+	return doc;
+}
+
+void
+gw_route_sign(struct gw_request *req, struct gw_response *resp)
+{
+	struct gw *gw = req->gw;
+	struct gw_snapshot *snap = req->snap, *fresh = NULL;
+	const struct gw_identity *id;
+	struct sign_request sr;
+	struct sg_audit_entry e;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	cJSON *doc = NULL, *answer;
+	char digest_text[160];
+	int r;
+
+	if (parse(req, resp, &doc, &sr) != 0) {
+		gw_audit_refusal(req, resp, "sign", sr.identity, NULL);
+		goto out;
+	}
+	digest_label(&sr, digest_text, sizeof(digest_text));
+	if ((id = gw_snapshot_identity(snap, sr.identity)) == NULL) {
+		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", sr.identity);
+		goto refused;
+	}
+	if (!sg_client_may_use(req->client, id->cfg)) {
+		/* HTTP-API.md: an identity not granted is an auth failure. */
+		gw_error(resp, 403, "forbidden", "client %s may not use identity %s", req->client->name,
+		    id->cfg->name);
+		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, digest_text);
+		goto out;
+	}
+	if ((id->cfg->uses & SG_USE_SIGN) == 0) {
+		gw_error(resp, 403, "forbidden", "identity %s is not for local signing", id->cfg->name);
+		goto refused;
+	}
+	if (id->key == NULL) {
+		gw_error(resp, 503, "token_unavailable", "the key of identity %s is not on the token",
+		    id->cfg->name);
+		goto refused;
+	}
+	if (id->cert != NULL && id->not_after < time(NULL)) {
+		gw_error(resp, 409, "certificate_expired", "the certificate of %s has expired",
+		    id->cfg->name);
+		goto refused;
+	}
+	if (sr.cms && id->cert == NULL) {
+		gw_error(resp, 409, "conflict", "identity %s has no certificate for a CMS signature",
+		    id->cfg->name);
+		goto refused;
+	}
+	/* Fail closed before touching the key: right after a failed audit
+	 * write nothing is signed; this request's refusal entry re-tests the
+	 * disk. Later requests sign, and their signature is discarded unless
+	 * its entry becomes durable. */
+	if (gw_audit_failing(gw, AUDIT_REFUSE_MS)) {
+		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		goto refused;
+	}
+	r = sign_once(id, gw, &sr, &sig, &sig_len);
+	if (r == SG_ERR_TOKEN_LOST) {
+		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+		if (gw_token_recover(gw, snap) == 0) {
+			fresh = gw_snapshot_get(gw);
+			if ((id = gw_snapshot_identity(fresh, sr.identity)) != NULL && id->key != NULL)
+				r = sign_once(id, gw, &sr, &sig, &sig_len);
+		}
+	} else if (r != 0 && r != SG_ERR_INVALID_ARG)
+		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+	if (r != 0) {
+		sg_error_r(r, "signing with %s failed", sr.identity);
+		gw_error_r(resp, r == SG_ERR_INVALID_ARG ? SG_ERR_INVALID_ARG : SG_ERR_TOKEN,
+		    "the token could not sign");
+		goto refused;
+	}
+	if ((answer = success_body(req, id, &sr, sig, sig_len)) == NULL) {
+		gw_error(resp, 500, "internal", "out of memory");
+		goto refused;
+	}
+	memset(&e, 0, sizeof(e));
+	e.type = "sign";
+	e.identity = id->cfg->name;
+	e.key_id = sgp11_key_id_hex(id->key);
+	e.cert_serial = id->cert_serial[0] != '\0' ? id->cert_serial : NULL;
+	e.digest = digest_text;
+	e.outcome = "ok";
+	if (gw_audit(req, &e) != 0) {
+		cJSON_Delete(answer);
+		gw_error(resp, 503, "audit_unavailable",
+		    "the audit log cannot be written; the signature was discarded");
+		goto out;
+	}
+	gw_metrics_signature(gw->metrics, id->cfg->name, sr.cms ? "cms" : "raw");
+	gw_json(resp, 200, answer);
+	goto out;
+ refused:
+	gw_audit_refusal(req, resp, "sign", sr.identity, digest_text);
+ out:
+	OPENSSL_free(sig);
+	free(sr.digest);
+	cJSON_Delete(doc);
+	gw_snapshot_put(gw, fresh);
+}

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: Apache-2.0
+# scripts/demo end to end with this build's binaries (SEALGATE_DEMO_BINDIR):
+# --detach makes the token, identities, CA, client tokens and config and
+# starts sealgated; demo.env has what CLI.md lists; the printed examples run
+# as printed; signatures verify with openssl alone; no PIN leaks into files;
+# a second --detach is refused; --stop stops (twice is fine); a restart into
+# the stopped directory reuses the token instead of initialising a new one.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+
+if [ ! -x "$SG_BUILDDIR/gateway/sealgated" ]; then
+    echo "SKIP: $SG_BUILDDIR/gateway/sealgated is not built"
+    exit 77
+fi
+export SEALGATE_DEMO_BINDIR="$SG_BUILDDIR"
+D=$SG_WORK/demo
+W=$SG_WORK
+
+demo() { "$SG_SRCDIR/scripts/demo" "$@"; }
+# A live process, not a zombie that nobody reaps (the detached daemon's
+# parent has exited).
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+must_fail() {
+    local what=$1
+    shift
+    if "$@" >"$W/last.out" 2>"$W/last.err"; then fail "$what (it succeeded)"; else pass "$what"; fi
+}
+mode_of() { stat -c %a "$1"; }
+# http CODE_FILE BODY_FILE CURL_ARGS...: the status code of one request.
+http() {
+    local body=$1
+    shift
+    curl -sS -o "$body" -w '%{http_code}' "$@" 2>>"$W/curl.err" || true
+}
+
+check_exit 2 "unknown option is bad usage" demo --bogus
+check_exit 2 "--port 0 needs --detach" demo --port 0
+check "--help" demo --help
+expect_match "--help names --detach" "$(cat "$W/last.out")" '--detach'
+
+check "demo --detach starts" demo --detach --dir "$D"
+cp "$W/last.out" "$W/detach.out"
+cp "$W/last.err" "$W/detach.err"
+if [ ! -f "$D/demo.env" ] || [ ! -f "$D/sealgated.pid" ]; then
+    echo "Bail out! scripts/demo --detach did not start: $(tail -n 20 "$W/detach.err")"
+    exit 1
+fi
+pid=$(cat "$D/sealgated.pid")
+check "the daemon runs" alive "$pid"
+
+# --- demo.env: every variable CLI.md lists, exported, nothing else needed ---
+set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
+    SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
+    SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE"
+# Their authorities (and simulators) do not exist yet: present, empty.
+later_vars="DEMO_STAMP_IDENTITY DEMO_VERO_IDENTITY DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY
+    DEMO_VERO_TRANSFER_ID DEMO_VERO_TRANSFER_PASSWORD_FILE"
+exported=$(env -i bash -c '. "$1" && env' _ "$D/demo.env")
+for v in $set_vars; do
+    if printf '%s\n' "$exported" | grep -Eq "^$v=.+"; then pass "demo.env exports $v"; else fail "demo.env lacks $v"; fi
+done
+for v in $later_vars; do
+    if printf '%s\n' "$exported" | grep -qx "$v="; then pass "demo.env exports $v (empty)"; else fail "demo.env lacks empty $v"; fi
+done
+expect_eq "demo.env mode" "$(mode_of "$D/demo.env")" 600
+. "$D/demo.env"
+expect_match "SEALGATE_URL is the listening address" "$SEALGATE_URL" '^http://127\.0\.0\.1:[1-9][0-9]*$'
+expect_eq "ready file URL" "$(jq -r .url "$D/ready.json")" "$SEALGATE_URL"
+expect_eq "ready file PID is the PID file's" "$(jq -r .pid "$D/ready.json")" "$pid"
+expect_eq "SEALGATE_CONFIG" "$SEALGATE_CONFIG" "$D/sealgate.json"
+expect_eq "SOFTHSM2_CONF" "$SOFTHSM2_CONF" "$D/softhsm2.conf"
+expect_eq "SEALGATE_PKCS11_MODULE is the config's" "$SEALGATE_PKCS11_MODULE" "$(jq -r .token.module "$D/sealgate.json")"
+expect_eq "DEMO_SIGN_IDENTITY" "$DEMO_SIGN_IDENTITY" local-seal
+expect_eq "SEALGATE_AUDIT_DIR" "$SEALGATE_AUDIT_DIR" "$D/audit"
+
+# --- secrets on disk and the configuration ---
+for f in pin so-pin clients/billing.token clients/auditor.token clients/officer.token clients/prometheus.token; do
+    expect_eq "$f is mode 0600" "$(mode_of "$D/$f")" 600
+done
+expect_match "user PIN is long and random" "$(wc -c < "$D/pin")" '^(3[2-9]|[4-9][0-9])$'
+must_fail "user and SO PIN differ" cmp -s "$D/pin" "$D/so-pin"
+C=$D/sealgate.json
+for pair in billing:SEALGATE_STAMP_TOKEN auditor:SEALGATE_AUDITOR_TOKEN officer:SEALGATE_OFFICER_TOKEN \
+    prometheus:SEALGATE_MONITOR_TOKEN; do
+    name=${pair%%:*} var=${pair#*:}
+    expect_match "$var is 32 bytes of hex" "${!var}" '^[0-9a-f]{64}$'
+    expect_eq "$name.token is $var" "$(cat "$D/clients/$name.token")" "${!var}"
+    expect_eq "config stores SHA-256 of $name's token" \
+        "$(jq -r --arg n "$name" '.clients[] | select(.name == $n) | .token_sha256' "$C")" \
+        "$(printf '%s' "${!var}" | sha256sum | cut -c1-64)"
+done
+expect_eq "client roles and identities" \
+    "$(jq -c '[.clients[] | [.name, .roles, (.identities // [])]]' "$C")" \
+    '[["billing",["stamp"],["local-seal"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
+expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority]]' "$C")" \
+    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null]]'
+expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":null}'
+expect_eq "token settings" "$(jq -c '.token | [.label, .pin_file]' "$C")" '["sealgate","pin"]'
+expect_eq "audit settings" "$(jq -c '.audit | [.dir, .checkpoint_identity]' "$C")" '["audit","audit-signer"]'
+expect_eq "no authorities yet" "$(jq -c .authorities "$C")" '{}'
+check "sealgated --check-config accepts it" sealgated --config "$C" --check-config
+
+# --- the token: keys made there, certificates from the demo CA ---
+check "sealgate-token keys through SEALGATE_CONFIG" sealgate-token keys --json
+keys=$(cat "$W/last.out")
+expect_eq "key types and protection" \
+    "$(printf '%s' "$keys" | jq -c '[.[] | select(.private_key) | [.label, .type, .sensitive, .extractable]] | sort')" \
+    '[["audit-signer","ec:p256",true,false],["local-seal","rsa:2048",true,false]]'
+expect_eq "certificates issued by the demo CA" \
+    "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key) | .certificate.issuer] | unique | join(";")')" \
+    "$(openssl x509 -in "$DEMO_CA_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+expect_eq "certificates last two years" \
+    "$(printf '%s' "$keys" | jq '[.[] | select(.private_key) | .certificate.days_left | select(. == 729 or . == 730)] | length')" 2
+
+# --- the README-style requests ---
+expect_eq "GET /healthz" "$(http "$W/health.json" "$SEALGATE_URL/healthz")" 200
+expect_eq "/healthz body" "$(jq -r .status "$W/health.json" 2>/dev/null)" ok
+
+mkdir -p "$W/sign" && cd "$W/sign" || exit 1
+digest=$(printf 'hello' | openssl dgst -sha256 -binary | base64)
+sign_req() { # FORMAT: the example request, with FORMAT
+    printf '{"identity":"local-seal","digest":{"alg":"sha256","value":"%s"},"format":"%s"}' "$digest" "$1"
+}
+expect_eq "POST /v1/sign raw" "$(http sign.json -H "Authorization: Bearer $SEALGATE_STAMP_TOKEN" \
+    -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 200
+expect_eq "raw answer names identity and format" "$(jq -c '[.identity, .format]' sign.json 2>/dev/null)" '["local-seal","raw"]'
+jq -r .signature sign.json 2>/dev/null | base64 -d > sig 2>/dev/null
+jq -r .certificate sign.json 2>/dev/null | base64 -d > cert.der 2>/dev/null
+openssl x509 -inform DER -in cert.der -pubkey -noout > pub.pem 2>/dev/null
+check "the answer's certificate is from the demo CA" \
+    bash -c 'openssl x509 -inform DER -in cert.der -out cert.pem && openssl verify -CAfile "$1" cert.pem' _ "$DEMO_CA_FILE"
+sealgate-token pubkey --label local-seal > token-pub.pem 2>/dev/null
+check "its public key is local-seal's on the token" cmp pub.pem token-pub.pem
+check "raw signature verifies (openssl dgst)" \
+    bash -c "printf 'hello' | openssl dgst -sha256 -verify pub.pem -signature sig"
+# The bad-input case counts only when there is a signature and a key to try (99 otherwise).
+check_exit 1 "raw signature does not verify other data" \
+    bash -c "{ [ -s sig ] && [ -s pub.pem ]; } || exit 99; printf 'hellO' | openssl dgst -sha256 -verify pub.pem -signature sig"
+
+printf 'hello' > hello.txt
+printf 'hellO' > other.txt
+expect_eq "POST /v1/sign cms" "$(http cms.json -H "Authorization: Bearer $SEALGATE_STAMP_TOKEN" \
+    -H 'Content-Type: application/json' --data "$(sign_req cms)" "$SEALGATE_URL/v1/sign")" 200
+jq -r .signature cms.json 2>/dev/null | base64 -d > hello.p7s 2>/dev/null
+check "CMS verifies against the demo CA (openssl cms)" openssl cms -verify -binary -inform DER -in hello.p7s \
+    -content hello.txt -CAfile "$DEMO_CA_FILE" -signer signer.pem -out /dev/null
+check "CMS signer is local-seal's certificate" \
+    bash -c '[ -s signer.pem ] && [ -s cert.der ] && openssl x509 -in signer.pem -outform DER | cmp - cert.der'
+check_exit 4 "CMS does not verify other content" openssl cms -verify -binary -inform DER -in hello.p7s \
+    -content other.txt -CAfile "$DEMO_CA_FILE" -out /dev/null
+cd "$W" || exit 1
+
+# The roles the demo config gives.
+expect_eq "/metrics with the monitor token" \
+    "$(http "$W/metrics.txt" -H "Authorization: Bearer $SEALGATE_MONITOR_TOKEN" "$SEALGATE_URL/metrics")" 200
+expect_match "/metrics has sealgate_ series" "$(cat "$W/metrics.txt")" '^sealgate_'
+expect_eq "/metrics with the stamp token" \
+    "$(http /dev/null -H "Authorization: Bearer $SEALGATE_STAMP_TOKEN" "$SEALGATE_URL/metrics")" 403
+expect_eq "/v1/sign without a token" \
+    "$(http /dev/null -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 401
+expect_eq "/v1/sign with the monitor token" "$(http /dev/null -H "Authorization: Bearer $SEALGATE_MONITOR_TOKEN" \
+    -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 403
+expect_eq "/v1/identities with the stamp token" \
+    "$(http "$W/ids.json" -H "Authorization: Bearer $SEALGATE_STAMP_TOKEN" "$SEALGATE_URL/v1/identities")" 200
+expect_match "billing may use local-seal" "$(jq -r '.[].name' "$W/ids.json" 2>/dev/null)" '^local-seal$'
+
+# --- the printed examples, exactly as printed, in an environment of their own ---
+sed -n 's/^    //p' "$W/detach.out" > "$W/examples.sh"
+expect_match "examples source demo.env" "$(head -n 1 "$W/examples.sh")" "^\. '$D/demo.env'$"
+mkdir -p "$W/ex"
+check "the printed examples run" env -i PATH="$PATH" HOME="$W/ex" TMPDIR="$W/ex" \
+    bash -e -o pipefail "$W/examples.sh"
+ex_out="$(cat "$W/last.out" "$W/last.err")"
+expect_match "example: healthz" "$ex_out" '"status": ?"ok"'
+expect_match "example: raw signature verified" "$ex_out" '^Verified OK$'
+expect_match "example: CMS verified" "$ex_out" 'CMS Verification successful'
+expect_match "example: token listing" "$ex_out" 'local-seal +rsa:2048'
+
+# --- no PIN in what the demo writes or prints ---
+for f in "$D/demo.env" "$D/sealgated.log" "$C" "$D/check-config.log" "$W/detach.out" "$W/detach.err" \
+    "$D/audit"/*; do
+    [ -f "$f" ] || continue
+    for p in pin so-pin; do
+        if grep -qF -f "$D/$p" "$f"; then fail "the $p value appears in $f"; else pass "no $p value in ${f#"$W"/}"; fi
+    done
+done
+if tr '\0' '\n' < "/proc/$pid/cmdline" | grep -qF -f "$D/pin"; then
+    fail "the PIN is on sealgated's command line"
+else
+    pass "no PIN on sealgated's command line"
+fi
+
+# --- once only; stop; stop again ---
+check_exit 1 "a second --detach is refused" demo --detach --dir "$D"
+expect_match "it says already running" "$(cat "$W/last.err")" 'already running'
+expect_eq "the first daemon still serves" "$(http /dev/null "$SEALGATE_URL/healthz")" 200
+keys_before=$(sealgate-token keys --json | jq -c '[.[] | [.label, .id]]')
+check "--stop" demo --stop --dir "$D"
+if alive "$pid"; then fail "sealgated (PID $pid) still runs after --stop"; else pass "sealgated is gone"; fi
+if [ -e "$D/sealgated.pid" ]; then fail "PID file left behind"; else pass "PID file removed"; fi
+check "--stop again" demo --stop --dir "$D"
+
+# --- a restart reuses the token, its keys and the client tokens ---
+check "--detach into the stopped directory" demo --detach --dir "$D"
+expect_match "it reuses the token" "$(cat "$W/last.err")" 'reusing token'
+expect_no_match "it does not initialise a token" "$(cat "$W/last.err")" 'initialised token'
+stamp_before=$SEALGATE_STAMP_TOKEN
+. "$D/demo.env"
+expect_eq "same keys on the token" "$(sealgate-token keys --json | jq -c '[.[] | [.label, .id]]')" "$keys_before"
+expect_eq "same client token" "$SEALGATE_STAMP_TOKEN" "$stamp_before"
+expect_eq "GET /healthz after the restart" "$(http /dev/null "$SEALGATE_URL/healthz")" 200
+expect_eq "sign after the restart" "$(http "$W/sign2.json" -H "Authorization: Bearer $SEALGATE_STAMP_TOKEN" \
+    -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 200
+jq -r .signature "$W/sign2.json" 2>/dev/null | base64 -d > "$W/sig2" 2>/dev/null
+check "it verifies with the same public key" \
+    bash -c "printf 'hello' | openssl dgst -sha256 -verify '$W/sign/pub.pem' -signature '$W/sig2'"
+pid=$(cat "$D/sealgated.pid")
+check "--stop after the restart" demo --stop --dir "$D"
+if alive "$pid"; then fail "restarted sealgated still runs"; else pass "restarted sealgated is gone"; fi
+finish

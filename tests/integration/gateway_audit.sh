@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: Apache-2.0
+# The audit log behind /v1/sign: entries chained and verifiable with the
+# documented hash form; every answered request is in the log even when the
+# daemon is killed with SIGKILL right after answering; when the log cannot
+# be written (file size limit, as on a full disk) signing answers 503
+# audit_unavailable with no signature, and recovers when writes work again.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+gateway_fixture
+start_gateway
+J=(-H 'Content-Type: application/json')
+echo "document" > "$W/doc"
+
+expect_match "startup and config_load entries" "$(jq -r .type "$W"/audit/audit-*.jsonl | head -2 | tr '\n' ' ')" \
+    '^startup config_load $'
+
+# Answers, then SIGKILL: every request id answered 200 must be in the log.
+: > "$W/answered"
+pids=()
+for i in $(seq 1 40); do
+    printf 'doc %s' "$i" > "$W/d$i"
+    api billing POST /v1/sign "${J[@]}" -H "X-Request-Id: kill-$i" --data "$(sign_body ec-seal sha256 "$W/d$i" raw)" \
+        > "$W/status.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+for i in $(seq 1 40); do [ "$(cat "$W/status.$i")" = 200 ] && echo "kill-$i" >> "$W/answered"; done
+kill -KILL "$GW_PID"; wait "$GW_PID" 2>/dev/null
+expect_eq "all 40 concurrent requests answered" "$(wc -l < "$W/answered")" 40
+missing=0
+while read -r rid; do
+    jq -se --arg r "$rid" 'any(.[]; .request_id==$r and .type=="sign" and .outcome=="ok")' \
+        "$W"/audit/audit-*.jsonl >/dev/null || missing=$((missing + 1))
+done < "$W/answered"
+expect_eq "every answered request is in the log after SIGKILL" "$missing" 0
+n=$(audit_verify "$W/audit")
+expect_match "chain verifies after SIGKILL ($n entries)" "$n" '^[0-9]+$'
+expect_eq "digest recorded for a request" \
+    "$(jq -r 'select(.request_id=="kill-7") | .digest' "$W"/audit/audit-*.jsonl)" \
+    "sha256:$(openssl dgst -sha256 -r "$W/d7" | cut -d' ' -f1)"
+
+# Restart continues the chain.
+start_gateway
+expect_eq "sign after restart" "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")" 200
+check "chain continues across the restart" audit_verify "$W/audit"
+
+# Fail closed: the log file may not grow (soft RLIMIT_FSIZE at its current
+# size; only the soft limit, which an unprivileged process may raise again).
+size=$(stat -c %s "$(ls "$W"/audit/audit-*.jsonl | tail -1)")
+prlimit --pid "$GW_PID" --fsize="$size":unlimited || fail "prlimit not usable"
+expect_error "sign while the log cannot be written" 503 audit_unavailable \
+    "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")"
+expect_eq "no signature in the 503 answer" "$(jq -r '.signature // "none"' "$W/body")" none
+expect_error "still refused, nothing signed" 503 audit_unavailable \
+    "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)")"
+expect_error "auth failures fail closed too" 503 audit_unavailable "$(api - POST /v1/sign "${J[@]}" --data '{}')"
+expect_eq "readyz reports the audit log" "$(api - GET /readyz)" 503
+expect_match "readyz names the audit check" "$(jq -r .checks.audit "$W/body")" 'cannot be written'
+expect_eq "healthz still serves" "$(api - GET /healthz)" 200
+prlimit --pid "$GW_PID" --fsize=unlimited:unlimited
+# The next request re-tests the disk (its refusal entry is the probe), and
+# signing resumes at once after that.
+for i in $(seq 1 40); do
+    status=$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")
+    [ "$status" = 200 ] && break
+    sleep 0.1
+done
+expect_eq "signing resumes when the log takes writes" "$status" 200
+expect_eq "readyz recovers" "$(api - GET /readyz)" 200
+stop_gateway
+check "chain intact after the failed writes" audit_verify "$W/audit"
+expect_eq "no torn line left" "$(ls "$W"/audit | grep -c torn)" 0
+expect_eq "no entry for the refused requests claims success" \
+    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 42
+expect_eq "shutdown entry last" "$(tail -n1 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type)" shutdown
+finish
