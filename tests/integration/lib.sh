@@ -53,7 +53,7 @@ expect_no_match() {
 expect_one_line_error() {
     local n
     n=$(wc -l < "$SG_WORK/last.err")
-    if [ "$n" -eq 1 ] && grep -q '^sealgate-[a-z]*: ' "$SG_WORK/last.err"; then
+    if [ "$n" -eq 1 ] && grep -Eq '^sealgate(d|-[a-z]+): ' "$SG_WORK/last.err"; then
         pass "$1: one-line error"
     else
         fail "$1: stderr has $n lines: $(head -c 400 "$SG_WORK/last.err")"
