@@ -54,6 +54,7 @@ struct gw {
 	pthread_mutex_t snap_lock;
 	struct gw_snapshot *snap;	/* current; swapped under snap_lock */
 	pthread_mutex_t reload_lock;	/* one reload or recovery at a time */
+	int64_t recover_failed_ms;	/* under reload_lock: last failed recovery */
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
 	/* Monotonic ms of the last failed audit write, 0 after a success. */

@@ -15,6 +15,9 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
+/* Least time between two attempts to bring back a token that is away. */
+#define RECOVER_INTERVAL_MS 1000
+
 static time_t
 cert_not_after(X509 *cert)
 {
@@ -88,8 +91,9 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 		r = sgp11_key_find(gw->token, id->cfg->key_label, &id->key);
 		if (r != 0) {
 			if (strict || r != SG_ERR_KEY_NOT_FOUND) {
-				snprintf(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s", i,
-				    id->cfg->key_label, sg_strerror(r));
+				snprintf(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s%s%s", i,
+				    id->cfg->key_label, sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
+				    sgp11_last_ckr() != 0 ? sgp11_ckr_name(sgp11_last_ckr()) : "");
 				goto out;
 			}
 			sg_warn("identity %s: key \"%s\" not on the token", id->cfg->name,
@@ -179,8 +183,9 @@ warn_fixed_settings(const struct sg_config *old, const struct sg_config *new)
 		sg_warn("listen settings changed: they take effect on restart");
 }
 
-int
-gw_reload(struct gw *gw, const char *reason)
+/* gw_reload with reload_lock held. */
+static int
+reload_locked(struct gw *gw, const char *reason)
 {
 	struct gw_snapshot *snap = NULL, *cur;
 	struct sg_audit_entry e;
@@ -190,7 +195,6 @@ gw_reload(struct gw *gw, const char *reason)
 	char detail[700];
 	int r;
 
-	pthread_mutex_lock(&gw->reload_lock);
 	r = gw_snapshot_load(gw, gw->config_path, 0, &snap, err, sizeof(err));
 	memset(&e, 0, sizeof(e));
 	e.type = "config_load";
@@ -216,30 +220,61 @@ gw_reload(struct gw *gw, const char *reason)
 	snap = NULL;
 	sg_info("configuration loaded (%s)", reason);
  out:
-	pthread_mutex_unlock(&gw->reload_lock);
 	snapshot_free(snap);
 	return r;
 }
 
 int
-gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
+gw_reload(struct gw *gw, const char *reason)
 {
 	int r;
 
 	pthread_mutex_lock(&gw->reload_lock);
-	/* Another request may have recovered already. */
-	if (sgp11_generation(gw->token) != snap->token_generation) {
+	r = reload_locked(gw, reason);
+	pthread_mutex_unlock(&gw->reload_lock);
+	return r;
+}
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int
+gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
+{
+	struct gw_snapshot *cur;
+	int64_t now = monotonic_ms();
+	int r;
+
+	pthread_mutex_lock(&gw->reload_lock);
+	/* Fresh keys were published after snap was taken: just retry. */
+	cur = gw_snapshot_get(gw);
+	r = cur->token_generation != snap->token_generation &&
+	    cur->token_generation == sgp11_generation(gw->token);
+	gw_snapshot_put(gw, cur);
+	if (r) {
 		pthread_mutex_unlock(&gw->reload_lock);
 		return 0;
 	}
-	r = sgp11_recover(gw->token);
-	pthread_mutex_unlock(&gw->reload_lock);
-	if (r != 0) {
-		sg_error_r(r, "token recovery failed");
-		return r;
+	/* While the token stays away, try again at most once a second rather
+	 * than reopening the module for every request. */
+	if (gw->recover_failed_ms != 0 && now - gw->recover_failed_ms < RECOVER_INTERVAL_MS) {
+		pthread_mutex_unlock(&gw->reload_lock);
+		return SG_ERR_TOKEN_LOST;
 	}
-	if (sgp11_generation(gw->token) == snap->token_generation)
-		return 0;	/* logged in again; the keys are still good */
-	/* The module was reopened: find the keys again. */
-	return gw_reload(gw, "token recovered");
+	if ((r = sgp11_recover(gw->token)) == 0 &&
+	    sgp11_generation(gw->token) != snap->token_generation)
+		r = reload_locked(gw, "token recovered");	/* module reopened: find the keys again */
+	gw->recover_failed_ms = r == 0 ? 0 : now;
+	pthread_mutex_unlock(&gw->reload_lock);
+	if (r != 0)
+		sg_error_r(r, "token recovery failed");
+	else
+		sg_info("token recovered");
+	return r;
 }

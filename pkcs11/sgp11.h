@@ -81,8 +81,8 @@ int sgp11_recover(struct sgp11_ctx *ctx);
  * unloads the module underneath it. sgp11_sign_digest does this itself. */
 void sgp11_use_begin(struct sgp11_ctx *ctx);
 void sgp11_use_end(struct sgp11_ctx *ctx);
-/* Bumped each time recovery reopens the module: keys found before that
- * are stale (sgp11_key_stale) and must be found again. */
+/* Bumped each time recovery logs in again or reopens the module: keys
+ * found before that are stale (sgp11_key_stale) and must be found again. */
 unsigned long sgp11_generation(const struct sgp11_ctx *ctx);
 int sgp11_key_stale(const struct sgp11_key *key);
 /* Number of signing sessions the context may hold at once (the lower of

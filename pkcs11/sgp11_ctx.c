@@ -87,6 +87,58 @@ unload_module(struct sgp11_ctx *ctx)
 	ctx->fl = NULL;
 }
 
+/* Set the current module aside for sgp11_close and reset the module
+ * itself, so the next load_module initialises it afresh. */
+static void
+retire_module(struct sgp11_ctx *ctx)
+{
+	struct retired_module *grown;
+
+	grown = realloc(ctx->retired, (ctx->n_retired + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		/* Without room to keep it, unload: stale keys are never used,
+		 * only freed, and that is the risk left. */
+		unload_module(ctx);
+		return;
+	}
+	ctx->retired = grown;
+	ctx->retired[ctx->n_retired].p11 = ctx->p11;
+	ctx->retired[ctx->n_retired].slots = ctx->slots;
+	ctx->retired[ctx->n_retired].nslots = ctx->nslots;
+	ctx->retired[ctx->n_retired].dl = ctx->dl;
+	ctx->n_retired++;
+	if (ctx->fl != NULL)
+		(void)ctx->fl->C_Finalize(NULL);
+	ctx->p11 = NULL;
+	ctx->slots = NULL;
+	ctx->nslots = 0;
+	ctx->slot = NULL;
+	ctx->dl = NULL;
+	ctx->fl = NULL;
+}
+
+static void
+release_retired(struct sgp11_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_retired; i++) {
+		struct retired_module *m = &ctx->retired[i];
+
+		if (m->slots != NULL)
+			PKCS11_release_all_slots(m->p11, m->slots, m->nslots);
+		if (m->p11 != NULL) {
+			PKCS11_CTX_unload(m->p11);
+			PKCS11_CTX_free(m->p11);
+		}
+		if (m->dl != NULL)
+			dlclose(m->dl);
+	}
+	free(ctx->retired);
+	ctx->retired = NULL;
+	ctx->n_retired = 0;
+}
+
 static size_t
 token_session_cap(struct sgp11_ctx *ctx)
 {
@@ -181,6 +233,7 @@ sgp11_close(struct sgp11_ctx *ctx)
 		return;
 	sgp11_pool_drain(ctx);
 	unload_module(ctx);
+	release_retired(ctx);
 	sg_free_secret_str(ctx->pin);
 	free(ctx->module_path);
 	free(ctx->token_label);
@@ -228,6 +281,9 @@ sgp11_session_get(struct sgp11_ctx *ctx, CK_SESSION_HANDLE *sp)
 {
 	CK_RV rv;
 
+	/* After a failed recovery there is no module until the next one. */
+	if (ctx->fl == NULL || ctx->slot == NULL)
+		return SG_ERR_TOKEN_LOST;
 	pthread_mutex_lock(&ctx->pool_lock);
 	while (ctx->n_idle == 0 && ctx->n_open >= ctx->limit)
 		pthread_cond_wait(&ctx->pool_cond, &ctx->pool_lock);
@@ -390,25 +446,39 @@ sgp11_recover(struct sgp11_ctx *ctx)
 	int r = SG_ERR_TOKEN_LOST;
 
 	pthread_rwlock_wrlock(&ctx->use_lock);
+	/* Nobody holds a session now: close our idle ones first, so none of
+	 * their handles is alive when the module hands out new ones. */
+	sgp11_pool_drain(ctx);
 	if (ctx->fl != NULL && ctx->slot != NULL && (r = probe(ctx)) == 1) {
 		r = 0;
 		goto out;
 	}
 	if (ctx->fl != NULL && ctx->slot != NULL && r == 0 && ctx->pin != NULL) {
 		sg_warn("token session logged out; logging in again");
-		sgp11_pool_drain(ctx);
-		if ((r = sgp11_login_locked(ctx, ctx->pin)) == 0)
+		/* libp11's pooled sessions died with ours. Make it forget their
+		 * handles (same mode: nothing is closed) before new sessions
+		 * could be given the same numbers. */
+		if (PKCS11_open_session(ctx->slot, 1) != 0)
+			ERR_clear_error();
+		/* And its cache of key objects, whose handles are stale too;
+		 * the token answers that nobody is logged in, which is true. */
+		if (PKCS11_logout(ctx->slot) != 0)
+			ERR_clear_error();
+		if ((r = sgp11_login_locked(ctx, ctx->pin)) == 0) {
+			/* Private objects may get new handles once the login was
+			 * lost: keys found before must be found again. */
+			ctx->generation++;
 			goto out;
+		}
 	}
 	/* Sessions are dead: reopen the module from scratch. */
 	sg_warn("token %s unreachable; reopening module %s", ctx->token_label,
 	    ctx->module_path);
-	sgp11_pool_drain(ctx);
 	pthread_mutex_lock(&ctx->pool_lock);
 	/* Busy sessions die with the module; forget them. */
 	ctx->n_open = 0;
 	pthread_mutex_unlock(&ctx->pool_lock);
-	unload_module(ctx);
+	retire_module(ctx);
 	ctx->generation++;
 	if ((r = load_module(ctx)) != 0)
 		goto out;

@@ -24,6 +24,15 @@ struct sgp11_ctx {
 	CK_FUNCTION_LIST_PTR fl;
 	CK_SLOT_ID slot_id;
 	char *pin;			/* kept for re-login; wiped on close */
+	/* libp11 contexts replaced by recovery. Keys found before still
+	 * point into them, so they are released only by sgp11_close. */
+	struct retired_module {
+		PKCS11_CTX *p11;
+		PKCS11_SLOT *slots;
+		unsigned int nslots;
+		void *dl;
+	} *retired;
+	size_t n_retired;
 	unsigned long generation;	/* bumped when the module is reopened */
 
 	/* Serialises recovery against everything else: signers hold it

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: Apache-2.0
+# Token trouble under sealgated, injected by tests/fixtures/p11fault.so
+# wrapped around the real SoftHSMv2 module: a lost login (all sessions
+# closed) is recovered by logging in again; a dead module (finalised,
+# CKR_DEVICE_REMOVED) answers 503 token_unavailable and comes back after a
+# full re-initialisation, without a restart. Under load, every 200 carries
+# a signature that verifies; nothing else than 503 token_unavailable.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+gateway_fixture
+jq --arg m "$SG_BUILDDIR/tests/fixtures/p11fault.so" '.token.module = $m' "$W/sealgate.json" > "$W/c.json" &&
+    mv "$W/c.json" "$W/sealgate.json"
+export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
+J=(-H 'Content-Type: application/json')
+echo "document" > "$W/doc"
+openssl x509 -in "$W/local-seal.pem" -pubkey -noout > "$W/rsa.pub"
+openssl x509 -in "$W/ec-seal.pem" -pubkey -noout > "$W/ec.pub"
+start_gateway
+
+sign_and_verify() {  # identity pubfile → status; 200 only when the signature verifies
+    local status
+    status=$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body "$1" sha256 "$W/doc" raw)")
+    if [ "$status" = 200 ]; then
+        jq -r .signature "$W/body" | base64 -d > "$W/sig"
+        openssl dgst -sha256 -verify "$W/$2" -signature "$W/sig" "$W/doc" >/dev/null 2>&1 || status=BADSIG
+    fi
+    echo "$status"
+}
+expect_eq "signs through the fault module" "$(sign_and_verify local-seal rsa.pub)" 200
+
+echo logout > "$W/fault"
+expect_eq "lost login: the request is retried after logging in again" "$(sign_and_verify local-seal rsa.pub)" 200
+expect_eq "lost login: EC too" "$(sign_and_verify ec-seal ec.pub)" 200
+expect_match "re-login logged" "$(cat "$W/sealgated.log")" 'logging in again'
+rm -f "$W/fault"
+
+echo dead > "$W/fault"
+expect_error "dead token" 503 token_unavailable \
+    "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")"
+expect_error "dead token, CMS" 503 token_unavailable \
+    "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)")"
+expect_eq "readyz while the token is dead" "$(api - GET /readyz)" 503
+expect_eq "healthz while the token is dead" "$(api - GET /healthz)" 200
+rm -f "$W/fault"
+for i in $(seq 1 60); do
+    status=$(sign_and_verify local-seal rsa.pub)
+    [ "$status" = 200 ] && break
+    sleep 0.1
+done
+expect_eq "back after re-initialisation, without a restart" "$status" 200
+expect_match "module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
+expect_eq "EC key found again" "$(sign_and_verify ec-seal ec.pub)" 200
+expect_eq "CMS again" "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)")" 200
+jq -r .signature "$W/body" | base64 -d > "$W/doc.p7s"
+check "CMS after recovery verifies" openssl cms -verify -binary -inform DER -in "$W/doc.p7s" -content "$W/doc" \
+    -CAfile "$W/ca-gw.pem" -out /dev/null
+expect_eq "readyz after recovery" "$(api - GET /readyz)" 200
+
+# Under load: 8 clients while the token dies and comes back twice.
+mkdir -p "$W/load"
+load() {
+    local n=$1 i status
+    for i in $(seq 1 40); do
+        status=$(curl -sS -o "$W/load/$n.$i.json" -w '%{http_code}' -H "Authorization: Bearer $(cat "$W/billing.token")" \
+            "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)" "$GW_URL/v1/sign")
+        echo "$status" > "$W/load/$n.$i.status"
+    done
+}
+pids=()
+for n in $(seq 1 8); do load "$n" & pids+=($!); done
+for round in 1 2; do
+    sleep 0.3; echo dead > "$W/fault"; sleep 0.3; rm -f "$W/fault"; sleep 1.2
+done
+wait "${pids[@]}"
+ok=0 unavailable=0 other=0 bad=0
+for f in "$W"/load/*.status; do
+    case "$(cat "$f")" in
+    200)
+        ok=$((ok + 1))
+        jq -r .signature "${f%.status}.json" | base64 -d > "$W/sig"
+        openssl dgst -sha256 -verify "$W/rsa.pub" -signature "$W/sig" "$W/doc" >/dev/null 2>&1 || bad=$((bad + 1)) ;;
+    503)
+        [ "$(jq -r .error "${f%.status}.json")" = token_unavailable ] && unavailable=$((unavailable + 1)) ||
+            other=$((other + 1)) ;;
+    *) other=$((other + 1)) ;;
+    esac
+done
+expect_eq "320 answers under load" "$((ok + unavailable + other))" 320
+expect_eq "no wrong or partial signature under load ($ok signed, $unavailable unavailable)" "$bad" 0
+expect_eq "nothing but 200 or 503 token_unavailable" "$other" 0
+if [ "$ok" -gt 0 ]; then pass "signing went on under load"; else fail "nothing signed under load"; fi
+expect_eq "signs after the load" "$(sign_and_verify local-seal rsa.pub)" 200
+
+expect_eq "metrics" "$(api monitor GET /metrics)" 200
+expect_match "token errors counted by CK_RV" "$(cat "$W/body")" 'sealgate_token_errors_total\{ckr="CKR_DEVICE_REMOVED"\} [1-9]'
+stop_gateway
+check "audit chain verifies" audit_verify "$W/audit"
+expect_eq "every 200 under load audited" \
+    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" \
+    "$((ok + 1 + 2 + 1 + 1 + 1 + 1))"
+finish
