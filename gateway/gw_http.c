@@ -38,6 +38,7 @@ struct gw_http {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned int in_flight;
+	int stopping;		/* new requests are turned away */
 };
 
 struct exchange {
@@ -179,9 +180,6 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	set_request_id(x, conn);
 	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);
 	x->resp.status = 500;
-	pthread_mutex_lock(&h->lock);
-	h->in_flight++;
-	pthread_mutex_unlock(&h->lock);
 	return x;
 }
 
@@ -197,8 +195,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 	(void)version;
 	if (x == NULL) {
-		if ((x = exchange_new(h, conn, url, method)) == NULL)
+		/* Stopping: a request not yet begun is not begun at all (the
+		 * connection closes, nothing is signed); the ones counted in
+		 * in_flight are drained. Checked under the lock that counts. */
+		pthread_mutex_lock(&h->lock);
+		if (h->stopping) {
+			pthread_mutex_unlock(&h->lock);
 			return MHD_NO;
+		}
+		h->in_flight++;
+		pthread_mutex_unlock(&h->lock);
+		if ((x = exchange_new(h, conn, url, method)) == NULL) {
+			pthread_mutex_lock(&h->lock);
+			if (--h->in_flight == 0)
+				pthread_cond_broadcast(&h->idle);
+			pthread_mutex_unlock(&h->lock);
+			return MHD_NO;
+		}
 		*con_cls = x;
 		sg_log_set_request_id(x->req.request_id);
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &header_bytes);
@@ -331,6 +344,9 @@ gw_http_stop(struct gw_http *h, unsigned int drain_ms)
 
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&h->lock);
+	h->stopping = 1;
+	pthread_mutex_unlock(&h->lock);
 	/* Stop accepting; connections already open finish their request. */
 	listen_fd = MHD_quiesce_daemon(h->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)

@@ -59,6 +59,22 @@ expect_eq "key listed through config" "$(jq -r '.[0].label' "$W/last.out")" k
 check_exit 1 "broken config refused" sealgate-token --config /dev/null keys
 expect_one_line_error "broken config"
 
+# PIN hygiene, with tests/fixtures/p11fault.so reporting the token's PIN
+# counter state: refuse before trying when the next wrong PIN would lock.
+F="$SG_BUILDDIR/tests/fixtures/p11fault.so"
+export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
+echo final-try > "$W/fault"
+check_exit 1 "final try: refuses to log in" sealgate-token keys --module "$F" --pin-file "$W/new-pin"
+expect_eq "final try message" "$(cat "$W/last.err")" \
+    "sealgate-token: log in: next wrong PIN locks the token; refusing to try"
+check "slots shows the final-try flag" sealgate-token slots --module "$F" --json
+expect_match "user_pin_final_try flag" "$(jq -c '.[] | select(.label=="sealgate") | .flags' "$W/last.out")" 'user_pin_final_try'
+echo locked > "$W/fault"
+check_exit 1 "locked: refuses" sealgate-token keys --module "$F" --pin-file "$W/new-pin"
+expect_eq "locked message" "$(cat "$W/last.err")" "sealgate-token: log in: PIN locked"
+rm -f "$W/fault"
+check "through the fault module when nothing is injected" sealgate-token keys --module "$F" --pin-file "$W/new-pin"
+
 # No PIN in anything the tool printed during this test.
 for pin in 482910 135790 13579111; do
     if grep -rq -- "$pin" "$W"/last.out "$W"/last.err; then fail "PIN $pin appears in output"; else pass "PIN $pin not in output"; fi
