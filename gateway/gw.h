@@ -116,6 +116,8 @@ struct cJSON;
 void gw_json(struct gw_response *resp, int status, struct cJSON *doc);
 
 /* --- gw_audit.c --- */
+/* Milliseconds on the monotonic clock (for intervals only). */
+int64_t gw_monotonic_ms(void);
 /* Append an entry for req (request id, client filled in). 0 when durable,
  * SG_ERR_AUDIT otherwise. */
 int gw_audit(struct gw_request *req, const struct sg_audit_entry *e);

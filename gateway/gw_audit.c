@@ -14,8 +14,8 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-static int64_t
-now_ms(void)
+int64_t
+gw_monotonic_ms(void)
 {
 	struct timespec t;
 
@@ -28,7 +28,7 @@ gw_audit_failing(struct gw *gw, int64_t window_ms)
 {
 	int64_t failed = __atomic_load_n(&gw->audit_failed_ms, __ATOMIC_ACQUIRE);
 
-	return failed != 0 && now_ms() - failed < window_ms;
+	return failed != 0 && gw_monotonic_ms() - failed < window_ms;
 }
 
 int
@@ -48,7 +48,7 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	/* Every append re-tests the disk; the outcome decides whether the
 	 * next requests may sign. */
-	__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? now_ms() : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0, __ATOMIC_RELEASE);
 	if (r != 0)
 		sg_error_r(r, "audit entry %s not durable", e->type);
 	return r;

@@ -235,20 +235,11 @@ gw_reload(struct gw *gw, const char *reason)
 	return r;
 }
 
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int
 gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
 {
 	struct gw_snapshot *cur;
-	int64_t now = monotonic_ms();
+	int64_t now = gw_monotonic_ms();
 	int r;
 
 	pthread_mutex_lock(&gw->reload_lock);
