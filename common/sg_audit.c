@@ -52,6 +52,9 @@ struct audit_req {
 	int r;
 	uint64_t seq;		/* 0 until a line was formatted for it */
 	char hash[HASH_HEX_LEN + 1];
+	const char *seal_alg;	/* see struct sg_audit_entry */
+	int (*seal)(void *, const char *, char **);
+	void *seal_arg;
 };
 
 struct sg_audit {
@@ -370,7 +373,14 @@ check_entry(const struct sg_audit_entry *e)
 			if (strcmp(e->extra_keys[i], e->extra_keys[j]) == 0)
 				return SG_ERR_INVALID_ARG;
 		}
+		/* A sealed entry's own extras must not collide with the seal's. */
+		if (e->seal != NULL && (strcmp(e->extra_keys[i], "alg") == 0 ||
+		    strcmp(e->extra_keys[i], "signature") == 0))
+			return SG_ERR_INVALID_ARG;
 	}
+	if (e->seal != NULL && (e->seal_alg == NULL || e->seal_alg[0] == '\0' ||
+	    strspn(e->seal_alg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(e->seal_alg)))
+		return SG_ERR_INVALID_ARG;
 	return 0;
 }
 
@@ -815,11 +825,29 @@ format_line(const struct audit_req *q, uint64_t seq, const char *prev,
 	char stamp[32];
 	int r;
 
+	char *sig = NULL;
+
 	sg_buf_reset(line);
 	if ((r = format_time(stamp, sizeof(stamp))) != 0 ||
 	    (r = sg_buf_printf(line, "{\"seq\":%" PRIu64 ",\"time\":\"%s\",", seq, stamp)) != 0 ||
-	    (r = sg_buf_append(line, q->body, q->body_len)) != 0 ||
-	    (r = sg_buf_printf(line, ",\"prev\":\"%s\"", prev)) != 0 ||
+	    (r = sg_buf_append(line, q->body, q->body_len)) != 0)
+		return r;
+	if (q->seal != NULL) {
+		/* The signature seals the prev this very line gets. Both values
+		 * are plain ASCII (the alg is the caller's constant, the
+		 * signature base64), so they need no escaping. */
+		if (q->seal(q->seal_arg, prev, &sig) != 0 || sig == NULL ||
+		    strspn(sig, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+		    strlen(sig)) {
+			free(sig);
+			return SG_ERR_CRYPTO;
+		}
+		r = sg_buf_printf(line, ",\"alg\":\"%s\",\"signature\":\"%s\"", q->seal_alg, sig);
+		free(sig);
+		if (r != 0)
+			return r;
+	}
+	if ((r = sg_buf_printf(line, ",\"prev\":\"%s\"", prev)) != 0 ||
 	    (r = sha256_hex(line->data, line->len, "}", 1, hash)) != 0 ||
 	    (r = sg_buf_printf(line, HASH_TAG "%s\"}\n", hash)) != 0)
 		return r;
@@ -1167,6 +1195,9 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 		return SG_ERR_INVALID_ARG;
 	if ((r = format_body(e, &req.body, &req.body_len)) != 0)
 		return r;
+	req.seal = e->seal;
+	req.seal_arg = e->seal_arg;
+	req.seal_alg = e->seal_alg;
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		pthread_mutex_unlock(&a->mu);
@@ -1239,6 +1270,9 @@ sg_audit_append_once(const char *dir, const struct sg_audit_options *opts,
 	/* A malformed entry is refused before the log is touched. */
 	if ((r = format_body(e, &req.body, &req.body_len)) != 0)
 		goto out;
+	req.seal = e->seal;
+	req.seal_arg = e->seal_arg;
+	req.seal_alg = e->seal_alg;
 	if ((r = audit_open(dir, opts, 0, &a)) != 0)
 		goto out;
 	if ((r = commit_batch(a, &req, &d)) != 0 || (r = req.r) != 0)

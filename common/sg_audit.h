@@ -76,6 +76,15 @@ struct sg_audit_entry {
 	const char *const *extra_keys;		/* n_extra names */
 	const char *const *extra_values;	/* n_extra values (NULL → null) */
 	size_t n_extra;
+	/* Checkpoints: when seal is set, the writer calls it with the prev
+	 * hash this entry gets, at the moment the line is formatted, and adds
+	 * the extras "alg" (seal_alg) and "signature" (what seal returns in
+	 * *sig_b64p, new, free()) after the others. A seal that fails drops
+	 * this entry only (SG_ERR_CRYPTO to its caller). seal_arg is passed
+	 * through; it must stay valid until sg_audit_append returns. */
+	const char *seal_alg;
+	int (*seal)(void *seal_arg, const char prev_hex[65], char **sig_b64p);
+	void *seal_arg;
 };
 
 struct sg_audit_options {

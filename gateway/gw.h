@@ -129,6 +129,17 @@ int gw_audit_failing(struct gw *gw, int64_t window_ms);
 void gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *type,
     const char *identity, const char *digest);
 
+/* --- gw_checkpoint.c --- */
+struct gw_checkpointer;
+/* Write a checkpoint now: signed by the configured audit identity over
+ * the hash of the entry before it. SG_ERR_NOT_FOUND when no checkpoint
+ * identity is configured, SG_ERR_KEY_NOT_FOUND, SG_ERR_AUDIT,
+ * SG_ERR_CRYPTO (the token did not sign). */
+int gw_checkpoint_write(struct gw *gw);
+/* The thread writing one every N entries or T seconds (config audit.*). */
+int gw_checkpoint_start(struct gw *gw, struct gw_checkpointer **cpp);
+void gw_checkpoint_stop(struct gw_checkpointer *cp);
+
 /* --- gw_route.c --- */
 /* At headers time: find the route, authenticate, authorise, check the
  * media type and announced length. 1 when resp holds the answer already

@@ -232,6 +232,7 @@ main(int argc, char **argv)
 	struct gw gw;
 	struct gw_snapshot *snap = NULL;
 	struct gw_http *http = NULL;
+	struct gw_checkpointer *checkpointer = NULL;
 	struct sg_config *cfg = NULL;
 	struct sg_audit_options aopts;
 	const char *ready_file = NULL, *path;
@@ -317,6 +318,10 @@ main(int argc, char **argv)
 		fatal("audit", "the audit log does not take writes");
 		goto out;
 	}
+	if ((r = gw_checkpoint_start(&gw, &checkpointer)) != 0) {
+		fatal("checkpoints", sg_strerror(r));
+		goto out;
+	}
 	if ((r = gw_http_start(&gw, gw.snap->cfg, &http, &port)) != 0) {
 		fatal("listen", sg_strerror(r));
 		goto out;
@@ -347,11 +352,17 @@ main(int argc, char **argv)
 	}
 	gw_http_stop(http, DRAIN_MS);
 	http = NULL;
+	gw_checkpoint_stop(checkpointer);
+	checkpointer = NULL;
 	if (audit_event(&gw, "shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT") != 0)
 		sg_error("audit: cannot record the shutdown");
+	/* The last entry of a clean stop seals everything before it. */
+	if ((r = gw_checkpoint_write(&gw)) != 0 && r != SG_ERR_NOT_FOUND)
+		sg_error_r(r, "audit: no final checkpoint");
 	ret = 0;
  out:
 	gw_http_stop(http, 0);
+	gw_checkpoint_stop(checkpointer);
 	sg_audit_close(gw.audit);
 	if (gw.snap != NULL)
 		gw_snapshot_put(&gw, gw.snap);

@@ -55,6 +55,9 @@ tk_fail(const char *what, const char *why_fmt, ...)
 		why[0] = '\0';
 	va_end(ap);
 	fprintf(stderr, "sealgate-token: %s: %s\n", what, why);
+	if (snprintf(tk_last_error, sizeof(tk_last_error), "%s: %s", what, why) >=
+	    (int)sizeof(tk_last_error))
+		tk_last_error[sizeof(tk_last_error) - 1] = '\0';
 	return TK_EXIT_FAIL;
 }
 
@@ -74,6 +77,12 @@ tk_usage_error(const char *fmt, ...)
 
 /* Settings from the configuration file, when there is one. */
 static struct sg_config *loaded_config;
+
+const struct sg_config *
+tk_config(void)
+{
+	return loaded_config;
+}
 
 static int
 load_config(const struct tk_opts *o)
@@ -256,7 +265,7 @@ main(int argc, char **argv)
 			continue;
 		if ((r = load_config(&o)) != 0)
 			return r;
-		r = commands[i].fn(&o);
+		r = tk_audit_finish(commands[i].fn(&o));
 		sg_config_free(loaded_config);
 		return r;
 	}

@@ -20,6 +20,24 @@ struct tk_opts {
 	int json, der, so, yes, pss;
 };
 
+/* The action a command tried, for the audit log (tk_audit.c). */
+struct tk_audit_record {
+	const char *type;		/* AUDIT.md type, NULL: nothing to record */
+	char label[129], key_id[130], cert_serial[80], digest[160], detail[256];
+};
+extern struct tk_audit_record tk_record;
+/* The last tk_fail line without the program name ("what: why"). */
+extern char tk_last_error[512];
+/* Start recording an action of type on label (may be NULL). */
+void tk_audit_begin(const char *type, const char *label);
+/* Append the recorded action with ret's outcome to the configured audit
+ * log; returns ret, or TK_EXIT_FAIL (with a line on stderr) when the log
+ * cannot be written. Nothing is written without a configuration. */
+int tk_audit_finish(int ret);
+/* The loaded configuration, or NULL. */
+struct sg_config;
+const struct sg_config *tk_config(void);
+
 /* Print "sealgate-token: <what>: <why>" on stderr; returns TK_EXIT_FAIL. */
 int tk_fail(const char *what, const char *why_fmt, ...)
     __attribute__((format(printf, 2, 3)));

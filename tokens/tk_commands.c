@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -76,6 +77,7 @@ tk_cmd_init(const struct tk_opts *o)
 		return ret;
 	if (strlen(o->label) > 32)
 		return tk_usage_error("a token label has at most 32 characters");
+	tk_audit_begin("token_init", o->label);
 	if ((r = sgp11_open(module, NULL, &ctx)) != 0)
 		return tk_fail("open module", "%s: %s", module, sg_strerror(r));
 	if (tk_pin_get(o->so_pin_file, "SEALGATE_SO_PIN", "New SO PIN: ", 1, &so_pin, &why) != 0) {
@@ -277,6 +279,8 @@ tk_cmd_keygen(const struct tk_opts *o)
 		free(id);
 		return tk_usage_error("--id is 1 to 64 bytes in hex");
 	}
+	tk_audit_begin("keygen", o->label);
+	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", o->type);
 	if ((ret = tk_open(o, 1, &ctx)) != 0) {
 		free(id);
 		return ret;
@@ -292,6 +296,7 @@ tk_cmd_keygen(const struct tk_opts *o)
 		ret = tk_fail("keygen", "generated key not found: %s", sg_strerror(r));
 		goto out;
 	}
+	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
 	if (o->json) {
 		cJSON *doc = cJSON_CreateObject();
 
@@ -323,6 +328,26 @@ find_key(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp)
 	return 0;
 }
 
+/* The audit entry of a CSR names what was asked for: its subject and the
+ * SHA-256 of its DER encoding. */
+static void
+record_csr(X509_REQ *req)
+{
+	unsigned char *der = NULL, md[32];
+	char *hex = NULL, *subject;
+	int len;
+
+	if ((len = i2d_X509_REQ(req, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) == 1 &&
+	    sg_hex_encode(md, sizeof(md), &hex) == 0)
+		snprintf(tk_record.digest, sizeof(tk_record.digest), "sha256:%s", hex);
+	if ((subject = X509_NAME_oneline(X509_REQ_get_subject_name(req), NULL, 0)) != NULL)
+		snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
+	OPENSSL_free(subject);
+	OPENSSL_free(der);
+	free(hex);
+}
+
 int
 tk_cmd_csr(const struct tk_opts *o)
 {
@@ -343,8 +368,10 @@ tk_cmd_csr(const struct tk_opts *o)
 		return tk_usage_error("csr needs exactly one of --subject and --profile");
 	if (o->subject != NULL && tk_subject_parse(o->subject, &subject, &why) != 0)
 		return tk_usage_error("--subject: %s", why);
+	tk_audit_begin("csr", o->label);
 	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
 		goto out;
+	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
 	if (o->profile != NULL && (r = tk_subject_profile(o->profile, o->customer_id,
 	    o->customer_name, sgp11_key_spec(key), &subject, &why)) != 0) {
 		ret = r == SG_ERR_INVALID_ARG ? tk_fail("csr", "%s", why) :
@@ -362,6 +389,7 @@ tk_cmd_csr(const struct tk_opts *o)
 		ret = tk_fail("csr", "cannot encode the request");
 		goto out;
 	}
+	record_csr(req);
 	ret = emit(o, data, (size_t)len, "the request");
  out:
 	BIO_free(bio);
@@ -410,6 +438,21 @@ read_certs(const char *path, STACK_OF(X509) **certsp)
 	return 0;
 }
 
+static void
+record_cert(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *subject;
+
+	if (hex != NULL)
+		snprintf(tk_record.cert_serial, sizeof(tk_record.cert_serial), "%s", hex);
+	if ((subject = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) != NULL)
+		snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
+	OPENSSL_free(subject);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
 int
 tk_cmd_import_cert(const struct tk_opts *o)
 {
@@ -430,6 +473,8 @@ tk_cmd_import_cert(const struct tk_opts *o)
 	}
 	if (o->chain_file != NULL && (ret = read_certs(o->chain_file, &chain)) != 0)
 		goto out;
+	tk_audit_begin("cert_import", o->label);
+	record_cert(sk_X509_value(certs, 0));
 	if ((ret = tk_open(o, 1, &ctx)) != 0)
 		goto out;
 	r = sgp11_cert_import(ctx, o->label, sk_X509_value(certs, 0), chain);
@@ -465,6 +510,8 @@ tk_cmd_change_pin(const struct tk_opts *o)
 	const char *why;
 	int r, ret;
 
+	tk_audit_begin("pin_change", NULL);
+	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s PIN", o->so ? "SO" : "user");
 	if ((ret = tk_open(o, 0, &ctx)) != 0)
 		return ret;
 	if (tk_pin_get(o->so ? o->so_pin_file : o->pin_file,
@@ -518,6 +565,7 @@ tk_cmd_retire(const struct tk_opts *o)
 		return ret;
 	if (!o->yes && (ret = confirm_retire(o->label)) != 0)
 		return ret;
+	tk_audit_begin("key_retire", o->label);
 	if ((ret = tk_open(o, 1, &ctx)) != 0)
 		return ret;
 	if ((r = sgp11_key_retire(ctx, o->label)) == SG_ERR_KEY_NOT_FOUND)

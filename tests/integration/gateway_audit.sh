@@ -72,5 +72,6 @@ check "chain intact after the failed writes" audit_verify "$W/audit"
 expect_eq "no torn line left" "$(ls "$W"/audit | grep -c torn)" 0
 expect_eq "no entry for the refused requests claims success" \
     "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 42
-expect_eq "shutdown entry last" "$(tail -n1 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type)" shutdown
+expect_eq "shutdown entry, then the final checkpoint" \
+    "$(tail -n2 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type | tr '\n' ' ')" "shutdown checkpoint "
 finish

@@ -130,6 +130,7 @@ expect_match "requests in flight at SIGTERM answered or refused, never cut ($ans
 # before reload 1, newcomer 2, after the broken reload 1, concurrent 64,
 # during the slow upload 10, the slow one 1, and those answered at SIGTERM.
 expect_eq "every answered request audited" "$in_log" "$((1 + 2 + 1 + 64 + 10 + 1 + answered))"
-expect_eq "shutdown entry last" "$(tail -n1 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type)" shutdown
+expect_eq "shutdown entry, then the final checkpoint" \
+    "$(tail -n2 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type | tr '\n' ' ')" "shutdown checkpoint "
 check "chain verifies" audit_verify "$W/audit"
 finish

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "sg_audit.h"
+#include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_test.h"
@@ -370,6 +371,106 @@ test_append_and_verify(void)
 	CU_ASSERT_EQUAL(st.failures, 0);
 	sg_audit_close(a);
 	sg_audit_close(NULL);
+	tmp_clean(&t);
+}
+
+/* A seal callback that "signs" by returning base64 of the prev it is
+ * given, so the test can see it got exactly the line's prev. */
+static int seal_calls;
+
+static int
+fake_seal(void *arg, const char prev_hex[65], char **sig_b64p)
+{
+	const char *mode = arg;
+	unsigned char raw[32];
+	char *b64 = NULL;
+	int i;
+
+	seal_calls++;
+	if (strcmp(mode, "fail") == 0)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		unsigned int v;
+
+		if (sscanf(prev_hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		raw[i] = (unsigned char)v;
+	}
+	if (sg_b64_encode(raw, sizeof(raw), SG_B64_STD, &b64) != 0)
+		return -1;
+	*sig_b64p = b64;
+	return 0;
+}
+
+static void
+test_seal(void)
+{
+	static const char *const keys[] = { "detail" };
+	static const char *const values[] = { "cp" };
+	struct sg_audit *a = NULL;
+	struct sg_audit_entry e;
+	struct log_check lc;
+	struct tmp t;
+	char head[65], prev_seen[65], *b64 = NULL, want[128];
+	unsigned char raw[32];
+	uint64_t seq = 0;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
+	e = sample_entry("r1");
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
+	memcpy(prev_seen, head, sizeof(head));
+	e = sample_entry("r2");
+	e.type = "checkpoint";
+	e.extra_keys = keys;
+	e.extra_values = values;
+	e.n_extra = 1;
+	e.seal = fake_seal;
+	e.seal_arg = (void *)"ok";
+	e.seal_alg = "ecdsa-sha256";
+	seal_calls = 0;
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
+	CU_ASSERT_EQUAL(seal_calls, 1);
+	check_log(t.dir, &lc);
+	CU_ASSERT_EQUAL(lc.bad, 0);
+	for (i = 0; i < 32; i++) {
+		unsigned int v;
+
+		CU_ASSERT_EQUAL(sscanf(prev_seen + 2 * i, "%2x", &v), 1);
+		raw[i] = (unsigned char)v;
+	}
+	CU_ASSERT_EQUAL_FATAL(sg_b64_encode(raw, sizeof(raw), SG_B64_STD, &b64), 0);
+	snprintf(want, sizeof(want), "\"detail\":\"cp\",\"alg\":\"ecdsa-sha256\",\"signature\":\"%s\",\"prev\":\"%s\"",
+	    b64, prev_seen);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lc.last_line, want));
+	free(b64);
+	/* A failing seal drops that entry only; the chain goes on. */
+	e.seal_arg = (void *)"fail";
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), SG_ERR_CRYPTO);
+	e = sample_entry("r3");
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
+	CU_ASSERT_EQUAL(seq, 3);
+	check_log(t.dir, &lc);
+	CU_ASSERT_EQUAL(lc.bad, 0);
+	CU_ASSERT_EQUAL(lc.lines, 3);
+	/* A sealed entry may not carry its own alg or signature extras. */
+	e = sample_entry("r4");
+	e.seal = fake_seal;
+	e.seal_arg = (void *)"ok";
+	e.seal_alg = "ecdsa-sha256";
+	{
+		static const char *const bad_keys[] = { "signature" };
+
+		e.extra_keys = bad_keys;
+		e.extra_values = values;
+		e.n_extra = 1;
+		CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), SG_ERR_INVALID_ARG);
+	}
+	e.n_extra = 0;
+	e.seal_alg = "Bad Alg";
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), SG_ERR_INVALID_ARG);
+	sg_audit_close(a);
 	tmp_clean(&t);
 }
 
@@ -1129,6 +1230,7 @@ main(void)
 		{ "malformed entries refused", test_bad_entries },
 		{ "fail-closed on write failure, then recovery", test_fail_closed },
 		{ "officer process appends under the lock", test_cross_process },
+		{ "checkpoint seal sees the line's prev", test_seal },
 		{ NULL, NULL }
 	};
 
