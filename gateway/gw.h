@@ -57,6 +57,7 @@ struct gw {
 	int64_t recover_failed_ms;	/* under reload_lock: last failed recovery */
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
+	char *audit_dir;
 	/* Monotonic ms of the last failed audit write, 0 after a success. */
 	int64_t audit_failed_ms;
 };
@@ -159,6 +160,9 @@ void gw_route_readyz(struct gw_request *req, struct gw_response *resp);
 void gw_route_metrics(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
+void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);
+void gw_route_audit_verify(struct gw_request *req, struct gw_response *resp);
+void gw_route_audit_counts(struct gw_request *req, struct gw_response *resp);
 
 /* --- gw_http.c --- */
 struct gw_http;

@@ -33,6 +33,12 @@ static const struct route {
 	{ "GET", "/v1/identities", "identities", NULL,
 	  SG_ROLE_STAMP | SG_ROLE_OFFICER | SG_ROLE_AUDITOR, BODY_NONE, gw_route_identities },
 	{ "POST", "/v1/sign", "sign", "sign", SG_ROLE_STAMP, BODY_JSON, gw_route_sign },
+	{ "GET", "/v1/audit/entries", "audit_entries", NULL, SG_ROLE_AUDITOR, BODY_NONE,
+	  gw_route_audit_entries },
+	{ "GET", "/v1/audit/verify", "audit_verify", NULL, SG_ROLE_AUDITOR, BODY_NONE,
+	  gw_route_audit_verify },
+	{ "GET", "/v1/audit/counts", "audit_counts", NULL, SG_ROLE_AUDITOR, BODY_NONE,
+	  gw_route_audit_counts },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

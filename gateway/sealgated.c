@@ -304,6 +304,10 @@ main(int argc, char **argv)
 	if (open_token(&gw, cfg) != 0)
 		goto out;
 	gw.max_json_bytes = cfg->limits.max_json_bytes;
+	if ((gw.audit_dir = strdup(cfg->audit.dir)) == NULL) {
+		fatal("audit", "out of memory");
+		goto out;
+	}
 	if ((r = gw_snapshot_load(&gw, gw.config_path, 1, &snap, err, sizeof(err))) != 0) {
 		fatal(gw.config_path, err);
 		goto out;
@@ -371,6 +375,7 @@ main(int argc, char **argv)
 	gw_metrics_free(gw.metrics);
 	sg_config_free(cfg);
 	free(gw.config_path);
+	free(gw.audit_dir);
 	if (notify_fd >= 0)
 		close(notify_fd);
 	return ret;

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sealgate-audit, the auditor's tool: verify the chain and its signed
+ * checkpoints, show entries, count a month's signatures. Reads the log
+ * only (sg_audit_read.h); needs neither the token nor the daemon. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "sg_audit_read.h"
+#include "sg_config.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define DEFAULT_CONFIG	"/etc/sealgate/sealgate.json"
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+static const char usage_text[] =
+"usage: sealgate-audit [options] COMMAND [command options] [LOG...]\n"
+"commands:\n"
+"  verify [--cert FILE]               recompute the hash chain, check file numbering and\n"
+"                                     the signed checkpoints; exit 1 on any break\n"
+"  show [--from T] [--to T] [--client C] [--identity I] [--type T]\n"
+"       [--outcome ok|error] [--after-seq N]\n"
+"                                     matching entries, one JSON object per line (as logged)\n"
+"  counts --month YYYY-MM [--by identity|client]\n"
+"                                     stamps, signatures and SOAP calls per identity and client\n"
+"LOG is one audit directory or audit-NNNNNN.jsonl files; default: the config's audit.dir.\n"
+"T is RFC 3339 (2026-11-20T21:40:03Z, 2026-11-20T23:40:03+02:00) or a date (2026-11-20);\n"
+"--from is inclusive, --to exclusive.\n"
+"options:\n"
+"  --cert FILE      the audit identity's certificate (PEM): checkpoint signatures and serial\n"
+"  --config FILE    configuration (SEALGATE_CONFIG, or " DEFAULT_CONFIG ")\n"
+"  --json           verify, counts: one JSON object, as the HTTP API answers\n"
+"  --help, --version\n";
+
+enum {
+	OPT_CONFIG = 256, OPT_CERT, OPT_FROM, OPT_TO, OPT_CLIENT, OPT_IDENTITY, OPT_TYPE,
+	OPT_OUTCOME, OPT_AFTER_SEQ, OPT_MONTH, OPT_BY, OPT_JSON, OPT_HELP, OPT_VERSION
+};
+
+/* Which command may take which option (bit = option - OPT_CONFIG). */
+#define BIT(o)		(1u << ((o) - OPT_CONFIG))
+#define COMMON_OPTS	(BIT(OPT_CONFIG) | BIT(OPT_JSON))
+
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "client", required_argument, NULL, OPT_CLIENT },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ "outcome", required_argument, NULL, OPT_OUTCOME },
+	{ "after-seq", required_argument, NULL, OPT_AFTER_SEQ },
+	{ "month", required_argument, NULL, OPT_MONTH },
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct audit_opts {
+	const char *config;
+	const char *cert_file;
+	const char *from, *to;
+	const char *month;
+	const char *by;
+	struct sg_audit_filter filter;
+	int json;
+	unsigned int given;		/* BIT() of each option seen */
+	const char *const *logs;	/* LOG... (argv) */
+	size_t n_logs;
+};
+
+static int
+fail(const char *what, const char *why_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+fail(const char *what, const char *why_fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, why_fmt);
+	if (vsnprintf(why, sizeof(why), why_fmt, ap) < 0)
+		why[0] = '\0';
+	va_end(ap);
+	fprintf(stderr, "sealgate-audit: %s: %s\n", what, why);
+	return EXIT_FAIL;
+}
+
+static int
+usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
+		why[0] = '\0';
+	va_end(ap);
+	fprintf(stderr, "sealgate-audit: usage: %s (see --help)\n", why);
+	return EXIT_USAGE;
+}
+
+/* The audit directory from the configuration, when no LOG is given. */
+static int
+config_audit_dir(const struct audit_opts *o, char **dirp)
+{
+	struct sg_config *cfg = NULL;
+	const char *path = o->config;
+	char err[512];
+	int r;
+
+	*dirp = NULL;
+	if (path == NULL && (path = getenv("SEALGATE_CONFIG")) == NULL)
+		path = DEFAULT_CONFIG;
+	err[0] = '\0';
+	if ((r = sg_config_load_file(path, &cfg, err, sizeof(err))) != 0)
+		return fail(path, "%s (or give LOG)", err[0] != '\0' ? err : sg_strerror(r));
+	if (cfg->audit.dir == NULL || (*dirp = strdup(cfg->audit.dir)) == NULL) {
+		sg_config_free(cfg);
+		return fail(path, "no audit.dir");
+	}
+	sg_config_free(cfg);
+	return EXIT_OK;
+}
+
+static const char *
+files_error(int r)
+{
+	switch (r) {
+	case SG_ERR_NOT_FOUND: return "no such file or directory";
+	case SG_ERR_PERMISSION: return "permission denied";
+	case SG_ERR_INVALID_ARG: return "give one directory, or audit files each named once";
+	default: return sg_strerror(r);
+	}
+}
+
+/* The files to read: one directory, or files, or the configured dir. */
+static int
+open_log(const struct audit_opts *o, struct sg_audit_files **filesp)
+{
+	struct stat st;
+	char *dir = NULL;
+	const char *what;
+	size_t i;
+	int r, rc;
+
+	*filesp = NULL;
+	if (o->n_logs == 0) {
+		if ((rc = config_audit_dir(o, &dir)) != EXIT_OK)
+			return rc;
+		what = dir;
+		r = sg_audit_files_dir(dir, filesp);
+	} else if (o->n_logs == 1 && stat(o->logs[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+		what = o->logs[0];
+		r = sg_audit_files_dir(o->logs[0], filesp);
+	} else {
+		for (i = 0; i < o->n_logs; i++) {
+			if (stat(o->logs[i], &st) != 0)
+				return fail(o->logs[i], "%s", files_error(errno == ENOENT ||
+				    errno == ENOTDIR ? SG_ERR_NOT_FOUND : errno == EACCES ?
+				    SG_ERR_PERMISSION : SG_ERR_IO));
+			if (S_ISDIR(st.st_mode))
+				return usage_error("give one directory or audit files, not both");
+		}
+		what = o->n_logs == 1 ? o->logs[0] : "LOG";
+		r = sg_audit_files_paths(o->logs, o->n_logs, filesp);
+	}
+	if (r != 0) {
+		rc = fail(what, "%s", files_error(r));
+		goto out;
+	}
+	if ((*filesp)->n == 0) {
+		rc = fail(what, "no audit-NNNNNN.jsonl files");
+		sg_audit_files_free(*filesp);
+		*filesp = NULL;
+		goto out;
+	}
+	rc = EXIT_OK;
+ out:
+	free(dir);
+	return rc;
+}
+
+/* The audit certificate: its public key (get1) and serial (hex). */
+static int
+load_cert(const char *path, EVP_PKEY **keyp, char **serialp)
+{
+	BIGNUM *bn = NULL;
+	X509 *cert = NULL;
+	BIO *bio = NULL;
+	char *hex = NULL;
+	int rc = EXIT_FAIL;
+
+	*keyp = NULL;
+	*serialp = NULL;
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		fail(path, "cannot read the certificate");
+		goto out;
+	}
+	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		fail(path, "not a PEM certificate");
+		goto out;
+	}
+	if ((*keyp = X509_get_pubkey(cert)) == NULL ||
+	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL || (*serialp = strdup(hex)) == NULL) {
+		EVP_PKEY_free(*keyp);
+		*keyp = NULL;
+		fail(path, "cannot take the public key and serial from the certificate");
+		goto out;
+	}
+	rc = EXIT_OK;
+ out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(cert);
+	BIO_free(bio);
+	return rc;
+}
+
+static int
+print_json(cJSON *obj)
+{
+	char *text;
+	int rc = EXIT_FAIL;
+
+	if (obj == NULL)
+		return fail("output", "out of memory");
+	if ((text = cJSON_PrintUnformatted(obj)) != NULL) {
+		printf("%s\n", text);
+		rc = EXIT_OK;
+	} else
+		fail("output", "out of memory");
+	cJSON_free(text);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+static int
+finish_output(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return fail("output", "cannot write to stdout");
+	return rc;
+}
+
+static int
+cmd_verify(const struct audit_opts *o)
+{
+	struct sg_audit_files *files = NULL;
+	struct sg_audit_verify_result res;
+	struct sg_audit_verify_opts vo;
+	EVP_PKEY *key = NULL;
+	char *serial = NULL;
+	const char *where;
+	size_t i;
+	int r, rc;
+
+	memset(&vo, 0, sizeof(vo));
+	if (o->cert_file != NULL) {
+		if ((rc = load_cert(o->cert_file, &key, &serial)) != EXIT_OK)
+			goto out;
+		vo.checkpoint_key = key;
+		vo.checkpoint_serial = serial;
+	}
+	if ((rc = open_log(o, &files)) != EXIT_OK)
+		goto out;
+	if ((r = sg_audit_verify(files, &vo, &res)) != 0) {
+		where = res.bad_file < files->n ? files->files[res.bad_file].path : "LOG";
+		rc = fail(where, "%s", files_error(r));
+		goto out;
+	}
+	if (o->json) {
+		rc = print_json(sg_audit_verify_json(&res, files));
+		if (rc == EXIT_OK && !res.ok)
+			rc = EXIT_FAIL;
+		goto out;
+	}
+	if (res.ok) {
+		printf("OK: %" PRIu64 " entries, %" PRIu64 " checkpoints, chain intact\n",
+		    res.entries, res.checkpoints);
+		if (key == NULL && res.checkpoints > 0)
+			printf("note: checkpoint signatures not checked (give --cert)\n");
+		else if (key != NULL && res.sealed_by == 0)
+			printf("note: no checkpoint signed by the audit key: nothing is sealed\n");
+		else if (key != NULL && res.sealed_by < res.last_seq)
+			printf("note: sealed by the audit key up to seq %" PRIu64 "; the %" PRIu64
+			    " entries after the checkpoint at seq %" PRIu64 " are chained but not "
+			    "yet sealed\n", res.sealed_seq, res.last_seq - res.sealed_by, res.sealed_by);
+		rc = EXIT_OK;
+	} else {
+		if (res.first_bad_seq != 0)
+			printf("FAILED at seq %" PRIu64 ": %s", res.first_bad_seq,
+			    sg_audit_break_text(res.why));
+		else
+			printf("FAILED: %s", sg_audit_break_text(res.why));
+		if (res.bad_line != 0)
+			printf(" (%s line %" PRIu64 ")\n", files->files[res.bad_file].name,
+			    res.bad_line);
+		else
+			printf(" (%s)\n", files->files[res.bad_file].name);
+		rc = EXIT_FAIL;
+	}
+	for (i = 0; i < files->n_set_aside; i++)
+		printf("note: torn line set aside in %s (not part of the chain)\n",
+		    files->set_aside[i]);
+ out:
+	sg_audit_files_free(files);
+	EVP_PKEY_free(key);
+	free(serial);
+	return finish_output(rc);
+}
+
+static int
+show_entry(void *arg, const cJSON *entry, const char *line, size_t len)
+{
+	/* The line as logged: its hash can still be recomputed downstream. */
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF)
+		return SG_ERR_IO;
+	return 0;
+}
+
+static int
+cmd_show(const struct audit_opts *o)
+{
+	struct sg_audit_files *files = NULL;
+	int r, rc;
+
+	if ((rc = open_log(o, &files)) != EXIT_OK)
+		goto out;
+	if ((r = sg_audit_each(files, &o->filter, show_entry, NULL)) != 0)
+		rc = r == SG_ERR_IO ? fail("output", "cannot write to stdout") :
+		    fail("LOG", "%s", files_error(r));
+ out:
+	sg_audit_files_free(files);
+	return finish_output(rc);
+}
+
+static size_t
+width_of(const char *s, size_t at_least)
+{
+	size_t n = s != NULL ? strlen(s) : 1;
+
+	return n > at_least ? n : at_least;
+}
+
+static int
+cmd_counts(const struct audit_opts *o)
+{
+	struct sg_audit_files *files = NULL;
+	struct sg_audit_counts *counts = NULL;
+	const struct sg_audit_count_row *row;
+	enum sg_audit_group by = SG_AUDIT_BY_IDENTITY_CLIENT;
+	uint64_t stamps = 0, signatures = 0, soap = 0;
+	size_t wi = strlen("IDENTITY"), wc = strlen("CLIENT"), i;
+	int year, month, r, rc;
+
+	if (o->month == NULL)
+		return usage_error("counts needs --month YYYY-MM");
+	if (sg_audit_parse_month(o->month, &year, &month) != 0)
+		return usage_error("--month %s is not YYYY-MM", o->month);
+	if (o->by != NULL && strcmp(o->by, "identity") == 0)
+		by = SG_AUDIT_BY_IDENTITY;
+	else if (o->by != NULL && strcmp(o->by, "client") == 0)
+		by = SG_AUDIT_BY_CLIENT;
+	else if (o->by != NULL)
+		return usage_error("--by is identity or client");
+	if ((rc = open_log(o, &files)) != EXIT_OK)
+		goto out;
+	if ((r = sg_audit_counts(files, year, month, by, &counts)) != 0) {
+		rc = fail("LOG", "%s", files_error(r));
+		goto out;
+	}
+	if (o->json) {
+		rc = print_json(sg_audit_counts_json(counts, by));
+		goto out;
+	}
+	for (i = 0; i < counts->n; i++) {
+		wi = width_of(counts->rows[i].identity, wi);
+		wc = width_of(counts->rows[i].client, wc);
+	}
+	printf("month %04d-%02d\n", year, month);
+	if (by != SG_AUDIT_BY_CLIENT)
+		printf("%-*s  ", (int)wi, "IDENTITY");
+	if (by != SG_AUDIT_BY_IDENTITY)
+		printf("%-*s  ", (int)wc, "CLIENT");
+	printf("%10s %10s %10s\n", "STAMPS", "SIGNATURES", "SOAP");
+	for (i = 0; i < counts->n; i++) {
+		row = &counts->rows[i];
+		if (by != SG_AUDIT_BY_CLIENT)
+			printf("%-*s  ", (int)wi, row->identity != NULL ? row->identity : "-");
+		if (by != SG_AUDIT_BY_IDENTITY)
+			printf("%-*s  ", (int)wc, row->client != NULL ? row->client : "-");
+		printf("%10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n", row->stamps,
+		    row->signatures, row->soap);
+		stamps += row->stamps;
+		signatures += row->signatures;
+		soap += row->soap;
+	}
+	printf("%-*s  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+	    (int)((by != SG_AUDIT_BY_CLIENT ? wi + 2 : 0) + (by != SG_AUDIT_BY_IDENTITY ? wc + 2 : 0)) - 2,
+	    "total", stamps, signatures, soap);
+	rc = EXIT_OK;
+ out:
+	sg_audit_counts_free(counts);
+	sg_audit_files_free(files);
+	return finish_output(rc);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct audit_opts *);
+	unsigned int options;
+} commands[] = {
+	{ "verify", cmd_verify, COMMON_OPTS | BIT(OPT_CERT) },
+	{ "show", cmd_show, COMMON_OPTS | BIT(OPT_FROM) | BIT(OPT_TO) | BIT(OPT_CLIENT) |
+	    BIT(OPT_IDENTITY) | BIT(OPT_TYPE) | BIT(OPT_OUTCOME) | BIT(OPT_AFTER_SEQ) },
+	{ "counts", cmd_counts, COMMON_OPTS | BIT(OPT_MONTH) | BIT(OPT_BY) },
+};
+
+static int
+parse_seq(const char *s, uint64_t *seqp)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*seqp = v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct audit_opts o;
+	const char *command;
+	size_t i;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	sg_audit_filter_init(&o.filter);
+	sg_log_init("sealgate-audit", getenv("SEALGATE_DEBUG") != NULL ? SG_LOG_DEBUG : SG_LOG_QUIET);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (c >= OPT_CONFIG && c <= OPT_VERSION)
+			o.given |= BIT(c);
+		switch (c) {
+		case OPT_CONFIG: o.config = optarg; break;
+		case OPT_CERT: o.cert_file = optarg; break;
+		case OPT_FROM: o.from = optarg; break;
+		case OPT_TO: o.to = optarg; break;
+		case OPT_CLIENT: o.filter.client = optarg; break;
+		case OPT_IDENTITY: o.filter.identity = optarg; break;
+		case OPT_TYPE: o.filter.type = optarg; break;
+		case OPT_OUTCOME: o.filter.outcome = optarg; break;
+		case OPT_AFTER_SEQ:
+			if (parse_seq(optarg, &o.filter.after_seq) != 0)
+				return usage_error("--after-seq %s is not a number", optarg);
+			break;
+		case OPT_MONTH: o.month = optarg; break;
+		case OPT_BY: o.by = optarg; break;
+		case OPT_JSON: o.json = 1; break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			printf("sealgate-audit %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			if (optopt >= OPT_CONFIG && optopt <= OPT_VERSION)
+				return usage_error("option --%s needs a value",
+				    long_options[optopt - OPT_CONFIG].name);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command");
+	command = argv[optind];
+	o.logs = (const char *const *)argv + optind + 1;
+	o.n_logs = (size_t)(argc - optind - 1);
+	if (o.from != NULL && sg_audit_parse_time(o.from, &o.filter.from_ms) != 0)
+		return usage_error("--from %s is not an RFC 3339 time or a date", o.from);
+	if (o.to != NULL && sg_audit_parse_time(o.to, &o.filter.to_ms) != 0)
+		return usage_error("--to %s is not an RFC 3339 time or a date", o.to);
+	if (o.filter.outcome != NULL && strcmp(o.filter.outcome, "ok") != 0 &&
+	    strcmp(o.filter.outcome, "error") != 0)
+		return usage_error("--outcome is ok or error");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, command) != 0)
+			continue;
+		if ((o.given & ~commands[i].options) != 0) {
+			for (c = OPT_CONFIG; c <= OPT_VERSION; c++) {
+				if ((o.given & ~commands[i].options & BIT(c)) != 0)
+					return usage_error("%s does not take --%s", command,
+					    long_options[c - OPT_CONFIG].name);
+			}
+		}
+		return commands[i].fn(&o);
+	}
+	return usage_error("unknown command \"%s\"", command);
+}
