@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "sg_audit.h"
@@ -19,6 +20,8 @@
 #include "sgp11.h"
 
 struct gw_metrics;
+struct gw_csc;
+struct gw_idem;
 
 #define GW_REQUEST_ID_MAX 64
 
@@ -30,6 +33,7 @@ struct gw_identity {
 	char key_type[16];
 	char cert_serial[80];		/* hex, or "" */
 	time_t not_after;		/* 0 without a certificate */
+	struct gw_csc *csc;		/* use stamp: the authority adapter, or NULL */
 	/* Readiness: when a test signature last succeeded (0: never). */
 	pthread_mutex_t ready_lock;
 	time_t ready_at;
@@ -58,6 +62,8 @@ struct gw {
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
 	char *audit_dir;
+	size_t max_document_bytes;
+	struct gw_idem *idem;		/* Idempotency-Key records */
 	/* Monotonic ms of the last failed audit write, 0 after a success. */
 	int64_t audit_failed_ms;
 };
@@ -72,6 +78,12 @@ struct gw_request {
 	const char *authorization, *content_type, *accept;
 	const struct sg_client *client;	/* after authentication, else NULL */
 	struct sg_buf body;
+	/* A document body (POST /v1/stamp): hashed as it streams in, never
+	 * kept; doc_md is SHA-256 over its doc_len bytes. */
+	int document;
+	EVP_MD_CTX *doc_md;
+	uint64_t doc_len;
+	const char *idempotency_key;
 	/* Looks up a query parameter (NULL when absent). */
 	const char *(*query)(const struct gw_request *req, const char *name);
 	void *transport;		/* gw_http.c's connection */
@@ -130,6 +142,32 @@ int gw_audit_failing(struct gw *gw, int64_t window_ms);
 void gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *type,
     const char *identity, const char *digest);
 
+/* --- gw_sign_request.c --- */
+/* POST /v1/sign's body, checked: {"identity","digest":{"alg","value"},
+ * "format"?}. */
+struct gw_sign_request {
+	char *identity;			/* new; non-empty */
+	const EVP_MD *md;		/* static */
+	const char *alg;		/* static: "sha256", "sha384" or "sha512" */
+	unsigned char *digest;		/* new; digest_len == EVP_MD_get_size(md) */
+	size_t digest_len;
+	int cms;			/* "format":"cms" (absent: raw) */
+};
+/* Room for every description gw_sign_request_parse writes. */
+#define GW_SIGN_WHY_MAX 160
+/* Parse len bytes of body (need not be NUL-terminated) into *out, which
+ * is cleared first. The body must be UTF-8 JSON (RFC 8259: no raw NUL,
+ * nothing but whitespace after the object, and no string holding \u0000)
+ * and "identity" a name as sg_config.h defines them. 0 on success.
+ * SG_ERR_PARSE when the body is not a valid request: why gets the 400's
+ * one-sentence description, and out->identity stays set when the body
+ * named a well-formed one (the refusal is audited under it). SG_ERR_ALLOC.
+ * Release *out with gw_sign_request_free whatever the result. */
+int gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen);
+/* Free what sr holds (not sr itself) and clear it; NULL is fine. */
+void gw_sign_request_free(struct gw_sign_request *sr);
+
 /* --- gw_checkpoint.c --- */
 struct gw_checkpointer;
 /* Write a checkpoint now: signed by the configured audit identity over
@@ -149,8 +187,8 @@ int gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t co
     int has_length);
 /* With the body read (or too large): run the handler; resp is filled. */
 void gw_route_finish(struct gw_request *req, struct gw_response *resp, int body_too_large);
-/* Body cap for a method/path before the body is read: 0 means "no body". */
-size_t gw_route_body_cap(const struct gw *gw, const char *method, const char *path);
+/* Body cap for the request (after gw_route_begin): 0 means "no body". */
+size_t gw_route_body_cap(const struct gw_request *req);
 /* Route label for metrics (from a fixed table; "other" for the rest). */
 const char *gw_route_label(const char *method, const char *path);
 
@@ -160,6 +198,7 @@ void gw_route_readyz(struct gw_request *req, struct gw_response *resp);
 void gw_route_metrics(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
+void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_verify(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_counts(struct gw_request *req, struct gw_response *resp);

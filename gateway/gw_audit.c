@@ -31,11 +31,23 @@ gw_audit_failing(struct gw *gw, int64_t window_ms)
 	return failed != 0 && gw_monotonic_ms() - failed < window_ms;
 }
 
+/* Client-supplied values longer than this are replaced in an entry that
+ * would otherwise be too large for the log. */
+#define AUDIT_VALUE_KEEP 256
+
+static const char *
+shorten(const char *v)
+{
+	return v != NULL && strlen(v) > AUDIT_VALUE_KEEP ? "(value too long to record)" : v;
+}
+
 int
 gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 {
 	struct sg_audit_entry full = *e;
+	const char *values[SG_AUDIT_EXTRA_MAX];
 	struct timespec t0, t1;
+	size_t i;
 	int r;
 
 	full.request_id = req->request_id;
@@ -43,12 +55,26 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 		full.client = req->client->name;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
+	if (r == SG_ERR_TOO_LARGE && e->n_extra <= SG_AUDIT_EXTRA_MAX) {
+		/* An outsized value from the client is not a disk failure: record
+		 * the entry with such values replaced. */
+		full.identity = shorten(full.identity);
+		full.digest = shorten(full.digest);
+		full.authority_ref = shorten(full.authority_ref);
+		full.error = shorten(full.error);
+		for (i = 0; i < e->n_extra; i++)
+			values[i] = shorten(e->extra_values[i]);
+		full.extra_values = values;
+		r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	gw_metrics_audit_sync(req->gw->metrics, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	/* Every append re-tests the disk; the outcome decides whether the
-	 * next requests may sign. */
-	__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0, __ATOMIC_RELEASE);
+	/* Only a log that did not take a well-formed entry stops signing;
+	 * every append re-tests the disk. */
+	if (r == 0 || r == SG_ERR_AUDIT)
+		__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0,
+		    __ATOMIC_RELEASE);
 	if (r != 0)
 		sg_error_r(r, "audit entry %s not durable", e->type);
 	return r;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,85 @@ sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 	return MHD_YES;
 }
 
+/* How often the headers that must be unique, or that frame the body,
+ * appear in a request. */
+struct header_counts {
+	unsigned int authorization, content_length, transfer_encoding;
+};
+
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_counts *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Authorization") == 0)
+		n->authorization++;
+	else if (strcasecmp(key, "Content-Length") == 0)
+		n->content_length++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		n->transfer_encoding++;
+	return MHD_YES;
+}
+
+/* Why the request's headers are ambiguous, or NULL. libmicrohttpd takes
+ * the first of two Content-Length or Authorization headers and lets
+ * Transfer-Encoding win over Content-Length; a proxy in front may choose
+ * otherwise, so such a request is refused rather than guessed at
+ * (RFC 9112 6.3). */
+static const char *
+ambiguous_headers(struct MHD_Connection *conn)
+{
+	struct header_counts n;
+
+	memset(&n, 0, sizeof(n));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &n);
+	if (n.content_length > 1)
+		return "more than one Content-Length header";
+	if (n.content_length > 0 && n.transfer_encoding > 0)
+		return "both Content-Length and Transfer-Encoding";
+	if (n.authorization > 1)
+		return "more than one Authorization header";
+	return NULL;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* libmicrohttpd's %HH decoding of the path and query parameters, except
+ * that %00 is left as it is: a NUL decoded into a path would cut it short
+ * ("/v1/sign%00.json" would be routed as "/v1/sign"). */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *out = s;
+	const char *in = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)conn;
+	while (*in != '\0') {
+		if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*out++ = (char)(hi << 4 | lo);
+			in += 3;
+		} else
+			*out++ = *in++;
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 static int
 parse_length(const char *s, uint64_t *out)
 {
@@ -176,6 +256,7 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	x->req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	x->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 	x->req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+	x->req.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
 	clock_gettime(CLOCK_MONOTONIC, &x->req.started);
 	set_request_id(x, conn);
 	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);
@@ -191,6 +272,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct exchange *x = *con_cls;
 	size_t header_bytes = 0;
 	uint64_t length = 0;
+	const char *ambiguous;
 	int has_length;
 
 	(void)version;
@@ -220,16 +302,30 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			    "request headers are limited to %d bytes", HEADER_BYTES_MAX);
 			return send_response(x, conn);
 		}
+		if ((ambiguous = ambiguous_headers(conn)) != NULL) {
+			gw_error(&x->resp, 400, "invalid_request", "%s", ambiguous);
+			return send_response(x, conn);
+		}
 		has_length = parse_length(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length"), &length);
 		if (gw_route_begin(&x->req, &x->resp, length, has_length) != 0)
 			return send_response(x, conn);
-		x->cap = gw_route_body_cap(h->gw, method, url);
-		sg_buf_init(&x->req.body, x->cap);
+		x->cap = gw_route_body_cap(&x->req);
+		/* A document is hashed, not kept: its buffer stays empty. */
+		sg_buf_init(&x->req.body, x->req.document ? 0 : x->cap);
 		return MHD_YES;
 	}
 	if (x->queued) {
 		*upload_data_size = 0;	/* an early answer: drop the rest */
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0 && x->req.document) {
+		if (!x->too_large && (*upload_data_size > x->cap - x->req.doc_len ||
+		    EVP_DigestUpdate(x->req.doc_md, upload_data, *upload_data_size) != 1))
+			x->too_large = 1;
+		else
+			x->req.doc_len += *upload_data_size;
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -271,6 +367,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	gw_snapshot_put(h->gw, x->req.snap);
 	sg_buf_free(&x->req.body);
 	sg_buf_free(&x->resp.body);
+	EVP_MD_CTX_free(x->req.doc_md);
 	free(x->method);
 	free(x->path);
 	free(x);
@@ -322,6 +419,7 @@ gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		sg_error("cannot listen on %s port %u", cfg->listen.address, cfg->listen.port);

@@ -17,7 +17,9 @@
 
 #define TOKEN_MAX 512
 
-enum body_kind { BODY_NONE, BODY_JSON };
+/* BODY_DOCUMENT: JSON (the digest form) is buffered like BODY_JSON; any
+ * other media type is a document, hashed as it streams in. */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_DOCUMENT };
 
 static const struct route {
 	const char *method, *path;
@@ -33,6 +35,7 @@ static const struct route {
 	{ "GET", "/v1/identities", "identities", NULL,
 	  SG_ROLE_STAMP | SG_ROLE_OFFICER | SG_ROLE_AUDITOR, BODY_NONE, gw_route_identities },
 	{ "POST", "/v1/sign", "sign", "sign", SG_ROLE_STAMP, BODY_JSON, gw_route_sign },
+	{ "POST", "/v1/stamp", "stamp", "stamp", SG_ROLE_STAMP, BODY_DOCUMENT, gw_route_stamp },
 	{ "GET", "/v1/audit/entries", "audit_entries", NULL, SG_ROLE_AUDITOR, BODY_NONE,
 	  gw_route_audit_entries },
 	{ "GET", "/v1/audit/verify", "audit_verify", NULL, SG_ROLE_AUDITOR, BODY_NONE,
@@ -61,14 +64,21 @@ find(const char *method, const char *path, const char **allow)
 }
 
 size_t
-gw_route_body_cap(const struct gw *gw, const char *method, const char *path)
+gw_route_body_cap(const struct gw_request *req)
 {
 	const char *allow;
-	const struct route *rt = find(method, path, &allow);
+	const struct route *rt = find(req->method, req->path, &allow);
 
 	if (rt == NULL || rt->body == BODY_NONE)
 		return 0;
-	return gw->max_json_bytes;
+	return req->document ? req->gw->max_document_bytes : req->gw->max_json_bytes;
+}
+
+static int
+is_json(const char *content_type)
+{
+	return content_type != NULL && strncasecmp(content_type, "application/json", 16) == 0 &&
+	    (content_type[16] == '\0' || content_type[16] == ';' || content_type[16] == ' ');
 }
 
 const char *
@@ -159,9 +169,22 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		}
 		return 0;
 	}
-	if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0 ||
-	    (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
-	    req->content_type[16] != ' ')) {
+	if (rt->body == BODY_DOCUMENT && !is_json(req->content_type)) {
+		/* A document: any media type but JSON, hashed while it streams. */
+		req->document = 1;
+		if (has_length && content_length > req->gw->max_document_bytes) {
+			gw_error(resp, 413, "payload_too_large", "documents are limited to %zu bytes",
+			    req->gw->max_document_bytes);
+			goto refused;
+		}
+		if ((req->doc_md = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(req->doc_md, EVP_sha256(), NULL) != 1) {
+			gw_error(resp, 500, "internal", "out of memory");
+			return 1;
+		}
+		return 0;
+	}
+	if (!is_json(req->content_type)) {
 		gw_error(resp, 415, "unsupported_media_type", "send Content-Type: application/json");
 		goto refused;
 	}
@@ -185,7 +208,7 @@ gw_route_finish(struct gw_request *req, struct gw_response *resp, int body_too_l
 
 	if (body_too_large) {
 		gw_error(resp, 413, "payload_too_large", "the body is larger than %zu bytes",
-		    gw_route_body_cap(req->gw, req->method, req->path));
+		    gw_route_body_cap(req));
 		if (rt->audit_type != NULL)
 			gw_audit_refusal(req, resp, rt->audit_type, NULL, NULL);
 		return;

@@ -11,6 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 
+#include "authorities/authority_csc.h"
 #include "gw.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -49,6 +50,8 @@ snapshot_free(struct gw_snapshot *snap)
 	if (snap == NULL)
 		return;
 	for (i = 0; i < snap->n_ids; i++) {
+		/* The adapter's connections hold the key: it goes first. */
+		gw_csc_free(snap->ids[i].csc);
 		sgp11_key_free(snap->ids[i].key);
 		pthread_mutex_destroy(&snap->ids[i].ready_lock);
 	}
@@ -105,6 +108,18 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 		if ((id->cert = sgp11_key_get0_cert(id->key)) != NULL) {
 			id->not_after = cert_not_after(id->cert);
 			cert_serial_hex(id->cert, id->cert_serial, sizeof(id->cert_serial));
+		}
+		if ((id->cfg->uses & SG_USE_STAMP) && id->cfg->authority != NULL &&
+		    id->cfg->authority->type == SG_AUTHORITY_CSC_V2) {
+			if (id->cert == NULL)
+				sg_warn("identity %s: no interface certificate; stamping is off",
+				    id->cfg->name);
+			else if ((r = gw_csc_new(id->cfg->authority, gw->token, id->key, id->cert,
+			    &id->csc)) != 0) {
+				snprintf(err, errlen, "$.identities[%zu]: authority %s: %s", i,
+				    id->cfg->authority->name, sg_strerror(r));
+				goto out;
+			}
 		}
 	}
  done:

@@ -21,108 +21,11 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-struct sign_request {
-	const char *identity;
-	const EVP_MD *md;
-	const char *alg;
-	unsigned char *digest;
-	size_t digest_len;
-	int cms;
-};
-
 /* How long after a failed audit write signing is refused outright. */
 #define AUDIT_REFUSE_MS 1000
 
-static const char *const allowed_members[] = { "identity", "digest", "format" };
-
 static int
-known_member(const char *name, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(name, names[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Parse and check the body; on failure resp holds the 400. */
-static int
-parse(struct gw_request *req, struct gw_response *resp, cJSON **docp, struct sign_request *sr)
-{
-	const cJSON *doc, *item, *digest, *alg, *value, *format;
-
-	memset(sr, 0, sizeof(*sr));
-	if ((*docp = cJSON_ParseWithLength(sg_buf_str(&req->body), req->body.len)) == NULL ||
-	    !cJSON_IsObject(*docp)) {
-		gw_error(resp, 400, "invalid_request", "the body is not a JSON object");
-		return SG_ERR_PARSE;
-	}
-	doc = *docp;
-	cJSON_ArrayForEach(item, doc) {
-		if (!known_member(item->string, allowed_members, 3)) {
-			gw_error(resp, 400, "invalid_request", "unknown member \"%.64s\"", item->string);
-			return SG_ERR_PARSE;
-		}
-	}
-	item = cJSON_GetObjectItemCaseSensitive(doc, "identity");
-	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-		gw_error(resp, 400, "invalid_request", "\"identity\" must be a non-empty string");
-		return SG_ERR_PARSE;
-	}
-	sr->identity = item->valuestring;
-	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
-	if (format != NULL && (!cJSON_IsString(format) || (strcmp(format->valuestring, "raw") != 0 &&
-	    strcmp(format->valuestring, "cms") != 0))) {
-		gw_error(resp, 400, "invalid_request", "\"format\" is \"raw\" or \"cms\"");
-		return SG_ERR_PARSE;
-	}
-	sr->cms = format != NULL && strcmp(format->valuestring, "cms") == 0;
-	digest = cJSON_GetObjectItemCaseSensitive(doc, "digest");
-	if (!cJSON_IsObject(digest)) {
-		gw_error(resp, 400, "invalid_request", "\"digest\" must be an object with alg and value");
-		return SG_ERR_PARSE;
-	}
-	cJSON_ArrayForEach(item, digest) {
-		if (strcmp(item->string, "alg") != 0 && strcmp(item->string, "value") != 0) {
-			gw_error(resp, 400, "invalid_request", "unknown member \"digest.%.64s\"",
-			    item->string);
-			return SG_ERR_PARSE;
-		}
-	}
-	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
-	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
-	if (!cJSON_IsString(alg) || !cJSON_IsString(value)) {
-		gw_error(resp, 400, "invalid_request", "\"digest.alg\" and \"digest.value\" must be strings");
-		return SG_ERR_PARSE;
-	}
-	sr->alg = alg->valuestring;
-	if (strcmp(sr->alg, "sha256") == 0)
-		sr->md = EVP_sha256();
-	else if (strcmp(sr->alg, "sha384") == 0)
-		sr->md = EVP_sha384();
-	else if (strcmp(sr->alg, "sha512") == 0)
-		sr->md = EVP_sha512();
-	else {
-		gw_error(resp, 400, "invalid_request", "\"digest.alg\" is sha256, sha384 or sha512");
-		return SG_ERR_PARSE;
-	}
-	if (sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD, &sr->digest,
-	    &sr->digest_len) != 0) {
-		gw_error(resp, 400, "invalid_request", "\"digest.value\" is not base64");
-		return SG_ERR_PARSE;
-	}
-	if (sr->digest_len != (size_t)EVP_MD_get_size(sr->md)) {
-		gw_error(resp, 400, "invalid_request", "a %s digest is %d bytes, not %zu", sr->alg,
-		    EVP_MD_get_size(sr->md), sr->digest_len);
-		return SG_ERR_PARSE;
-	}
-	return 0;
-}
-
-static int
-sign_once(const struct gw_identity *id, struct gw *gw, const struct sign_request *sr,
+sign_once(const struct gw_identity *id, struct gw *gw, const struct gw_sign_request *sr,
     unsigned char **sigp, size_t *siglenp)
 {
 	unsigned char *cms = NULL;
@@ -151,7 +54,7 @@ sign_once(const struct gw_identity *id, struct gw *gw, const struct sign_request
 }
 
 static void
-digest_label(const struct sign_request *sr, char *out, size_t outlen)
+digest_label(const struct gw_sign_request *sr, char *out, size_t outlen)
 {
 	char *hex = NULL;
 
@@ -163,8 +66,8 @@ digest_label(const struct sign_request *sr, char *out, size_t outlen)
 }
 
 static cJSON *
-success_body(const struct gw_request *req, const struct gw_identity *id, const struct sign_request *sr,
-    const unsigned char *sig, size_t sig_len)
+success_body(const struct gw_request *req, const struct gw_identity *id,
+    const struct gw_sign_request *sr, const unsigned char *sig, size_t sig_len)
 {
 	cJSON *doc = cJSON_CreateObject();
 	unsigned char *der = NULL;
@@ -197,15 +100,17 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	struct gw *gw = req->gw;
 	struct gw_snapshot *snap = req->snap, *fresh = NULL;
 	const struct gw_identity *id;
-	struct sign_request sr;
+	struct gw_sign_request sr;
 	struct sg_audit_entry e;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
-	cJSON *doc = NULL, *answer;
-	char digest_text[160];
+	cJSON *answer;
+	char digest_text[160], why[GW_SIGN_WHY_MAX];
 	int r;
 
-	if (parse(req, resp, &doc, &sr) != 0) {
+	if ((r = gw_sign_request_parse(sg_buf_str(&req->body), req->body.len, &sr, why,
+	    sizeof(why))) != 0) {
+		gw_error_r(resp, r, "%s", why);
 		gw_audit_refusal(req, resp, "sign", sr.identity, NULL);
 		goto out;
 	}
@@ -288,7 +193,6 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	gw_audit_refusal(req, resp, "sign", sr.identity, digest_text);
  out:
 	OPENSSL_free(sig);
-	free(sr.digest);
-	cJSON_Delete(doc);
+	gw_sign_request_free(&sr);
 	gw_snapshot_put(gw, fresh);
 }

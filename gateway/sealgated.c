@@ -19,6 +19,8 @@
 #include <openssl/err.h>
 
 #include "gw.h"
+#include "gw_forward.h"
+#include "gw_idem.h"
 #include "gw_metrics.h"
 #include "sg_err.h"
 #include "sg_file.h"
@@ -291,6 +293,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (gw_forward_global_init() != 0)
+		goto out;
 	if ((r = gw_metrics_new(&gw.metrics)) != 0) {
 		fatal("metrics", sg_strerror(r));
 		goto out;
@@ -304,9 +308,21 @@ main(int argc, char **argv)
 	if (open_token(&gw, cfg) != 0)
 		goto out;
 	gw.max_json_bytes = cfg->limits.max_json_bytes;
+	gw.max_document_bytes = cfg->limits.max_document_bytes;
 	if ((gw.audit_dir = strdup(cfg->audit.dir)) == NULL) {
 		fatal("audit", "out of memory");
 		goto out;
+	}
+	/* Idempotency records live beside the audit log: as durable, and
+	 * outside the audit-NNNNNN.jsonl names. */
+	{
+		char idem_dir[4096];
+
+		if (snprintf(idem_dir, sizeof(idem_dir), "%s/idempotency", cfg->audit.dir) >=
+		    (int)sizeof(idem_dir) || gw_idem_open(idem_dir, &gw.idem) != 0) {
+			fatal("$.audit.dir", "the idempotency store cannot be opened");
+			goto out;
+		}
 	}
 	if ((r = gw_snapshot_load(&gw, gw.config_path, 1, &snap, err, sizeof(err))) != 0) {
 		fatal(gw.config_path, err);
@@ -376,7 +392,9 @@ main(int argc, char **argv)
 	sg_config_free(cfg);
 	free(gw.config_path);
 	free(gw.audit_dir);
+	gw_idem_close(gw.idem);
 	if (notify_fd >= 0)
 		close(notify_fd);
+	gw_forward_global_cleanup();
 	return ret;
 }

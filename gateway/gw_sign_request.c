@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The body of POST /v1/sign, from outside bytes to a checked request:
+ * identity, digest algorithm and value, format. Strict where cJSON is
+ * lenient (UTF-8, NUL, trailing data), so what is signed and audited is
+ * what the client wrote. Owns nothing past the call but what it hands
+ * over in struct gw_sign_request; no token, no network, no libmicrohttpd
+ * (tests/fuzz/fuzz_sign_request links it alone). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "gw.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+
+static const char *const request_members[] = { "identity", "digest", "format" };
+#define N_REQUEST_MEMBERS (sizeof(request_members) / sizeof(request_members[0]))
+static const char *const digest_members[] = { "alg", "value" };
+#define N_DIGEST_MEMBERS (sizeof(digest_members) / sizeof(digest_members[0]))
+
+static const struct digest_alg {
+	const char *name;
+	const EVP_MD *(*md)(void);
+} digest_algs[] = {
+	{ "sha256", EVP_sha256 },
+	{ "sha384", EVP_sha384 },
+	{ "sha512", EVP_sha512 },
+};
+
+/* why gets the 400's description (GW_SIGN_WHY_MAX holds every one of
+ * them; a shorter buffer gets "" rather than half a sentence). */
+static void __attribute__((format(printf, 3, 4)))
+describe(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (whylen == 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= whylen)
+		why[0] = '\0';
+}
+
+/* RFC 8259 text only: UTF-8 (no overlong forms, no surrogates, nothing
+ * past U+10FFFF) without a raw NUL. cJSON checks neither, and a NUL or a
+ * stray byte inside a string would reach the identity lookup and the
+ * answer as something other than what the client sent. */
+static int
+utf8_text(const unsigned char *p, size_t len)
+{
+	size_t i = 0, n, k;
+	unsigned int cp;
+
+	while (i < len) {
+		if (p[i] == 0)
+			return 0;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 1;
+			cp = p[i] & 0x1fu;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 2;
+			cp = p[i] & 0x0fu;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 3;
+			cp = p[i] & 0x07u;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3fu);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* 1 when a string of the (well-formed) JSON text holds the escape
+ * \u0000: cJSON would cut the string there ("local-seal\u0000x" would
+ * name local-seal). */
+static int
+escaped_nul(const char *p, size_t len)
+{
+	size_t i;
+	int in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = p[i] == '"';
+			continue;
+		}
+		if (p[i] == '"')
+			in_string = 0;
+		else if (p[i] == '\\' && i + 1 < len) {
+			if (p[i + 1] == 'u' && len - i >= 6 && memcmp(p + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;	/* the escaped character, whatever it is */
+		}
+	}
+	return 0;
+}
+
+/* Only whitespace may follow the object (cJSON stops reading at its end). */
+static int
+only_whitespace(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return 0;
+	}
+	return 1;
+}
+
+/* The rule sg_config.c applies to identity names (sg_config.h): a string
+ * outside it names no identity, and is neither looked up, echoed nor
+ * written to the audit log. */
+static int
+identity_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))))
+			return 0;
+	}
+	return i >= 1 && i <= SG_CONFIG_NAME_MAX;
+}
+
+/* Every member of obj is one of names[0..n-1], each at most once (cJSON
+ * would take the first of two, another parser the last). 0, or
+ * SG_ERR_PARSE with why filled in; prefix goes before a member's name. */
+static int
+check_members(const cJSON *obj, const char *const *names, size_t n, const char *prefix,
+    char *why, size_t whylen)
+{
+	const cJSON *item;
+	unsigned int seen = 0;
+	size_t i, echo;
+
+	cJSON_ArrayForEach(item, obj) {
+		for (i = 0; i < n && strcmp(item->string, names[i]) != 0; i++)
+			;
+		if (i == n) {
+			/* At most 64 bytes of the name, not cut inside a character. */
+			echo = strnlen(item->string, 64);
+			while (echo > 0 && ((unsigned char)item->string[echo] & 0xc0) == 0x80)
+				echo--;
+			describe(why, whylen, "unknown member \"%s%.*s\"", prefix, (int)echo,
+			    item->string);
+			return SG_ERR_PARSE;
+		}
+		if ((seen & (1u << i)) != 0) {
+			describe(why, whylen, "member \"%s%s\" appears more than once", prefix,
+			    names[i]);
+			return SG_ERR_PARSE;
+		}
+		seen |= 1u << i;
+	}
+	return 0;
+}
+
+int
+gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen)
+{
+	const cJSON *item, *digest, *alg, *value, *format;
+	const char *end = NULL;
+	cJSON *doc = NULL;
+	const struct digest_alg *da = NULL;
+	size_t i;
+	int r = SG_ERR_PARSE;
+
+	memset(out, 0, sizeof(*out));
+	if (whylen > 0)
+		why[0] = '\0';
+	if (body == NULL || !utf8_text((const unsigned char *)body, len)) {
+		describe(why, whylen, "the body is not UTF-8 text");
+		goto out;
+	}
+	if ((doc = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL || !cJSON_IsObject(doc)) {
+		describe(why, whylen, "the body is not a JSON object");
+		goto out;
+	}
+	if (!only_whitespace(end, len - (size_t)(end - body))) {
+		describe(why, whylen, "the body goes on after its JSON object");
+		goto out;
+	}
+	if (escaped_nul(body, len)) {
+		describe(why, whylen, "a string in the body holds \\u0000");
+		goto out;
+	}
+	if (check_members(doc, request_members, N_REQUEST_MEMBERS, "", why, whylen) != 0)
+		goto out;
+	item = cJSON_GetObjectItemCaseSensitive(doc, "identity");
+	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+		describe(why, whylen, "\"identity\" must be a non-empty string");
+		goto out;
+	}
+	if (!identity_name(item->valuestring)) {
+		describe(why, whylen, "\"identity\" is not an identity name (1-%d of A-Z a-z 0-9 . _ -)",
+		    SG_CONFIG_NAME_MAX);
+		goto out;
+	}
+	/* Kept from here on, also on failure: the refusal is audited under it. */
+	if ((out->identity = strdup(item->valuestring)) == NULL) {
+		r = SG_ERR_ALLOC;
+		goto out;
+	}
+	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
+	if (format != NULL && (!cJSON_IsString(format) || (strcmp(format->valuestring, "raw") != 0 &&
+	    strcmp(format->valuestring, "cms") != 0))) {
+		describe(why, whylen, "\"format\" is \"raw\" or \"cms\"");
+		goto out;
+	}
+	out->cms = format != NULL && strcmp(format->valuestring, "cms") == 0;
+	digest = cJSON_GetObjectItemCaseSensitive(doc, "digest");
+	if (!cJSON_IsObject(digest)) {
+		describe(why, whylen, "\"digest\" must be an object with alg and value");
+		goto out;
+	}
+	if (check_members(digest, digest_members, N_DIGEST_MEMBERS, "digest.", why, whylen) != 0)
+		goto out;
+	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
+	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
+	if (!cJSON_IsString(alg) || !cJSON_IsString(value)) {
+		describe(why, whylen, "\"digest.alg\" and \"digest.value\" must be strings");
+		goto out;
+	}
+	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++) {
+		if (strcmp(alg->valuestring, digest_algs[i].name) == 0)
+			da = &digest_algs[i];
+	}
+	if (da == NULL) {
+		describe(why, whylen, "\"digest.alg\" is sha256, sha384 or sha512");
+		goto out;
+	}
+	out->alg = da->name;
+	out->md = da->md();
+	r = sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD,
+	    &out->digest, &out->digest_len);
+	if (r == SG_ERR_ALLOC)
+		goto out;
+	if (r != 0) {
+		r = SG_ERR_PARSE;
+		describe(why, whylen, "\"digest.value\" is not base64");
+		goto out;
+	}
+	if (out->digest_len != (size_t)EVP_MD_get_size(out->md)) {
+		r = SG_ERR_PARSE;
+		describe(why, whylen, "a %s digest is %d bytes, not %zu", out->alg,
+		    EVP_MD_get_size(out->md), out->digest_len);
+		goto out;
+	}
+	r = 0;
+ out:
+	if (r == SG_ERR_ALLOC)
+		describe(why, whylen, "out of memory");
+	if (r != 0) {
+		/* Only the identity outlives a failure (for the audit entry). */
+		free(out->digest);
+		out->digest = NULL;
+		out->digest_len = 0;
+	}
+	cJSON_Delete(doc);
+	return r;
+}
+
+void
+gw_sign_request_free(struct gw_sign_request *sr)
+{
+	if (sr == NULL)
+		return;
+	free(sr->identity);
+	free(sr->digest);
+	memset(sr, 0, sizeof(*sr));
+}

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/stamp: a document (hashed as it streams in) or its digest is
+ * sealed by the identity's remote seal service; the answer is a detached
+ * CAdES-B-B CMS. Idempotency-Key repeats return the first answer without
+ * reaching the authority. Every outcome is audited before the answer. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+
+#include "authorities/authority_csc.h"
+#include "gw.h"
+#include "gw_idem.h"
+#include "gw_metrics.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define AUDIT_REFUSE_MS 1000
+
+struct stamp_request {
+	const char *identity;
+	const EVP_MD *md;
+	const char *alg;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	size_t digest_len;
+	char digest_text[160];		/* "sha256:<hex>" for the audit entry */
+};
+
+/* The only identity the client may stamp with, or NULL. */
+static const char *
+only_stamp_identity(const struct gw_request *req)
+{
+	const char *found = NULL;
+	size_t i;
+
+	for (i = 0; i < req->snap->n_ids; i++) {
+		const struct sg_identity *id = req->snap->ids[i].cfg;
+
+		if ((id->uses & SG_USE_STAMP) && sg_client_may_use(req->client, id)) {
+			if (found != NULL)
+				return NULL;
+			found = id->name;
+		}
+	}
+	return found;
+}
+
+static int
+set_digest_text(struct stamp_request *sr)
+{
+	char *hex = NULL;
+	int r;
+
+	if ((r = sg_hex_encode(sr->digest, sr->digest_len, &hex)) != 0)
+		return r;
+	r = snprintf(sr->digest_text, sizeof(sr->digest_text), "%s:%s", sr->alg, hex) >=
+	    (int)sizeof(sr->digest_text) ? SG_ERR_INTERNAL : 0;
+	free(hex);
+	return r;
+}
+
+/* The document form: the digest was computed while the body streamed. */
+static int
+from_document(struct gw_request *req, struct gw_response *resp, struct stamp_request *sr)
+{
+	unsigned int len = 0;
+
+	sr->identity = req->query(req, "identity");
+	if (sr->identity == NULL && (sr->identity = only_stamp_identity(req)) == NULL) {
+		gw_error(resp, 400, "invalid_request",
+		    "name the identity with ?identity= (the client has more than one, or none)");
+		return SG_ERR_PARSE;
+	}
+	sr->md = EVP_sha256();
+	sr->alg = "sha256";
+	if (req->doc_md == NULL || EVP_DigestFinal_ex(req->doc_md, sr->digest, &len) != 1) {
+		gw_error(resp, 500, "internal", "the document digest could not be computed");
+		return SG_ERR_CRYPTO;
+	}
+	sr->digest_len = len;
+	return set_digest_text(sr);
+}
+
+/* The digest form: {"identity","digest":{"alg","value"},"name"?}. */
+static int
+from_json(struct gw_request *req, struct gw_response *resp, cJSON **docp, struct stamp_request *sr)
+{
+	const cJSON *item, *digest, *alg, *value, *name;
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+
+	if ((*docp = cJSON_ParseWithLength(sg_buf_str(&req->body), req->body.len)) == NULL ||
+	    !cJSON_IsObject(*docp)) {
+		gw_error(resp, 400, "invalid_request", "the body is not a JSON object");
+		return SG_ERR_PARSE;
+	}
+	cJSON_ArrayForEach(item, *docp) {
+		if (strcmp(item->string, "identity") != 0 && strcmp(item->string, "digest") != 0 &&
+		    strcmp(item->string, "name") != 0) {
+			gw_error(resp, 400, "invalid_request", "unknown member \"%.64s\"", item->string);
+			return SG_ERR_PARSE;
+		}
+	}
+	item = cJSON_GetObjectItemCaseSensitive(*docp, "identity");
+	digest = cJSON_GetObjectItemCaseSensitive(*docp, "digest");
+	name = cJSON_GetObjectItemCaseSensitive(*docp, "name");
+	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
+	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
+	if (!cJSON_IsString(item) || item->valuestring[0] == '\0' || !cJSON_IsObject(digest) ||
+	    cJSON_GetArraySize(digest) != 2 || !cJSON_IsString(alg) || !cJSON_IsString(value) ||
+	    (name != NULL && !cJSON_IsString(name))) {
+		gw_error(resp, 400, "invalid_request",
+		    "expected {\"identity\",\"digest\":{\"alg\",\"value\"},\"name\"?} with strings");
+		return SG_ERR_PARSE;
+	}
+	sr->identity = item->valuestring;
+	sr->alg = strcmp(alg->valuestring, "sha256") == 0 ? "sha256" :
+	    strcmp(alg->valuestring, "sha384") == 0 ? "sha384" :
+	    strcmp(alg->valuestring, "sha512") == 0 ? "sha512" : NULL;
+	if (sr->alg == NULL) {
+		gw_error(resp, 400, "invalid_request", "\"digest.alg\" is sha256, sha384 or sha512");
+		return SG_ERR_PARSE;
+	}
+	sr->md = EVP_get_digestbyname(sr->alg);
+	if (sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD, &raw,
+	    &raw_len) != 0 || raw_len != (size_t)EVP_MD_get_size(sr->md)) {
+		free(raw);
+		gw_error(resp, 400, "invalid_request", "\"digest.value\" must be the base64 of a %s digest",
+		    sr->alg);
+		return SG_ERR_PARSE;
+	}
+	memcpy(sr->digest, raw, raw_len);
+	sr->digest_len = raw_len;
+	free(raw);
+	return set_digest_text(sr);
+}
+
+static cJSON *
+answer_json(const struct gw_request *req, const struct gw_identity *id,
+    const struct stamp_request *sr, const struct gw_csc_result *res)
+{
+	cJSON *doc = cJSON_CreateObject(), *d;
+	unsigned char *der = NULL;
+	char *b64 = NULL, stamped[32];
+	int der_len;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	cJSON_AddStringToObject(doc, "request_id", req->request_id);
+	cJSON_AddStringToObject(doc, "identity", id->cfg->name);
+	d = cJSON_AddObjectToObject(doc, "digest");
+	cJSON_AddStringToObject(d, "alg", sr->alg);
+	if (sg_b64_encode(sr->digest, sr->digest_len, SG_B64_STD, &b64) == 0)
+		cJSON_AddStringToObject(d, "value", b64);
+	free(b64);
+	b64 = NULL;
+	cJSON_AddStringToObject(doc, "format", "cades-b-b");
+	if (sg_b64_encode(res->cms, res->cms_len, SG_B64_STD, &b64) == 0)
+		cJSON_AddStringToObject(doc, "cms", b64);
+	free(b64);
+	b64 = NULL;
+	if ((der_len = i2d_X509(res->stamp_cert, &der)) > 0 &&
+	    sg_b64_encode(der, (size_t)der_len, SG_B64_STD, &b64) == 0)
+		cJSON_AddStringToObject(doc, "stamp_certificate", b64);
+	OPENSSL_free(der);
+	free(b64);
+	cJSON_AddStringToObject(doc, "authority_reference", res->authority_ref);
+	gmtime_r(&now, &tm);
+	strftime(stamped, sizeof(stamped), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(doc, "stamped_at", stamped);
+	return doc;
+}
+
+/* The answer in the form the client asked for: JSON, or the DER CMS. */
+static void
+send_answer(struct gw_request *req, struct gw_response *resp, const char *json, size_t len)
+{
+	cJSON *doc;
+	const cJSON *cms;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+
+	sg_buf_reset(&resp->body);
+	if (req->accept != NULL && strstr(req->accept, "application/pkcs7-signature") != NULL &&
+	    (doc = cJSON_ParseWithLength(json, len)) != NULL) {
+		cms = cJSON_GetObjectItemCaseSensitive(doc, "cms");
+		if (cJSON_IsString(cms) && sg_b64_decode(cms->valuestring, strlen(cms->valuestring),
+		    SG_B64_STD, &der, &der_len) == 0 && sg_buf_append(&resp->body, der, der_len) == 0) {
+			resp->status = 200;
+			resp->content_type = "application/pkcs7-signature";
+		}
+		free(der);
+		cJSON_Delete(doc);
+		if (resp->status == 200)
+			return;
+	}
+	if (sg_buf_append(&resp->body, json, len) != 0 || sg_buf_append(&resp->body, "\n", 1) != 0) {
+		gw_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "application/json";
+}
+
+void
+gw_route_stamp(struct gw_request *req, struct gw_response *resp)
+{
+	struct gw *gw = req->gw;
+	struct gw_identity *id;
+	struct stamp_request sr;
+	struct gw_csc_result res;
+	struct gw_idem_slot *slot = NULL;
+	struct sg_audit_entry e;
+	const char *extra_keys[2], *extra_values[2];
+	char why[512] = "", *stored = NULL, *first_id = NULL, *json = NULL;
+	size_t stored_len = 0;
+	cJSON *doc = NULL, *answer;
+	int r;
+
+	memset(&sr, 0, sizeof(sr));
+	memset(&res, 0, sizeof(res));
+	if ((req->document ? from_document(req, resp, &sr) : from_json(req, resp, &doc, &sr)) != 0) {
+		gw_audit_refusal(req, resp, "stamp", sr.identity, NULL);
+		goto out;
+	}
+	if ((id = (struct gw_identity *)gw_snapshot_identity(req->snap, sr.identity)) == NULL) {
+		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", sr.identity);
+		goto refused;
+	}
+	if (!sg_client_may_use(req->client, id->cfg)) {
+		gw_error(resp, 403, "forbidden", "client %s may not use identity %s", req->client->name,
+		    id->cfg->name);
+		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, sr.digest_text);
+		goto out;
+	}
+	if ((id->cfg->uses & SG_USE_STAMP) == 0 || id->cfg->authority == NULL) {
+		gw_error(resp, 403, "forbidden", "identity %s is not for stamping", id->cfg->name);
+		goto refused;
+	}
+	if (req->idempotency_key != NULL && !gw_idem_key_valid(req->idempotency_key)) {
+		gw_error(resp, 400, "invalid_request", "Idempotency-Key is 1 to %d printable characters",
+		    GW_IDEM_KEY_MAX);
+		goto refused;
+	}
+	if (id->csc == NULL) {
+		gw_error(resp, 503, "token_unavailable", "identity %s has no interface key or certificate",
+		    id->cfg->name);
+		goto refused;
+	}
+	if (gw_audit_failing(gw, AUDIT_REFUSE_MS)) {
+		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		goto refused;
+	}
+	memset(&e, 0, sizeof(e));
+	e.type = "stamp";
+	e.identity = id->cfg->name;
+	e.key_id = sgp11_key_id_hex(id->key);
+	e.digest = sr.digest_text;
+	e.authority = id->cfg->authority->name;
+	if (req->idempotency_key != NULL) {
+		r = gw_idem_begin(gw->idem, req->client->name, req->idempotency_key, sr.digest_text, &slot,
+		    &stored, &stored_len, &first_id);
+		if (r == GW_IDEM_CONFLICT) {
+			gw_error(resp, 409, "conflict", "this Idempotency-Key was used for another digest");
+			goto refused;
+		}
+		if (r == GW_IDEM_REPLAY) {
+			/* Recorded, but marked as a repeat: not counted again. */
+			extra_keys[0] = "replay";
+			extra_values[0] = first_id;
+			e.extra_keys = extra_keys;
+			e.extra_values = extra_values;
+			e.n_extra = 1;
+			e.outcome = "ok";
+			e.authority_ref = first_id;
+			if (gw_audit(req, &e) != 0) {
+				gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+				goto out;
+			}
+			send_answer(req, resp, stored, stored_len);
+			goto out;
+		}
+		if (r < 0) {
+			gw_error_r(resp, r, "the idempotency record could not be read");
+			goto refused;
+		}
+	}
+	r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res, why,
+	    sizeof(why));
+	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
+	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
+	if (r != 0) {
+		sg_error_r(r, "stamp with %s: %s", id->cfg->name, why);
+		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
+			gw_error(resp, 503, "token_unavailable", "the interface key could not sign");
+		else
+			gw_error_r(resp, r == SG_ERR_TIMEOUT ? r : SG_ERR_AUTHORITY, "%s", why);
+		e.outcome = "error";
+		e.error = r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
+		extra_keys[0] = "detail";
+		extra_values[0] = why;
+		e.extra_keys = extra_keys;
+		e.extra_values = extra_values;
+		e.n_extra = 1;
+		if (gw_audit(req, &e) != 0)
+			gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		goto out;
+	}
+	if ((answer = answer_json(req, id, &sr, &res)) == NULL ||
+	    (json = cJSON_PrintUnformatted(answer)) == NULL) {
+		cJSON_Delete(answer);
+		gw_error(resp, 500, "internal", "out of memory");
+		goto out;
+	}
+	cJSON_Delete(answer);
+	{
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(res.stamp_cert), NULL);
+		char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+		e.cert_serial = serial;
+		e.outcome = "ok";
+		e.authority_ref = res.authority_ref;
+		r = gw_audit(req, &e);
+		OPENSSL_free(serial);
+		BN_free(bn);
+	}
+	if (r != 0) {
+		gw_error(resp, 503, "audit_unavailable",
+		    "the audit log cannot be written; the stamp was discarded");
+		goto out;
+	}
+	gw_metrics_signature(gw->metrics, id->cfg->name, "stamp");
+	if (slot != NULL) {
+		(void)gw_idem_store(gw->idem, slot, req->request_id, json, strlen(json));
+		slot = NULL;
+	}
+	send_answer(req, resp, json, strlen(json));
+	goto out;
+ refused:
+	gw_audit_refusal(req, resp, "stamp", sr.identity, sr.digest_text[0] != '\0' ? sr.digest_text : NULL);
+ out:
+	gw_idem_release(gw->idem, slot);
+	gw_csc_result_clear(&res);
+	cJSON_free(json);
+	cJSON_Delete(doc);
+	free(stored);
+	free(first_id);
+}
