@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: Apache-2.0
+# POST /v1/stamp end to end against the strict CSC v2 simulator
+# (tests/sim/csc_sim.py): the interface key is made on the token, its CSR
+# signed by the simulator's client CA; a stamped document verifies with
+# openssl cms against the stamp CA and not for a changed document; the
+# digest form, DER answers, Idempotency-Key (same CMS, counted once,
+# conflict on another digest), the simulator's count equal to the audit
+# log's, authority failures as 502/504, and a 100 MB upload refused with
+# 413 without the daemon's memory growing by the document.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
+SIM=$W/sim
+gateway_fixture
+python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
+sealgate-token keygen --label dvv-interface --type rsa:2048 --pin-file "$W/pin" >/dev/null
+sealgate-token csr --label dvv-interface --profile dvv-interface --customer-id 1234567-8 \
+    --customer-name "Example Oy" --pin-file "$W/pin" --out "$W/dvv.csr"
+check "the simulator's client CA issues the interface certificate" \
+    python3 "$SIMPY" issue-client --state "$SIM" --csr "$W/dvv.csr" --out "$W/dvv.pem" --allow org-stamp-1
+check "interface certificate imported next to its key" \
+    sealgate-token import-cert --label dvv-interface --cert "$W/dvv.pem" --pin-file "$W/pin"
+
+start_sim() {
+    rm -f "$W/sim.json"
+    python3 "$SIMPY" serve --state "$SIM" --port "${1:-0}" --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
+    SIM_PID=$!
+    for i in $(seq 1 200); do [ -s "$W/sim.json" ] && break; sleep 0.05; done
+    [ -s "$W/sim.json" ] || { echo "Bail out! simulator did not start"; tail "$W/sim.log"; exit 1; }
+    SIM_URL=$(jq -r .url "$W/sim.json")
+    SIM_ROOT=${SIM_URL%/csc/v2/}
+}
+# The simulator's test interface, trusted through its own server CA.
+simcurl() { curl -sS --cacert "$SIM/server-ca.pem" "$@"; }
+start_sim
+jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" '
+    .limits.max_document_bytes = 67108864 |
+    .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
+        sign_request_body: true, timeout_ms: 2000, retries: 1} |
+    .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]}] |
+    (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface"]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+start_gateway
+AUTH=(-H "Authorization: Bearer $(cat "$W/billing.token")")
+head -c 200000 /dev/urandom > "$W/doc.pdf"
+cp "$W/doc.pdf" "$W/doc2.pdf"; printf x >> "$W/doc2.pdf"
+
+stamp_doc() {  # FILE [curl args] → status; body in $W/body
+    local f=$1; shift
+    curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+        --data-binary @"$f" "$@" "$GW_URL/v1/stamp?identity=dvv-interface"
+}
+
+expect_eq "stamp a document" "$(stamp_doc "$W/doc.pdf")" 200
+jq -r .cms "$W/body" | base64 -d > "$W/doc.p7s"
+check "openssl cms -verify accepts the stamp" openssl cms -verify -binary -inform DER -in "$W/doc.p7s" \
+    -content "$W/doc.pdf" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+check_exit 4 "a changed document fails" openssl cms -verify -binary -inform DER -in "$W/doc.p7s" \
+    -content "$W/doc2.pdf" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+check_exit 4 "another CA does not vouch for it" openssl cms -verify -binary -inform DER -in "$W/doc.p7s" \
+    -content "$W/doc.pdf" -CAfile "$W/ca-gw.pem" -out /dev/null
+expect_eq "answer format" "$(jq -r .format "$W/body")" cades-b-b
+expect_eq "answer digest is the document's" "$(jq -r .digest.value "$W/body")" \
+    "$(openssl dgst -sha256 -binary "$W/doc.pdf" | base64 -w0)"
+expect_eq "stamp certificate in the answer is the simulator's" \
+    "$(jq -r .stamp_certificate "$W/body" | base64 -d | openssl x509 -inform DER -noout -subject -nameopt RFC2253)" \
+    "$(openssl x509 -in "$SIM/stamp.pem" -noout -subject -nameopt RFC2253)"
+attrs=$(openssl cms -cmsout -print -inform DER -in "$W/doc.p7s")
+for a in contentType messageDigest signingTime id-smime-aa-signingCertificateV2; do
+    expect_match "signed attribute $a" "$attrs" "object: $a"
+done
+
+expect_eq "identity may be left out when the client has one stamp identity" \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: text/plain' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp")" 200
+expect_eq "DER answer with Accept: application/pkcs7-signature" \
+    "$(curl -sS -o "$W/der.p7s" -w '%{http_code} %{content_type}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+        -H 'Accept: application/pkcs7-signature' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp?identity=dvv-interface")" \
+    "200 application/pkcs7-signature"
+check "the DER answer verifies" openssl cms -verify -binary -inform DER -in "$W/der.p7s" -content "$W/doc.pdf" \
+    -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+
+digest=$(openssl dgst -sha256 -binary "$W/doc.pdf" | base64 -w0)
+expect_eq "digest form" "$(api billing POST /v1/stamp -H 'Content-Type: application/json' \
+    --data "{\"identity\":\"dvv-interface\",\"digest\":{\"alg\":\"sha256\",\"value\":\"$digest\"},\"name\":\"doc.pdf\"}")" 200
+jq -r .cms "$W/body" | base64 -d > "$W/digest.p7s"
+check "digest form verifies against the same document" openssl cms -verify -binary -inform DER \
+    -in "$W/digest.p7s" -content "$W/doc.pdf" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+expect_error "digest form with a wrong length" 400 invalid_request "$(api billing POST /v1/stamp \
+    -H 'Content-Type: application/json' --data '{"identity":"dvv-interface","digest":{"alg":"sha384","value":"'"$digest"'"}}')"
+expect_error "stamp with a sign identity" 403 forbidden "$(api billing POST /v1/stamp -H 'Content-Type: application/json' \
+    --data "{\"identity\":\"local-seal\",\"digest\":{\"alg\":\"sha256\",\"value\":\"$digest\"}}")"
+expect_error "sign with the stamp identity" 403 forbidden \
+    "$(api billing POST /v1/sign -H 'Content-Type: application/json' --data "$(sign_body dvv-interface sha256 "$W/doc.pdf" raw)")"
+expect_error "stamp by a client not granted" 403 forbidden "$(api other POST '/v1/stamp?identity=dvv-interface' \
+    -H 'Content-Type: application/pdf' --data-binary @"$W/doc.pdf")"
+expect_error "a client without a stamp identity must name one" 400 invalid_request \
+    "$(api other POST /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc.pdf")"
+
+# Idempotency-Key: the same CMS, counted once by the simulator.
+before=$(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0')
+expect_eq "first with a key" "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key: order-4711')" 200
+cp "$W/body" "$W/first.json"
+expect_eq "repeat with the key" "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key: order-4711')" 200
+expect_eq "the repeat returns the same CMS" "$(jq -r .cms "$W/body")" "$(jq -r .cms "$W/first.json")"
+after=$(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0')
+expect_eq "the simulator counted it once" "$((after - before))" 1
+expect_error "the key with another document" 409 conflict "$(stamp_doc "$W/doc2.pdf" -H 'Idempotency-Key: order-4711')"
+expect_error "a bad key" 400 invalid_request "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key: has space')"
+
+# Authority trouble: failing, slow, gone. Never a hang, always audited.
+simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":1}' "$SIM_ROOT/sim/faults"
+expect_error "authority failing" 502 authority_error "$(stamp_doc "$W/doc.pdf")"
+expect_match "the authority's error code in the description" "$(jq -r .error_description "$W/body")" 'server_error'
+simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":0,"delay_ms":4000}' "$SIM_ROOT/sim/faults"
+expect_error "authority too slow" 504 authority_timeout "$(stamp_doc "$W/doc.pdf")"
+simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":0,"delay_ms":0}' "$SIM_ROOT/sim/faults"
+expect_eq "authority back to normal" "$(stamp_doc "$W/doc.pdf")" 200
+port=$(jq -r .port "$W/sim.json")
+kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+expect_error "authority down" 502 authority_error "$(stamp_doc "$W/doc.pdf")"
+start_sim "$port"
+
+# 100 MB streamed with a 64 MiB cap: 413, and memory does not follow the document.
+rss() { awk '/VmRSS/ {print $2}' "/proc/$GW_PID/status"; }
+before_kb=$(rss)
+status=$(head -c 100000000 /dev/zero | curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+    -H 'Transfer-Encoding: chunked' -T - -X POST "$GW_URL/v1/stamp?identity=dvv-interface")
+after_kb=$(rss)
+expect_error "100 MB document over the 64 MiB cap" 413 payload_too_large "$status"
+growth=$((after_kb - before_kb))
+if [ "$growth" -lt 16384 ]; then pass "RSS grew by $growth KiB for a 100 MB upload"; else
+    fail "RSS grew by $growth KiB for a 100 MB upload"; fi
+expect_error "announced 100 MB refused at once" 413 payload_too_large \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+        -H 'Content-Length: 100000000' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp?identity=dvv-interface")"
+expect_eq "still stamps after that" "$(stamp_doc "$W/doc.pdf")" 200
+stop_gateway
+
+# The auditor's count equals the simulator's.
+month=$(date -u +%Y-%m)
+sim_count=$(simcurl "$SIM_ROOT/sim/counts?month=$month" | jq '.counts["org-stamp-1"] // 0')
+audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.counts[] | select(.identity=="dvv-interface") | .stamps] | add // 0')
+expect_eq "audit log's stamps equal the simulator's count ($sim_count)" "$audit_count" "$sim_count"
+expect_eq "failures audited with the authority" \
+    "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .authority=="dvv-stamp")] | length' "$W"/audit/audit-*.jsonl)" 3
+expect_eq "the repeat audited as a replay" \
+    "$(jq -s '[.[] | select(.type=="stamp" and .replay != null)] | length' "$W"/audit/audit-*.jsonl)" 1
+check "chain verifies" audit_verify "$W/audit"
+kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+finish

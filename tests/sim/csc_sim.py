@@ -1,0 +1,1349 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""csc_sim: a strict local stand-in for the remote seal service (csc-v2).
+
+It speaks the subset of the Cloud Signature Consortium API v2 that
+AUTHORITIES.md section 1 describes (credentials/info, signatures/signHash)
+over HTTPS with TLS client authentication, verifies the detached JWS request
+signature (X-Request-Signature) against the TLS client certificate, signs
+with its own stamp key and counts signatures per credential and calendar
+month (UTC). Every check is made with Python's ssl module and the
+`cryptography` library, never with sealgate's code.
+
+Sub-commands:
+  init          --state DIR [--stamp-key rsa|ec]
+  issue-client  --state DIR --csr FILE --out FILE [--days N] [--allow CRED]...
+  serve         --state DIR [--host 127.0.0.1] [--port N] [--ready-file FILE]
+                [--fail-rate F] [--delay-ms N] [--close-after N]
+                [--fail-status S] [--no-request-signature]
+
+Files in DIR: server-ca.pem/.key, server.pem/.key (127.0.0.1, ::1,
+localhost), client-ca.pem/.key (issues interface certificates),
+stamp-ca.pem/.key, stamp.pem/.key (credential org-stamp-1: RSA-2048 or
+P-256, C=FI, O=Example Oy, CN=Example Oy stamp, nonRepudiation +
+digitalSignature, 2 years), credentials.json ({"CRED":{"allowed_clients":
+[RFC 4514 subject, ...]}}, optionally "key", "cert", "chain" file names;
+re-read when it changes), counts.json ({"YYYY-MM":{"CRED":N}}, written
+atomically), issued/<serial>.pem. init keeps whatever already exists.
+
+TLS: 1.2 and 1.3. A client certificate is requested (CERT_OPTIONAL) so the
+/sim/ interface works without one; one that is presented must chain to
+client-ca.pem with the ssl_client purpose (clientAuth EKU), otherwise the
+handshake fails (an alert; recorded at /sim/requests as
+tls_handshake_failed). Without a certificate /csc/v2/* answers 401
+invalid_client.
+
+Order of checks on POST /csc/v2/{credentials/info,signatures/signHash}:
+framing (Content-Length or chunked, body <= 1 MiB else 413) -> client
+certificate (401 invalid_client) -> faults close_after, delay_ms -> request
+signature (401 invalid_request) -> Content-Type application/json (400) ->
+strict JSON object, no unknown or duplicate members, types (400) ->
+credentialID known (400) -> client's subject in allowed_clients (403
+access_denied) -> parameters (400) -> fault fail_rate (signHash only) ->
+sign, count, answer. Errors are {"error","error_description"}.
+
+Request signature: X-Request-Signature = b64url(header) + ".." +
+b64url(signature), base64url without padding, payload part empty; the
+signing input is b64url(header) + "." + b64url(exact body bytes) (RFC 7515
+appendix F). Header: "alg" RS256 (RSA key) or ES256 (P-256 key; the
+signature is the 64-byte r||s), "x5c" [standard base64 DER, ...] whose
+first element is byte-identical to the TLS client certificate; "crit" and
+"b64" other than true are refused. Required unless --no-request-signature
+(then it is still checked when present).
+
+Faults (command line or POST /sim/faults, changeable at run time):
+  fail_rate F    that share of otherwise valid signHash calls answer
+                 fail_status (default 500) {"error":"server_error"}; nothing
+                 is signed or counted.
+  delay_ms N     every CSC call sleeps N ms after its body is read; if the
+                 client has closed the connection by then the request is
+                 abandoned (no answer, nothing signed or counted).
+  close_after N  the Nth, 2Nth, ... CSC call (with a valid client
+                 certificate, counted from when the setting was made) is read
+                 and then the connection is closed without any answer and
+                 without TLS close_notify (curl: "Empty reply from server");
+                 the drop comes before any check or signature, so nothing is
+                 counted. null or 0 switches it off.
+
+Test interface (same origin, no client certificate needed):
+  GET  /sim/health                    {"status":"ok"}
+  GET  /sim/counts[?month=YYYY-MM]    {"month","counts":{"org-stamp-1":N}}
+  GET  /sim/requests                  {"requests":[... last 100, oldest first ...]}
+  POST /sim/reset-requests            forget the captured requests
+  GET  /sim/faults                    the fault settings
+  POST /sim/faults  {"fail_rate","delay_ms","close_after","fail_status"}
+                                      (members given are changed, others kept)
+  POST /sim/reset-counts              all counts to zero (persisted)
+"""
+
+import argparse
+import base64
+import binascii
+import collections
+import datetime
+import http.server
+import ipaddress
+import json
+import os
+import random
+import re
+import select
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed, encode_dss_signature)
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PROG = "csc_sim"
+MAX_BODY = 1024 * 1024          # request bodies
+MAX_HEADER_BYTES = 16 * 1024    # all request header lines together
+HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
+IDLE_TIMEOUT = 30.0             # seconds a socket read may block (keep-alive idle)
+BODY_DEADLINE = 30.0            # seconds to receive one whole body
+CAPTURE_MAX = 100               # requests kept for /sim/requests
+CAPTURE_BODY_MAX = 64 * 1024    # body bytes kept per captured request
+MAX_HASHES = 10                 # signHash: 1..MAX_HASHES hashes per call
+DEFAULT_CREDENTIAL = "org-stamp-1"
+
+# Hash algorithm OID -> (name, hash class, digest length)
+HASH_OIDS = {
+    "2.16.840.1.101.3.4.2.1": ("sha256", hashes.SHA256, 32),
+    "2.16.840.1.101.3.4.2.2": ("sha384", hashes.SHA384, 48),
+    "2.16.840.1.101.3.4.2.3": ("sha512", hashes.SHA512, 64),
+}
+# signAlgo OID -> hash OID it implies, per key type (what credentials/info lists)
+SIGN_ALGOS = {
+    "rsa": {
+        "1.2.840.113549.1.1.11": "2.16.840.1.101.3.4.2.1",   # sha256WithRSAEncryption
+        "1.2.840.113549.1.1.12": "2.16.840.1.101.3.4.2.2",   # sha384WithRSAEncryption
+        "1.2.840.113549.1.1.13": "2.16.840.1.101.3.4.2.3",   # sha512WithRSAEncryption
+    },
+    "ec": {
+        "1.2.840.10045.4.3.2": "2.16.840.1.101.3.4.2.1",     # ecdsa-with-SHA256
+        "1.2.840.10045.4.3.3": "2.16.840.1.101.3.4.2.2",     # ecdsa-with-SHA384
+        "1.2.840.10045.4.3.4": "2.16.840.1.101.3.4.2.3",     # ecdsa-with-SHA512
+    },
+}
+CURVE_OIDS = {"secp256r1": "1.2.840.10045.3.1.7", "secp384r1": "1.3.132.0.34",
+              "secp521r1": "1.3.132.0.35"}
+REDACT_HEADER = re.compile(r"authorization|cookie|token|secret|password|passwd|api-?key", re.I)
+B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+MONTH_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+class Fatal(Exception):
+    """A command-line failure: one line on stderr, exit 1."""
+
+
+def die(msg):
+    raise Fatal(msg)
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso_utc(t=None):
+    return (t or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cert_not_before(cert):
+    t = getattr(cert, "not_valid_before_utc", None)
+    return t if t is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def cert_not_after(cert):
+    t = getattr(cert, "not_valid_after_utc", None)
+    return t if t is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+# ---------------------------------------------------------------- files
+
+def atomic_write(path, data, mode=0o644):
+    """Write DATA to PATH via a temporary file, fsync and rename."""
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(),
+                                             threading.get_ident()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def strict_json(data):
+    """Parse JSON bytes strictly: UTF-8 without BOM, no duplicate members,
+    no NaN/Infinity. Raises ValueError with a short reason."""
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise ValueError("byte order mark before the JSON text")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("body is not UTF-8") from None
+
+    def pairs(items):
+        obj = {}
+        for k, v in items:
+            if k in obj:
+                raise ValueError("duplicate member %r" % k)
+            obj[k] = v
+        return obj
+
+    def constant(name):
+        raise ValueError("%s is not JSON" % name)
+
+    try:
+        return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except json.JSONDecodeError as e:
+        raise ValueError("malformed JSON: %s" % e.msg) from None
+
+
+def read_json_file(path):
+    with open(path, "rb") as f:
+        return strict_json(f.read())
+
+
+def dump_json(obj):
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def load_key(path):
+    with open(path, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), None)
+
+
+def load_cert(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificate(f.read())
+
+
+def write_key(path, key):
+    atomic_write(path, key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()), 0o600)
+
+
+def write_cert(path, cert):
+    atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+def key_type(key):
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return "rsa"
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return "ec"
+    return "other"
+
+
+def name_from(pairs):
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
+
+
+def signed_by(cert, issuer):
+    """True when ISSUER's key verifies CERT's signature (RSA or ECDSA)."""
+    pub = issuer.public_key()
+    try:
+        if isinstance(pub, rsa.RSAPublicKey):
+            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                       cert.signature_hash_algorithm)
+        elif isinstance(pub, ec.EllipticCurvePublicKey):
+            pub.verify(cert.signature, cert.tbs_certificate_bytes,
+                       ec.ECDSA(cert.signature_hash_algorithm))
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return cert.issuer == issuer.subject
+
+
+# ---------------------------------------------------------------- init
+
+def new_key(kind):
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def build_cert(subject, pubkey, issuer_cert, issuer_key, days, *, ca, key_usage,
+               eku=None, san=None):
+    now = utcnow()
+    b = (x509.CertificateBuilder()
+         .subject_name(subject)
+         .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
+         .public_key(pubkey)
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(minutes=5))
+         .not_valid_after(now + datetime.timedelta(days=days))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+         .add_extension(key_usage, critical=True)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
+    aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
+    if eku:
+        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def ku(*, sign=False, nonrep=False, encipher=False, ca=False):
+    return x509.KeyUsage(digital_signature=sign, content_commitment=nonrep,
+                         key_encipherment=encipher, data_encipherment=False,
+                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                         encipher_only=False, decipher_only=False)
+
+
+def ensure_ca(d, name, subject):
+    """Load DIR/NAME.pem+.key or make a new self-signed CA. Returns (key, cert, made)."""
+    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    if os.path.exists(pem) and os.path.exists(keyf):
+        return load_key(keyf), load_cert(pem), False
+    key = new_key("rsa")
+    cert = build_cert(subject, key.public_key(), None, key, 3650, ca=True,
+                      key_usage=ku(sign=True, ca=True))
+    write_key(keyf, key)
+    write_cert(pem, cert)
+    return key, cert, True
+
+
+def ensure_leaf(d, name, ca_key, ca_cert, kind, make):
+    """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's;
+    otherwise make them (a new key only when the key file is missing)."""
+    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    key = load_key(keyf) if os.path.exists(keyf) else None
+    if key is not None and os.path.exists(pem):
+        cert = load_cert(pem)
+        if signed_by(cert, ca_cert) and cert.public_key().public_numbers() == \
+                key.public_key().public_numbers():
+            return key, cert, False
+    if key is None:
+        key = new_key(kind)
+        write_key(keyf, key)
+    cert = make(key.public_key())
+    write_cert(pem, cert)
+    return key, cert, True
+
+
+def cmd_init(args):
+    d = args.state
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
+    test_o = (NameOID.ORGANIZATION_NAME, "csc-sim test")
+
+    skey, scert, _ = ensure_ca(d, "server-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim server CA")]))
+    ensure_leaf(d, "server", skey, scert, "rsa", lambda pub: build_cert(
+        name_from([test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, 825, ca=False,
+        key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))]))
+
+    ensure_ca(d, "client-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim client CA")]))
+
+    ckey, ccert, _ = ensure_ca(d, "stamp-ca", name_from([(NameOID.COUNTRY_NAME, "FI"), test_o,
+                                                         (NameOID.COMMON_NAME, "csc-sim stamp CA")]))
+    existing = os.path.join(d, "stamp.key")
+    if os.path.exists(existing) and args.stamp_key:
+        have = key_type(load_key(existing))
+        if have != args.stamp_key:
+            print("%s: init: keeping the existing %s stamp key (remove %s to make a new one)"
+                  % (PROG, have.upper(), existing), file=sys.stderr)
+    ensure_leaf(d, "stamp", ckey, ccert, args.stamp_key or "rsa", lambda pub: build_cert(
+        name_from([(NameOID.COUNTRY_NAME, "FI"), (NameOID.ORGANIZATION_NAME, "Example Oy"),
+                   (NameOID.COMMON_NAME, "Example Oy stamp")]),
+        pub, ccert, ckey, 730, ca=False, key_usage=ku(sign=True, nonrep=True)))
+
+    creds = os.path.join(d, "credentials.json")
+    if not os.path.exists(creds):
+        atomic_write(creds, dump_json({DEFAULT_CREDENTIAL: {"allowed_clients": []}}))
+    counts = os.path.join(d, "counts.json")
+    if not os.path.exists(counts):
+        atomic_write(counts, dump_json({}))
+    return 0
+
+
+# ---------------------------------------------------------------- issue-client
+
+def cmd_issue_client(args):
+    d = args.state
+    try:
+        ca_key = load_key(os.path.join(d, "client-ca.key"))
+        ca_cert = load_cert(os.path.join(d, "client-ca.pem"))
+    except (OSError, ValueError) as e:
+        die("issue-client: no client CA in %s (run init first): %s" % (d, e))
+    if not 1 <= args.days <= 3650:
+        die("issue-client: --days must be 1..3650")
+    try:
+        with open(args.csr, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        die("issue-client: %s: %s" % (args.csr, e.strerror))
+    try:
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(raw)
+        else:
+            csr = x509.load_der_x509_csr(raw)
+    except ValueError:
+        die("issue-client: %s is not a PKCS#10 certificate request (PEM or DER)" % args.csr)
+    try:
+        pub = csr.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        die("issue-client: the CSR's public key is not supported")
+    if isinstance(pub, rsa.RSAPublicKey):
+        if pub.key_size < 2048:
+            die("issue-client: RSA key of %d bits (2048 or more required)" % pub.key_size)
+    elif isinstance(pub, ec.EllipticCurvePublicKey):
+        if pub.curve.name not in CURVE_OIDS:
+            die("issue-client: EC curve %s not accepted (P-256, P-384, P-521)" % pub.curve.name)
+    else:
+        die("issue-client: only RSA and EC keys are accepted")
+    try:
+        alg = csr.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        alg = None
+    if not isinstance(alg, (hashes.SHA256, hashes.SHA384, hashes.SHA512)):
+        die("issue-client: the CSR must be signed with SHA-256, SHA-384 or SHA-512")
+    if not csr.is_signature_valid:
+        die("issue-client: the CSR's self-signature does not verify")
+    if len(csr.subject) == 0:
+        die("issue-client: the CSR has an empty subject")
+    subject = csr.subject.rfc4514_string()
+
+    creds_path = os.path.join(d, "credentials.json")
+    creds = None
+    if args.allow:
+        try:
+            creds = read_json_file(creds_path)
+        except (OSError, ValueError) as e:
+            die("issue-client: %s: %s" % (creds_path, e))
+        for c in args.allow:
+            if c not in creds:
+                die("issue-client: unknown credential %s" % c)
+
+    cert = build_cert(csr.subject, pub, ca_cert, ca_key, args.days, ca=False,
+                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    write_cert(args.out, cert)
+    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
+    write_cert(os.path.join(d, "issued", "%x.pem" % cert.serial_number), cert)
+    if creds is not None:
+        for c in args.allow:
+            allowed = creds[c].setdefault("allowed_clients", [])
+            if subject not in allowed:
+                allowed.append(subject)
+        atomic_write(creds_path, dump_json(creds))
+    print(subject)
+    return 0
+
+
+# ---------------------------------------------------------------- serve: state
+
+class HttpError(Exception):
+    def __init__(self, status, code, desc, headers=None):
+        super().__init__(desc)
+        self.status, self.code, self.desc, self.headers = status, code, desc, headers or {}
+
+
+def bad(desc):
+    return HttpError(400, "invalid_request", desc)
+
+
+class Credential:
+    def __init__(self, cid, key, cert, chain, allowed):
+        self.id, self.key, self.cert, self.chain, self.allowed = cid, key, cert, chain, allowed
+        self.kind = key_type(key)
+        self.algos = SIGN_ALGOS[self.kind]
+
+
+class Sim:
+    """Everything the handlers share; one lock guards the mutable parts."""
+
+    def __init__(self, args):
+        self.dir = args.state
+        self.require_jws = not args.no_request_signature
+        self.lock = threading.Lock()
+        self.faults = {"fail_rate": args.fail_rate, "delay_ms": args.delay_ms,
+                       "close_after": args.close_after or None, "fail_status": args.fail_status}
+        self.close_seen = 0
+        self.captured = collections.deque(maxlen=CAPTURE_MAX)
+        self.capture_seq = 0
+        self.material = {}      # path -> (mtime_ns, size, object)
+        self.active = 0
+        self.counts_path = os.path.join(self.dir, "counts.json")
+        try:
+            self.counts = read_json_file(self.counts_path) if os.path.exists(self.counts_path) else {}
+        except (OSError, ValueError) as e:
+            die("serve: %s: %s" % (self.counts_path, e))
+        if not isinstance(self.counts, dict) or not all(
+                MONTH_RE.fullmatch(m) and isinstance(v, dict) and
+                all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v.values())
+                for m, v in self.counts.items()):
+            die("serve: %s: not {\"YYYY-MM\":{\"credential\":N}}" % self.counts_path)
+        self.credentials()      # fail at start, not on the first request
+
+    # Files are re-read when they change, so issue-client --allow works on a
+    # running simulator.
+    def _cached(self, path, loader):
+        st = os.stat(path)
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self.lock:
+            hit = self.material.get(path)
+            if hit and hit[0] == sig:
+                return hit[1]
+        obj = loader(path)
+        with self.lock:
+            self.material[path] = (sig, obj)
+        return obj
+
+    def credentials(self):
+        path = os.path.join(self.dir, "credentials.json")
+        try:
+            raw = self._cached(path, read_json_file)
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            out = {}
+            for cid, entry in raw.items():
+                if not isinstance(entry, dict) or not isinstance(entry.get("allowed_clients", []), list):
+                    raise ValueError("credential %s: want {\"allowed_clients\":[subject...]}" % cid)
+                rel = lambda name, default: os.path.join(self.dir, entry.get(name, default))
+                key = self._cached(rel("key", "stamp.key"), load_key)
+                cert = self._cached(rel("cert", "stamp.pem"), load_cert)
+                chain = [self._cached(os.path.join(self.dir, p), load_cert)
+                         for p in entry.get("chain", ["stamp-ca.pem"])]
+                if key_type(key) not in SIGN_ALGOS:
+                    raise ValueError("credential %s: key type not supported" % cid)
+                out[cid] = Credential(cid, key, cert, chain, list(entry.get("allowed_clients", [])))
+            return out
+        except (OSError, ValueError, TypeError) as e:
+            raise Fatal("serve: %s: %s" % (path, e)) from None
+
+    def count(self, cid, n):
+        month = utcnow().strftime("%Y-%m")
+        with self.lock:
+            per = self.counts.setdefault(month, {})
+            per[cid] = per.get(cid, 0) + n
+            atomic_write(self.counts_path, dump_json(self.counts))
+
+    def month_counts(self, month, cids):
+        with self.lock:
+            per = dict(self.counts.get(month, {}))
+        out = {c: 0 for c in cids}
+        out.update(per)
+        return out
+
+    def reset_counts(self):
+        with self.lock:
+            self.counts = {}
+            atomic_write(self.counts_path, dump_json(self.counts))
+
+    def get_faults(self):
+        with self.lock:
+            return dict(self.faults)
+
+    def set_faults(self, upd):
+        with self.lock:
+            self.faults.update(upd)
+            if "close_after" in upd:
+                self.close_seen = 0
+            return dict(self.faults)
+
+    def take_close_after(self):
+        """True when this request is the Nth (2Nth, ...) since close_after was set."""
+        with self.lock:
+            n = self.faults["close_after"]
+            if not n:
+                return False
+            self.close_seen += 1
+            return self.close_seen % n == 0
+
+    def capture(self, rec):
+        with self.lock:
+            self.capture_seq += 1
+            rec["seq"] = self.capture_seq
+            self.captured.append(rec)
+
+    def captured_list(self):
+        with self.lock:
+            return list(self.captured)
+
+    def reset_captured(self):
+        with self.lock:
+            self.captured.clear()
+
+
+def log(msg):
+    sys.stderr.write("%s %s: %s\n" % (iso_utc(), PROG, msg))
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- JWS
+
+def b64url_decode(s, what):
+    if not s or not B64URL_RE.fullmatch(s) or len(s) % 4 == 1:
+        raise ValueError("%s is not unpadded base64url" % what)
+    data = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    if b64url(data) != s:
+        raise ValueError("%s is not canonical base64url" % what)
+    return data
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64std_decode(s, what):
+    if not isinstance(s, str) or not s:
+        raise ValueError("%s is not a base64 string" % what)
+    try:
+        data = base64.b64decode(s.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError("%s is not standard base64" % what) from None
+    if base64.b64encode(data).decode("ascii") != s:
+        raise ValueError("%s is not canonical base64" % what)
+    return data
+
+
+def verify_request_signature(values, body, tls_der, tls_cert):
+    """RFC 7515 compact JWS with a detached payload (appendix F): the
+    header value is b64url(header) + ".." + b64url(signature) and the
+    signature covers b64url(header) + "." + b64url(BODY). The header's
+    x5c[0] must be the TLS client certificate, alg RS256 (RSA) or ES256
+    (P-256, 64-byte r||s). Raises ValueError with the reason."""
+    if not values:
+        raise ValueError("X-Request-Signature header is missing")
+    if len(values) > 1:
+        raise ValueError("more than one X-Request-Signature header")
+    parts = values[0].strip().split(".")
+    if len(parts) != 3:
+        raise ValueError("not a JWS in compact serialisation")
+    h64, p64, s64 = parts
+    if p64:
+        raise ValueError("the payload part must be empty (detached JWS)")
+    try:
+        hdr = strict_json(b64url_decode(h64, "JWS header"))
+    except ValueError as e:
+        raise ValueError("JWS header: %s" % e) from None
+    if not isinstance(hdr, dict):
+        raise ValueError("JWS header is not a JSON object")
+    if "crit" in hdr:
+        raise ValueError("JWS header: crit is not supported")
+    if "b64" in hdr and hdr["b64"] is not True:
+        raise ValueError("JWS header: unencoded payload (b64) is not supported")
+    alg = hdr.get("alg")
+    if not isinstance(alg, str):
+        raise ValueError("JWS header has no alg")
+    x5c = hdr.get("x5c")
+    if not isinstance(x5c, list) or not x5c:
+        raise ValueError("JWS header has no x5c")
+    ders = [b64std_decode(c, "x5c[%d]" % i) for i, c in enumerate(x5c)]
+    for i, der in enumerate(ders):
+        try:
+            x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise ValueError("x5c[%d] is not a DER certificate" % i) from None
+    if ders[0] != tls_der:
+        raise ValueError("x5c[0] is not the TLS client certificate")
+    sig = b64url_decode(s64, "JWS signature")
+    pub = tls_cert.public_key()
+    signing_input = (h64 + "." + b64url(body)).encode("ascii")
+    try:
+        if alg == "RS256":
+            if not isinstance(pub, rsa.RSAPublicKey):
+                raise ValueError("alg RS256 does not fit the certificate's %s key" % key_type(pub).upper())
+            pub.verify(sig, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        elif alg == "ES256":
+            if not isinstance(pub, ec.EllipticCurvePublicKey) or pub.curve.name != "secp256r1":
+                raise ValueError("alg ES256 does not fit the certificate's key (needs EC P-256)")
+            if len(sig) != 64:
+                raise ValueError("ES256 signature must be 64 bytes (r||s), got %d" % len(sig))
+            der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+            pub.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise ValueError("alg %r is not accepted (RS256, ES256)" % alg)
+    except InvalidSignature:
+        raise ValueError("signature does not verify over the request body") from None
+
+
+# ---------------------------------------------------------------- request checks
+
+def check_object(body, members, required):
+    """The body as a JSON object whose members are all in MEMBERS (name ->
+    type) and include REQUIRED."""
+    try:
+        obj = strict_json(body)
+    except ValueError as e:
+        raise bad(str(e)) from None
+    if not isinstance(obj, dict):
+        raise bad("the body must be a JSON object")
+    for k, v in obj.items():
+        if k not in members:
+            raise bad("unknown member %s" % k)
+        want = members[k]
+        ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
+        if not ok:
+            raise bad("member %s must be a %s" % (k, {str: "string", bool: "boolean", list: "array"}.get(want, "value")))
+        if want is str and len(v) > 1024:
+            raise bad("member %s is too long" % k)
+    for k in required:
+        if k not in obj:
+            raise bad("missing member %s" % k)
+    return obj
+
+
+def check_content_type(value):
+    if value is None:
+        raise bad("Content-Type must be application/json")
+    parts = [p.strip() for p in value.split(";")]
+    if parts[0].lower() != "application/json":
+        raise bad("Content-Type must be application/json, not %s" % parts[0][:60])
+    for p in parts[1:]:
+        if p.replace(" ", "").lower() not in ("charset=utf-8", 'charset="utf-8"'):
+            raise bad("Content-Type parameter %s not accepted" % p[:60])
+
+
+def dn(name):
+    return name.rfc4514_string()
+
+
+def gen_time(t):
+    return t.strftime("%Y%m%d%H%M%SZ")
+
+
+def b64der(cert):
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+
+
+def cert_status(cert):
+    now = utcnow()
+    if now > cert_not_after(cert):
+        return "expired"
+    if now < cert_not_before(cert):
+        return "suspended"   # not yet valid; CSC has no better word
+    return "valid"
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "csc-sim/1"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    # -- plumbing
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        self.sim = self.server.sim
+        self.rec, self.body_read, self.status, self.verdict = None, False, None, None
+
+    def log_message(self, fmt, *a):
+        pass    # one line per request from finish_capture instead
+
+    def log_error(self, fmt, *a):
+        log("%s: %s" % (self.address_string(), fmt % a))
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own refusals (bad request line, 414, 431, 501...), as JSON.
+        self.close_connection = True
+        desc = message or http.HTTPStatus(code).phrase
+        codes = {501: "invalid_request", 505: "invalid_request"}
+        self.reply(code, {"error": codes.get(code, "invalid_request" if code < 500 else "server_error"),
+                          "error_description": desc}, {"Connection": "close"})
+
+    def handle_expect_100(self):
+        # Refuse an oversized body before the client sends it.
+        cl = self.headers.get("Content-Length", "")
+        if cl.isdigit() and int(cl) > MAX_BODY:
+            self.close_connection = True
+            self.reply(413, {"error": "invalid_request",
+                             "error_description": "request body larger than %d bytes" % MAX_BODY},
+                       {"Connection": "close"})
+            return False
+        return super().handle_expect_100()
+
+    def parse_request(self):
+        self.rec = None
+        self.body_read = False
+        self.status = None
+        self.verdict = None
+        if not super().parse_request():
+            return False
+        size = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if size > MAX_HEADER_BYTES:
+            self.send_error(431, "request headers larger than %d bytes" % MAX_HEADER_BYTES)
+            return False
+        if self.request_version == "HTTP/1.1" and len(self.headers.get_all("Host") or []) != 1:
+            self.send_error(400, "HTTP/1.1 request needs exactly one Host header")
+            return False
+        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            if len(self.headers.get_all(h) or []) > 1:
+                self.send_error(400, "more than one %s header" % h)
+                return False
+        if not self.path.startswith("/"):
+            self.send_error(400, "request target must be an absolute path")
+            return False
+        return True
+
+    def reply(self, status, obj, headers=None):
+        body = b"" if obj is None else json.dumps(obj).encode()
+        self.status = status
+        if obj is not None and status >= 400 and self.verdict is None:
+            self.verdict = "%s: %s" % (obj.get("error"), obj.get("error_description"))
+        if self.verdict is None:
+            self.verdict = "ok"
+        if status >= 400 and not self.body_read:
+            self.close_connection = True      # the body (if any) was not consumed
+            headers = dict(headers or {}, Connection="close")
+        self.finish_capture()     # before the answer leaves, so a client that
+        self.send_response(status)  # got it finds it at /sim/requests
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def fail(self, e):
+        self.reply(e.status, {"error": e.code, "error_description": e.desc}, e.headers)
+
+    def read_exact(self, n, deadline):
+        chunks, left = [], n
+        while left > 0:
+            if time.monotonic() > deadline:
+                raise HttpError(408, "invalid_request", "request body not received in time")
+            b = self.rfile.read(min(left, 65536))
+            if not b:
+                raise HttpError(400, "invalid_request", "connection closed inside the body")
+            chunks.append(b)
+            left -= len(b)
+        return b"".join(chunks)
+
+    def read_body(self):
+        deadline = time.monotonic() + BODY_DEADLINE
+        cl = self.headers.get("Content-Length")
+        te = self.headers.get("Transfer-Encoding")
+        if cl is not None and te is not None:
+            raise bad("both Content-Length and Transfer-Encoding")
+        if cl is not None:
+            if not cl.isascii() or not cl.strip().isdigit():
+                raise bad("malformed Content-Length")
+            n = int(cl)
+            if n > MAX_BODY:
+                raise HttpError(413, "invalid_request", "request body larger than %d bytes" % MAX_BODY)
+            body = self.read_exact(n, deadline)
+        elif te is not None:
+            if te.strip().lower() != "chunked":
+                raise HttpError(501, "invalid_request", "Transfer-Encoding %s not supported" % te[:40])
+            body = self.read_chunked(deadline)
+        elif self.command in ("POST", "PUT", "PATCH"):
+            raise HttpError(411, "invalid_request", "Content-Length required")
+        else:
+            body = b""
+        self.body_read = True
+        return body
+
+    def read_chunked(self, deadline):
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\r\n"):
+                raise bad("malformed chunk size line")
+            size = line[:-2].split(b";", 1)[0].strip()
+            if not size or not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size):
+                raise bad("malformed chunk size")
+            n = int(size, 16)
+            if n == 0:
+                break
+            if len(out) + n > MAX_BODY:
+                raise HttpError(413, "invalid_request", "request body larger than %d bytes" % MAX_BODY)
+            out += self.read_exact(n, deadline)
+            if self.read_exact(2, deadline) != b"\r\n":
+                raise bad("chunk not followed by CRLF")
+        for _ in range(32):     # trailers
+            line = self.rfile.readline(1024)
+            if line == b"\r\n":
+                return bytes(out)
+            if not line.endswith(b"\r\n"):
+                break
+        raise bad("malformed chunked trailer")
+
+    def client_gone(self):
+        p = select.poll()
+        p.register(self.connection.fileno(), select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        return any(ev & (select.POLLRDHUP | select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
+
+    # -- capture
+
+    def start_capture(self, url_path):
+        hdrs = {}
+        for k, v in self.headers.items():
+            k = k.lower()
+            v = "[redacted]" if REDACT_HEADER.search(k) else v
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+        self.rec = {"time": iso_utc(), "client": "%s:%s" % self.client_address[:2],
+                    "tls": self.connection.version(), "method": self.command, "path": self.path,
+                    "headers": hdrs, "body": None, "body_bytes": 0, "client_subject": None,
+                    "status": None, "verdict": None}
+
+    def finish_capture(self):
+        if self.rec is None:
+            return
+        self.rec["status"] = self.status
+        self.rec["verdict"] = self.verdict
+        self.sim.capture(self.rec)
+        rec, self.rec = self.rec, None
+        log("%s %s %s -> %s %s" % (rec["client"], self.command, self.path,
+                                   self.status if self.status else "-", self.verdict))
+
+    def set_body(self, body):
+        self.rec["body_bytes"] = len(body)
+        self.rec["body"] = body[:CAPTURE_BODY_MAX].decode("utf-8", "replace")
+        if len(body) > CAPTURE_BODY_MAX:
+            self.rec["body_truncated"] = True
+
+    # -- dispatch
+
+    def dispatch(self):
+        with self.server.active_lock:
+            self.server.active += 1
+        try:
+            path = urlsplit(self.path)
+            if path.path.startswith("/sim/"):
+                self.sim_route(path.path, path.query)
+            else:
+                self.start_capture(path.path)
+                try:
+                    self.csc(path.path, path.query)
+                except HttpError as e:
+                    self.fail(e)
+                finally:
+                    self.finish_capture()
+        finally:
+            with self.server.active_lock:
+                self.server.active -= 1
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = dispatch
+
+    # -- /csc/v2/
+
+    def csc(self, path, query):
+        der = self.connection.getpeercert(binary_form=True)
+        cert = x509.load_der_x509_certificate(der) if der else None
+        if cert is not None:
+            self.rec["client_subject"] = dn(cert.subject)
+        endpoints = {"/csc/v2/credentials/info": self.credentials_info,
+                     "/csc/v2/signatures/signHash": self.sign_hash}
+        handler = endpoints.get(path)
+        if handler is None:
+            raise HttpError(404, "invalid_request", "no such endpoint: %s" % path[:100])
+        if self.command != "POST":
+            raise HttpError(405, "invalid_request", "%s needs POST" % path, {"Allow": "POST"})
+        body = self.read_body()
+        self.set_body(body)
+        if query:
+            raise bad("no query parameters are accepted")
+        if cert is None:
+            raise HttpError(401, "invalid_client", "a TLS client certificate issued by the client CA is required")
+        # Faults: a dropped connection is decided before anything is checked
+        # or signed, so nothing is counted for it.
+        if self.sim.take_close_after():
+            self.verdict = "dropped: connection closed without an answer (close_after)"
+            self.close_connection = True
+            self.server.drop_hard(self.connection)
+            return
+        delay = self.sim.get_faults()["delay_ms"]
+        if delay:
+            time.sleep(delay / 1000.0)
+            if self.client_gone():
+                self.verdict = "abandoned: the client closed the connection during the delay"
+                self.close_connection = True
+                return
+        if self.sim.require_jws or self.headers.get_all("X-Request-Signature"):
+            try:
+                verify_request_signature(self.headers.get_all("X-Request-Signature") or [], body, der, cert)
+            except ValueError as e:
+                raise HttpError(401, "invalid_request", "request signature: %s" % e) from None
+        check_content_type(self.headers.get("Content-Type"))
+        handler(body, cert)
+
+    def credential_for(self, cid, cert):
+        try:
+            creds = self.sim.credentials()
+        except Fatal as e:
+            raise HttpError(500, "server_error", str(e)) from None
+        cred = creds.get(cid)
+        if cred is None:
+            raise bad("unknown credentialID %s" % cid[:100])
+        if dn(cert.subject) not in cred.allowed:
+            raise HttpError(403, "access_denied", "client %s may not use credential %s"
+                            % (dn(cert.subject)[:200], cid))
+        return cred
+
+    def credentials_info(self, body, cert):
+        req = check_object(body, {"credentialID": str, "certificates": str, "certInfo": bool,
+                                  "authInfo": bool, "lang": str, "clientData": str}, ["credentialID"])
+        cred = self.credential_for(req["credentialID"], cert)
+        which = req.get("certificates", "single")
+        if which not in ("none", "single", "chain"):
+            raise bad("certificates must be none, single or chain")
+        pub = cred.key.public_key()
+        key = {"status": "enabled", "algo": list(cred.algos), "len": pub.key_size}
+        if cred.kind == "ec":
+            key["curve"] = CURVE_OIDS.get(pub.curve.name, "")
+        c = cred.cert
+        out_cert = {"status": cert_status(c), "issuerDN": dn(c.issuer),
+                    "serialNumber": "%x" % c.serial_number, "subjectDN": dn(c.subject),
+                    "validFrom": gen_time(cert_not_before(c)), "validTo": gen_time(cert_not_after(c))}
+        if which != "none":
+            out_cert["certificates"] = [b64der(c)] + ([b64der(x) for x in cred.chain] if which == "chain" else [])
+        self.reply(200, {"key": key, "cert": out_cert, "authMode": "implicit", "multisign": MAX_HASHES})
+
+    def sign_hash(self, body, cert):
+        req = check_object(body, {"credentialID": str, "hashes": list, "hashAlgorithmOID": str,
+                                  "signAlgo": str, "operationMode": str, "clientData": str},
+                           ["credentialID", "hashes", "signAlgo"])
+        cred = self.credential_for(req["credentialID"], cert)
+        if req.get("operationMode", "S") != "S":
+            raise bad("only operationMode S (synchronous) is supported")
+        sign_algo = req["signAlgo"]
+        if sign_algo not in cred.algos:
+            raise bad("signAlgo %s does not fit credential %s (%s key; one of %s)"
+                      % (sign_algo[:60], cred.id, cred.kind.upper(), ", ".join(cred.algos)))
+        hash_oid = cred.algos[sign_algo]
+        if "hashAlgorithmOID" in req:
+            if req["hashAlgorithmOID"] not in HASH_OIDS:
+                raise bad("hashAlgorithmOID %s not supported" % req["hashAlgorithmOID"][:60])
+            if req["hashAlgorithmOID"] != hash_oid:
+                raise bad("hashAlgorithmOID %s does not match signAlgo %s" % (req["hashAlgorithmOID"], sign_algo))
+        name, hcls, hlen = HASH_OIDS[hash_oid]
+        hl = req["hashes"]
+        if not 1 <= len(hl) <= MAX_HASHES:
+            raise bad("hashes must hold 1 to %d values" % MAX_HASHES)
+        digests = []
+        for i, h in enumerate(hl):
+            try:
+                d = b64std_decode(h, "hashes[%d]" % i)
+            except ValueError as e:
+                raise bad(str(e)) from None
+            if len(d) != hlen:
+                raise bad("hashes[%d] is %d bytes, %s needs %d" % (i, len(d), name, hlen))
+            digests.append(d)
+        status = cert_status(cred.cert)
+        if status != "valid":
+            raise bad("the certificate of credential %s is %s" % (cred.id, status))
+        f = self.sim.get_faults()
+        if f["fail_rate"] > 0 and random.random() < f["fail_rate"]:
+            raise HttpError(f["fail_status"], "server_error", "injected failure (fail_rate)")
+        sigs = []
+        for d in digests:
+            if cred.kind == "rsa":
+                s = cred.key.sign(d, padding.PKCS1v15(), Prehashed(hcls()))
+            else:
+                s = cred.key.sign(d, ec.ECDSA(Prehashed(hcls())))
+            sigs.append(base64.b64encode(s).decode("ascii"))
+        self.sim.count(cred.id, len(sigs))
+        self.reply(200, {"signatures": sigs})
+
+    # -- /sim/
+
+    def sim_route(self, path, query):
+        try:
+            routes = {"/sim/health": "GET", "/sim/counts": "GET", "/sim/requests": "GET",
+                      "/sim/faults": ("GET", "POST"), "/sim/reset-counts": "POST",
+                      "/sim/reset-requests": "POST"}
+            if path not in routes:
+                raise HttpError(404, "invalid_request", "no such endpoint: %s" % path[:100])
+            allowed = routes[path] if isinstance(routes[path], tuple) else (routes[path],)
+            if self.command not in allowed:
+                raise HttpError(405, "invalid_request", "%s needs %s" % (path, " or ".join(allowed)),
+                                {"Allow": ", ".join(allowed)})
+            body = self.read_body()
+            q = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+            if path != "/sim/counts" and q:
+                raise bad("no query parameters are accepted")
+            if path == "/sim/health":
+                self.reply(200, {"status": "ok"})
+            elif path == "/sim/counts":
+                if set(q) - {"month"} or len(q.get("month", [])) > 1:
+                    raise bad("the only query parameter is month")
+                month = q.get("month", [utcnow().strftime("%Y-%m")])[0]
+                if not MONTH_RE.fullmatch(month):
+                    raise bad("month must be YYYY-MM")
+                try:
+                    cids = list(self.sim.credentials())
+                except Fatal as e:
+                    raise HttpError(500, "server_error", str(e)) from None
+                self.reply(200, {"month": month, "counts": self.sim.month_counts(month, cids)})
+            elif path == "/sim/requests":
+                self.reply(200, {"requests": self.sim.captured_list()})
+            elif path == "/sim/reset-requests":
+                self.sim.reset_captured()
+                self.reply(200, {"requests": []})
+            elif path == "/sim/reset-counts":
+                self.sim.reset_counts()
+                self.reply(200, {"counts": {}})
+            elif self.command == "GET":
+                self.reply(200, self.sim.get_faults())
+            else:
+                check_content_type(self.headers.get("Content-Type"))
+                req = check_object(body, {"fail_rate": object, "delay_ms": object,
+                                          "close_after": object, "fail_status": object}, [])
+                self.reply(200, self.sim.set_faults(parse_faults(req)))
+        except HttpError as e:
+            self.fail(e)
+
+
+def parse_faults(req):
+    def num(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    upd = {}
+    if "fail_rate" in req:
+        if not num(req["fail_rate"]) or not 0 <= req["fail_rate"] <= 1:
+            raise bad("fail_rate must be a number from 0 to 1")
+        upd["fail_rate"] = req["fail_rate"]
+    if "delay_ms" in req:
+        v = req["delay_ms"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 600000:
+            raise bad("delay_ms must be an integer from 0 to 600000")
+        upd["delay_ms"] = v
+    if "close_after" in req:
+        v = req["close_after"]
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise bad("close_after must be null or a non-negative integer (0 = off)")
+        upd["close_after"] = v or None
+    if "fail_status" in req:
+        v = req["fail_status"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 500 <= v <= 599:
+            raise bad("fail_status must be 500..599")
+        upd["fail_status"] = v
+    return upd
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, sim, ctx):
+        self.sim, self.ctx = sim, ctx
+        self.active, self.active_lock = 0, threading.Lock()
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(addr, Handler)
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)      # no reverse DNS lookup
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def drop_hard(self, tls):
+        """Mark TLS so finish_request closes it without a close_notify."""
+        tls._sim_drop = True
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, with a
+        # timeout, so a slow or hostile client cannot stall the accept loop.
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            reason = getattr(e, "reason", None) or str(e)
+            if getattr(e, "verify_message", None):
+                reason += ": " + e.verify_message
+            self.sim.capture({"time": iso_utc(), "client": "%s:%s" % client_address[:2], "tls": None,
+                              "method": None, "path": None, "headers": {}, "body": None,
+                              "body_bytes": 0, "client_subject": None, "status": None,
+                              "verdict": "tls_handshake_failed: %s" % reason})
+            log("%s:%s TLS handshake failed: %s" % (client_address[0], client_address[1], reason))
+            return
+        try:
+            Handler(tls, client_address, self)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            self.close_tls(tls)
+
+    def close_tls(self, tls):
+        try:
+            if not getattr(tls, "_sim_drop", False):
+                tls.settimeout(1.0)
+                try:
+                    tls.unwrap()     # close_notify
+                except (OSError, ssl.SSLError, ValueError):
+                    pass
+            # Lingering close: half-close, then drain briefly so unread client
+            # bytes do not turn our last answer into a reset.
+            raw = socket.socket(fileno=os.dup(tls.fileno())) if tls.fileno() >= 0 else None
+            if raw is not None:
+                try:
+                    raw.shutdown(socket.SHUT_WR)
+                    raw.settimeout(0.5)
+                    end = time.monotonic() + 1.0
+                    while time.monotonic() < end and raw.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                finally:
+                    raw.close()
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def shutdown_request(self, request):
+        # finish_request closed the TLS socket; the raw one is detached.
+        try:
+            request.close()
+        except OSError:
+            pass
+
+    def handle_error(self, request, client_address):
+        log("%s: %s" % (client_address, sys.exc_info()[1]))
+
+
+def cmd_serve(args):
+    d = args.state
+    try:
+        ip = ipaddress.ip_address(args.host)
+    except ValueError:
+        die("serve: --host must be a loopback IP address")
+    if not ip.is_loopback:
+        die("serve: --host must be a loopback address (the simulator serves 127.0.0.1 only)")
+    if not 0 <= args.port <= 65535:
+        die("serve: --port must be 0..65535")
+    if not 0 <= args.fail_rate <= 1:
+        die("serve: --fail-rate must be 0..1")
+    if args.delay_ms < 0 or (args.close_after is not None and args.close_after < 0):
+        die("serve: --delay-ms and --close-after must not be negative")
+    if not 500 <= args.fail_status <= 599:
+        die("serve: --fail-status must be 500..599")
+    for f in ("server.pem", "server.key", "client-ca.pem"):
+        if not os.path.exists(os.path.join(d, f)):
+            die("serve: %s has no %s (run init first)" % (d, f))
+    sim = Sim(args)
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
+    # Requested, not required, at the TLS layer so /sim/* works without one;
+    # a certificate that is presented must chain to the client CA, or the
+    # handshake fails. /csc/v2/* without one is 401 invalid_client.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+    ctx.load_verify_locations(os.path.join(d, "client-ca.pem"))
+    ctx.options |= ssl.OP_NO_COMPRESSION
+
+    try:
+        server = Server((args.host, args.port), sim, ctx)
+    except OSError as e:
+        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
+    port = server.server_address[1]
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    ready = {"port": port, "url": "https://%s:%d/csc/v2/" % (host, port), "pid": os.getpid(),
+             "sim_url": "https://%s:%d/sim/" % (host, port),
+             "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
+             "state": os.path.abspath(d)}
+
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if args.ready_file:
+        atomic_write(args.ready_file, (json.dumps(ready) + "\n").encode())
+    print(json.dumps(ready), flush=True)
+    log("listening on %s" % ready["url"])
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        end = time.monotonic() + 5.0      # let requests in progress finish
+        while time.monotonic() < end:
+            with server.active_lock:
+                if server.active == 0:
+                    break
+            time.sleep(0.05)
+        server.server_close()
+        if args.ready_file:
+            try:
+                os.unlink(args.ready_file)
+            except OSError:
+                pass
+        log("stopped")
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description="Strict CSC API v2 seal service simulator.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("init", help="make the CAs, server and stamp certificates")
+    p.add_argument("--state", required=True)
+    p.add_argument("--stamp-key", choices=("rsa", "ec"), default=None,
+                   help="stamp key type for a new stamp key (default rsa = RSA-2048; ec = P-256)")
+    p = sub.add_parser("issue-client", help="issue an interface certificate from a CSR")
+    p.add_argument("--state", required=True)
+    p.add_argument("--csr", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--allow", action="append", default=[], metavar="CREDENTIAL")
+    p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
+    p.add_argument("--state", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--ready-file")
+    p.add_argument("--fail-rate", type=float, default=0)
+    p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--close-after", type=int, default=None)
+    p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--no-request-signature", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        return {"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}[args.cmd](args)
+    except Fatal as e:
+        print("%s: %s" % (PROG, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("%s: %s: %s" % (PROG, getattr(e, "filename", "") or "", e.strerror or e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
