@@ -50,9 +50,9 @@ check "the daemon runs" alive "$pid"
 # --- demo.env: every variable CLI.md lists, exported, nothing else needed ---
 set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
     SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
-    SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE"
+    SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL"
 # Their authorities (and simulators) do not exist yet: present, empty.
-later_vars="DEMO_STAMP_IDENTITY DEMO_VERO_IDENTITY DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY
+later_vars="DEMO_VERO_IDENTITY DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY
     DEMO_VERO_TRANSFER_ID DEMO_VERO_TRANSFER_PASSWORD_FILE"
 exported=$(env -i bash -c '. "$1" && env' _ "$D/demo.env")
 for v in $set_vars; do
@@ -90,13 +90,14 @@ for pair in billing:SEALGATE_STAMP_TOKEN auditor:SEALGATE_AUDITOR_TOKEN officer:
 done
 expect_eq "client roles and identities" \
     "$(jq -c '[.clients[] | [.name, .roles, (.identities // [])]]' "$C")" \
-    '[["billing",["stamp"],["local-seal"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
+    '[["billing",["stamp"],["local-seal","dvv-interface"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
 expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority]]' "$C")" \
-    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null]]'
+    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"]]'
 expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":null}'
 expect_eq "token settings" "$(jq -c '.token | [.label, .pin_file]' "$C")" '["sealgate","pin"]'
 expect_eq "audit settings" "$(jq -c '.audit | [.dir, .checkpoint_identity]' "$C")" '["audit","audit-signer"]'
-expect_eq "no authorities yet" "$(jq -c .authorities "$C")" '{}'
+expect_eq "the stamp service simulator as authority" \
+    "$(jq -c '.authorities["dvv-stamp"] | [.type, .url, .credential_id]' "$C")" "[\"csc-v2\",\"$SIM_CSC_URL\",\"org-stamp-1\"]"
 check "sealgated --check-config accepts it" sealgated --config "$C" --check-config
 
 # --- the token: keys made there, certificates from the demo CA ---
@@ -104,12 +105,15 @@ check "sealgate-token keys through SEALGATE_CONFIG" sealgate-token keys --json
 keys=$(cat "$W/last.out")
 expect_eq "key types and protection" \
     "$(printf '%s' "$keys" | jq -c '[.[] | select(.private_key) | [.label, .type, .sensitive, .extractable]] | sort')" \
-    '[["audit-signer","ec:p256",true,false],["local-seal","rsa:2048",true,false]]'
-expect_eq "certificates issued by the demo CA" \
-    "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key) | .certificate.issuer] | unique | join(";")')" \
-    "$(openssl x509 -in "$DEMO_CA_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+    '[["audit-signer","ec:p256",true,false],["dvv-interface","rsa:2048",true,false],["local-seal","rsa:2048",true,false]]'
+expect_eq "local certificates issued by the demo CA" \
+    "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key and .label != "dvv-interface") | .certificate.issuer] | unique | join(";")')" \
+    "$(openssl x509 -in "$DEMO_LOCAL_CA_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+expect_eq "interface certificate issued by the stamp service's client CA" \
+    "$(printf '%s' "$keys" | jq -r '.[] | select(.label == "dvv-interface" and .private_key) | .certificate.issuer')" \
+    "$(openssl x509 -in "$D/sim/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
 expect_eq "certificates last two years" \
-    "$(printf '%s' "$keys" | jq '[.[] | select(.private_key) | .certificate.days_left | select(. == 729 or . == 730)] | length')" 2
+    "$(printf '%s' "$keys" | jq '[.[] | select(.private_key and .label != "dvv-interface") | .certificate.days_left | select(. == 729 or . == 730)] | length')" 2
 
 # --- the README-style requests ---
 expect_eq "GET /healthz" "$(http "$W/health.json" "$SEALGATE_URL/healthz")" 200
@@ -127,7 +131,7 @@ jq -r .signature sign.json 2>/dev/null | base64 -d > sig 2>/dev/null
 jq -r .certificate sign.json 2>/dev/null | base64 -d > cert.der 2>/dev/null
 openssl x509 -inform DER -in cert.der -pubkey -noout > pub.pem 2>/dev/null
 check "the answer's certificate is from the demo CA" \
-    bash -c 'openssl x509 -inform DER -in cert.der -out cert.pem && openssl verify -CAfile "$1" cert.pem' _ "$DEMO_CA_FILE"
+    bash -c 'openssl x509 -inform DER -in cert.der -out cert.pem && openssl verify -CAfile "$1" cert.pem' _ "$DEMO_LOCAL_CA_FILE"
 sealgate-token pubkey --label local-seal > token-pub.pem 2>/dev/null
 check "its public key is local-seal's on the token" cmp pub.pem token-pub.pem
 check "raw signature verifies (openssl dgst)" \
@@ -142,11 +146,11 @@ expect_eq "POST /v1/sign cms" "$(http cms.json -H "Authorization: Bearer $SEALGA
     -H 'Content-Type: application/json' --data "$(sign_req cms)" "$SEALGATE_URL/v1/sign")" 200
 jq -r .signature cms.json 2>/dev/null | base64 -d > hello.p7s 2>/dev/null
 check "CMS verifies against the demo CA (openssl cms)" openssl cms -verify -binary -inform DER -in hello.p7s \
-    -content hello.txt -CAfile "$DEMO_CA_FILE" -signer signer.pem -out /dev/null
+    -content hello.txt -CAfile "$DEMO_LOCAL_CA_FILE" -signer signer.pem -out /dev/null
 check "CMS signer is local-seal's certificate" \
     bash -c '[ -s signer.pem ] && [ -s cert.der ] && openssl x509 -in signer.pem -outform DER | cmp - cert.der'
 check_exit 4 "CMS does not verify other content" openssl cms -verify -binary -inform DER -in hello.p7s \
-    -content other.txt -CAfile "$DEMO_CA_FILE" -out /dev/null
+    -content other.txt -CAfile "$DEMO_LOCAL_CA_FILE" -out /dev/null
 cd "$W" || exit 1
 
 # The roles the demo config gives.
@@ -173,6 +177,10 @@ ex_out="$(cat "$W/last.out" "$W/last.err")"
 expect_match "example: healthz" "$ex_out" '"status": ?"ok"'
 expect_match "example: raw signature verified" "$ex_out" '^Verified OK$'
 expect_match "example: CMS verified" "$ex_out" 'CMS Verification successful'
+expect_eq "example: the local CMS and the stamp both verified" \
+    "$(printf '%s\n' "$ex_out" | grep -c 'CMS Verification successful')" 2
+expect_match "example: the simulator counted the stamp" "$ex_out" '"org-stamp-1": *1'
+expect_match "example: the audit log counted it too" "$ex_out" '"identity":"dvv-interface".*"stamps":1'
 expect_match "example: token listing" "$ex_out" 'local-seal +rsa:2048'
 
 # --- no PIN in what the demo writes or prints ---
