@@ -32,6 +32,12 @@
 /* Per-connection memory for headers and read buffers: the header cap plus
  * room for MHD's own bookkeeping. */
 #define CONNECTION_MEMORY 65536
+/* A refused request's body up to this size is read (and dropped) before
+ * the answer goes out: answering and closing while the client still sends
+ * makes its kernel reset the connection, and the client never reads the
+ * answer. Larger bodies are answered at once (clients send those with
+ * Expect: 100-continue). */
+#define DRAIN_MAX (1024 * 1024)
 
 struct gw_http {
 	struct MHD_Daemon *daemon;
@@ -48,7 +54,7 @@ struct exchange {
 	struct gw_response resp;
 	char *method, *path;
 	size_t cap;
-	int too_large, queued;
+	int too_large, queued, draining;
 };
 
 static void
@@ -308,17 +314,24 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		}
 		has_length = parse_length(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length"), &length);
-		if (gw_route_begin(&x->req, &x->resp, length, has_length) != 0)
+		if (gw_route_begin(&x->req, &x->resp, length, has_length) != 0) {
+			if (has_length && length > 0 && length <= DRAIN_MAX) {
+				x->draining = 1;
+				return MHD_YES;
+			}
 			return send_response(x, conn);
+		}
 		x->cap = gw_route_body_cap(&x->req);
 		/* A document is hashed, not kept: its buffer stays empty. */
 		sg_buf_init(&x->req.body, x->req.document ? 0 : x->cap);
 		return MHD_YES;
 	}
-	if (x->queued) {
+	if (x->queued || (x->draining && *upload_data_size != 0)) {
 		*upload_data_size = 0;	/* an early answer: drop the rest */
 		return MHD_YES;
 	}
+	if (x->draining)
+		return send_response(x, conn);
 	if (*upload_data_size != 0 && x->req.document) {
 		if (!x->too_large && (*upload_data_size > x->cap - x->req.doc_len ||
 		    EVP_DigestUpdate(x->req.doc_md, upload_data, *upload_data_size) != 1))
