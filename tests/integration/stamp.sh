@@ -106,6 +106,13 @@ after=$(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["or
 expect_eq "the simulator counted it once" "$((after - before))" 1
 expect_error "the key with another document" 409 conflict "$(stamp_doc "$W/doc2.pdf" -H 'Idempotency-Key: order-4711')"
 expect_error "a bad key" 400 invalid_request "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key: has space')"
+# Kept across a restart of the daemon.
+stop_gateway
+start_gateway
+expect_eq "repeat after a restart" "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key: order-4711')" 200
+expect_eq "the same CMS after the restart" "$(jq -r .cms "$W/body")" "$(jq -r .cms "$W/first.json")"
+expect_eq "still counted once" \
+    "$(( $(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0') - before ))" 1
 
 # Authority trouble: failing, slow, gone. Never a hang, always audited.
 simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":1}' "$SIM_ROOT/sim/faults"
@@ -143,8 +150,8 @@ audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.c
 expect_eq "audit log's stamps equal the simulator's count ($sim_count)" "$audit_count" "$sim_count"
 expect_eq "failures audited with the authority" \
     "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .authority=="dvv-stamp")] | length' "$W"/audit/audit-*.jsonl)" 3
-expect_eq "the repeat audited as a replay" \
-    "$(jq -s '[.[] | select(.type=="stamp" and .replay != null)] | length' "$W"/audit/audit-*.jsonl)" 1
+expect_eq "the repeats audited as replays" \
+    "$(jq -s '[.[] | select(.type=="stamp" and .replay != null)] | length' "$W"/audit/audit-*.jsonl)" 2
 check "chain verifies" audit_verify "$W/audit"
 kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
 finish
