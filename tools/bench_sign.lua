@@ -9,6 +9,8 @@
 --   BENCH_TOKEN_FILE  file holding the client's bearer token
 --   BENCH_IDENTITY    identity to sign with
 --   BENCH_FORMAT      raw (default) or cms
+--   BENCH_ROUTE       sign (default) or stamp: POST /v1/stamp with the digest
+--                     form instead (the same digest, no format)
 --   BENCH_STOP_AFTER  when set, each thread stops after that many answers
 --                     and creates BENCH_DONE_DIR/<thread number>; wrk itself
 --                     runs until -d, so the caller sends it SIGINT once every
@@ -29,12 +31,19 @@ local done_dir = os.getenv("BENCH_DONE_DIR")
 -- SHA-256 of "sealgate bench", base64: a fixed, valid digest.
 local digest = "8s8ysN9qPPOUwA42MW1I2D/IPY84zA2n9/zZzt/aIdY="
 
+local route = os.getenv("BENCH_ROUTE") or "sign"
+
 wrk.method = "POST"
-wrk.path = "/v1/sign"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. read_token(os.getenv("BENCH_TOKEN_FILE"))
-wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"},"format":"%s"}',
-   identity, digest, format)
+if route == "stamp" then
+   wrk.path = "/v1/stamp"
+   wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"}}', identity, digest)
+else
+   wrk.path = "/v1/sign"
+   wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"},"format":"%s"}',
+      identity, digest, format)
+end
 
 local threads = {}
 

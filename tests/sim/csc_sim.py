@@ -752,6 +752,9 @@ def cert_status(cert):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY the
+    # second waits for the client's delayed ACK (40 ms) on every answer.
+    disable_nagle_algorithm = True
     server_version = "csc-sim/1"
     sys_version = ""
     timeout = IDLE_TIMEOUT
