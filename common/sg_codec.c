@@ -129,8 +129,8 @@ sg_hex_encode(const void *in, size_t n, char **outp)
 	return 0;
 }
 
-static int
-hex_value(char c)
+int
+sg_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -155,7 +155,7 @@ sg_hex_decode(const char *in, size_t len, unsigned char **outp, size_t *outlenp)
 	if ((out = malloc(len / 2 + 1)) == NULL)
 		return SG_ERR_ALLOC;
 	for (i = 0; i < len / 2; i++) {
-		if ((hi = hex_value(in[2 * i])) < 0 || (lo = hex_value(in[2 * i + 1])) < 0) {
+		if ((hi = sg_hex_digit(in[2 * i])) < 0 || (lo = sg_hex_digit(in[2 * i + 1])) < 0) {
 			free(out);
 			return SG_ERR_PARSE;
 		}

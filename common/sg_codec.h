@@ -17,6 +17,8 @@ int sg_b64_decode(const char *in, size_t len, enum sg_b64_alphabet alpha,
     unsigned char **outp, size_t *outlenp);
 /* Lower-case hex of n bytes into a new string (caller frees). */
 int sg_hex_encode(const void *in, size_t n, char **outp);
+/* The value of one hex digit (either case), or -1. */
+int sg_hex_digit(char c);
 /* Hex (either case) of len characters; SG_ERR_PARSE on odd length or a
  * non-hex character. */
 int sg_hex_decode(const char *in, size_t len, unsigned char **outp, size_t *outlenp);

@@ -476,8 +476,8 @@ get_strdup(struct loader *l, const cJSON *obj, const char *key, int required,
 
 /* Names end up in URLs (/v1/identities/{name}) and audit lines: keep them
  * to a set that needs no escaping anywhere and cannot be "." or "..". */
-static int
-valid_name(const char *s)
+int
+sg_config_name_valid(const char *s)
 {
 	size_t i;
 
@@ -500,7 +500,7 @@ get_name(struct loader *l, const cJSON *obj, const char *key, char **outp)
 
 	if ((r = get_str(l, obj, key, 1, &s)) != 0)
 		return r;
-	if (!valid_name(s)) {
+	if (!sg_config_name_valid(s)) {
 		path_push_key(l, key);
 		return fail(l, "%s is not a valid name (%s)", shown(l, 0, s), NAME_RULE);
 	}
@@ -1179,7 +1179,7 @@ load_authorities(struct loader *l, const cJSON *root)
 			struct sg_authority *a = &cfg->authorities[cfg->n_authorities++];
 
 			old_a = path_push_key(l, v->string);
-			if (!valid_name(v->string))
+			if (!sg_config_name_valid(v->string))
 				return fail(l, "not a valid authority name (%s)", NAME_RULE);
 			if ((r = dup_str(l, v->string, &a->name)) != 0 ||
 			    (r = load_authority(l, v, a)) != 0)

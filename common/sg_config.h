@@ -191,6 +191,10 @@ int sg_config_load_string(const char *json, size_t len, const char *base_dir,
 /* Release cfg and everything in it; NULL is fine. Pointers obtained from
  * the lookups below die with it. */
 void sg_config_free(struct sg_config *cfg);
+/* 1 when s follows the rule for names of authorities, identities and
+ * clients (SG_CONFIG_NAME_MAX characters at most, from A-Z a-z 0-9 . _ -,
+ * starting with a letter or digit). */
+int sg_config_name_valid(const char *s);
 
 /* get0 lookups by exact name; NULL when there is none (or cfg is NULL). */
 const struct sg_identity *sg_config_identity(const struct sg_config *cfg,

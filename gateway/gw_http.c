@@ -166,18 +166,6 @@ ambiguous_headers(struct MHD_Connection *conn)
 	return NULL;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* libmicrohttpd's %HH decoding of the path and query parameters, except
  * that %00 is left as it is: a NUL decoded into a path would cut it short
  * ("/v1/sign%00.json" would be routed as "/v1/sign"). */
@@ -191,7 +179,7 @@ unescape(void *cls, struct MHD_Connection *conn, char *s)
 	(void)cls;
 	(void)conn;
 	while (*in != '\0') {
-		if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+		if (in[0] == '%' && (hi = sg_hex_digit(in[1])) >= 0 && (lo = sg_hex_digit(in[2])) >= 0 &&
 		    (hi | lo) != 0) {
 			*out++ = (char)(hi << 4 | lo);
 			in += 3;

@@ -131,22 +131,6 @@ only_whitespace(const char *p, size_t len)
 	return 1;
 }
 
-/* The rule sg_config.c applies to identity names (sg_config.h): a string
- * outside it names no identity, and is neither looked up, echoed nor
- * written to the audit log. */
-static int
-identity_name(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))))
-			return 0;
-	}
-	return i >= 1 && i <= SG_CONFIG_NAME_MAX;
-}
 
 /* Every member of obj is one of names[0..n-1], each at most once (cJSON
  * would take the first of two, another parser the last). 0, or
@@ -218,7 +202,7 @@ gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out,
 		describe(why, whylen, "\"identity\" must be a non-empty string");
 		goto out;
 	}
-	if (!identity_name(item->valuestring)) {
+	if (!sg_config_name_valid(item->valuestring)) {
 		describe(why, whylen, "\"identity\" is not an identity name (1-%d of A-Z a-z 0-9 . _ -)",
 		    SG_CONFIG_NAME_MAX);
 		goto out;
