@@ -209,10 +209,8 @@ unlock_log(struct sg_audit *a)
 	(void)flock(a->lockfd, LOCK_UN);
 }
 
-/* SHA-256 of part1 || part2 as lower-case hex. */
-static int
-sha256_hex(const void *part1, size_t len1, const void *part2, size_t len2,
-    char out[HASH_HEX_LEN + 1])
+int
+sg_audit_canonical_hash(const void *prefix, size_t len, char out[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -223,8 +221,7 @@ sha256_hex(const void *part1, size_t len1, const void *part2, size_t len2,
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return SG_ERR_ALLOC;
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, part1, len1) != 1 ||
-	    (len2 > 0 && EVP_DigestUpdate(ctx, part2, len2) != 1) ||
+	    EVP_DigestUpdate(ctx, prefix, len) != 1 || EVP_DigestUpdate(ctx, "}", 1) != 1 ||
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen * 2 != HASH_HEX_LEN)
 		goto out;
 	for (i = 0; i < mdlen; i++) {
@@ -550,7 +547,7 @@ check_line(const char *name, const char *line, size_t len, uint64_t *seqp,
 		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
 			goto bad;
 	}
-	if ((r = sha256_hex(line, (size_t)(tag - line), "}", 1, want)) != 0)
+	if ((r = sg_audit_canonical_hash(line, (size_t)(tag - line), want)) != 0)
 		goto out;
 	r = SG_ERR_AUDIT;
 	if (memcmp(want, hex, HASH_HEX_LEN) != 0) {
@@ -848,7 +845,7 @@ format_line(const struct audit_req *q, uint64_t seq, const char *prev,
 			return r;
 	}
 	if ((r = sg_buf_printf(line, ",\"prev\":\"%s\"", prev)) != 0 ||
-	    (r = sha256_hex(line->data, line->len, "}", 1, hash)) != 0 ||
+	    (r = sg_audit_canonical_hash(line->data, line->len, hash)) != 0 ||
 	    (r = sg_buf_printf(line, HASH_TAG "%s\"}\n", hash)) != 0)
 		return r;
 	return 0;

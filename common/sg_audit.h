@@ -47,6 +47,12 @@
  * complete line; audit.lock in the same directory serialises writers.
  */
 
+/* The canonical hash above: lower-case hex SHA-256 of the len bytes of a
+ * line up to (not including) its ,"hash":"..." member, followed by "}".
+ * The one definition the writer and every verifier use. SG_ERR_ALLOC,
+ * SG_ERR_CRYPTO. */
+int sg_audit_canonical_hash(const void *prefix, size_t len, char out[65]);
+
 /* Longest line accepted (bytes, "\n" included); longer: SG_ERR_TOO_LARGE. */
 #define SG_AUDIT_LINE_MAX 16384
 /* Most extra members one entry may carry. */

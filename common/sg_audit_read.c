@@ -630,28 +630,7 @@ line_hash(const struct sg_audit_line *line, char out[HASH_HEX_LEN + 1])
 static int
 canonical_hash(const struct sg_audit_line *line, char out[HASH_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx;
-	int r = SG_ERR_CRYPTO;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return SG_ERR_ALLOC;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, line->text, line->len - HASH_SUFFIX_LEN) != 1 ||
-	    EVP_DigestUpdate(ctx, "}", 1) != 1 ||
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen * 2 != HASH_HEX_LEN)
-		goto out;
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[HASH_HEX_LEN] = '\0';
-	r = 0;
- out:
-	EVP_MD_CTX_free(ctx);
-	return r;
+	return sg_audit_canonical_hash(line->text, line->len - HASH_SUFFIX_LEN, out);
 }
 
 /*
