@@ -127,7 +127,8 @@ EVP_PKEY *sgp11_key_get0_public(struct sgp11_key *key);
 /* The certificate stored next to the key, or NULL (borrowed). */
 X509 *sgp11_key_get0_cert(struct sgp11_key *key);
 
-/* Sign a digest on the token. md_nid is NID_sha256/384/512 and dgst_len
+/* Sign a digest on the token. md_nid is NID_sha1 (only for XML signature
+ * profiles that require rsa-sha1) or NID_sha256/384/512 and dgst_len
  * must match it. RSA: PKCS#1 v1.5 over DigestInfo, or PSS; EC: DER
  * ECDSA-Sig-Value. *sigp is new (free with OPENSSL_free). Thread-safe:
  * each call uses one pooled session that no other thread uses meanwhile.

@@ -16,7 +16,12 @@
 #include "sg_log.h"
 #include "sgp11_internal.h"
 
-/* DER DigestInfo prefixes (RFC 8017 section 9.2, note 1). */
+/* DER DigestInfo prefixes (RFC 8017 section 9.2, note 1). SHA-1 is here
+ * only for XML signature profiles that still require it (rsa-sha1); the
+ * HTTP API's digests are SHA-2. */
+static const unsigned char prefix_sha1[] = {
+	0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
+	0x14 };
 static const unsigned char prefix_sha256[] = {
 	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
 	0x01, 0x05, 0x00, 0x04, 0x20 };
@@ -35,6 +40,7 @@ static const struct digest_info {
 	CK_MECHANISM_TYPE hash_mech;
 	CK_RSA_PKCS_MGF_TYPE mgf;
 } digests[] = {
+	{ NID_sha1, 20, prefix_sha1, sizeof(prefix_sha1), CKM_SHA_1, CKG_MGF1_SHA1 },
 	{ NID_sha256, 32, prefix_sha256, sizeof(prefix_sha256), CKM_SHA256, CKG_MGF1_SHA256 },
 	{ NID_sha384, 48, prefix_sha384, sizeof(prefix_sha384), CKM_SHA384, CKG_MGF1_SHA384 },
 	{ NID_sha512, 64, prefix_sha512, sizeof(prefix_sha512), CKM_SHA512, CKG_MGF1_SHA512 },

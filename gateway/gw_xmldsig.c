@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* XML signatures made on the token: libxml2 builds and canonicalises,
+ * OpenSSL digests, sgp11 signs. See gw_xmldsig.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/c14n.h>
+#include <libxml/xmlIO.h>
+#include <libxml/xmlsave.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+
+#include "gw_xmldsig.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+/* Canonical SignedInfo and referenced subtrees are capped at this. */
+#define C14N_MAX	((size_t)64 * 1024 * 1024)
+
+struct c14n_scope {
+	xmlNodePtr apex;
+	xmlNodePtr exclude;
+};
+
+struct c14n_sink {
+	struct sg_buf *out;
+	int r;
+};
+
+const char *
+gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg)
+{
+	switch (alg) {
+	case SG_XMLSIG_RSA_SHA1:
+		return "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+	case SG_XMLSIG_RSA_SHA256:
+		return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+	case SG_XMLSIG_RSA_SHA384:
+		return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
+	case SG_XMLSIG_RSA_SHA512:
+		return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+	case SG_XMLSIG_ECDSA_SHA256:
+		return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+	case SG_XMLSIG_ECDSA_SHA384:
+		return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384";
+	}
+	return NULL;
+}
+
+const char *
+gw_xmldsig_digest_uri(enum sg_xmldigest_alg alg)
+{
+	switch (alg) {
+	case SG_XMLDIGEST_SHA1:
+		return "http://www.w3.org/2000/09/xmldsig#sha1";
+	case SG_XMLDIGEST_SHA256:
+		return "http://www.w3.org/2001/04/xmlenc#sha256";
+	case SG_XMLDIGEST_SHA384:
+		return "http://www.w3.org/2001/04/xmldsig-more#sha384";
+	case SG_XMLDIGEST_SHA512:
+		return "http://www.w3.org/2001/04/xmlenc#sha512";
+	}
+	return NULL;
+}
+
+static const EVP_MD *
+digest_md(enum sg_xmldigest_alg alg)
+{
+	switch (alg) {
+	case SG_XMLDIGEST_SHA1:
+		return EVP_sha1();
+	case SG_XMLDIGEST_SHA256:
+		return EVP_sha256();
+	case SG_XMLDIGEST_SHA384:
+		return EVP_sha384();
+	case SG_XMLDIGEST_SHA512:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+/* The signature's hash and whether it is ECDSA. */
+static int
+sig_hash(enum sg_xmlsig_alg alg, const EVP_MD **mdp, int *ecdsap)
+{
+	*ecdsap = 0;
+	switch (alg) {
+	case SG_XMLSIG_RSA_SHA1:
+		*mdp = EVP_sha1();
+		return 0;
+	case SG_XMLSIG_RSA_SHA256:
+		*mdp = EVP_sha256();
+		return 0;
+	case SG_XMLSIG_RSA_SHA384:
+		*mdp = EVP_sha384();
+		return 0;
+	case SG_XMLSIG_RSA_SHA512:
+		*mdp = EVP_sha512();
+		return 0;
+	case SG_XMLSIG_ECDSA_SHA256:
+		*mdp = EVP_sha256();
+		*ecdsap = 1;
+		return 0;
+	case SG_XMLSIG_ECDSA_SHA384:
+		*mdp = EVP_sha384();
+		*ecdsap = 1;
+		return 0;
+	}
+	return SG_ERR_INVALID_ARG;
+}
+
+static int
+in_subtree(xmlNodePtr node, xmlNodePtr top)
+{
+	for (; node != NULL; node = node->parent) {
+		if (node == top)
+			return 1;
+	}
+	return 0;
+}
+
+/* libxml2 asks this of every node, attribute and namespace node; a
+ * namespace node comes with the element it is in scope of. */
+static int
+c14n_visible(void *user_data, xmlNodePtr node, xmlNodePtr parent)
+{
+	const struct c14n_scope *scope = user_data;
+	xmlNodePtr at = node;
+
+	if (node == NULL)
+		return 0;
+	if (node->type == XML_NAMESPACE_DECL)
+		at = parent;
+	else if (node->type == XML_ATTRIBUTE_NODE)
+		at = node->parent;
+	if (at == NULL || !in_subtree(at, scope->apex))
+		return 0;
+	return scope->exclude == NULL || !in_subtree(at, scope->exclude);
+}
+
+static int
+c14n_write(void *context, const char *buffer, int len)
+{
+	struct c14n_sink *sink = context;
+
+	if (len < 0)
+		return -1;
+	if (sink->r == 0)
+		sink->r = sg_buf_append(sink->out, buffer, (size_t)len);
+	return sink->r == 0 ? len : -1;
+}
+
+static int
+c14n_close(void *context)
+{
+	(void)context;
+	return 0;
+}
+
+int
+gw_xml_c14n(xmlNodePtr apex, xmlNodePtr exclude, struct sg_buf *out)
+{
+	struct c14n_scope scope = { apex, exclude };
+	struct c14n_sink sink = { out, 0 };
+	xmlOutputBufferPtr buf;
+	int n;
+
+	if (apex == NULL || apex->type != XML_ELEMENT_NODE || apex->doc == NULL)
+		return SG_ERR_INVALID_ARG;
+	if ((buf = xmlOutputBufferCreateIO(c14n_write, c14n_close, &sink, NULL)) == NULL)
+		return SG_ERR_ALLOC;
+	n = xmlC14NExecute(apex->doc, c14n_visible, &scope, XML_C14N_EXCLUSIVE_1_0, NULL, 0, buf);
+	if (xmlOutputBufferClose(buf) < 0 && sink.r == 0)
+		sink.r = SG_ERR_CRYPTO;
+	if (sink.r != 0)
+		return sink.r;
+	if (n < 0) {
+		sg_error("exclusive canonicalisation failed");
+		return SG_ERR_CRYPTO;
+	}
+	return 0;
+}
+
+/* A ds: child of parent, with text when text is not NULL. */
+static xmlNodePtr
+ds_child(xmlNodePtr parent, xmlNsPtr ds, const char *name, const char *algorithm)
+{
+	xmlNodePtr n = xmlNewChild(parent, ds, BAD_CAST name, NULL);
+
+	if (n != NULL && algorithm != NULL &&
+	    xmlNewProp(n, BAD_CAST "Algorithm", BAD_CAST algorithm) == NULL)
+		return NULL;
+	return n;
+}
+
+static int
+set_b64_text(xmlNodePtr node, const unsigned char *p, size_t len)
+{
+	char *b64 = NULL;
+	int r;
+
+	if ((r = sg_b64_encode(p, len, SG_B64_STD, &b64)) != 0)
+		return r;
+	xmlNodeAddContent(node, BAD_CAST b64);
+	free(b64);
+	return 0;
+}
+
+/* Digest of the canonical subtree a reference covers. */
+static int
+reference_digest(const struct gw_xmldsig_ref *ref, xmlNodePtr sig, const EVP_MD *md,
+    unsigned char *dgst, unsigned int *dgst_len)
+{
+	struct sg_buf canon;
+	int r;
+
+	sg_buf_init(&canon, C14N_MAX);
+	if ((r = gw_xml_c14n(ref->node, ref->enveloped ? sig : NULL, &canon)) != 0)
+		goto out;
+	if (EVP_Digest(canon.data, canon.len, dgst, dgst_len, md, NULL) != 1) {
+		r = SG_ERR_CRYPTO;
+		goto out;
+	}
+	r = 0;
+out:
+	sg_buf_free(&canon);
+	return r;
+}
+
+static int
+add_reference(xmlNodePtr signed_info, xmlNsPtr ds, const struct gw_xmldsig_ref *ref,
+    xmlNodePtr sig, enum sg_xmldigest_alg digest_alg)
+{
+	unsigned char dgst[EVP_MAX_MD_SIZE];
+	unsigned int dgst_len = 0;
+	xmlNodePtr reference, transforms, value;
+	int r;
+
+	if (ref->node == NULL || ref->uri == NULL || (ref->uri[0] != '\0' && ref->uri[0] != '#'))
+		return SG_ERR_INVALID_ARG;
+	if (ref->enveloped && !in_subtree(sig, ref->node))
+		return SG_ERR_INVALID_ARG;
+	if ((r = reference_digest(ref, sig, digest_md(digest_alg), dgst, &dgst_len)) != 0)
+		return r;
+	if ((reference = ds_child(signed_info, ds, "Reference", NULL)) == NULL ||
+	    xmlNewProp(reference, BAD_CAST "URI", BAD_CAST ref->uri) == NULL ||
+	    (transforms = ds_child(reference, ds, "Transforms", NULL)) == NULL ||
+	    (ref->enveloped && ds_child(transforms, ds, "Transform", GW_DSIG_ENVELOPED) == NULL) ||
+	    ds_child(transforms, ds, "Transform", GW_EXC_C14N) == NULL ||
+	    ds_child(reference, ds, "DigestMethod", gw_xmldsig_digest_uri(digest_alg)) == NULL ||
+	    (value = ds_child(reference, ds, "DigestValue", NULL)) == NULL)
+		return SG_ERR_ALLOC;
+	return set_b64_text(value, dgst, dgst_len);
+}
+
+/* XML-DSig ECDSA values are r||s, each as wide as the group order. */
+static int
+ecdsa_der_to_raw(const unsigned char *der, size_t der_len, int order_bits,
+    unsigned char *raw, size_t *raw_len)
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *es = NULL;
+	const BIGNUM *sr, *ss;
+	int width = (order_bits + 7) / 8, r = SG_ERR_CRYPTO;
+
+	if (width <= 0 || (size_t)width * 2 > *raw_len)
+		return SG_ERR_INVALID_ARG;
+	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL)
+		goto out;
+	ECDSA_SIG_get0(es, &sr, &ss);
+	if (BN_bn2binpad(sr, raw, width) != width || BN_bn2binpad(ss, raw + width, width) != width)
+		goto out;
+	*raw_len = (size_t)width * 2;
+	r = 0;
+out:
+	ECDSA_SIG_free(es);
+	return r;
+}
+
+static int
+key_fits(struct sgp11_key *key, int ecdsa)
+{
+	EVP_PKEY *pub = sgp11_key_get0_public(key);
+
+	if (pub == NULL)
+		return 0;
+	return ecdsa ? EVP_PKEY_is_a(pub, "EC") : EVP_PKEY_is_a(pub, "RSA");
+}
+
+/* SignatureValue over the canonical SignedInfo, made on the token. */
+static int
+sign_signed_info(xmlNodePtr signed_info, enum sg_xmlsig_alg sig_alg, struct sgp11_key *key,
+    xmlNodePtr value)
+{
+	struct sg_buf canon;
+	const EVP_MD *md = NULL;
+	unsigned char dgst[EVP_MAX_MD_SIZE], raw[2 * 66];
+	unsigned int dgst_len = 0;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0, raw_len = sizeof(raw);
+	int ecdsa = 0, r;
+
+	sg_buf_init(&canon, C14N_MAX);
+	if ((r = sig_hash(sig_alg, &md, &ecdsa)) != 0)
+		goto out;
+	if ((r = gw_xml_c14n(signed_info, NULL, &canon)) != 0)
+		goto out;
+	if (EVP_Digest(canon.data, canon.len, dgst, &dgst_len, md, NULL) != 1) {
+		r = SG_ERR_CRYPTO;
+		goto out;
+	}
+	if ((r = sgp11_sign_digest(key, EVP_MD_get_type(md), SGP11_PAD_DEFAULT, dgst, dgst_len,
+	    &sig, &sig_len)) != 0)
+		goto out;
+	if (ecdsa) {
+		if ((r = ecdsa_der_to_raw(sig, sig_len,
+		    EVP_PKEY_get_bits(sgp11_key_get0_public(key)), raw, &raw_len)) != 0)
+			goto out;
+		r = set_b64_text(value, raw, raw_len);
+	} else {
+		r = set_b64_text(value, sig, sig_len);
+	}
+out:
+	OPENSSL_free(sig);
+	sg_buf_free(&canon);
+	return r;
+}
+
+int
+gw_xmldsig_sign(xmlNodePtr parent, const struct gw_xmldsig_ref *refs, size_t n_refs,
+    enum sg_xmlsig_alg sig_alg, enum sg_xmldigest_alg digest_alg, struct sgp11_key *key,
+    xmlNodePtr *sigp)
+{
+	xmlNodePtr sig = NULL, signed_info, value;
+	xmlNsPtr ds;
+	const EVP_MD *md;
+	int ecdsa, r = SG_ERR_ALLOC;
+	size_t i;
+
+	*sigp = NULL;
+	if (parent == NULL || parent->doc == NULL || n_refs == 0 || n_refs > GW_XMLDSIG_MAX_REFS ||
+	    gw_xmldsig_sig_uri(sig_alg) == NULL || digest_md(digest_alg) == NULL ||
+	    sig_hash(sig_alg, &md, &ecdsa) != 0 || key == NULL || !key_fits(key, ecdsa))
+		return SG_ERR_INVALID_ARG;
+	if ((sig = xmlNewDocNode(parent->doc, NULL, BAD_CAST "Signature", NULL)) == NULL)
+		goto out;
+	if ((ds = xmlNewNs(sig, BAD_CAST GW_DSIG_NS, BAD_CAST "ds")) == NULL)
+		goto out;
+	xmlSetNs(sig, ds);
+	if (xmlAddChild(parent, sig) == NULL)
+		goto out;
+	if ((signed_info = ds_child(sig, ds, "SignedInfo", NULL)) == NULL ||
+	    ds_child(signed_info, ds, "CanonicalizationMethod", GW_EXC_C14N) == NULL ||
+	    ds_child(signed_info, ds, "SignatureMethod", gw_xmldsig_sig_uri(sig_alg)) == NULL)
+		goto out;
+	for (i = 0; i < n_refs; i++) {
+		if ((r = add_reference(signed_info, ds, &refs[i], sig, digest_alg)) != 0)
+			goto out;
+	}
+	r = SG_ERR_ALLOC;
+	if ((value = ds_child(sig, ds, "SignatureValue", NULL)) == NULL)
+		goto out;
+	if ((r = sign_signed_info(signed_info, sig_alg, key, value)) != 0)
+		goto out;
+	r = SG_ERR_ALLOC;
+	if (ds_child(sig, ds, "KeyInfo", NULL) == NULL)
+		goto out;
+	*sigp = sig;
+	sig = NULL;
+	r = 0;
+out:
+	if (sig != NULL) {
+		xmlUnlinkNode(sig);
+		xmlFreeNode(sig);
+	}
+	return r;
+}
+
+xmlNodePtr
+gw_xmldsig_key_info(xmlNodePtr sig)
+{
+	xmlNodePtr n;
+
+	for (n = sig != NULL ? sig->children : NULL; n != NULL; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+		    xmlStrEqual(n->ns->href, BAD_CAST GW_DSIG_NS) &&
+		    xmlStrEqual(n->name, BAD_CAST "KeyInfo"))
+			return n;
+	}
+	return NULL;
+}
+
+int
+gw_xml_base64_decode(const xmlChar *text, unsigned char **outp, size_t *lenp)
+{
+	char *packed;
+	size_t i, n = 0, len;
+	int r;
+
+	*outp = NULL;
+	*lenp = 0;
+	if (text == NULL)
+		return SG_ERR_PARSE;
+	len = strlen((const char *)text);
+	if ((packed = malloc(len + 1)) == NULL)
+		return SG_ERR_ALLOC;
+	for (i = 0; i < len; i++) {
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
+			packed[n++] = (char)text[i];
+	}
+	r = n == 0 ? SG_ERR_PARSE : sg_b64_decode(packed, n, SG_B64_STD, outp, lenp);
+	free(packed);
+	return r;
+}
+
+int
+gw_xml_serialise(xmlDocPtr doc, struct sg_buf *out)
+{
+	xmlChar *mem = NULL;
+	int len = 0, r;
+
+	sg_buf_reset(out);
+	xmlDocDumpMemoryEnc(doc, &mem, &len, "UTF-8");
+	if (mem == NULL || len < 0)
+		return SG_ERR_ALLOC;
+	r = sg_buf_append(out, mem, (size_t)len);
+	xmlFree(mem);
+	return r;
+}
