@@ -24,6 +24,8 @@ struct gw_csc;
 struct gw_idem;
 
 #define GW_REQUEST_ID_MAX 64
+/* Longest path segment a route's "{}" takes (names, job ids). */
+#define GW_PATH_ARG_MAX SG_CONFIG_NAME_MAX
 
 /* One configured identity with what the token holds for it. */
 struct gw_identity {
@@ -63,6 +65,7 @@ struct gw {
 	size_t max_json_bytes;
 	char *audit_dir;
 	size_t max_document_bytes;
+	size_t max_soap_bytes;
 	struct gw_idem *idem;		/* Idempotency-Key records */
 	/* Monotonic ms of the last failed audit write, 0 after a success. */
 	int64_t audit_failed_ms;
@@ -74,6 +77,8 @@ struct gw_request {
 	struct gw *gw;
 	struct gw_snapshot *snap;	/* held reference */
 	const char *method, *path;
+	/* The path segment the route's "{}" matched ("" when none). */
+	char path_arg[GW_PATH_ARG_MAX + 1];
 	char request_id[GW_REQUEST_ID_MAX + 1];
 	const char *authorization, *content_type, *accept;
 	const struct sg_client *client;	/* after authentication, else NULL */

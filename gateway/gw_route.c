@@ -18,9 +18,13 @@
 #define TOKEN_MAX 512
 
 /* BODY_DOCUMENT: JSON (the digest form) is buffered like BODY_JSON; any
- * other media type is a document, hashed as it streams in. */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_DOCUMENT };
+ * other media type is a document, hashed as it streams in. BODY_SOAP: an
+ * XML envelope (text/xml or application/soap+xml) up to max_soap_bytes.
+ * BODY_JSON_OPTIONAL: BODY_JSON, or nothing at all. */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_DOCUMENT, BODY_SOAP };
 
+/* A path segment "{}" matches one segment of 1 to GW_PATH_ARG_MAX
+ * characters, handed to the handler as req->path_arg. */
 static const struct route {
 	const char *method, *path;
 	const char *label;		/* metrics */
@@ -45,22 +49,53 @@ static const struct route {
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* Whether path matches pattern; the "{}" segment's text goes to arg (at
+ * most one "{}" per pattern; arg may be NULL). */
+static int
+path_match(const char *pattern, const char *path, char *arg)
+{
+	const char *hole = strstr(pattern, "{}");
+	size_t head, tail, path_len = strlen(path), seg_len;
+
+	if (hole == NULL)
+		return strcmp(pattern, path) == 0;
+	head = (size_t)(hole - pattern);
+	tail = strlen(hole + 2);
+	if (path_len < head + tail + 1 || strncmp(path, pattern, head) != 0 ||
+	    strcmp(path + path_len - tail, hole + 2) != 0)
+		return 0;
+	seg_len = path_len - head - tail;
+	if (seg_len > GW_PATH_ARG_MAX || memchr(path + head, '/', seg_len) != NULL)
+		return 0;
+	if (arg != NULL) {
+		memcpy(arg, path + head, seg_len);
+		arg[seg_len] = '\0';
+	}
+	return 1;
+}
+
 /* The route for method and path; when only the path is known, NULL and
- * *allow names the method that path takes. */
+ * *allow names the method that path takes. arg: as path_match. */
 static const struct route *
-find(const char *method, const char *path, const char **allow)
+find_arg(const char *method, const char *path, const char **allow, char *arg)
 {
 	size_t i;
 
 	*allow = NULL;
 	for (i = 0; i < N_ROUTES; i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		if (!path_match(routes[i].path, path, arg))
 			continue;
 		if (strcmp(routes[i].method, method) == 0)
 			return &routes[i];
 		*allow = routes[i].method;
 	}
 	return NULL;
+}
+
+static const struct route *
+find(const char *method, const char *path, const char **allow)
+{
+	return find_arg(method, path, allow, NULL);
 }
 
 size_t
@@ -71,14 +106,31 @@ gw_route_body_cap(const struct gw_request *req)
 
 	if (rt == NULL || rt->body == BODY_NONE)
 		return 0;
+	if (rt->body == BODY_SOAP)
+		return req->gw->max_soap_bytes;
 	return req->document ? req->gw->max_document_bytes : req->gw->max_json_bytes;
+}
+
+static int
+media_type_is(const char *content_type, const char *type)
+{
+	size_t n = strlen(type);
+
+	return content_type != NULL && strncasecmp(content_type, type, n) == 0 &&
+	    (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
 }
 
 static int
 is_json(const char *content_type)
 {
-	return content_type != NULL && strncasecmp(content_type, "application/json", 16) == 0 &&
-	    (content_type[16] == '\0' || content_type[16] == ';' || content_type[16] == ' ');
+	return media_type_is(content_type, "application/json");
+}
+
+static int
+is_xml(const char *content_type)
+{
+	return media_type_is(content_type, "text/xml") ||
+	    media_type_is(content_type, "application/soap+xml");
 }
 
 const char *
@@ -138,7 +190,7 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
     int has_length)
 {
 	const char *allow;
-	const struct route *rt = find(req->method, req->path, &allow);
+	const struct route *rt = find_arg(req->method, req->path, &allow, req->path_arg);
 
 	if (rt == NULL) {
 		if (allow != NULL) {
@@ -184,6 +236,22 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		}
 		return 0;
 	}
+	if (rt->body == BODY_SOAP) {
+		if (!is_xml(req->content_type)) {
+			gw_error(resp, 415, "unsupported_media_type",
+			    "send a SOAP envelope as text/xml or application/soap+xml");
+			goto refused;
+		}
+		if (has_length && content_length > req->gw->max_soap_bytes) {
+			gw_error(resp, 413, "payload_too_large", "SOAP bodies are limited to %zu bytes",
+			    req->gw->max_soap_bytes);
+			goto refused;
+		}
+		return 0;
+	}
+	if (rt->body == BODY_JSON_OPTIONAL && req->content_type == NULL && has_length &&
+	    content_length == 0)
+		return 0;
 	if (!is_json(req->content_type)) {
 		gw_error(resp, 415, "unsupported_media_type", "send Content-Type: application/json");
 		goto refused;

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <libxml/parser.h>
 #include <openssl/err.h>
 
 #include "gw.h"
 #include "gw_forward.h"
 #include "gw_idem.h"
 #include "gw_metrics.h"
+#include "gw_xmlverify.h"
 #include "sg_err.h"
 #include "sg_file.h"
 #include "sg_log.h"
@@ -238,6 +240,7 @@ main(int argc, char **argv)
 	struct sg_config *cfg = NULL;
 	struct sg_audit_options aopts;
 	const char *ready_file = NULL, *path;
+	int xml_ready = 0;
 	int foreground = 0, check = 0, notify_fd = -1, c, r, sig, ret = 1;
 	unsigned int port = 0;
 	char err[512], detail[600];
@@ -295,6 +298,12 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (gw_forward_global_init() != 0)
 		goto out;
+	xmlInitParser();
+	if (gw_xmlverify_global_init() != 0) {
+		fatal("xmlsec", "the XML security library cannot be initialised");
+		goto out;
+	}
+	xml_ready = 1;
 	if ((r = gw_metrics_new(&gw.metrics)) != 0) {
 		fatal("metrics", sg_strerror(r));
 		goto out;
@@ -308,6 +317,7 @@ main(int argc, char **argv)
 	if (open_token(&gw, cfg) != 0)
 		goto out;
 	gw.max_json_bytes = cfg->limits.max_json_bytes;
+	gw.max_soap_bytes = cfg->limits.max_soap_bytes;
 	gw.max_document_bytes = cfg->limits.max_document_bytes;
 	if ((gw.audit_dir = strdup(cfg->audit.dir)) == NULL) {
 		fatal("audit", "out of memory");
@@ -395,6 +405,8 @@ main(int argc, char **argv)
 	gw_idem_close(gw.idem);
 	if (notify_fd >= 0)
 		close(notify_fd);
+	if (xml_ready)
+		gw_xmlverify_global_cleanup();
 	gw_forward_global_cleanup();
 	return ret;
 }
