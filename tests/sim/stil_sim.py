@@ -1,0 +1,1559 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""stil_sim: a strict local stand-in for STIL's WS-Security SOAP services
+(Integrationsplatformen and UNI-Login BPI; "wssec-soap", AUTHORITIES.md
+section 3).
+
+It takes SOAP over HTTPS with TLS client authentication, checks the
+WS-Security 1.0 header (X.509 token profile) of every request and answers
+with a signed SOAP response, or with a SOAP Fault naming what was wrong.
+XML is parsed with lxml, signatures are verified and made with python-xmlsec
+(libxmlsec1), certificates are handled with `cryptography`: never with
+sealgate's code. Needs Debian's python3-lxml, python3-xmlsec and
+python3-cryptography (/usr/bin/python3).
+
+Sub-commands:
+  init          --state DIR
+  issue-client  --state DIR --csr FILE --out FILE [--days N]
+  serve         --state DIR [--host 127.0.0.1] [--port N] [--ready-file FILE]
+                [--clock-offset-s N]
+
+Files in DIR (init keeps whatever already exists):
+  server-ca.pem/.key, server.pem/.key   TLS server (localhost, 127.0.0.1, ::1)
+  client-ca.pem/.key     issues the OCES3-style system certificates that
+                         clients present in TLS and in the BinarySecurityToken
+  service-ca.pem/.key, service.pem/.key  the response signer (RSA-3072); the
+                         gateway's response_signer_ca_file is service-ca.pem
+  foreign-ca.pem/.key, foreign.pem/.key  a signer with the same subject from
+                         another CA (fault foreign_signer)
+  seen-message-ids.json  {"urn:uuid:...": epoch seconds (sim clock)}: accepted
+                         BPI MessageIDs, kept one day
+  counts.json            {"accepted": N, "rejected": N}
+  issued/<serial>.pem    every certificate issue-client made
+State files are written atomically (temporary file, fsync, rename).
+
+issue-client signs a PKCS#10 CSR (PEM or DER) with client-ca: the subject is
+copied as it is (an OCES3 system subject: C=DK, O=..., organizationIdentifier=
+NTRDK-<CVR>, serialNumber=UI:DK-O:G:<uuid>, CN=...); RSA of 2048 bits or
+more only (OCES3 uses 3072), CSR signed with SHA-256/384/512; keyUsage
+digitalSignature, extendedKeyUsage clientAuth; --days (default 365).
+
+serve prints {"url":"https://127.0.0.1:PORT","port","pid","state","ca_file",
+"client_ca_file","service_ca_file"} on stdout and, once listening, writes it
+atomically to --ready-file (removed at exit). --port 0 picks a free port.
+--clock-offset-s shifts the simulator's clock (used for Timestamps, the
+replay window and the response Timestamp).
+
+Services (POST only; the path picks the SOAP version and the policy):
+  /ipl/...          SOAP 1.2, policy stil-ipl
+  /bpi/...          SOAP 1.2, policy stil-bpi
+  /soap11/ipl/...   SOAP 1.1, policy stil-ipl
+  /soap11/bpi/...   SOAP 1.1, policy stil-bpi
+  policy     signed parts (all required)                 SignatureMethod       DigestMethod
+  stil-ipl   Body, Timestamp                             rsa-sha1, rsa-sha256  sha1, sha256
+  stil-bpi   Body, Timestamp, wsa:MessageID,             rsa-sha256            sha256
+             UdbydersystemId, wsa:Action
+
+Request shape accepted (anything else is a SOAP Fault):
+  HTTP: Content-Type application/soap+xml (SOAP 1.2; parameters charset=utf-8
+    and action="..." optional) or text/xml (SOAP 1.1; charset=utf-8
+    optional) -- otherwise 415; SOAP 1.1 needs a SOAPAction header. A
+    non-empty action/SOAPAction must equal wsa:Action when both are present.
+    No query string; body <= 4 MiB (413).
+  XML: UTF-8, no DTD, no processing instructions. Envelope (the path's SOAP
+    namespace, else VersionMismatch) with exactly Header and Body; Body with
+    exactly one child element (the operation).
+  Header: namespace-qualified blocks; exactly one wsse:Security, with
+    mustUnderstand "1" (or "true" in SOAP 1.2) and no role/actor; other
+    blocks with mustUnderstand true must be wsa:* or UdbydersystemId, else
+    MustUnderstand. stil-bpi: wsa:MessageID (urn:uuid:<uuid>), wsa:Action and
+    UdbydersystemId (namespace https://brugerdatabasen.stil.dk/bpi/common/3),
+    each once, as direct children of Header.
+  wsse:Security holds exactly, in order:
+    wsu:Timestamp (wsu:Id; wsu:Created, wsu:Expires: UTC
+      YYYY-MM-DDThh:mm:ss[.fff]Z),
+    wsse:BinarySecurityToken (wsu:Id; ValueType ...x509-token-profile-1.0#X509v3;
+      EncodingType ...soap-message-security-1.0#Base64Binary; base64 DER),
+    ds:Signature: SignedInfo (CanonicalizationMethod exc-c14n; SignatureMethod;
+      Reference+ each URI="#<wsu:Id>" with exactly one Transform, exc-c14n
+      (an InclusiveNamespaces PrefixList is allowed), DigestMethod,
+      DigestValue), SignatureValue, KeyInfo with exactly
+      wsse:SecurityTokenReference/wsse:Reference URI="#<BST wsu:Id>"
+      ValueType X509v3. No ds:Object.
+
+Order of checks on a service request, each failure a SOAP Fault (HTTP 500
+unless said otherwise; Sender/Client code with a subcode, Reason/faultstring
+"<subcode>: <why>"):
+   1. path (404), method POST (405), framing (400/413), no query string
+   2. TLS client certificate present (401 wsse:FailedAuthentication). One
+      that does not chain to client-ca.pem (clientAuth) fails the handshake.
+   3. fault "status" (any request from here on)
+   4. Content-Type (415), SOAPAction (SOAP 1.1)
+   5. XML, Envelope, Header blocks (VersionMismatch, MustUnderstand, Sender)
+   6. wsse:Security layout (wsse:InvalidSecurity)
+   7. BinarySecurityToken: types (wsse:UnsupportedSecurityToken), decoding
+      (wsse:InvalidSecurityToken), byte-identical to the TLS client
+      certificate (wsse:FailedAuthentication)
+   8. wsu:Id values unique in the document (wrapping guard; wsse:InvalidSecurity)
+   9. Signature layout, exc-c14n everywhere, KeyInfo -> the BST
+      (wsse:InvalidSecurity); algorithms of the policy (wsse:UnsupportedAlgorithm)
+  10. every Reference points at a signable part in its place: the Envelope's
+      Body, the Security header's Timestamp or BinarySecurityToken, or a
+      direct child of Header (else "signature wrapping", wsse:InvalidSecurity)
+  11. stil-bpi: wsa:MessageID, wsa:Action present
+      (wsa:MessageAddressingHeaderRequired), MessageID a urn:uuid
+      (wsa:InvalidAddressingHeader), UdbydersystemId present; wsa:Action
+      against the HTTP action (wsa:ActionMismatch)
+  12. every part of the policy referenced ("Body not signed",
+      wsse:InvalidSecurity)
+  13. signature verified with xmlsec, key = the BST certificate, ids
+      registered from wsu:Id only, only the policy's algorithms and exc-c14n
+      enabled (wsse:FailedCheck)
+  14. Timestamp (sim clock): Expires before Created (wsse:InvalidSecurity);
+      Expires not after now (wsse:MessageExpired); Created more than 300 s
+      after now (wsse:MessageExpired, "in the future")
+  15. stil-bpi: a MessageID accepted in the last 24 h is a replay
+      (wsse:InvalidSecurity, "replay"); remembered in seen-message-ids.json
+Then HTTP 200, SOAP of the path's version:
+  Header/wsse:Security(mustUnderstand 1){wsu:Timestamp (now, +300 s),
+    wsse:BinarySecurityToken (service.pem), ds:Signature rsa-sha256 over Body
+    and Timestamp: sha256 digests; exc-c14n with an InclusiveNamespaces
+    PrefixList of every prefix in scope, on each Reference's Transform and
+    on the CanonicalizationMethod (as STIL does); KeyInfo
+    SecurityTokenReference -> the BST}
+  Body (wsu:Id): <sim:Received xmlns:sim="urn:sealgate:sim:stil">
+    <sim:Status>accepted</sim:Status><sim:Operation>{local name of the
+    request Body's child}</sim:Operation><sim:Policy>stil-bpi</sim:Policy>
+    [<sim:MessageID>...</sim:MessageID>]<sim:Client>{RFC 4514 subject of
+    the TLS client certificate}</sim:Client></sim:Received>
+  Faults carry Content-Type application/soap+xml or text/xml; SOAP 1.2:
+  Code/Value soap:Sender|Receiver|VersionMismatch|MustUnderstand with
+  Subcode/Value e.g. wsse:InvalidSecurity; SOAP 1.1: faultcode soap:Client|
+  Server|VersionMismatch|MustUnderstand, faultstring "<subcode>: <why>".
+
+Faults for testing the client's response checks (POST /sim/faults, members
+given are changed, the others kept; they stay until changed):
+  tamper_response    true: sign, then change Status "accepted" to
+                     "Accepted" (the signature no longer verifies)
+  unsigned_response  true: answer without a Security header
+  stale_response     true: response Timestamp Created now-600 s, Expires now-300 s
+  foreign_signer     true: sign with foreign.key/foreign.pem (foreign-ca.pem)
+  status             null or 400..599: every service request that presents a
+                     client certificate is answered with this HTTP status and
+                     a SOAP Fault (Receiver/Server) without any other check
+
+Test interface (same origin, no client certificate needed; JSON):
+  GET  /sim/health            {"status":"ok"}
+  GET  /sim/requests          {"requests":[...last 200, oldest first...]}, each
+                              {"seq","time","method","path","status","outcome"
+                              (accepted|rejected|injected|tls_handshake_failed),
+                              "fault" (text or null),"response_faults" ([names]),
+                              "content_type","soap_action","body_b64" (the request
+                              bytes as received),"client_cert_sha256" (hex or null)}
+  POST /sim/reset-requests    forget the captured requests
+  GET  /sim/faults            the fault settings
+  POST /sim/faults  {"tamper_response","unsigned_response","stale_response",
+                     "foreign_signer","status"}
+  GET  /sim/config            {"clock_offset_s":N}
+  POST /sim/config  {"clock_offset_s":N}
+  GET  /sim/counts            {"accepted":N,"rejected":N} (200 answers and all
+                              other answers to service paths; persisted)
+"""
+
+import argparse
+import base64
+import binascii
+import collections
+import datetime
+import hashlib
+import http.server
+import ipaddress
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import traceback
+import uuid
+from urllib.parse import urlsplit
+
+try:
+    import xmlsec
+    from lxml import etree
+except ImportError as e:
+    sys.exit("stil_sim: %s (needs python3-lxml and python3-xmlsec; use /usr/bin/python3)" % e)
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PROG = "stil_sim"
+MAX_BODY = 4 * 1024 * 1024      # the gateway's default max_soap_bytes
+MAX_HEADER_BYTES = 16 * 1024
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 30.0
+BODY_DEADLINE = 30.0
+CAPTURE_MAX = 200
+FUTURE_SKEW_S = 300             # Created may be this far ahead of the sim clock
+REPLAY_WINDOW_S = 86400         # accepted MessageIDs are remembered this long
+RESPONSE_TTL_S = 300
+
+S11 = "http://schemas.xmlsoap.org/soap/envelope/"
+S12 = "http://www.w3.org/2003/05/soap-envelope"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+WSA = "http://www.w3.org/2005/08/addressing"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+UDB = "https://brugerdatabasen.stil.dk/bpi/common/3"
+SIM_NS = "urn:sealgate:sim:stil"
+X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+BASE64_BINARY = ("http://docs.oasis-open.org/wss/2004/01/"
+                 "oasis-200401-wss-soap-message-security-1.0#Base64Binary")
+WSU_ID = "{%s}Id" % WSU
+
+RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+# Algorithm URI -> (short name, xmlsec transform)
+SIGNATURE_ALGS = {RSA_SHA1: ("rsa-sha1", xmlsec.constants.TransformRsaSha1),
+                  RSA_SHA256: ("rsa-sha256", xmlsec.constants.TransformRsaSha256)}
+DIGEST_ALGS = {SHA1: ("sha1", xmlsec.constants.TransformSha1),
+               SHA256: ("sha256", xmlsec.constants.TransformSha256)}
+
+Policy = collections.namedtuple("Policy", "name parts signature digest addressing")
+POLICIES = {
+    "ipl": Policy("stil-ipl", ("Body", "Timestamp"), (RSA_SHA1, RSA_SHA256), (SHA1, SHA256), False),
+    "bpi": Policy("stil-bpi", ("Body", "Timestamp", "MessageID", "UdbydersystemId", "Action"),
+                  (RSA_SHA256,), (SHA256,), True),
+}
+# Signed header parts by element name (Body and Timestamp are found by place).
+HEADER_PARTS = {"{%s}MessageID" % WSA: "MessageID", "{%s}Action" % WSA: "Action",
+                "{%s}UdbydersystemId" % UDB: "UdbydersystemId"}
+
+Soap = collections.namedtuple("Soap", "version ns content_type sender receiver true_values")
+SOAP12 = Soap("1.2", S12, "application/soap+xml", "Sender", "Receiver", ("1", "true"))
+SOAP11 = Soap("1.1", S11, "text/xml", "Client", "Server", ("1",))
+ROUTE_RE = re.compile(r"/(soap11/)?(ipl|bpi)/.*", re.S)
+
+# Fault subcodes: (prefix, namespace, local name)
+WSSE_INVALID = ("wsse", WSSE, "InvalidSecurity")
+WSSE_BAD_TOKEN = ("wsse", WSSE, "InvalidSecurityToken")
+WSSE_TOKEN_TYPE = ("wsse", WSSE, "UnsupportedSecurityToken")
+WSSE_ALGORITHM = ("wsse", WSSE, "UnsupportedAlgorithm")
+WSSE_AUTH = ("wsse", WSSE, "FailedAuthentication")
+WSSE_CHECK = ("wsse", WSSE, "FailedCheck")
+WSSE_EXPIRED = ("wsse", WSSE, "MessageExpired")
+WSA_REQUIRED = ("wsa", WSA, "MessageAddressingHeaderRequired")
+WSA_INVALID = ("wsa", WSA, "InvalidAddressingHeader")
+WSA_ACTION = ("wsa", WSA, "ActionMismatch")
+
+TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
+URN_UUID_RE = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+NCNAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+CT_PARAM_RE = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s"]*)\s*')
+ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
+XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, collect_ids=False)
+
+
+class Fatal(Exception):
+    """A command-line failure: one line on stderr, exit 1."""
+
+
+def die(msg):
+    raise Fatal(msg)
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso_utc(t=None):
+    return (t or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log(msg):
+    sys.stderr.write("%s %s: %s\n" % (iso_utc(), PROG, msg))
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- files
+
+def atomic_write(path, data, mode=0o644):
+    """Write DATA to PATH via a temporary file, fsync and rename."""
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(),
+                                             threading.get_ident()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def strict_json(data):
+    """Parse JSON bytes strictly: UTF-8, no duplicate members, no NaN.
+    Raises ValueError with a short reason."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("body is not UTF-8") from None
+
+    def pairs(items):
+        obj = {}
+        for k, v in items:
+            if k in obj:
+                raise ValueError("duplicate member %r" % k)
+            obj[k] = v
+        return obj
+
+    def constant(name):
+        raise ValueError("%s is not JSON" % name)
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except json.JSONDecodeError as e:
+        raise ValueError("malformed JSON: %s" % e.msg) from None
+
+
+def read_json_file(path):
+    with open(path, "rb") as f:
+        return strict_json(f.read())
+
+
+def dump_json(obj):
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def load_key(path):
+    with open(path, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), None)
+
+
+def load_cert(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificate(f.read())
+
+
+def write_key(path, key):
+    atomic_write(path, key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()), 0o600)
+
+
+def write_cert(path, cert):
+    atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+# ---------------------------------------------------------------- certificates
+
+def dn(name):
+    """RFC 4514 text of NAME, with the OCES3 attribute names spelt out."""
+    return name.rfc4514_string({NameOID.SERIAL_NUMBER: "serialNumber",
+                                ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
+
+
+def name_from(pairs):
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
+
+
+def signed_by(cert, issuer):
+    """True when ISSUER's RSA key verifies CERT's signature."""
+    pub = issuer.public_key()
+    if not isinstance(pub, rsa.RSAPublicKey):
+        return False
+    try:
+        pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                   cert.signature_hash_algorithm)
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return cert.issuer == issuer.subject
+
+
+def ku(*, sign=False, encipher=False, ca=False):
+    return x509.KeyUsage(digital_signature=sign, content_commitment=False,
+                         key_encipherment=encipher, data_encipherment=False,
+                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                         encipher_only=False, decipher_only=False)
+
+
+def build_cert(subject, pubkey, issuer_cert, issuer_key, days, *, ca, key_usage, eku=None, san=None):
+    now = utcnow()
+    b = (x509.CertificateBuilder()
+         .subject_name(subject)
+         .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
+         .public_key(pubkey)
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(minutes=5))
+         .not_valid_after(now + datetime.timedelta(days=days))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+         .add_extension(key_usage, critical=True)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
+    aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
+    if eku:
+        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def ensure_ca(d, name, subject):
+    """Load DIR/NAME.pem+.key or make a new self-signed RSA CA. Returns (key, cert)."""
+    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    if os.path.exists(pem) and os.path.exists(keyf):
+        return load_key(keyf), load_cert(pem)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = build_cert(subject, key.public_key(), None, key, 3650, ca=True, key_usage=ku(sign=True, ca=True))
+    write_key(keyf, key)
+    write_cert(pem, cert)
+    return key, cert
+
+
+def ensure_leaf(d, name, ca_key, ca_cert, bits, make):
+    """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's and
+    fits the key; otherwise make them (a new key only when none exists)."""
+    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    key = load_key(keyf) if os.path.exists(keyf) else None
+    if key is not None and os.path.exists(pem):
+        cert = load_cert(pem)
+        if signed_by(cert, ca_cert) and cert.public_key().public_numbers() == key.public_key().public_numbers():
+            return
+    if key is None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        write_key(keyf, key)
+    write_cert(pem, make(key.public_key()))
+
+
+def cmd_init(args):
+    d = args.state
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
+    dk = (NameOID.COUNTRY_NAME, "DK")
+    test_o = (NameOID.ORGANIZATION_NAME, "stil-sim test")
+
+    skey, scert = ensure_ca(d, "server-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim server CA")]))
+    ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
+        name_from([dk, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, 825, ca=False,
+        key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))]))
+    ensure_ca(d, "client-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim OCES3 system test CA")]))
+
+    # The foreign signer has the service signer's subject: only the chain
+    # to service-ca.pem tells them apart.
+    signer_subject = name_from([dk, (NameOID.ORGANIZATION_NAME, "stil-sim test service"),
+                                (ORGANIZATION_IDENTIFIER, "NTRDK-00000000"),
+                                (NameOID.COMMON_NAME, "stil-sim service signer")])
+    for name, cn in (("service", "stil-sim service CA"), ("foreign", "stil-sim foreign CA")):
+        ckey, ccert = ensure_ca(d, name + "-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, cn)]))
+        ensure_leaf(d, name, ckey, ccert, 3072, lambda pub, ckey=ckey, ccert=ccert: build_cert(
+            signer_subject, pub, ccert, ckey, 730, ca=False, key_usage=ku(sign=True)))
+
+    for fname, empty in (("seen-message-ids.json", {}), ("counts.json", {"accepted": 0, "rejected": 0})):
+        path = os.path.join(d, fname)
+        if not os.path.exists(path):
+            atomic_write(path, dump_json(empty))
+    return 0
+
+
+def cmd_issue_client(args):
+    d = args.state
+    try:
+        ca_key = load_key(os.path.join(d, "client-ca.key"))
+        ca_cert = load_cert(os.path.join(d, "client-ca.pem"))
+    except (OSError, ValueError) as e:
+        die("issue-client: no client CA in %s (run init first): %s" % (d, e))
+    if not 1 <= args.days <= 3650:
+        die("issue-client: --days must be 1..3650")
+    try:
+        with open(args.csr, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        die("issue-client: %s: %s" % (args.csr, e.strerror))
+    try:
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(raw)
+        else:
+            csr = x509.load_der_x509_csr(raw)
+    except ValueError:
+        die("issue-client: %s is not a PKCS#10 certificate request (PEM or DER)" % args.csr)
+    try:
+        pub = csr.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        die("issue-client: the CSR's public key is not supported")
+    if not isinstance(pub, rsa.RSAPublicKey):
+        die("issue-client: only RSA keys are accepted (OCES3 system certificates are RSA)")
+    if pub.key_size < 2048:
+        die("issue-client: RSA key of %d bits (2048 or more required; OCES3 uses 3072)" % pub.key_size)
+    try:
+        alg = csr.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        alg = None
+    if not isinstance(alg, (hashes.SHA256, hashes.SHA384, hashes.SHA512)):
+        die("issue-client: the CSR must be signed with SHA-256, SHA-384 or SHA-512")
+    if not csr.is_signature_valid:
+        die("issue-client: the CSR's self-signature does not verify")
+    if len(csr.subject) == 0:
+        die("issue-client: the CSR has an empty subject")
+    cert = build_cert(csr.subject, pub, ca_cert, ca_key, args.days, ca=False,
+                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    write_cert(args.out, cert)
+    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
+    write_cert(os.path.join(d, "issued", "%x.pem" % cert.serial_number), cert)
+    print(dn(csr.subject))
+    return 0
+
+
+# ---------------------------------------------------------------- SOAP faults
+
+class SoapFault(Exception):
+    """A refusal: CODE is Sender, Receiver, VersionMismatch or MustUnderstand
+    (SOAP 1.2 names; Client/Server in 1.1); SUBCODE one of the tuples above."""
+
+    def __init__(self, reason, subcode=None, code="Sender", status=500, outcome="rejected", headers=None):
+        super().__init__(reason)
+        self.reason, self.subcode, self.code = reason, subcode, code
+        self.status, self.outcome, self.headers = status, outcome, headers or {}
+
+    def text(self, soap):
+        if self.subcode:
+            return "%s:%s: %s" % (self.subcode[0], self.subcode[2], self.reason)
+        return "soap:%s: %s" % (soap_code(soap, self.code), self.reason)
+
+
+def soap_code(soap, code):
+    return {"Sender": soap.sender, "Receiver": soap.receiver}.get(code, code)
+
+
+def invalid(reason):
+    return SoapFault(reason, WSSE_INVALID)
+
+
+def sender(reason):
+    return SoapFault(reason)
+
+
+def fault_envelope(soap, fault):
+    """The SOAP Fault document for FAULT in SOAP version SOAP."""
+    nsmap = {"soap": soap.ns}
+    if fault.subcode:
+        nsmap[fault.subcode[0]] = fault.subcode[1]
+    env = etree.Element("{%s}Envelope" % soap.ns, nsmap=nsmap)
+    f = etree.SubElement(etree.SubElement(env, "{%s}Body" % soap.ns), "{%s}Fault" % soap.ns)
+    code = "soap:" + soap_code(soap, fault.code)
+    if soap is SOAP12:
+        c = etree.SubElement(f, "{%s}Code" % S12)
+        etree.SubElement(c, "{%s}Value" % S12).text = code
+        if fault.subcode:
+            sc = etree.SubElement(c, "{%s}Subcode" % S12)
+            etree.SubElement(sc, "{%s}Value" % S12).text = "%s:%s" % (fault.subcode[0], fault.subcode[2])
+        r = etree.SubElement(f, "{%s}Reason" % S12)
+        etree.SubElement(r, "{%s}Text" % S12, {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = \
+            fault.text(soap)
+    else:
+        etree.SubElement(f, "faultcode").text = code
+        etree.SubElement(f, "faultstring").text = fault.text(soap)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+# ---------------------------------------------------------------- request checks
+
+def q(ns, local):
+    return "{%s}%s" % (ns, local)
+
+
+def describe(el):
+    """ELEMENT's name for messages: prefix:local or {ns}local."""
+    qn = etree.QName(el)
+    return "%s:%s" % (el.prefix, qn.localname) if el.prefix else el.tag
+
+
+def element_children(el, where):
+    """EL's child elements (comments skipped); character data other than
+    white space between them is refused."""
+    if el.text and el.text.strip():
+        raise sender("character data directly in %s" % where)
+    out = []
+    for c in el:
+        if c.tail and c.tail.strip():
+            raise sender("character data directly in %s" % where)
+        if isinstance(c.tag, str):
+            out.append(c)
+        elif c.tag is not etree.Comment:
+            raise sender("%s holds a processing instruction or entity reference" % where)
+    return out
+
+
+def expect_children(el, tags, where, fault=invalid):
+    """EL's child elements must be exactly TAGS (Clark names), in order."""
+    kids = element_children(el, where)
+    if [c.tag for c in kids] != list(tags):
+        want = ", ".join(etree.QName(t).localname for t in tags) or "nothing"
+        got = ", ".join(describe(c) for c in kids) or "nothing"
+        raise fault("%s must hold %s; it holds %s" % (where, want, got))
+    return kids
+
+
+def parse_envelope(raw, soap):
+    """Parse RAW (no DTD, no PIs, UTF-8) and return (Envelope, Header, Body)."""
+    try:
+        root = etree.fromstring(raw, XML_PARSER)
+    except etree.XMLSyntaxError as e:
+        raise sender("malformed XML: %s" % e) from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise sender("a DTD is not allowed in a SOAP message")
+    if (tree.docinfo.encoding or "UTF-8").upper() != "UTF-8":
+        raise sender("the message must be UTF-8, not %s" % tree.docinfo.encoding)
+    outside = list(root.itersiblings(preceding=True)) + list(root.itersiblings())
+    if any(n.tag is etree.PI for n in outside) or next(root.iter(etree.PI), None) is not None:
+        raise sender("processing instructions are not allowed in a SOAP message")
+    if root.tag != q(soap.ns, "Envelope"):
+        if root.tag in (q(S11, "Envelope"), q(S12, "Envelope")):
+            other = "1.1" if root.tag == q(S11, "Envelope") else "1.2"
+            raise SoapFault("a SOAP %s envelope on a SOAP %s endpoint" % (other, soap.version),
+                            code="VersionMismatch")
+        raise sender("the document element is %s, not a SOAP %s Envelope" % (describe(root), soap.version))
+    header, body = expect_children(root, (q(soap.ns, "Header"), q(soap.ns, "Body")), "the Envelope", sender)
+    return root, header, body
+
+
+def body_operation(body):
+    kids = element_children(body, "the Body")
+    if len(kids) != 1:
+        raise sender("the Body must hold exactly one element (the operation); it holds %d" % len(kids))
+    return etree.QName(kids[0]).localname
+
+
+def must_understand(el, soap):
+    v = el.get(q(soap.ns, "mustUnderstand"))
+    if v is None:
+        return False
+    v = v.strip()
+    if v in soap.true_values:
+        return True
+    if v in ("0", "false") and (soap is SOAP12 or v == "0"):
+        return False
+    raise sender("mustUnderstand=%r on %s is not a SOAP %s boolean" % (v, describe(el), soap.version))
+
+
+def header_blocks(header, soap):
+    """The Security header and the addressing headers, each at most once;
+    an unknown header with mustUnderstand true is a MustUnderstand fault."""
+    blocks = {}
+    for h in element_children(header, "the Header"):
+        if not etree.QName(h).namespace:
+            raise sender("header block %s is not namespace-qualified" % h.tag)
+        known = h.tag == q(WSSE, "Security") or h.tag in HEADER_PARTS or etree.QName(h).namespace == WSA
+        understood = must_understand(h, soap)
+        if not known:
+            if understood:
+                raise SoapFault("header %s is not understood" % describe(h), code="MustUnderstand")
+            continue
+        if h.tag in blocks:
+            raise sender("more than one %s header" % describe(h))
+        blocks[h.tag] = h
+    sec = blocks.get(q(WSSE, "Security"))
+    if sec is None:
+        raise invalid("no wsse:Security header")
+    if not must_understand(sec, soap):
+        raise invalid("wsse:Security must carry the Envelope namespace's mustUnderstand=\"1\"")
+    for role in (q(S12, "role"), q(S11, "actor")):
+        if sec.get(role) is not None:
+            raise invalid("wsse:Security must be for the ultimate receiver (no role or actor)")
+    return blocks
+
+
+def parse_time(text, what):
+    m = TIME_RE.fullmatch((text or "").strip())
+    if not m:
+        raise invalid("%s %r is not a UTC time YYYY-MM-DDThh:mm:ss[.fff]Z" % (what, (text or "")[:40]))
+    frac = (m.group(7) or "").ljust(6, "0")[:6]
+    try:
+        return datetime.datetime(*(int(g) for g in m.groups()[:6]), int(frac),
+                                 tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise invalid("%s %r is not a valid time" % (what, text.strip()[:40])) from None
+
+
+def bst_certificate(bst, tls_der):
+    """The DER certificate in the BinarySecurityToken; it must be the TLS
+    client certificate."""
+    if bst.get("ValueType") != X509V3:
+        raise SoapFault("BinarySecurityToken ValueType must be %s" % X509V3, WSSE_TOKEN_TYPE)
+    if bst.get("EncodingType") != BASE64_BINARY:
+        raise SoapFault("BinarySecurityToken EncodingType must be %s" % BASE64_BINARY, WSSE_TOKEN_TYPE)
+    if len(bst):
+        raise SoapFault("BinarySecurityToken holds elements", WSSE_BAD_TOKEN)
+    text = re.sub(r"\s+", "", bst.text or "")
+    try:
+        der = base64.b64decode(text.encode("ascii"), validate=True)
+        x509.load_der_x509_certificate(der)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise SoapFault("BinarySecurityToken is not a base64 DER X.509 certificate", WSSE_BAD_TOKEN) from None
+    if der != tls_der:
+        raise SoapFault("the BinarySecurityToken is not the TLS client certificate", WSSE_AUTH)
+    return der
+
+
+def wsu_ids(root):
+    """{id: element} for every wsu:Id in the document; a value used twice
+    is refused, so "#id" can name only one element."""
+    ids = {}
+    for el in root.iter(etree.Element):
+        v = el.get(WSU_ID)
+        if v is None:
+            continue
+        if not NCNAME_RE.fullmatch(v):
+            raise invalid("wsu:Id %r is not an NCName" % v[:60])
+        if v in ids:
+            raise invalid("wsu:Id %r is used twice (signature wrapping?)" % v[:60])
+        ids[v] = el
+    return ids
+
+
+def check_exc_c14n(el, where):
+    """EL names exc-c14n and holds at most an InclusiveNamespaces."""
+    if el.get("Algorithm") != EXC_C14N:
+        raise invalid("%s must be exc-c14n (%s), not %s" % (where, EXC_C14N, el.get("Algorithm")))
+    kids = element_children(el, where)
+    if kids and (len(kids) > 1 or kids[0].tag != q(EXC_C14N, "InclusiveNamespaces")):
+        raise invalid("%s may hold only an ec:InclusiveNamespaces" % where)
+
+
+def signature_layout(sig, policy, ids, bst):
+    """Check ds:Signature's shape and algorithms against POLICY; return
+    [(uri, target element)] for its References."""
+    signed_info, _, key_info = expect_children(
+        sig, (q(DS, "SignedInfo"), q(DS, "SignatureValue"), q(DS, "KeyInfo")), "ds:Signature")
+    kids = element_children(signed_info, "ds:SignedInfo")
+    if len(kids) < 3 or [k.tag for k in kids[:2]] != [q(DS, "CanonicalizationMethod"), q(DS, "SignatureMethod")] \
+            or any(k.tag != q(DS, "Reference") for k in kids[2:]):
+        raise invalid("ds:SignedInfo must hold CanonicalizationMethod, SignatureMethod, Reference+")
+    check_exc_c14n(kids[0], "CanonicalizationMethod")
+    alg = kids[1].get("Algorithm")
+    if alg not in policy.signature:
+        raise SoapFault("SignatureMethod %s is not accepted by %s (%s)" % (
+            alg, policy.name, ", ".join(SIGNATURE_ALGS[a][0] for a in policy.signature)), WSSE_ALGORITHM)
+    if element_children(kids[1], "SignatureMethod"):
+        raise invalid("SignatureMethod must be empty")
+    refs = []
+    for ref in kids[2:]:
+        uri = ref.get("URI") or ""
+        if not uri.startswith("#") or not NCNAME_RE.fullmatch(uri[1:]):
+            raise invalid("Reference URI %r is not \"#<wsu:Id>\"" % uri[:80])
+        target = ids.get(uri[1:])
+        if target is None:
+            raise invalid("Reference %s names no wsu:Id in the message" % uri[:80])
+        if any(uri == u for u, _ in refs):
+            raise invalid("Reference %s appears twice" % uri[:80])
+        transforms, digest, _ = expect_children(
+            ref, (q(DS, "Transforms"), q(DS, "DigestMethod"), q(DS, "DigestValue")), "Reference %s" % uri)
+        tlist = element_children(transforms, "Reference %s Transforms" % uri)
+        if len(tlist) != 1 or tlist[0].tag != q(DS, "Transform"):
+            raise invalid("Reference %s must have exactly one Transform (exc-c14n)" % uri)
+        check_exc_c14n(tlist[0], "the Transform of Reference %s" % uri)
+        if digest.get("Algorithm") not in policy.digest:
+            raise SoapFault("DigestMethod %s of Reference %s is not accepted by %s (%s)" % (
+                digest.get("Algorithm"), uri, policy.name,
+                ", ".join(DIGEST_ALGS[a][0] for a in policy.digest)), WSSE_ALGORITHM)
+        refs.append((uri, target))
+    str_ = expect_children(key_info, (q(WSSE, "SecurityTokenReference"),), "ds:KeyInfo")[0]
+    r = expect_children(str_, (q(WSSE, "Reference"),), "wsse:SecurityTokenReference")[0]
+    if r.get("URI") != "#" + bst.get(WSU_ID, "") or r.get("ValueType") != X509V3:
+        raise invalid("KeyInfo must be a SecurityTokenReference to #%s with ValueType X509v3"
+                      % bst.get(WSU_ID, ""))
+    return refs
+
+
+def signed_part(target, body, header, sec, ts, bst):
+    """The part name of a Reference target in its proper place, else None."""
+    if target is body:
+        return "Body"
+    if target is ts:
+        return "Timestamp"
+    if target is bst:
+        return "BinarySecurityToken"
+    if target.getparent() is header and target is not sec:
+        return HEADER_PARTS.get(target.tag, describe(target))
+    return None
+
+
+def addressing(blocks, policy, soap, http_action):
+    """wsa:MessageID and wsa:Action (required by stil-bpi, checked when
+    present); returns the MessageID text or None."""
+    mid_el, act_el = blocks.get(q(WSA, "MessageID")), blocks.get(q(WSA, "Action"))
+    if policy.addressing:
+        for el, name in ((mid_el, "MessageID"), (act_el, "Action")):
+            if el is None or not (el.text or "").strip():
+                raise SoapFault("wsa:%s header is required by %s" % (name, policy.name), WSA_REQUIRED)
+        udb = blocks.get(q(UDB, "UdbydersystemId"))
+        if udb is None or not (udb.text or "").strip():
+            raise sender("UdbydersystemId header ({%s}UdbydersystemId) is required by %s" % (UDB, policy.name))
+    mid = (mid_el.text or "").strip() if mid_el is not None else None
+    if mid is not None and policy.addressing and not URN_UUID_RE.fullmatch(mid):
+        raise SoapFault("wsa:MessageID %r is not urn:uuid:<uuid>" % mid[:80], WSA_INVALID)
+    if act_el is not None and http_action:
+        action = (act_el.text or "").strip()
+        if action != http_action:
+            raise SoapFault("wsa:Action %r differs from the HTTP %s %r" % (
+                action[:100], "action parameter" if soap is SOAP12 else "SOAPAction", http_action[:100]),
+                WSA_ACTION)
+    return mid
+
+
+def verify_signature(sig, ids, cert_der, policy):
+    """xmlsec verification with the BST certificate's key, ids taken from
+    wsu:Id only, and only exc-c14n and the policy's algorithms enabled."""
+    ctx = xmlsec.SignatureContext()
+    for el in ids.values():
+        ctx.register_id(el, "Id", WSU)
+    ctx.key = xmlsec.Key.from_memory(cert_der, xmlsec.constants.KeyDataFormatCertDer)
+    ctx.enable_reference_transform(xmlsec.constants.TransformExclC14N)
+    ctx.enable_signature_transform(xmlsec.constants.TransformExclC14N)
+    for a in policy.digest:
+        ctx.enable_reference_transform(DIGEST_ALGS[a][1])
+    for a in policy.signature:
+        ctx.enable_signature_transform(SIGNATURE_ALGS[a][1])
+    try:
+        ctx.verify(sig)
+    except xmlsec.Error as e:
+        raise SoapFault("signature does not verify (%s)" % (e.args[-1] if e.args else e), WSSE_CHECK) from None
+
+
+def check_timestamp(ts, now):
+    created_el, expires_el = expect_children(ts, (q(WSU, "Created"), q(WSU, "Expires")), "wsu:Timestamp")
+    created = parse_time(created_el.text, "wsu:Created")
+    expires = parse_time(expires_el.text, "wsu:Expires")
+    if expires < created:
+        raise invalid("wsu:Expires %s is before wsu:Created %s" % (iso_utc(expires), iso_utc(created)))
+    if expires <= now:
+        raise SoapFault("the message expired at %s (now %s)" % (iso_utc(expires), iso_utc(now)), WSSE_EXPIRED)
+    if (created - now).total_seconds() > FUTURE_SKEW_S:
+        raise SoapFault("wsu:Created %s is in the future (now %s, %d s allowed)" % (
+            iso_utc(created), iso_utc(now), FUTURE_SKEW_S), WSSE_EXPIRED)
+
+
+Received = collections.namedtuple("Received", "operation message_id")
+
+
+def check_request(raw, soap, policy, tls_der, http_action, now):
+    """Every WS-Security check of the module docstring (steps 5-14) on the
+    request bytes RAW; returns Received or raises SoapFault."""
+    root, header, body = parse_envelope(raw, soap)
+    operation = body_operation(body)
+    blocks = header_blocks(header, soap)
+    sec = blocks[q(WSSE, "Security")]
+    ts, bst, sig = expect_children(
+        sec, (q(WSU, "Timestamp"), q(WSSE, "BinarySecurityToken"), q(DS, "Signature")), "wsse:Security")
+    for el, what in ((ts, "wsu:Timestamp"), (bst, "wsse:BinarySecurityToken")):
+        if not el.get(WSU_ID):
+            raise invalid("%s has no wsu:Id" % what)
+    cert_der = bst_certificate(bst, tls_der)
+    ids = wsu_ids(root)
+    refs = signature_layout(sig, policy, ids, bst)
+    covered = set()
+    for uri, target in refs:
+        part = signed_part(target, body, header, sec, ts, bst)
+        if part is None:
+            parent = target.getparent()
+            raise invalid("signature wrapping: Reference %s points at %s inside %s, not at a signable part "
+                          "(the Envelope's Body, the Security header's Timestamp or token, a Header child)"
+                          % (uri, describe(target), "the document" if parent is None else describe(parent)))
+        covered.add(part)
+    message_id = addressing(blocks, policy, soap, http_action)
+    missing = [p for p in policy.parts if p not in covered]
+    if missing:
+        raise invalid("%s not signed (%s requires %s)" % (", ".join(missing), policy.name, ", ".join(policy.parts)))
+    verify_signature(sig, ids, cert_der, policy)
+    check_timestamp(ts, now)
+    return Received(operation, message_id)
+
+
+def parse_content_type(value):
+    """(media type lowercased, {param: value}) or None when malformed."""
+    if not value:
+        return None
+    m = re.match(r"\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+/[A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*", value)
+    if not m:
+        return None
+    params, pos = {}, m.end()
+    while pos < len(value):
+        pm = CT_PARAM_RE.match(value, pos)
+        if not pm:
+            return None
+        v = pm.group(2)
+        if v.startswith('"'):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        name = pm.group(1).lower()
+        if name in params:
+            return None
+        params[name] = v
+        pos = pm.end()
+    return m.group(1).lower(), params
+
+
+def http_action(headers, soap):
+    """Check Content-Type (415) and SOAPAction; return the HTTP-level action
+    ("" when none)."""
+    ct = parse_content_type(headers.get("Content-Type"))
+    if ct is None or ct[0] != soap.content_type:
+        raise SoapFault("Content-Type must be %s for SOAP %s, not %r" % (
+            soap.content_type, soap.version, (headers.get("Content-Type") or "")[:80]), status=415)
+    params = ct[1]
+    allowed = ("charset", "action") if soap is SOAP12 else ("charset",)
+    for p in params:
+        if p not in allowed:
+            raise SoapFault("Content-Type parameter %s is not accepted" % p[:40], status=415)
+    if params.get("charset", "utf-8").lower() != "utf-8":
+        raise SoapFault("charset must be utf-8", status=415)
+    if soap is SOAP12:
+        return params.get("action", "")
+    sa = headers.get_all("SOAPAction") or []
+    if len(sa) != 1:
+        raise sender("SOAP 1.1 needs exactly one SOAPAction header")
+    v = sa[0].strip()
+    return v[1:-1] if len(v) >= 2 and v[0] == v[-1] == '"' else v
+
+
+# ---------------------------------------------------------------- responses
+
+def in_scope_prefixes(el):
+    return sorted(p for p in el.nsmap if p)
+
+
+def new_id(kind):
+    return "%s-%s" % (kind, uuid.uuid4())
+
+
+def signed_response(soap, policy, received, client_subject, signer, now, faults):
+    """The response document (bytes) per the module docstring; SIGNER is
+    (key PEM bytes, certificate DER); FAULTS the fault settings."""
+    env = etree.Element(q(soap.ns, "Envelope"), nsmap={"soap": soap.ns, "wsse": WSSE, "wsu": WSU})
+    header = etree.SubElement(env, q(soap.ns, "Header"))
+    body = etree.SubElement(env, q(soap.ns, "Body"), {WSU_ID: new_id("id")})
+    rcv = etree.SubElement(body, q(SIM_NS, "Received"), nsmap={"sim": SIM_NS})
+    etree.SubElement(rcv, q(SIM_NS, "Status")).text = "accepted"
+    etree.SubElement(rcv, q(SIM_NS, "Operation")).text = received.operation
+    etree.SubElement(rcv, q(SIM_NS, "Policy")).text = policy.name
+    if received.message_id is not None:
+        etree.SubElement(rcv, q(SIM_NS, "MessageID")).text = received.message_id
+    etree.SubElement(rcv, q(SIM_NS, "Client")).text = client_subject
+    if faults["unsigned_response"]:
+        env.remove(header)
+        return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+    sec = etree.SubElement(header, q(WSSE, "Security"), {q(soap.ns, "mustUnderstand"): "1"})
+    ts = etree.SubElement(sec, q(WSU, "Timestamp"), {WSU_ID: new_id("TS")})
+    created = now - datetime.timedelta(seconds=600) if faults["stale_response"] else now
+    etree.SubElement(ts, q(WSU, "Created")).text = created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    expires = created + datetime.timedelta(seconds=RESPONSE_TTL_S)
+    etree.SubElement(ts, q(WSU, "Expires")).text = expires.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    key_pem, cert_der = signer
+    bst_id = new_id("X509")
+    bst = etree.SubElement(sec, q(WSSE, "BinarySecurityToken"),
+                           {"ValueType": X509V3, "EncodingType": BASE64_BINARY, WSU_ID: bst_id})
+    bst.text = base64.b64encode(cert_der).decode("ascii")
+
+    sig = xmlsec.template.create(env, xmlsec.constants.TransformExclC14N,
+                                 xmlsec.constants.TransformRsaSha256, ns="ds", id=new_id("SIG"))
+    sec.append(sig)
+    c14n = sig.find("%s/%s" % (q(DS, "SignedInfo"), q(DS, "CanonicalizationMethod")))
+    xmlsec.template.transform_add_c14n_inclusive_namespaces(c14n, in_scope_prefixes(c14n))
+    for target in (ts, body):
+        ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256, uri="#" + target.get(WSU_ID))
+        tr = xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+        xmlsec.template.transform_add_c14n_inclusive_namespaces(tr, in_scope_prefixes(target))
+    key_info = xmlsec.template.ensure_key_info(sig)
+    str_ = etree.SubElement(key_info, q(WSSE, "SecurityTokenReference"))
+    etree.SubElement(str_, q(WSSE, "Reference"), {"URI": "#" + bst_id, "ValueType": X509V3})
+
+    ctx = xmlsec.SignatureContext()
+    ctx.register_id(body, "Id", WSU)
+    ctx.register_id(ts, "Id", WSU)
+    ctx.key = xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem)
+    ctx.sign(sig)
+    if faults["tamper_response"]:
+        rcv.find(q(SIM_NS, "Status")).text = "Accepted"
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+# ---------------------------------------------------------------- serve: state
+
+class HttpError(Exception):
+    def __init__(self, status, desc, headers=None):
+        super().__init__(desc)
+        self.status, self.desc, self.headers = status, desc, headers or {}
+
+
+def bad(desc):
+    return HttpError(400, desc)
+
+
+FAULT_FLAGS = ("tamper_response", "unsigned_response", "stale_response", "foreign_signer")
+
+
+class Sim:
+    """What the handlers share; one lock guards the mutable parts."""
+
+    def __init__(self, args):
+        self.dir = args.state
+        self.lock = threading.Lock()
+        self.faults = dict({f: False for f in FAULT_FLAGS}, status=None)
+        self.clock_offset_s = args.clock_offset_s
+        self.captured = collections.deque(maxlen=CAPTURE_MAX)
+        self.capture_seq = 0
+        self.signers = {}
+        for name in ("service", "foreign"):
+            with open(os.path.join(self.dir, name + ".key"), "rb") as f:
+                key_pem = f.read()
+            cert = load_cert(os.path.join(self.dir, name + ".pem"))
+            self.signers[name] = (key_pem, cert.public_bytes(serialization.Encoding.DER))
+        self.counts_path = os.path.join(self.dir, "counts.json")
+        self.seen_path = os.path.join(self.dir, "seen-message-ids.json")
+        self.counts = self.load_state(self.counts_path, {"accepted": 0, "rejected": 0})
+        if set(self.counts) != {"accepted", "rejected"} or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.counts.values()):
+            die("serve: %s: not {\"accepted\":N,\"rejected\":N}" % self.counts_path)
+        self.seen = self.load_state(self.seen_path, {})
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.seen.values()):
+            die("serve: %s: not {\"urn:uuid:...\": epoch seconds}" % self.seen_path)
+
+    @staticmethod
+    def load_state(path, default):
+        if not os.path.exists(path):
+            return default
+        try:
+            obj = read_json_file(path)
+        except (OSError, ValueError) as e:
+            die("serve: %s: %s" % (path, e))
+        if not isinstance(obj, dict):
+            die("serve: %s: not a JSON object" % path)
+        return obj
+
+    def now(self):
+        with self.lock:
+            return utcnow() + datetime.timedelta(seconds=self.clock_offset_s)
+
+    def count(self, outcome):
+        with self.lock:
+            self.counts["accepted" if outcome == "accepted" else "rejected"] += 1
+            atomic_write(self.counts_path, dump_json(self.counts))
+
+    def get_counts(self):
+        with self.lock:
+            return dict(self.counts)
+
+    def claim_message_id(self, mid, now):
+        """Remember MID as accepted at NOW; a MID accepted within the replay
+        window is refused. Old entries are dropped as the file is rewritten."""
+        t = now.timestamp()
+        with self.lock:
+            first = self.seen.get(mid)
+            if first is not None and t - first < REPLAY_WINDOW_S:
+                raise invalid("replay: wsa:MessageID %s was already accepted at %s" % (
+                    mid, iso_utc(datetime.datetime.fromtimestamp(first, datetime.timezone.utc))))
+            self.seen = {k: v for k, v in self.seen.items() if t - v < REPLAY_WINDOW_S}
+            self.seen[mid] = t
+            atomic_write(self.seen_path, dump_json(self.seen))
+
+    def get_faults(self):
+        with self.lock:
+            return dict(self.faults)
+
+    def set_faults(self, upd):
+        with self.lock:
+            self.faults.update(upd)
+            return dict(self.faults)
+
+    def get_config(self):
+        with self.lock:
+            return {"clock_offset_s": self.clock_offset_s}
+
+    def set_config(self, offset):
+        with self.lock:
+            self.clock_offset_s = offset
+            return {"clock_offset_s": self.clock_offset_s}
+
+    def capture(self, rec):
+        with self.lock:
+            self.capture_seq += 1
+            rec["seq"] = self.capture_seq
+            self.captured.append(rec)
+
+    def captured_list(self):
+        with self.lock:
+            return list(self.captured)
+
+    def reset_captured(self):
+        with self.lock:
+            self.captured.clear()
+
+
+def parse_faults(req):
+    upd = {}
+    for k, v in req.items():
+        if k in FAULT_FLAGS:
+            if not isinstance(v, bool):
+                raise bad("%s must be true or false" % k)
+            upd[k] = v
+        elif k == "status":
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not (v == 0 or 400 <= v <= 599)):
+                raise bad("status must be null, 0 (off) or 400..599")
+            upd[k] = v or None
+        else:
+            raise bad("unknown member %s" % k[:60])
+    return upd
+
+
+def parse_config(req):
+    if set(req) - {"clock_offset_s"}:
+        raise bad("unknown member %s" % sorted(set(req) - {"clock_offset_s"})[0][:60])
+    v = req.get("clock_offset_s")
+    if not isinstance(v, int) or isinstance(v, bool) or abs(v) > 10 * 365 * 86400:
+        raise bad("clock_offset_s must be an integer number of seconds (within 10 years)")
+    return v
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "stil-sim/1"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        self.sim = self.server.sim
+        self.body_read = False
+
+    def log_message(self, fmt, *a):
+        pass    # one line per service request from the handler instead
+
+    def log_error(self, fmt, *a):
+        log("%s: %s" % (self.address_string(), fmt % a))
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own refusals (bad request line, 414, 431, 501...).
+        self.close_connection = True
+        self.reply(code, "application/json", json.dumps(
+            {"error": message or http.HTTPStatus(code).phrase}).encode(), {"Connection": "close"})
+
+    def parse_request(self):
+        self.body_read = False
+        if not super().parse_request():
+            return False
+        if sum(len(k) + len(v) + 4 for k, v in self.headers.items()) > MAX_HEADER_BYTES:
+            self.send_error(431, "request headers larger than %d bytes" % MAX_HEADER_BYTES)
+            return False
+        if self.request_version == "HTTP/1.1" and len(self.headers.get_all("Host") or []) != 1:
+            self.send_error(400, "HTTP/1.1 request needs exactly one Host header")
+            return False
+        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            if len(self.headers.get_all(h) or []) > 1:
+                self.send_error(400, "more than one %s header" % h)
+                return False
+        if not self.path.startswith("/"):
+            self.send_error(400, "request target must be an absolute path")
+            return False
+        return True
+
+    def reply(self, status, content_type, body, headers=None):
+        if status >= 400 and not self.body_read:
+            self.close_connection = True      # the body (if any) was not consumed
+            headers = dict(headers or {}, Connection="close")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def reply_json(self, status, obj, headers=None):
+        self.reply(status, "application/json", json.dumps(obj).encode(), headers)
+
+    def read_exact(self, n, deadline):
+        chunks, left = [], n
+        while left > 0:
+            if time.monotonic() > deadline:
+                raise HttpError(408, "request body not received in time")
+            b = self.rfile.read(min(left, 65536))
+            if not b:
+                raise bad("connection closed inside the body")
+            chunks.append(b)
+            left -= len(b)
+        return b"".join(chunks)
+
+    def read_body(self):
+        deadline = time.monotonic() + BODY_DEADLINE
+        cl = self.headers.get("Content-Length")
+        te = self.headers.get("Transfer-Encoding")
+        if cl is not None and te is not None:
+            raise bad("both Content-Length and Transfer-Encoding")
+        if cl is not None:
+            if not cl.isascii() or not cl.strip().isdigit():
+                raise bad("malformed Content-Length")
+            if int(cl) > MAX_BODY:
+                raise HttpError(413, "request body larger than %d bytes" % MAX_BODY)
+            body = self.read_exact(int(cl), deadline)
+        elif te is not None:
+            if te.strip().lower() != "chunked":
+                raise HttpError(501, "Transfer-Encoding %s not supported" % te[:40])
+            body = self.read_chunked(deadline)
+        else:
+            body = b""      # neither header: no body (RFC 9112 section 6.3)
+        self.body_read = True
+        return body
+
+    def read_chunked(self, deadline):
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\r\n"):
+                raise bad("malformed chunk size line")
+            size = line[:-2].split(b";", 1)[0].strip()
+            if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size):
+                raise bad("malformed chunk size")
+            n = int(size, 16)
+            if n == 0:
+                break
+            if len(out) + n > MAX_BODY:
+                raise HttpError(413, "request body larger than %d bytes" % MAX_BODY)
+            out += self.read_exact(n, deadline)
+            if self.read_exact(2, deadline) != b"\r\n":
+                raise bad("chunk not followed by CRLF")
+        for _ in range(32):     # trailers
+            line = self.rfile.readline(1024)
+            if line == b"\r\n":
+                return bytes(out)
+            if not line.endswith(b"\r\n"):
+                break
+        raise bad("malformed chunked trailer")
+
+    def dispatch(self):
+        with self.server.active_lock:
+            self.server.active += 1
+        try:
+            u = urlsplit(self.path)
+            if u.path.startswith("/sim/"):
+                self.sim_route(u.path, u.query)
+            else:
+                self.service(u)
+        finally:
+            with self.server.active_lock:
+                self.server.active -= 1
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = dispatch
+
+    # -- services
+
+    def service(self, u):
+        m = ROUTE_RE.fullmatch(u.path)
+        soap = SOAP11 if m and m.group(1) else SOAP12
+        der = self.connection.getpeercert(binary_form=True)
+        rec = {"time": iso_utc(), "method": self.command, "path": self.path, "status": 200,
+               "outcome": "accepted", "fault": None, "response_faults": [],
+               "content_type": self.headers.get("Content-Type"),
+               "soap_action": self.headers.get("SOAPAction"), "body_b64": "",
+               "client_cert_sha256": hashlib.sha256(der).hexdigest() if der else None}
+        headers = {}
+        try:
+            answer = self.answer_service(u, m, soap, der, rec)
+        except Exception as e:     # every refusal, and a bug here as a Receiver fault
+            if not isinstance(e, SoapFault):
+                log("%s: %s" % (self.path[:100], "".join(traceback.format_exception(e)).rstrip()))
+                e = SoapFault("simulator error: %s: %s" % (type(e).__name__, e), code="Receiver")
+            rec.update(status=e.status, outcome=e.outcome, fault=e.text(soap))
+            answer, headers = fault_envelope(soap, e), e.headers
+        # Counted and captured before the answer leaves, so a client that got
+        # it finds it at /sim/requests.
+        self.sim.count(rec["outcome"])
+        self.sim.capture(rec)
+        log("%s:%s %s %s SOAP %s -> %s %s" % (self.client_address[0], self.client_address[1], self.command,
+                                              self.path[:100], soap.version, rec["status"],
+                                              rec["fault"] or "accepted"))
+        self.reply(rec["status"], soap.content_type + "; charset=utf-8", answer, headers)
+
+    def answer_service(self, u, m, soap, der, rec):
+        """Steps 1-15 of the module docstring; the signed response, or SoapFault."""
+        try:
+            if m is None:
+                raise HttpError(404, "no service at %s (POST /ipl/..., /bpi/..., /soap11/ipl/..., "
+                                     "/soap11/bpi/...)" % u.path[:100])
+            if self.command != "POST":
+                raise HttpError(405, "%s needs POST" % u.path[:100], {"Allow": "POST"})
+            body = self.read_body()
+        except HttpError as e:
+            raise SoapFault(e.desc, status=e.status, headers=e.headers) from None
+        rec["body_b64"] = base64.b64encode(body).decode("ascii")
+        if u.query:
+            raise sender("no query string is accepted")
+        if der is None:
+            raise SoapFault("a TLS client certificate issued by the client CA is required", WSSE_AUTH, status=401)
+        faults = self.sim.get_faults()
+        if faults["status"]:
+            raise SoapFault("injected failure (fault status %d)" % faults["status"], code="Receiver",
+                            status=faults["status"], outcome="injected")
+        policy = POLICIES[m.group(2)]
+        action = http_action(self.headers, soap)
+        now = self.sim.now()
+        received = check_request(body, soap, policy, der, action, now)
+        if policy.addressing:
+            self.sim.claim_message_id(received.message_id, now)
+        subject = dn(x509.load_der_x509_certificate(der).subject)
+        signer = self.sim.signers["foreign" if faults["foreign_signer"] else "service"]
+        rec["response_faults"] = [f for f in FAULT_FLAGS if faults[f]]
+        return signed_response(soap, policy, received, subject, signer, now, faults)
+
+    # -- /sim/
+
+    def sim_route(self, path, query):
+        routes = {"/sim/health": ("GET",), "/sim/requests": ("GET",), "/sim/reset-requests": ("POST",),
+                  "/sim/faults": ("GET", "POST"), "/sim/config": ("GET", "POST"), "/sim/counts": ("GET",)}
+        try:
+            if path not in routes:
+                raise HttpError(404, "no such endpoint: %s" % path[:100])
+            if self.command not in routes[path]:
+                raise HttpError(405, "%s needs %s" % (path, " or ".join(routes[path])),
+                                {"Allow": ", ".join(routes[path])})
+            body = self.read_body()
+            if query:
+                raise bad("no query parameters are accepted")
+            req = None
+            if self.command == "POST" and path != "/sim/reset-requests":
+                ct = parse_content_type(self.headers.get("Content-Type"))
+                if ct is None or ct[0] != "application/json":
+                    raise bad("Content-Type must be application/json")
+                try:
+                    req = strict_json(body)
+                except ValueError as e:
+                    raise bad(str(e)) from None
+                if not isinstance(req, dict):
+                    raise bad("the body must be a JSON object")
+            if path == "/sim/health":
+                self.reply_json(200, {"status": "ok"})
+            elif path == "/sim/requests":
+                self.reply_json(200, {"requests": self.sim.captured_list()})
+            elif path == "/sim/reset-requests":
+                self.sim.reset_captured()
+                self.reply_json(200, {"requests": []})
+            elif path == "/sim/counts":
+                self.reply_json(200, self.sim.get_counts())
+            elif path == "/sim/faults":
+                self.reply_json(200, self.sim.set_faults(parse_faults(req)) if req is not None
+                                else self.sim.get_faults())
+            else:
+                self.reply_json(200, self.sim.set_config(parse_config(req)) if req is not None
+                                else self.sim.get_config())
+        except HttpError as e:
+            self.reply_json(e.status, {"error": e.desc}, e.headers)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, sim, ctx):
+        self.sim, self.ctx = sim, ctx
+        self.active, self.active_lock = 0, threading.Lock()
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(addr, Handler)
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)      # no reverse DNS lookup
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, so a
+        # slow or hostile client cannot stall the accept loop.
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            reason = getattr(e, "reason", None) or str(e)
+            if getattr(e, "verify_message", None):
+                reason += ": " + e.verify_message
+            self.sim.capture({"time": iso_utc(), "method": None, "path": None, "status": None,
+                              "outcome": "tls_handshake_failed", "fault": reason, "response_faults": [],
+                              "content_type": None, "soap_action": None, "body_b64": "",
+                              "client_cert_sha256": None})
+            log("%s:%s TLS handshake failed: %s" % (client_address[0], client_address[1], reason))
+            return
+        try:
+            Handler(tls, client_address, self)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            self.close_tls(tls)
+
+    @staticmethod
+    def close_tls(tls):
+        try:
+            tls.settimeout(1.0)
+            try:
+                tls.unwrap()     # close_notify
+            except (OSError, ssl.SSLError, ValueError):
+                pass
+            # Lingering close: half-close, then drain briefly so unread client
+            # bytes do not turn our last answer into a reset.
+            raw = socket.socket(fileno=os.dup(tls.fileno())) if tls.fileno() >= 0 else None
+            if raw is not None:
+                try:
+                    raw.shutdown(socket.SHUT_WR)
+                    raw.settimeout(0.5)
+                    end = time.monotonic() + 1.0
+                    while time.monotonic() < end and raw.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                finally:
+                    raw.close()
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def shutdown_request(self, request):
+        try:
+            request.close()
+        except OSError:
+            pass
+
+    def handle_error(self, request, client_address):
+        log("%s: %s" % (client_address, sys.exc_info()[1]))
+
+
+def cmd_serve(args):
+    d = args.state
+    try:
+        ip = ipaddress.ip_address(args.host)
+    except ValueError:
+        die("serve: --host must be a loopback IP address")
+    if not ip.is_loopback:
+        die("serve: --host must be a loopback address (the simulator serves 127.0.0.1 only)")
+    if not 0 <= args.port <= 65535:
+        die("serve: --port must be 0..65535")
+    for f in ("server.pem", "server.key", "client-ca.pem", "service.pem", "service.key",
+              "foreign.pem", "foreign.key"):
+        if not os.path.exists(os.path.join(d, f)):
+            die("serve: %s has no %s (run init first)" % (d, f))
+    sim = Sim(args)
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
+    # Requested, not required, so /sim/* works without one; a certificate
+    # that is presented must chain to the client CA or the handshake fails.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+    ctx.load_verify_locations(os.path.join(d, "client-ca.pem"))
+    ctx.options |= ssl.OP_NO_COMPRESSION
+
+    try:
+        server = Server((args.host, args.port), sim, ctx)
+    except OSError as e:
+        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
+    port = server.server_address[1]
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    ready = {"url": "https://%s:%d" % (host, port), "port": port, "pid": os.getpid(),
+             "state": os.path.abspath(d), "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
+             "client_ca_file": os.path.abspath(os.path.join(d, "client-ca.pem")),
+             "service_ca_file": os.path.abspath(os.path.join(d, "service-ca.pem"))}
+
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if args.ready_file:
+        atomic_write(args.ready_file, (json.dumps(ready) + "\n").encode())
+    print(json.dumps(ready), flush=True)
+    log("listening on %s" % ready["url"])
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        end = time.monotonic() + 5.0      # let requests in progress finish
+        while time.monotonic() < end:
+            with server.active_lock:
+                if server.active == 0:
+                    break
+            time.sleep(0.05)
+        server.server_close()
+        if args.ready_file:
+            try:
+                os.unlink(args.ready_file)
+            except OSError:
+                pass
+        log("stopped")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description="Strict STIL WS-Security SOAP simulator.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("init", help="make the CAs, server, service and foreign certificates")
+    p.add_argument("--state", required=True)
+    p = sub.add_parser("issue-client", help="issue an OCES3-style system certificate from a CSR")
+    p.add_argument("--state", required=True)
+    p.add_argument("--csr", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--days", type=int, default=365)
+    p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
+    p.add_argument("--state", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--ready-file")
+    p.add_argument("--clock-offset-s", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        return {"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}[args.cmd](args)
+    except Fatal as e:
+        print("%s: %s" % (PROG, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("%s: %s: %s" % (PROG, getattr(e, "filename", "") or "", e.strerror or e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
