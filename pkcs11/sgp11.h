@@ -148,6 +148,12 @@ int sgp11_csr_make(struct sgp11_key *key, const struct sgp11_subject *subject, X
  * key already has a certificate. */
 int sgp11_cert_import(struct sgp11_ctx *ctx, const char *label, X509 *cert,
     STACK_OF(X509) *chain);
+/* Move the key labelled from, with its public key and certificates, to
+ * the label to. Calling it again after a move cut short finishes it; 0
+ * when everything already is under to. SG_ERR_EXISTS when to already
+ * holds another private key, SG_ERR_KEY_NOT_FOUND when neither label
+ * holds one. */
+int sgp11_key_relabel(struct sgp11_ctx *ctx, const char *from, const char *to);
 /* Delete the private key, public key and certificate objects of label.
  * SG_ERR_KEY_NOT_FOUND when there is nothing under that label. */
 int sgp11_key_retire(struct sgp11_ctx *ctx, const char *label);

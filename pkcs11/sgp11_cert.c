@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Certificates next to their keys: import (only a certificate whose public
- * key is the key's) and retiring a key with everything stored beside it. */
+ * key is the key's), moving a key with everything stored beside it to
+ * another label, and retiring it. */
 #include "config.h"
 
 #include <stdio.h>
@@ -174,6 +175,84 @@ sgp11_key_retire(struct sgp11_ctx *ctx, const char *label)
 	    (r = destroy_labelled(ctx, s, CKO_PUBLIC_KEY, label, &destroyed)) != 0)
 		goto out;
 	r = destroyed == 0 ? SG_ERR_KEY_NOT_FOUND : 0;
+ out:
+	(void)ctx->fl->C_CloseSession(s);
+	return r;
+}
+
+/* Give every object of class cls labelled from the label to. */
+static int
+relabel_class(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *from,
+    const char *to)
+{
+	CK_OBJECT_HANDLE *h = NULL;
+	CK_ATTRIBUTE label = { CKA_LABEL, (void *)to, strlen(to) };
+	size_t n = 0, i;
+	CK_RV rv;
+	int r;
+
+	if ((r = sgp11_find_objects(ctx, s, cls, from, NULL, 0, &h, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((rv = ctx->fl->C_SetAttributeValue(s, h[i], &label, 1)) != CKR_OK) {
+			sg_error("C_SetAttributeValue(CKA_LABEL %s -> %s): %s", from, to,
+			    sgp11_ckr_name(rv));
+			free(h);
+			return sgp11_ckr_to_err(rv);
+		}
+	}
+	free(h);
+	return 0;
+}
+
+static int
+count_labelled(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
+    size_t *np)
+{
+	CK_OBJECT_HANDLE *h = NULL;
+	int r = sgp11_find_objects(ctx, s, cls, label, NULL, 0, &h, np);
+
+	free(h);
+	return r;
+}
+
+int
+sgp11_key_relabel(struct sgp11_ctx *ctx, const char *from, const char *to)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	char cfrom[160], cto[160];
+	size_t n_from = 0, n_to = 0, i;
+	int r;
+
+	if (from == NULL || to == NULL || *from == '\0' || *to == '\0' || strcmp(from, to) == 0)
+		return SG_ERR_INVALID_ARG;
+	if ((r = sgp11_session_open_rw(ctx, &s)) != 0)
+		return r;
+	if ((r = count_labelled(ctx, s, CKO_PRIVATE_KEY, from, &n_from)) != 0 ||
+	    (r = count_labelled(ctx, s, CKO_PRIVATE_KEY, to, &n_to)) != 0)
+		goto out;
+	if (n_from == 0) {
+		/* The private key moves last: with it gone, all is moved. */
+		r = n_to != 0 ? 0 : SG_ERR_KEY_NOT_FOUND;
+		goto out;
+	}
+	if (n_to != 0) {
+		r = SG_ERR_EXISTS;
+		goto out;
+	}
+	/* The private key last: until it moves, "from" is still the key. */
+	if ((r = relabel_class(ctx, s, CKO_CERTIFICATE, from, to)) != 0)
+		goto out;
+	for (i = 1; i <= CHAIN_MAX; i++) {
+		if ((r = chain_label(cfrom, sizeof(cfrom), from, i)) != 0 ||
+		    (r = chain_label(cto, sizeof(cto), to, i)) != 0 ||
+		    (r = relabel_class(ctx, s, CKO_CERTIFICATE, cfrom, cto)) != 0)
+			goto out;
+	}
+	if ((r = relabel_class(ctx, s, CKO_PUBLIC_KEY, from, to)) != 0 ||
+	    (r = relabel_class(ctx, s, CKO_PRIVATE_KEY, from, to)) != 0)
+		goto out;
+	r = 0;
  out:
 	(void)ctx->fl->C_CloseSession(s);
 	return r;

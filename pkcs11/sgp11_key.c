@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -198,45 +199,91 @@ id_matches(const unsigned char *a, size_t alen, const unsigned char *b, size_t b
 }
 
 /* libp11's views of the key: the private EVP_PKEY, the public one and the
- * certificate with the same label and id. */
+ * certificate with the same id.
+ * libp11 caches labels: an object relabelled after libp11 first saw it
+ * (sgp11_key_relabel) keeps its old label there. So match libp11's
+ * objects by CKA_ID, the label only breaking a tie between equal ids. */
+static int
+libp11_pick(const char *label, const char *const *labels, const unsigned char *const *ids,
+    const size_t *id_lens, unsigned int n, const struct sgp11_key *key)
+{
+	unsigned int i;
+	int found = -1;
+
+	for (i = 0; i < n; i++) {
+		if (id_lens[i] == SIZE_MAX || !id_matches(ids[i], id_lens[i], key->id, key->id_len))
+			continue;
+		if (labels[i] != NULL && strcmp(labels[i], label) == 0)
+			return (int)i;
+		if (found < 0)
+			found = (int)i;
+	}
+	return found;
+}
+
 static int
 attach_libp11(struct sgp11_ctx *ctx, struct sgp11_key *key)
 {
 	PKCS11_KEY *keys = NULL;
 	PKCS11_CERT *certs = NULL;
+	const char **labels = NULL;
+	const unsigned char **ids = NULL;
+	size_t *id_lens = NULL;
 	unsigned int n = 0, i;
+	int k, r = SG_ERR_ALLOC;
 
 	if (PKCS11_enumerate_keys(ctx->slot->token, &keys, &n) != 0) {
 		ERR_clear_error();
 		return SG_ERR_TOKEN;
 	}
+	if ((labels = calloc(n + 1, sizeof(*labels))) == NULL ||
+	    (ids = calloc(n + 1, sizeof(*ids))) == NULL ||
+	    (id_lens = calloc(n + 1, sizeof(*id_lens))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
-		if (keys[i].label != NULL && strcmp(keys[i].label, key->label) == 0 &&
-		    id_matches(keys[i].id, keys[i].id_len, key->id, key->id_len)) {
-			key->pkey = PKCS11_get_private_key(&keys[i]);
-			key->pub = PKCS11_get_public_key(&keys[i]);
-			break;
-		}
+		labels[i] = keys[i].label;
+		ids[i] = keys[i].id;
+		id_lens[i] = keys[i].id_len;
+	}
+	if ((k = libp11_pick(key->label, labels, ids, id_lens, n, key)) >= 0) {
+		key->pkey = PKCS11_get_private_key(&keys[k]);
+		key->pub = PKCS11_get_public_key(&keys[k]);
 	}
 	if (key->pkey == NULL || key->pub == NULL) {
 		ERR_clear_error();
 		sg_error("libp11 cannot use key %s", key->label);
-		return SG_ERR_KEY_NOT_FOUND;
+		r = SG_ERR_KEY_NOT_FOUND;
+		goto out;
 	}
 	if (PKCS11_enumerate_certs(ctx->slot->token, &certs, &n) != 0) {
 		ERR_clear_error();
-		return SG_ERR_TOKEN;
+		r = SG_ERR_TOKEN;
+		goto out;
 	}
+	free(labels);
+	free(ids);
+	free(id_lens);
+	labels = NULL;
+	ids = NULL;
+	id_lens = NULL;
+	if ((labels = calloc(n + 1, sizeof(*labels))) == NULL ||
+	    (ids = calloc(n + 1, sizeof(*ids))) == NULL ||
+	    (id_lens = calloc(n + 1, sizeof(*id_lens))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
-		if (certs[i].x509 != NULL &&
-		    id_matches(certs[i].id, certs[i].id_len, key->id, key->id_len) &&
-		    certs[i].label != NULL && strcmp(certs[i].label, key->label) == 0) {
-			if ((key->cert = X509_dup(certs[i].x509)) == NULL)
-				return SG_ERR_ALLOC;
-			break;
-		}
+		labels[i] = certs[i].x509 != NULL ? certs[i].label : NULL;
+		ids[i] = certs[i].x509 != NULL ? certs[i].id : NULL;
+		id_lens[i] = certs[i].x509 != NULL ? certs[i].id_len : SIZE_MAX;	/* no match */
 	}
-	return 0;
+	if ((k = libp11_pick(key->label, labels, ids, id_lens, n, key)) >= 0 &&
+	    (key->cert = X509_dup(certs[k].x509)) == NULL)
+		goto out;
+	r = 0;
+out:
+	free(labels);
+	free(ids);
+	free(id_lens);
+	return r;
 }
 
 int
