@@ -208,14 +208,15 @@ int
 gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp)
 {
 	struct gw_forward *f = NULL;
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey = NULL;
 	size_t n;
 	int r = SG_ERR_INVALID_ARG;
 
 	*fp = NULL;
-	if (o->base_url == NULL || o->ca_file == NULL || o->cert == NULL || o->token == NULL ||
-	    o->key == NULL || (pkey = sgp11_key_get0_pkey(o->key)) == NULL) {
-		sg_error("forwarder: the URL, CA file, client certificate and token key are required");
+	if (o->base_url == NULL || o->ca_file == NULL || (o->cert == NULL) != (o->key == NULL) ||
+	    (o->key != NULL && (o->token == NULL || (pkey = sgp11_key_get0_pkey(o->key)) == NULL))) {
+		sg_error("forwarder: the URL and CA file are required, and a client certificate "
+		    "comes with its token key");
 		return SG_ERR_INVALID_ARG;
 	}
 	if (o->retries > GW_FORWARD_MAX_RETRIES || (o->tls_max != 0 && o->tls_max != 12 &&
@@ -227,7 +228,7 @@ gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp)
 	}
 	if ((r = check_base_url(o->base_url)) != 0 || (r = check_ca_file(o->ca_file)) != 0)
 		return r;
-	if (X509_check_private_key(o->cert, pkey) != 1) {
+	if (o->cert != NULL && X509_check_private_key(o->cert, pkey) != 1) {
 		ERR_clear_error();
 		sg_error("forwarder: the client certificate is not key \"%s\"'s",
 		    sgp11_key_label(o->key));
@@ -243,7 +244,7 @@ gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp)
 	n = strlen(f->base_url);
 	while (n > 0 && f->base_url[n - 1] == '/')
 		f->base_url[--n] = '\0';
-	if (X509_up_ref(o->cert) != 1)
+	if (o->cert != NULL && X509_up_ref(o->cert) != 1)
 		goto out;
 	f->cert = o->cert;
 	if (o->chain != NULL && (f->chain = X509_chain_up_ref(o->chain)) == NULL)
@@ -380,6 +381,8 @@ ssl_ctx_setup(CURL *h, void *ssl_ctx, void *arg)
 	char why[256];
 	int i;
 
+	if (f->cert == NULL)
+		return CURLE_OK;	/* no client authentication */
 	if (SSL_CTX_use_certificate(ctx, f->cert) != 1)
 		goto fail;
 	for (i = 0; f->chain != NULL && i < sk_X509_num(f->chain); i++)
@@ -538,7 +541,8 @@ make_url(const struct gw_forward *f, const char *path, char **urlp, char *log_ur
 	int n;
 
 	*urlp = NULL;
-	if (path == NULL || path[0] != '/')
+	/* "" is the base URL itself (an endpoint such as a SOAP service). */
+	if (path == NULL || (path[0] != '/' && path[0] != '\0'))
 		return SG_ERR_INVALID_ARG;
 	for (i = 0; path[i] != '\0'; i++)
 		if ((unsigned char)path[i] <= 0x20 || path[i] == 0x7f || path[i] == '#')
@@ -764,8 +768,9 @@ attempt_once(struct gw_forward *f, CURL *h, const char *url, const char *log_url
 	}
 	/* The handshake may sign on the token: keep recovery from
 	 * reopening the module underneath it. */
-	sgp11_use_begin(f->token);
-	if (sgp11_key_stale(f->key)) {
+	if (f->key != NULL)
+		sgp11_use_begin(f->token);
+	if (f->key != NULL && sgp11_key_stale(f->key)) {
 		sgp11_use_end(f->token);
 		curl_easy_reset(h);
 		sg_warn("POST %s: key \"%s\" is stale after a token recovery", log_url,
@@ -773,7 +778,8 @@ attempt_once(struct gw_forward *f, CURL *h, const char *url, const char *log_url
 		return SG_ERR_TOKEN_LOST;
 	}
 	rc = curl_easy_perform(h);
-	sgp11_use_end(f->token);
+	if (f->key != NULL)
+		sgp11_use_end(f->token);
 	if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
 		reply->new_connections = connects;
 	if (rc == CURLE_OK) {

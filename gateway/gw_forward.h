@@ -29,6 +29,8 @@ struct gw_forward_opts {
 	/* PEM file holding the only trust anchors for the server's
 	 * certificate; no system store, no CA directory. Host name checked. */
 	const char *ca_file;
+	/* Client authentication: cert with its key on the token, or all
+	 * three NULL for a server that authenticates requests otherwise. */
 	X509 *cert;			/* client certificate */
 	STACK_OF(X509) *chain;		/* sent after cert, or NULL */
 	struct sgp11_ctx *token;	/* the token key lives on */
@@ -64,14 +66,15 @@ void gw_forward_global_cleanup(void);
  * get references of their own; token and key are borrowed and must
  * outlive the forwarder (free it before sgp11_key_free / sgp11_close:
  * open connections hold the key's EVP_PKEY). *fp is new.
- * Errors: SG_ERR_INVALID_ARG (URL, missing CA/cert/key, retries, tls_max),
+ * Errors: SG_ERR_INVALID_ARG (URL, missing CA, cert without key, retries, tls_max),
  * SG_ERR_PARSE (CA file holds no certificate), SG_ERR_KEY_MISMATCH (cert
  * is not the key's), SG_ERR_ALLOC. */
 int gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp);
 /* Close the pool's connections. No post may be in flight. NULL is fine. */
 void gw_forward_free(struct gw_forward *f);
 
-/* POST len bytes of body to base_url + path (path starts with '/') with
+/* POST len bytes of body to base_url + path (path starts with '/', or is
+ * "" for base_url itself) with
  * Content-Type content_type and the n_headers "Name: value" lines of
  * extra_headers (no CR or LF). Thread-safe; waits for a free connection
  * when all max_connections are busy (within timeout_ms).
