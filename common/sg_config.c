@@ -38,6 +38,7 @@
 /* Caps that keep the validation passes linear-ish on hostile input. */
 #define SIGN_PARTS_MAX	32
 #define HEADERS_MAX	64
+#define HEADER_VALUE_MAX	1024
 
 /* Vero's schema: CustomerId at most 30, CustomerName at most 100. */
 #define VERO_CUSTOMER_ID_MAX	30
@@ -112,6 +113,11 @@ static const struct enum_name role_names[] = {
 	{ NULL, 0 }
 };
 
+/* The one profile header AUTHORITIES.md names, and its namespace: the
+ * default header_namespace for a profile whose own headers are just it. */
+#define STIL_BPI_HEADER		"UdbydersystemId"
+#define STIL_BPI_NAMESPACE	"https://brugerdatabasen.stil.dk/bpi/common/3"
+
 /* WS-Security profiles from AUTHORITIES.md section 3; a preset fills in
  * what the authority entry leaves out. */
 static const char *const stil_ipl_parts[] = { "Body", "Timestamp", NULL };
@@ -124,10 +130,18 @@ static const struct wssec_preset {
 	enum sg_xmlsig_alg signature;
 	enum sg_xmldigest_alg digest;
 	const char *const *sign_parts;
+	const char *header_namespace;
 } wssec_presets[] = {
-	{ "stil-ipl", SG_SOAP_12, SG_XMLSIG_RSA_SHA1, SG_XMLDIGEST_SHA1, stil_ipl_parts },
-	{ "stil-bpi", SG_SOAP_12, SG_XMLSIG_RSA_SHA256, SG_XMLDIGEST_SHA256, stil_bpi_parts },
-	{ NULL, 0, 0, 0, NULL }
+	{ "stil-ipl", SG_SOAP_12, SG_XMLSIG_RSA_SHA1, SG_XMLDIGEST_SHA1, stil_ipl_parts, NULL },
+	{ "stil-bpi", SG_SOAP_12, SG_XMLSIG_RSA_SHA256, SG_XMLDIGEST_SHA256, stil_bpi_parts,
+	  STIL_BPI_NAMESPACE },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+/* Signed parts the gateway finds by their WS-Security or WS-Addressing
+ * name; any other part is a header in header_namespace. */
+static const char *const wssec_builtin_parts[] = {
+	"Body", "Timestamp", "BinarySecurityToken", "MessageID", "Action", "To", "From",
+	"ReplyTo", "FaultTo", "RelatesTo", NULL
 };
 
 static const char *const top_keys[] = {
@@ -155,7 +169,7 @@ static const char *const vero_keys[] = {
 static const char *const wssec_keys[] = {
 	"type", "url", "ca_file", "preset", "soap_version", "signature", "digest",
 	"sign_parts", "timestamp_ttl_s", "headers", "verify_response",
-	"response_signer_ca_file", NULL
+	"response_signer_ca_file", "header_namespace", "timeout_ms", "retries", NULL
 };
 static const char *const identity_keys[] = {
 	"name", "key_label", "authority", "issuer", "uses", "customer_id",
@@ -1018,6 +1032,19 @@ load_sign_parts(struct loader *l, const cJSON *arr, struct sg_wssec_settings *ws
 	return 0;
 }
 
+/* A header's text, or a namespace name: it goes into the message as it is. */
+static int
+valid_header_value(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	}
+	return i >= 1 && i <= HEADER_VALUE_MAX;
+}
+
 static int
 load_headers(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 {
@@ -1041,6 +1068,9 @@ load_headers(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 		}
 		if (!cJSON_IsString(v) || v->valuestring == NULL)
 			return fail(l, "must be a string, not %s", json_type(v));
+		if (!valid_header_value(v->valuestring))
+			return fail(l, "must be 1 to %d characters without control characters",
+			    HEADER_VALUE_MAX);
 		if ((r = dup_str(l, v->string, &ws->headers[i].name)) != 0)
 			return r;
 		ws->n_headers = ++i;
@@ -1051,11 +1081,40 @@ load_headers(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 	return 0;
 }
 
+/* The profile's own headers: configured ones and signed parts that are
+ * not WS-Security or WS-Addressing ones. *foreign gets the first of them
+ * that is not STIL_BPI_HEADER (NULL: none); 1 when there is any. */
+static int
+own_headers(const struct sg_wssec_settings *ws, const char **foreign)
+{
+	size_t i, j;
+	int any = ws->n_headers > 0;
+
+	*foreign = NULL;
+	for (i = 0; i < ws->n_headers && *foreign == NULL; i++) {
+		if (strcmp(ws->headers[i].name, STIL_BPI_HEADER) != 0)
+			*foreign = ws->headers[i].name;
+	}
+	for (i = 0; i < ws->n_sign_parts; i++) {
+		for (j = 0; wssec_builtin_parts[j] != NULL; j++) {
+			if (strcmp(ws->sign_parts[i], wssec_builtin_parts[j]) == 0)
+				break;
+		}
+		if (wssec_builtin_parts[j] != NULL)
+			continue;
+		any = 1;
+		if (*foreign == NULL && strcmp(ws->sign_parts[i], STIL_BPI_HEADER) != 0)
+			*foreign = ws->sign_parts[i];
+	}
+	return any;
+}
+
 static int
 load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 {
 	const struct wssec_preset *preset = NULL;
 	const cJSON *parts, *headers;
+	const char *ns = NULL, *foreign;
 	size_t i, old;
 	int soap = 0, sig = 0, digest = 0, r;
 
@@ -1074,9 +1133,14 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 		soap = (int)preset->soap_version;
 		sig = (int)preset->signature;
 		digest = (int)preset->digest;
+		if (preset->header_namespace != NULL &&
+		    (r = dup_str(l, preset->header_namespace, &ws->header_namespace)) != 0)
+			return r;
 	}
 	ws->timestamp_ttl_s = 300;
 	ws->verify_response = 1;
+	ws->timeout_ms = 10000;
+	ws->retries = 2;
 	/* Without a preset the profile must be spelled out in full. */
 	if ((r = get_enum(l, obj, "soap_version", preset == NULL, soap_versions, &soap)) != 0 ||
 	    (r = get_enum(l, obj, "signature", preset == NULL, xmlsig_algs, &sig)) != 0 ||
@@ -1087,8 +1151,21 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 	    (r = get_object(l, obj, "headers", 0, &headers)) != 0 ||
 	    (r = get_bool(l, obj, "verify_response", &ws->verify_response)) != 0 ||
 	    (r = get_path(l, obj, "response_signer_ca_file", ws->verify_response,
-	    &ws->response_signer_ca_file)) != 0)
+	    &ws->response_signer_ca_file)) != 0 ||
+	    (r = get_uint_field(l, obj, "timeout_ms", 0, 1, 600000, &ws->timeout_ms)) != 0 ||
+	    (r = get_uint_field(l, obj, "retries", 0, 0, 5, &ws->retries)) != 0 ||
+	    (r = get_str(l, obj, "header_namespace", 0, &ns)) != 0)
 		return r;
+	if (ns != NULL) {
+		if (!valid_header_value(ns)) {
+			path_push_key(l, "header_namespace");
+			return fail(l, "must be a namespace name without control characters");
+		}
+		free(ws->header_namespace);
+		ws->header_namespace = NULL;
+		if ((r = dup_str(l, ns, &ws->header_namespace)) != 0)
+			return r;
+	}
 	ws->soap_version = (enum sg_soap_version)soap;
 	ws->signature = (enum sg_xmlsig_alg)sig;
 	ws->digest = (enum sg_xmldigest_alg)digest;
@@ -1113,6 +1190,15 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 		if ((r = load_headers(l, headers, ws)) != 0)
 			return r;
 		path_pop(l, old);
+	}
+	if (ws->header_namespace == NULL && own_headers(ws, &foreign)) {
+		if (foreign != NULL) {
+			path_push_key(l, "header_namespace");
+			return fail(l, "is required: the profile names header %s",
+			    shown(l, 0, foreign));
+		}
+		if ((r = dup_str(l, STIL_BPI_NAMESPACE, &ws->header_namespace)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -1758,6 +1844,7 @@ authority_clear(struct sg_authority *a)
 	}
 	free(a->wssec.headers);
 	free(a->wssec.response_signer_ca_file);
+	free(a->wssec.header_namespace);
 }
 
 void

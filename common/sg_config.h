@@ -113,8 +113,15 @@ struct sg_wssec_settings {
 	unsigned int timestamp_ttl_s;	/* 300 */
 	struct sg_header *headers;
 	size_t n_headers;
+	/* Namespace of the headers above and of signed parts other than the
+	 * WS-Security and WS-Addressing ones; preset stil-bpi: UNI-Login's
+	 * https://brugerdatabasen.stil.dk/bpi/common/3. Required when either
+	 * exists, else NULL. */
+	char *header_namespace;
 	int verify_response;		/* true */
 	char *response_signer_ca_file;	/* set whenever verify_response is */
+	unsigned int timeout_ms;	/* 10000: one call, retries included */
+	unsigned int retries;		/* 2 (0-5): only when the call cannot have arrived */
 };
 
 struct sg_authority {

@@ -3,7 +3,9 @@
  * without text is caught by the unit test, not at run time. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sg_err.h"
 
@@ -48,4 +50,18 @@ sg_strerror(int r)
 	if (r > 0 || r <= SG_ERR_LAST_ || messages[-r] == NULL)
 		return "unknown error";
 	return messages[-r];
+}
+
+int
+sg_why(int r, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return r;
+	va_start(ap, fmt);
+	if (vsnprintf(why, whylen, fmt, ap) < 0)
+		why[0] = '\0';
+	va_end(ap);
+	return r;
 }

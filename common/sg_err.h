@@ -4,6 +4,8 @@
 #ifndef SG_ERR_H
 #define SG_ERR_H
 
+#include <stddef.h>
+
 enum sg_err {
 	SG_OK = 0,
 	SG_ERR_INTERNAL = -1,
@@ -42,5 +44,10 @@ enum sg_err {
 
 /* Text for an SG_ERR_* code; never NULL, static storage. */
 const char *sg_strerror(int r);
+
+/* The idiom of functions that refuse with a reason: format one sentence
+ * into why (cut to whylen; why may be NULL when whylen is 0) and return r. */
+int sg_why(int r, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

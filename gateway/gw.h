@@ -21,7 +21,9 @@
 
 struct gw_metrics;
 struct gw_csc;
+struct gw_soap;
 struct gw_idem;
+struct gw_jobs;
 
 #define GW_REQUEST_ID_MAX 64
 /* Longest path segment a route's "{}" takes (names, job ids). */
@@ -36,6 +38,7 @@ struct gw_identity {
 	char cert_serial[80];		/* hex, or "" */
 	time_t not_after;		/* 0 without a certificate */
 	struct gw_csc *csc;		/* use stamp: the authority adapter, or NULL */
+	struct gw_soap *soap;		/* use soap: the authority adapter, or NULL */
 	/* Readiness: when a test signature last succeeded (0: never). */
 	pthread_mutex_t ready_lock;
 	time_t ready_at;
@@ -67,6 +70,7 @@ struct gw {
 	size_t max_document_bytes;
 	size_t max_soap_bytes;
 	struct gw_idem *idem;		/* Idempotency-Key records */
+	struct gw_jobs *jobs;		/* enrolment and renewal jobs */
 	/* Monotonic ms of the last failed audit write, 0 after a success. */
 	int64_t audit_failed_ms;
 };
@@ -89,15 +93,20 @@ struct gw_request {
 	EVP_MD_CTX *doc_md;
 	uint64_t doc_len;
 	const char *idempotency_key;
+	const char *soap_action;	/* SOAPAction header, or NULL */
 	/* Looks up a query parameter (NULL when absent). */
 	const char *(*query)(const struct gw_request *req, const char *name);
 	void *transport;		/* gw_http.c's connection */
 	struct timespec started;
 };
 
+/* Longest Content-Type relayed from an authority. */
+#define GW_CONTENT_TYPE_MAX 128
+
 struct gw_response {
 	int status;
-	const char *content_type;	/* static */
+	const char *content_type;	/* static, or content_type_buf */
+	char content_type_buf[GW_CONTENT_TYPE_MAX];
 	struct sg_buf body;
 	const char *allow;		/* Allow header for 405, static */
 };
@@ -114,6 +123,12 @@ void gw_snapshot_put(struct gw *gw, struct gw_snapshot *snap);
 /* Publish snap as current (takes over the caller's reference). */
 void gw_snapshot_publish(struct gw *gw, struct gw_snapshot *snap);
 const struct gw_identity *gw_snapshot_identity(const struct gw_snapshot *snap, const char *name);
+/* Whether signing with id may go ahead now: 0, or 1 with resp holding the
+ * refusal (409 certificate_expired: its certificate has expired; 503
+ * audit_unavailable: an audit write failed less than window_ms ago, so
+ * nothing is signed until the log takes writes again). */
+int gw_identity_refusal(struct gw *gw, const struct gw_identity *id, int64_t window_ms,
+    struct gw_response *resp);
 /* Re-read the config file and publish it (SIGHUP). The old one stays on
  * failure. reason goes to the audit entry. */
 int gw_reload(struct gw *gw, const char *reason);
@@ -204,9 +219,13 @@ void gw_route_metrics(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
+void gw_route_soap(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_verify(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_counts(struct gw_request *req, struct gw_response *resp);
+void gw_route_enroll(struct gw_request *req, struct gw_response *resp);
+void gw_route_renew(struct gw_request *req, struct gw_response *resp);
+void gw_route_job(struct gw_request *req, struct gw_response *resp);
 
 /* --- gw_http.c --- */
 struct gw_http;

@@ -251,6 +251,7 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	x->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 	x->req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
 	x->req.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
+	x->req.soap_action = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "SOAPAction");
 	clock_gettime(CLOCK_MONOTONIC, &x->req.started);
 	set_request_id(x, conn);
 	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);

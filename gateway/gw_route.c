@@ -40,12 +40,18 @@ static const struct route {
 	  SG_ROLE_STAMP | SG_ROLE_OFFICER | SG_ROLE_AUDITOR, BODY_NONE, gw_route_identities },
 	{ "POST", "/v1/sign", "sign", "sign", SG_ROLE_STAMP, BODY_JSON, gw_route_sign },
 	{ "POST", "/v1/stamp", "stamp", "stamp", SG_ROLE_STAMP, BODY_DOCUMENT, gw_route_stamp },
+	{ "POST", "/v1/soap/{}", "soap", "soap", SG_ROLE_STAMP, BODY_SOAP, gw_route_soap },
 	{ "GET", "/v1/audit/entries", "audit_entries", NULL, SG_ROLE_AUDITOR, BODY_NONE,
 	  gw_route_audit_entries },
 	{ "GET", "/v1/audit/verify", "audit_verify", NULL, SG_ROLE_AUDITOR, BODY_NONE,
 	  gw_route_audit_verify },
 	{ "GET", "/v1/audit/counts", "audit_counts", NULL, SG_ROLE_AUDITOR, BODY_NONE,
 	  gw_route_audit_counts },
+	{ "POST", "/v1/identities/{}/enroll", "enroll", "enroll", SG_ROLE_OFFICER, BODY_JSON,
+	  gw_route_enroll },
+	{ "POST", "/v1/identities/{}/renew", "renew", "renew", SG_ROLE_OFFICER, BODY_JSON_OPTIONAL,
+	  gw_route_renew },
+	{ "GET", "/v1/jobs/{}", "job", NULL, SG_ROLE_OFFICER, BODY_NONE, gw_route_job },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -249,9 +255,9 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		}
 		return 0;
 	}
-	if (rt->body == BODY_JSON_OPTIONAL && req->content_type == NULL && has_length &&
-	    content_length == 0)
-		return 0;
+	if (rt->body == BODY_JSON_OPTIONAL && req->content_type == NULL &&
+	    (!has_length || content_length == 0))
+		return 0;	/* no body; one sent chunked is still parsed as JSON */
 	if (!is_json(req->content_type)) {
 		gw_error(resp, 415, "unsupported_media_type", "send Content-Type: application/json");
 		goto refused;

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 
 #include "authorities/authority_csc.h"
+#include "authorities/authority_soap.h"
 #include "gw.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -52,6 +53,7 @@ snapshot_free(struct gw_snapshot *snap)
 	for (i = 0; i < snap->n_ids; i++) {
 		/* The adapter's connections hold the key: it goes first. */
 		gw_csc_free(snap->ids[i].csc);
+		gw_soap_free(snap->ids[i].soap);
 		sgp11_key_free(snap->ids[i].key);
 		pthread_mutex_destroy(&snap->ids[i].ready_lock);
 	}
@@ -65,6 +67,7 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
     char *err, size_t errlen)
 {
 	struct gw_snapshot *snap = NULL;
+	char why[256];
 	size_t i;
 	int r;
 
@@ -93,14 +96,20 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 		id->cfg = &snap->cfg->identities[i];
 		r = sgp11_key_find(gw->token, id->cfg->key_label, &id->key);
 		if (r != 0) {
-			if (strict || r != SG_ERR_KEY_NOT_FOUND) {
+			/* An identity with an issuer gets its key when it is
+			 * enrolled (POST /v1/identities/NAME/enroll). */
+			if ((strict && id->cfg->issuer == NULL) || r != SG_ERR_KEY_NOT_FOUND) {
 				snprintf(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s%s%s", i,
 				    id->cfg->key_label, sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
 				    sgp11_last_ckr() != 0 ? sgp11_ckr_name(sgp11_last_ckr()) : "");
 				goto out;
 			}
-			sg_warn("identity %s: key \"%s\" not on the token", id->cfg->name,
-			    id->cfg->key_label);
+			if (id->cfg->issuer != NULL)
+				sg_info("identity %s: not enrolled yet (no key \"%s\")", id->cfg->name,
+				    id->cfg->key_label);
+			else
+				sg_warn("identity %s: key \"%s\" not on the token", id->cfg->name,
+				    id->cfg->key_label);
 			continue;
 		}
 		snprintf(id->key_type, sizeof(id->key_type), "%s",
@@ -118,6 +127,17 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 			    &id->csc)) != 0) {
 				snprintf(err, errlen, "$.identities[%zu]: authority %s: %s", i,
 				    id->cfg->authority->name, sg_strerror(r));
+				goto out;
+			}
+		}
+		if ((id->cfg->uses & SG_USE_SOAP) && id->cfg->authority != NULL &&
+		    id->cfg->authority->type == SG_AUTHORITY_WSSEC_SOAP) {
+			if (id->cert == NULL)
+				sg_warn("identity %s: no certificate; SOAP calls are off", id->cfg->name);
+			else if ((r = gw_soap_new(id->cfg->authority, gw->token, id->key, id->cert,
+			    &id->soap, why, sizeof(why))) != 0) {
+				snprintf(err, errlen, "$.identities[%zu]: authority %s: %s", i,
+				    id->cfg->authority->name, why[0] != '\0' ? why : sg_strerror(r));
 				goto out;
 			}
 		}
@@ -181,6 +201,22 @@ gw_snapshot_identity(const struct gw_snapshot *snap, const char *name)
 			return &snap->ids[i];
 	}
 	return NULL;
+}
+
+int
+gw_identity_refusal(struct gw *gw, const struct gw_identity *id, int64_t window_ms,
+    struct gw_response *resp)
+{
+	if (id->cert != NULL && id->not_after < time(NULL)) {
+		gw_error(resp, 409, "certificate_expired", "the certificate of %s has expired",
+		    id->cfg->name);
+		return 1;
+	}
+	if (gw_audit_failing(gw, window_ms)) {
+		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		return 1;
+	}
+	return 0;
 }
 
 /* Settings a reload cannot change take effect only on restart. */

@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "gw_xmldsig.h"
 #include "sg_codec.h"
@@ -392,6 +393,29 @@ gw_xmldsig_key_info(xmlNodePtr sig)
 			return n;
 	}
 	return NULL;
+}
+
+int
+gw_xmldsig_key_info_cert(xmlNodePtr sig, X509 *cert)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL;
+	xmlNodePtr key_info = gw_xmldsig_key_info(sig), data;
+	int len, r;
+
+	if (key_info == NULL || (len = i2d_X509(cert, &der)) <= 0)
+		return SG_ERR_CRYPTO;
+	if ((r = sg_b64_encode(der, (size_t)len, SG_B64_STD, &b64)) != 0)
+		goto out;
+	r = SG_ERR_ALLOC;
+	if ((data = xmlNewChild(key_info, sig->ns, BAD_CAST "X509Data", NULL)) == NULL ||
+	    xmlNewTextChild(data, sig->ns, BAD_CAST "X509Certificate", BAD_CAST b64) == NULL)
+		goto out;
+	r = 0;
+out:
+	OPENSSL_free(der);
+	free(b64);
+	return r;
 }
 
 int

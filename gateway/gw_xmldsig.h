@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <libxml/tree.h>
+#include <openssl/x509.h>
 
 #include "sg_buf.h"
 #include "sg_config.h"
@@ -57,6 +58,9 @@ int gw_xmldsig_sign(xmlNodePtr parent, const struct gw_xmldsig_ref *refs, size_t
     xmlNodePtr *sigp);
 /* The ds:KeyInfo child of a Signature made by gw_xmldsig_sign. */
 xmlNodePtr gw_xmldsig_key_info(xmlNodePtr sig);
+/* Fill that KeyInfo with X509Data/X509Certificate holding cert (base64
+ * DER). SG_ERR_CRYPTO, SG_ERR_ALLOC. */
+int gw_xmldsig_key_info_cert(xmlNodePtr sig, X509 *cert);
 
 /* Algorithm identifiers (URIs) of the XML Signature specifications. */
 const char *gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg);

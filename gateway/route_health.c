@@ -16,6 +16,7 @@
 #include <openssl/objects.h>
 
 #include "gw.h"
+#include "gw_jobs.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
@@ -66,6 +67,10 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 {
 	int r;
 
+	if (id->key == NULL && id->cfg->issuer != NULL) {
+		snprintf(why, whylen, "not enrolled yet");
+		return 1;	/* not in use until enrolled */
+	}
 	if (id->key == NULL) {
 		snprintf(why, whylen, "key not on the token");
 		return 0;
@@ -95,6 +100,7 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	struct gw *gw = req->gw;
 	struct gw_snapshot *snap = req->snap;
 	cJSON *doc = cJSON_CreateObject(), *checks = cJSON_AddObjectToObject(doc, "checks");
+	cJSON *renewals;
 	time_t now = time(NULL);
 	char why[128];
 	size_t i;
@@ -113,8 +119,9 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 		char name[96];
 
 		snprintf(name, sizeof(name), "identity:%s", id->cfg->name);
+		why[0] = '\0';
 		if (identity_ready(gw, snap, id, now, why, sizeof(why)))
-			cJSON_AddStringToObject(checks, name, "ok");
+			cJSON_AddStringToObject(checks, name, why[0] != '\0' ? why : "ok");
 		else {
 			cJSON_AddStringToObject(checks, name, why);
 			ready = 0;
@@ -123,5 +130,9 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	cJSON_AddStringToObject(checks, "token", ready || snap->n_ids == 0 ? "ok" :
 	    "see the identity checks");
 	cJSON_AddStringToObject(doc, "status", ready ? "ready" : "not_ready");
+	/* Failed renewals: the certificate still works, so they are shown,
+	 * not counted against readiness. */
+	if ((renewals = gw_jobs_failures(gw->jobs)) != NULL)
+		cJSON_AddItemToObject(doc, "renewal_failures", renewals);
 	gw_json(resp, ready ? 200 : 503, doc);
 }

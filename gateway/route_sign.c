@@ -135,11 +135,6 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 		    id->cfg->name);
 		goto refused;
 	}
-	if (id->cert != NULL && id->not_after < time(NULL)) {
-		gw_error(resp, 409, "certificate_expired", "the certificate of %s has expired",
-		    id->cfg->name);
-		goto refused;
-	}
 	if (sr.cms && id->cert == NULL) {
 		gw_error(resp, 409, "conflict", "identity %s has no certificate for a CMS signature",
 		    id->cfg->name);
@@ -149,10 +144,8 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	 * write nothing is signed; this request's refusal entry re-tests the
 	 * disk. Later requests sign, and their signature is discarded unless
 	 * its entry becomes durable. */
-	if (gw_audit_failing(gw, AUDIT_REFUSE_MS)) {
-		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+	if (gw_identity_refusal(gw, id, AUDIT_REFUSE_MS, resp))
 		goto refused;
-	}
 	r = sign_once(id, gw, &sr, &sig, &sig_len);
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));

@@ -22,6 +22,7 @@
 #include "gw.h"
 #include "gw_forward.h"
 #include "gw_idem.h"
+#include "gw_jobs.h"
 #include "gw_metrics.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"
@@ -348,6 +349,16 @@ main(int argc, char **argv)
 		fatal("audit", "the audit log does not take writes");
 		goto out;
 	}
+	/* Jobs beside the audit log too: their files are the job state. */
+	{
+		char jobs_dir[4096];
+
+		if (snprintf(jobs_dir, sizeof(jobs_dir), "%s/jobs", cfg->audit.dir) >=
+		    (int)sizeof(jobs_dir) || gw_jobs_start(&gw, jobs_dir, &gw.jobs) != 0) {
+			fatal("$.audit.dir", "the jobs directory cannot be used");
+			goto out;
+		}
+	}
 	if ((r = gw_checkpoint_start(&gw, &checkpointer)) != 0) {
 		fatal("checkpoints", sg_strerror(r));
 		goto out;
@@ -382,6 +393,8 @@ main(int argc, char **argv)
 	}
 	gw_http_stop(http, DRAIN_MS);
 	http = NULL;
+	gw_jobs_stop(gw.jobs);
+	gw.jobs = NULL;
 	gw_checkpoint_stop(checkpointer);
 	checkpointer = NULL;
 	if (audit_event(&gw, "shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT") != 0)
@@ -392,6 +405,7 @@ main(int argc, char **argv)
 	ret = 0;
  out:
 	gw_http_stop(http, 0);
+	gw_jobs_stop(gw.jobs);
 	gw_checkpoint_stop(checkpointer);
 	sg_audit_close(gw.audit);
 	if (gw.snap != NULL)

@@ -50,9 +50,10 @@ check "the daemon runs" alive "$pid"
 # --- demo.env: every variable CLI.md lists, exported, nothing else needed ---
 set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
     SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
-    SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL"
+    SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL
+    DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY SIM_STIL_URL"
 # Their authorities (and simulators) do not exist yet: present, empty.
-later_vars="DEMO_VERO_IDENTITY DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY
+later_vars="DEMO_VERO_IDENTITY
     DEMO_VERO_TRANSFER_ID DEMO_VERO_TRANSFER_PASSWORD_FILE"
 exported=$(env -i bash -c '. "$1" && env' _ "$D/demo.env")
 for v in $set_vars; do
@@ -71,6 +72,7 @@ expect_eq "SOFTHSM2_CONF" "$SOFTHSM2_CONF" "$D/softhsm2.conf"
 expect_eq "SEALGATE_PKCS11_MODULE is the config's" "$SEALGATE_PKCS11_MODULE" "$(jq -r .token.module "$D/sealgate.json")"
 expect_eq "DEMO_SIGN_IDENTITY" "$DEMO_SIGN_IDENTITY" local-seal
 expect_eq "SEALGATE_AUDIT_DIR" "$SEALGATE_AUDIT_DIR" "$D/audit"
+expect_eq "DEMO_SOAP_AUTHORITY and DEMO_SOAP_IDENTITY" "$DEMO_SOAP_AUTHORITY $DEMO_SOAP_IDENTITY" "stil-bpi stil-system"
 
 # --- secrets on disk and the configuration ---
 for f in pin so-pin clients/billing.token clients/auditor.token clients/officer.token clients/prometheus.token; do
@@ -90,14 +92,17 @@ for pair in billing:SEALGATE_STAMP_TOKEN auditor:SEALGATE_AUDITOR_TOKEN officer:
 done
 expect_eq "client roles and identities" \
     "$(jq -c '[.clients[] | [.name, .roles, (.identities // [])]]' "$C")" \
-    '[["billing",["stamp"],["local-seal","dvv-interface"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
+    '[["billing",["stamp"],["local-seal","dvv-interface","stil-system"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
 expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority]]' "$C")" \
-    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"]]'
+    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"],["stil-system","stil-system",["soap"],"stil-bpi"]]'
 expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":null}'
 expect_eq "token settings" "$(jq -c '.token | [.label, .pin_file]' "$C")" '["sealgate","pin"]'
 expect_eq "audit settings" "$(jq -c '.audit | [.dir, .checkpoint_identity]' "$C")" '["audit","audit-signer"]'
 expect_eq "the stamp service simulator as authority" \
     "$(jq -c '.authorities["dvv-stamp"] | [.type, .url, .credential_id]' "$C")" "[\"csc-v2\",\"$SIM_CSC_URL\",\"org-stamp-1\"]"
+expect_eq "the STIL simulator as SOAP authority, UNI-Login BPI preset" \
+    "$(jq -c '.authorities["stil-bpi"] | [.type, .preset, .url, .headers.UdbydersystemId]' "$C")" \
+    "[\"wssec-soap\",\"stil-bpi\",\"$SIM_STIL_URL/bpi/wsiinst/6\",\"12345\"]"
 check "sealgated --check-config accepts it" sealgated --config "$C" --check-config
 
 # --- the token: keys made there, certificates from the demo CA ---
@@ -105,15 +110,21 @@ check "sealgate-token keys through SEALGATE_CONFIG" sealgate-token keys --json
 keys=$(cat "$W/last.out")
 expect_eq "key types and protection" \
     "$(printf '%s' "$keys" | jq -c '[.[] | select(.private_key) | [.label, .type, .sensitive, .extractable]] | sort')" \
-    '[["audit-signer","ec:p256",true,false],["dvv-interface","rsa:2048",true,false],["local-seal","rsa:2048",true,false]]'
+    '[["audit-signer","ec:p256",true,false],["dvv-interface","rsa:2048",true,false],["local-seal","rsa:2048",true,false],["stil-system","rsa:3072",true,false]]'
 expect_eq "local certificates issued by the demo CA" \
-    "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key and .label != "dvv-interface") | .certificate.issuer] | unique | join(";")')" \
+    "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key and (.label | IN("local-seal", "audit-signer"))) | .certificate.issuer] | unique | join(";")')" \
     "$(openssl x509 -in "$DEMO_LOCAL_CA_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
 expect_eq "interface certificate issued by the stamp service's client CA" \
     "$(printf '%s' "$keys" | jq -r '.[] | select(.label == "dvv-interface" and .private_key) | .certificate.issuer')" \
     "$(openssl x509 -in "$D/sim/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
 expect_eq "certificates last two years" \
-    "$(printf '%s' "$keys" | jq '[.[] | select(.private_key and .label != "dvv-interface") | .certificate.days_left | select(. == 729 or . == 730)] | length')" 2
+    "$(printf '%s' "$keys" | jq '[.[] | select(.private_key and (.label | IN("local-seal", "audit-signer"))) | .certificate.days_left | select(. == 729 or . == 730)] | length')" 2
+expect_eq "stil-system's certificate issued by the STIL simulator's client CA" \
+    "$(printf '%s' "$keys" | jq -r '.[] | select(.label == "stil-system" and .private_key) | .certificate.issuer')" \
+    "$(openssl x509 -in "$D/sim-stil/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+expect_match "  with an OCES3-style subject" \
+    "$(printf '%s' "$keys" | jq -r '.[] | select(.label == "stil-system" and .private_key) | .certificate.subject')" \
+    'NTRDK-12345678'
 
 # --- the README-style requests ---
 expect_eq "GET /healthz" "$(http "$W/health.json" "$SEALGATE_URL/healthz")" 200
@@ -182,6 +193,18 @@ expect_eq "example: the local CMS and the stamp both verified" \
 expect_match "example: the simulator counted the stamp" "$ex_out" '"org-stamp-1": *1'
 expect_match "example: the audit log counted it too" "$ex_out" '"identity":"dvv-interface".*"stamps":1'
 expect_match "example: token listing" "$ex_out" 'local-seal +rsa:2048'
+expect_match "example: the SOAP call was accepted" "$ex_out" '^accepted$'
+expect_match "example: xmlsec1 verified what went on the wire" "$ex_out" '^OK$'
+
+# --- the README's SOAP example, as written there ---
+awk '/^### SOAP calls/ { s = 1 } /^### Configuration/ { s = 0 }
+    s && /^```sh$/ { c = 1; next } s && /^```$/ { c = 0 } c' "$SG_SRCDIR/README.md" > "$W/readme-soap.sh"
+mkdir -p "$W/readme-soap"
+check "the README's SOAP example runs" env -i PATH="$PATH" HOME="$W/readme-soap" \
+    bash -e -o pipefail -c '. "$1"; cd "$2"; . "$3"' _ "$D/demo.env" "$W/readme-soap" "$W/readme-soap.sh"
+expect_match "  xmlsec1 verifies what was sent" "$(cat "$W/last.err")" '^OK$'
+expect_eq "  the simulator's signed answer came back" \
+    "$(xmllint --xpath 'string(//*[local-name()="Status"])' "$W/readme-soap/answer.xml" 2>/dev/null)" accepted
 
 # --- no PIN in what the demo writes or prints ---
 for f in "$D/demo.env" "$D/sealgated.log" "$C" "$D/check-config.log" "$W/detach.out" "$W/detach.err" \

@@ -122,26 +122,6 @@ find_element(xmlNodePtr n, const char *name)
 }
 
 static int
-add_x509_data(xmlNodePtr sig, X509 *cert)
-{
-	unsigned char *der = NULL;
-	char *b64 = NULL;
-	int len, r = 1;
-	xmlNodePtr key_info = gw_xmldsig_key_info(sig), data;
-
-	if ((len = i2d_X509(cert, &der)) <= 0 || sg_b64_encode(der, (size_t)len, SG_B64_STD, &b64) != 0)
-		goto out;
-	data = xmlNewChild(key_info, sig->ns, BAD_CAST "X509Data", NULL);
-	if (data == NULL || xmlNewChild(data, sig->ns, BAD_CAST "X509Certificate", BAD_CAST b64) == NULL)
-		goto out;
-	r = 0;
-out:
-	OPENSSL_free(der);
-	free(b64);
-	return r;
-}
-
-static int
 sign(const struct settings *s)
 {
 	struct sgp11_ctx *ctx = NULL;
@@ -202,7 +182,7 @@ sign(const struct settings *s)
 		ret = fail("sign", sg_strerror(r));
 		goto out;
 	}
-	if (add_x509_data(sig, sgp11_key_get0_cert(key)) != 0 || gw_xml_serialise(doc, &out) != 0) {
+	if (gw_xmldsig_key_info_cert(sig, sgp11_key_get0_cert(key)) != 0 || gw_xml_serialise(doc, &out) != 0) {
 		ret = fail("output", "cannot serialise");
 		goto out;
 	}

@@ -26,6 +26,20 @@ test_strerror_covers_every_code(void)
 }
 
 static void
+test_why(void)
+{
+	char why[16] = "old";
+
+	CU_ASSERT_EQUAL(sg_why(SG_ERR_PARSE, why, sizeof(why), "bad %s", "input"), SG_ERR_PARSE);
+	CU_ASSERT_STRING_EQUAL(why, "bad input");
+	/* Cut to the buffer, still a string. */
+	CU_ASSERT_EQUAL(sg_why(SG_ERR_CRYPTO, why, sizeof(why), "%s", "a rather long reason"),
+	    SG_ERR_CRYPTO);
+	CU_ASSERT_STRING_EQUAL(why, "a rather long r");
+	CU_ASSERT_EQUAL(sg_why(SG_ERR_IO, NULL, 0, "nowhere"), SG_ERR_IO);
+}
+
+static void
 test_buf_cap(void)
 {
 	struct sg_buf b;
@@ -254,6 +268,7 @@ main(void)
 {
 	static const struct sg_test_case cases[] = {
 		{ "strerror covers every code", test_strerror_covers_every_code },
+		{ "why: a reason and the code", test_why },
 		{ "buffer cap", test_buf_cap },
 		{ "buffer growth and steal", test_buf_grow_and_steal },
 		{ "base64 RFC 4648 vectors", test_b64_vectors },

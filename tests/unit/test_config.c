@@ -242,6 +242,11 @@ test_full_example(void)
 	CU_ASSERT_STRING_EQUAL(a->wssec.headers[0].value, "12345");
 	CU_ASSERT_EQUAL(a->wssec.verify_response, 1);
 	expect_fixture_path(a->wssec.response_signer_ca_file, "sim/stil-ca.pem");
+	/* UdbydersystemId without header_namespace: UNI-Login's namespace. */
+	CU_ASSERT_STRING_EQUAL(a->wssec.header_namespace,
+	    "https://brugerdatabasen.stil.dk/bpi/common/3");
+	CU_ASSERT_EQUAL(a->wssec.timeout_ms, 10000);
+	CU_ASSERT_EQUAL(a->wssec.retries, 2);
 
 	CU_ASSERT_EQUAL_FATAL(cfg->n_identities, 5);
 	id = &cfg->identities[0];
@@ -388,6 +393,7 @@ test_type_defaults_and_preset(void)
 	CU_ASSERT_EQUAL(a->wssec.verify_response, 0);
 	CU_ASSERT_PTR_NULL(a->wssec.response_signer_ca_file);
 	CU_ASSERT_EQUAL(a->wssec.n_headers, 0);
+	CU_ASSERT_PTR_NULL(a->wssec.header_namespace);
 
 	/* An explicit field wins over the preset. */
 	a = sg_config_authority(cfg, "bpi");
@@ -396,6 +402,8 @@ test_type_defaults_and_preset(void)
 	CU_ASSERT_EQUAL(a->wssec.digest, SG_XMLDIGEST_SHA512);
 	CU_ASSERT_EQUAL(a->wssec.n_sign_parts, 5);
 	CU_ASSERT_EQUAL(a->wssec.verify_response, 1);
+	CU_ASSERT_STRING_EQUAL(a->wssec.header_namespace,
+	    "https://brugerdatabasen.stil.dk/bpi/common/3");
 
 	/* Issued by Vero and used for SOAP: both references. */
 	CU_ASSERT_PTR_EQUAL(cfg->identities[0].issuer, sg_config_authority(cfg, "v"));
@@ -582,6 +590,15 @@ static const struct bad_case bad_cases[] = {
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].headers.UdbydersystemId", "string" },
 	{ "unknown preset", "\"soap_version\": \"1.2\"", "\"preset\": \"stil\"",
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].preset", "unknown preset" },
+	{ "a header of unknown namespace", "{ \"UdbydersystemId\": \"12345\" }",
+	  "{ \"UdbydersystemId\": \"12345\", \"Tenant\": \"7\" }",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].header_namespace", "\"Tenant\"" },
+	{ "a header value with a line break", "{ \"UdbydersystemId\": \"12345\" }",
+	  "{ \"UdbydersystemId\": \"12\\n345\" }",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].headers.UdbydersystemId", "control characters" },
+	{ "soap retries above the forwarder's limit", "\"timestamp_ttl_s\": 300,",
+	  "\"timestamp_ttl_s\": 300, \"retries\": 6,",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].retries", "5" },
 	{ "pin file mode 0644", "\"pin_file\": \"pin\"", "\"pin_file\": \"pin-open\"",
 	  SG_ERR_CONFIG, "$.token.pin_file", "mode 0644" },
 	{ "pin file missing", "\"pin_file\": \"pin\"", "\"pin_file\": \"no-such-pin\"",

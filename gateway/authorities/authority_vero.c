@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Vero certificate service adapter: messages to schema v1.01, the
+ * renewal signature made on the token, signed responses verified. See
+ * authority_vero.h. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "authority_vero.h"
+#include "gw_forward.h"
+#include "gw_xmldsig.h"
+#include "gw_xmlverify.h"
+#include "sg_buf.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define SOAP11_NS	"http://schemas.xmlsoap.org/soap/envelope/"
+#define TIMEOUT_MS	30000
+#define REQUEST_MAX	((size_t)256 * 1024)
+#define REPLY_MAX	((size_t)1024 * 1024)
+
+struct gw_vero {
+	const struct sg_authority *authority;
+	struct gw_forward *forward;
+	X509_STORE *signer_ca;		/* response_signer_ca_file */
+};
+
+/* One operation: its SOAPAction and element names. */
+struct operation {
+	const char *action;
+	const char *request;
+	const char *response;
+};
+
+static const struct operation op_sign_new = {
+	"signNewCertificate", "SignNewCertificateRequest", "SignNewCertificateResponse"
+};
+static const struct operation op_renew = {
+	"renewCertificate", "RenewCertificateRequest", "RenewCertificateResponse"
+};
+static const struct operation op_get = {
+	"getCertificate", "GetCertificateRequest", "GetCertificateResponse"
+};
+
+static int
+fail(int r, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+gw_vero_new(const struct sg_authority *authority, struct gw_vero **vp)
+{
+	struct gw_forward_opts fo;
+	struct gw_vero *v = NULL;
+	int r;
+
+	*vp = NULL;
+	if (authority == NULL || authority->type != SG_AUTHORITY_VERO_CERTSERVICE)
+		return SG_ERR_INVALID_ARG;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return SG_ERR_ALLOC;
+	v->authority = authority;
+	memset(&fo, 0, sizeof(fo));
+	fo.base_url = authority->url;
+	fo.ca_file = authority->ca_file;
+	fo.timeout_ms = TIMEOUT_MS;
+	fo.retries = 2;		/* only when the request cannot have been sent */
+	fo.max_connections = 2;
+	fo.max_reply_bytes = REPLY_MAX;
+	if ((r = gw_forward_new(&fo, &v->forward)) != 0 ||
+	    (r = gw_xmlverify_load_ca(authority->vero.response_signer_ca_file, &v->signer_ca)) != 0)
+		goto out;
+	*vp = v;
+	v = NULL;
+out:
+	gw_vero_free(v);
+	return r;
+}
+
+void
+gw_vero_free(struct gw_vero *v)
+{
+	if (v == NULL)
+		return;
+	gw_forward_free(v->forward);
+	X509_STORE_free(v->signer_ca);
+	free(v);
+}
+
+void
+gw_vero_result_free(struct gw_vero_result *res)
+{
+	if (res == NULL)
+		return;
+	X509_free(res->certificate);
+	memset(res, 0, sizeof(*res));
+}
+
+/* --- requests --- */
+
+/* An unqualified child element with text (xmlNewTextChild would put it
+ * in the parent's namespace: the schema wants no namespace). */
+static xmlNodePtr
+text_child(xmlNodePtr parent, const char *name, const char *text)
+{
+	xmlNodePtr n = xmlNewDocNode(parent->doc, NULL, BAD_CAST name, NULL);
+
+	if (n == NULL)
+		return NULL;
+	xmlNodeAddContent(n, BAD_CAST text);
+	if (xmlAddChild(parent, n) == NULL) {
+		xmlFreeNode(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* A SOAP 1.1 envelope whose Body holds the operation's root element (in
+ * the service namespace; its children are unqualified). */
+static int
+new_request(const struct operation *op, const struct sg_identity *id, xmlDocPtr *docp,
+    xmlNodePtr *rootp)
+{
+	xmlDocPtr doc;
+	xmlNodePtr env, body, root;
+	xmlNsPtr soap, ser;
+
+	*docp = NULL;
+	if ((doc = xmlNewDoc(BAD_CAST "1.0")) == NULL)
+		return SG_ERR_ALLOC;
+	if ((env = xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL)) == NULL)
+		goto fail;
+	xmlDocSetRootElement(doc, env);
+	if ((soap = xmlNewNs(env, BAD_CAST SOAP11_NS, BAD_CAST "soapenv")) == NULL)
+		goto fail;
+	xmlSetNs(env, soap);
+	if ((body = xmlNewChild(env, soap, BAD_CAST "Body", NULL)) == NULL ||
+	    (root = xmlNewChild(body, NULL, BAD_CAST op->request, NULL)) == NULL ||
+	    (ser = xmlNewNs(root, BAD_CAST GW_VERO_NS, BAD_CAST "ser")) == NULL)
+		goto fail;
+	xmlSetNs(root, ser);
+	if (text_child(root, "Environment", id->issuer->vero.environment == SG_VERO_PRODUCTION ?
+	    "PRODUCTION" : "TEST") == NULL || text_child(root, "CustomerId", id->customer_id) == NULL)
+		goto fail;
+	if (id->customer_name != NULL &&
+	    text_child(root, "CustomerName", id->customer_name) == NULL)
+		goto fail;
+	*docp = doc;
+	*rootp = root;
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	return SG_ERR_ALLOC;
+}
+
+static int
+add_csr(xmlNodePtr root, X509_REQ *csr)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL;
+	int len, r = SG_ERR_ALLOC;
+
+	if ((len = i2d_X509_REQ(csr, &der)) <= 0) {
+		ERR_clear_error();
+		return SG_ERR_CRYPTO;
+	}
+	if ((r = sg_b64_encode(der, (size_t)len, SG_B64_STD, &b64)) != 0)
+		goto out;
+	r = text_child(root, "CertificateRequest", b64) != NULL ? 0 :
+	    SG_ERR_ALLOC;
+out:
+	OPENSSL_free(der);
+	free(b64);
+	return r;
+}
+
+/* --- responses --- */
+
+static int
+is_element(xmlNodePtr n, const char *ns, const char *name)
+{
+	if (n == NULL || n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST name))
+		return 0;
+	if (ns == NULL)
+		return n->ns == NULL;
+	return n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST ns);
+}
+
+static xmlNodePtr
+next_element(xmlNodePtr n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE)
+			return n;
+	}
+	return NULL;
+}
+
+static xmlNodePtr
+child(xmlNodePtr parent, const char *ns, const char *name)
+{
+	xmlNodePtr n;
+
+	for (n = next_element(parent->children); n != NULL; n = next_element(n->next)) {
+		if (is_element(n, ns, name))
+			return n;
+	}
+	return NULL;
+}
+
+/* The text of an unqualified child of parent into out (cut at outlen). */
+static void
+child_text(xmlNodePtr parent, const char *name, char *out, size_t outlen)
+{
+	xmlNodePtr n = child(parent, NULL, name);
+	xmlChar *text = n != NULL ? xmlNodeGetContent(n) : NULL;
+
+	out[0] = '\0';
+	if (text != NULL)
+		snprintf(out, outlen, "%s", (const char *)text);
+	xmlFree(text);
+}
+
+static X509 *
+cert_from_text(xmlNodePtr n)
+{
+	xmlChar *text = n != NULL ? xmlNodeGetContent(n) : NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	X509 *cert = NULL;
+
+	if (gw_xml_base64_decode(text, &der, &len) == 0) {
+		p = der;
+		cert = d2i_X509(NULL, &p, (long)len);
+		if (cert != NULL && p != der + len) {
+			X509_free(cert);
+			cert = NULL;
+		}
+	}
+	ERR_clear_error();
+	free(der);
+	xmlFree(text);
+	return cert;
+}
+
+/* The response element's ds:Signature, made by the service: the element
+ * taken out as a document of its own (the signature is enveloped in it,
+ * Reference URI=""), the signer from KeyInfo chaining to the response
+ * signer CA, SHA-256 or better. */
+static int
+verify_response(struct gw_vero *v, xmlNodePtr response, char *why, size_t whylen)
+{
+	xmlDocPtr alone = NULL;
+	xmlNodePtr root, sig, last = NULL, refs[GW_XMLDSIG_MAX_REFS], n, key_info, x509_data;
+	X509 *signer = NULL;
+	size_t n_refs = 0;
+	int r = SG_ERR_ALLOC;
+
+	if ((alone = xmlNewDoc(BAD_CAST "1.0")) == NULL ||
+	    (root = xmlDocCopyNode(response, alone, 1)) == NULL)
+		goto out;
+	xmlDocSetRootElement(alone, root);
+	for (n = next_element(root->children); n != NULL; n = next_element(n->next))
+		last = n;
+	sig = last;
+	if (!is_element(sig, GW_DSIG_NS, "Signature")) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "the response is not signed");
+		goto out;
+	}
+	key_info = child(sig, GW_DSIG_NS, "KeyInfo");
+	x509_data = key_info != NULL ? child(key_info, GW_DSIG_NS, "X509Data") : NULL;
+	if ((signer = cert_from_text(x509_data != NULL ?
+	    child(x509_data, GW_DSIG_NS, "X509Certificate") : NULL)) == NULL) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen,
+		    "the response signature carries no signer certificate");
+		goto out;
+	}
+	if (gw_xmlverify_chain(signer, NULL, v->signer_ca, time(NULL), why, whylen) != 0 ||
+	    gw_xmlverify(sig, signer, 0, refs, GW_XMLDSIG_MAX_REFS, &n_refs, why, whylen) != 0) {
+		r = SG_ERR_AUTHORITY;
+		goto out;
+	}
+	if (n_refs != 1 || refs[0] != root) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen,
+		    "the response signature does not cover the whole response");
+		goto out;
+	}
+	r = 0;
+out:
+	X509_free(signer);
+	xmlFreeDoc(alone);
+	return r;
+}
+
+static void
+fault_text(xmlNodePtr body, char *out, size_t outlen)
+{
+	xmlNodePtr fault = child(body, SOAP11_NS, "Fault");
+	xmlNodePtr s = fault != NULL ? child(fault, NULL, "faultstring") : NULL;
+	xmlChar *text = s != NULL ? xmlNodeGetContent(s) : NULL;
+
+	snprintf(out, outlen, "%s", text != NULL ? (const char *)text : "no faultstring");
+	xmlFree(text);
+}
+
+static int
+parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forward_reply *reply,
+    struct gw_vero_result *res, char *why, size_t whylen)
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr env, body, response, result, info;
+	char status[8], fault[200];
+	int r = SG_ERR_AUTHORITY;
+
+	if (reply->body.len == 0 || reply->body.len > REPLY_MAX ||
+	    (doc = xmlReadMemory((const char *)reply->body.data, (int)reply->body.len, NULL, NULL,
+	    XML_PARSE_NONET)) == NULL || doc->intSubset != NULL) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP envelope",
+		    op->action, reply->status);
+		goto out;
+	}
+	env = xmlDocGetRootElement(doc);
+	if (!is_element(env, SOAP11_NS, "Envelope") || (body = child(env, SOAP11_NS, "Body")) == NULL) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d, not a SOAP 1.1 envelope",
+		    op->action, reply->status);
+		goto out;
+	}
+	if (child(body, SOAP11_NS, "Fault") != NULL) {
+		fault_text(body, fault, sizeof(fault));
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: SOAP Fault: %s", op->action, fault);
+		goto out;
+	}
+	response = next_element(body->children);
+	if (reply->status != 200 || !is_element(response, GW_VERO_NS, op->response)) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a %s", op->action,
+		    reply->status, op->response);
+		goto out;
+	}
+	if ((r = verify_response(v, response, why, whylen)) != 0)
+		goto out;
+	if ((result = child(response, NULL, "Result")) == NULL) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: the response has no Result", op->action);
+		goto out;
+	}
+	child_text(result, "Status", status, sizeof(status));
+	if (strcmp(status, "OK") != 0 && strcmp(status, "FAIL") != 0) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: Result/Status is neither OK nor FAIL",
+		    op->action);
+		goto out;
+	}
+	res->ok = strcmp(status, "OK") == 0;
+	if ((info = child(result, NULL, "ErrorInfo")) != NULL) {
+		child_text(info, "ErrorCode", res->error_code, sizeof(res->error_code));
+		child_text(info, "ErrorMessage", res->error_message, sizeof(res->error_message));
+	}
+	child_text(response, "RetrievalId", res->retrieval_id, sizeof(res->retrieval_id));
+	if (child(response, NULL, "Certificate") != NULL &&
+	    (res->certificate = cert_from_text(child(response, NULL, "Certificate"))) == NULL) {
+		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: the Certificate is not an X.509 certificate",
+		    op->action);
+		goto out;
+	}
+	r = 0;
+out:
+	xmlFreeDoc(doc);
+	return r;
+}
+
+/* Serialise doc once, POST exactly those bytes, check the answer. */
+static int
+call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_vero_result *res,
+    char *why, size_t whylen)
+{
+	struct gw_forward_reply reply;
+	struct sg_buf wire;
+	char action[64];
+	const char *headers[1];
+	int r;
+
+	memset(&reply, 0, sizeof(reply));
+	sg_buf_init_secret(&wire, REQUEST_MAX);	/* SignNew carries the transfer password */
+	if ((r = gw_xml_serialise(doc, &wire)) != 0)
+		goto out;
+	snprintf(action, sizeof(action), "SOAPAction: \"%s\"", op->action);
+	headers[0] = action;
+	r = gw_forward_post(v->forward, "", "text/xml; charset=utf-8", wire.data, wire.len, headers,
+	    1, &reply);
+	if (r == SG_ERR_TIMEOUT) {
+		fail(r, why, whylen, "%s: no answer in time", op->action);
+		goto out;
+	}
+	if (r != 0) {
+		r = fail(r == SG_ERR_ALLOC ? r : SG_ERR_AUTHORITY, why, whylen,
+		    "%s: the service could not be reached", op->action);
+		goto out;
+	}
+	r = parse_reply(v, op, &reply, res, why, whylen);
+	sg_info("vero %s: %s %s%s%s", v->authority->name, op->action,
+	    r != 0 ? "refused:" : res->ok ? "OK" : "FAIL", r != 0 ? why : "",
+	    r == 0 && !res->ok ? res->error_code : "");
+out:
+	sg_buf_free(&wire);
+	gw_forward_reply_free(&reply);
+	return r;
+}
+
+int
+gw_vero_sign_new(struct gw_vero *v, const struct sg_identity *id, const char *transfer_id,
+    const char *transfer_password, X509_REQ *csr, struct gw_vero_result *res, char *why,
+    size_t whylen)
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, pw = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = new_request(&op_sign_new, id, &doc, &root)) != 0)
+		return r;
+	r = SG_ERR_ALLOC;
+	if (text_child(root, "TransferId", transfer_id) == NULL ||
+	    (pw = text_child(root, "TransferPassword", transfer_password)) == NULL ||
+	    (r = add_csr(root, csr)) != 0)
+		goto out;
+	r = call(v, &op_sign_new, doc, res, why, whylen);
+out:
+	/* The one-use password leaves memory with the request. */
+	if (pw != NULL && pw->children != NULL && pw->children->content != NULL)
+		OPENSSL_cleanse(pw->children->content, strlen((const char *)pw->children->content));
+	xmlFreeDoc(doc);
+	return r;
+}
+
+int
+gw_vero_renew(struct gw_vero *v, const struct sg_identity *id, X509_REQ *csr,
+    struct sgp11_key *current_key, X509 *current_cert, struct gw_vero_result *res, char *why,
+    size_t whylen)
+{
+	struct gw_xmldsig_ref ref;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, sig;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = new_request(&op_renew, id, &doc, &root)) != 0)
+		return r;
+	if ((r = add_csr(root, csr)) != 0)
+		goto out;
+	/* Enveloped over the request element as a document of its own:
+	 * exclusive C14N gives the same bytes inside the SOAP Body. */
+	ref.node = root;
+	ref.uri = "";
+	ref.enveloped = 1;
+	if ((r = gw_xmldsig_sign(root, &ref, 1, SG_XMLSIG_RSA_SHA256, SG_XMLDIGEST_SHA256,
+	    current_key, &sig)) != 0) {
+		fail(r, why, whylen, "renewCertificate: the current key did not sign (%s)",
+		    sg_strerror(r));
+		goto out;
+	}
+	if ((r = gw_xmldsig_key_info_cert(sig, current_cert)) != 0)
+		goto out;
+	r = call(v, &op_renew, doc, res, why, whylen);
+out:
+	xmlFreeDoc(doc);
+	return r;
+}
+
+int
+gw_vero_get(struct gw_vero *v, const struct sg_identity *id, const char *retrieval_id,
+    struct gw_vero_result *res, char *why, size_t whylen)
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = new_request(&op_get, id, &doc, &root)) != 0)
+		return r;
+	if (text_child(root, "RetrievalId", retrieval_id) == NULL) {
+		r = SG_ERR_ALLOC;
+		goto out;
+	}
+	r = call(v, &op_get, doc, res, why, whylen);
+out:
+	xmlFreeDoc(doc);
+	return r;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/soap/{authority}: an internal service's unsigned SOAP envelope
+ * is signed with a soap identity's key on the token (WS-Security), sent to
+ * the authority over mutual TLS with the same key, and the authority's
+ * answer is returned as it came: status, body bytes, Content-Type. Every
+ * outcome is audited (type "soap") before the answer. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authorities/authority_soap.h"
+#include "gw.h"
+#include "gw_metrics.h"
+#include "gw_soapenv.h"
+#include "gw_wssec_sign.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+#define AUDIT_REFUSE_MS 1000
+
+/* The only identity the client may use for SOAP calls to a, or NULL. */
+static const char *
+only_soap_identity(const struct gw_request *req, const struct sg_authority *a)
+{
+	const char *found = NULL;
+	size_t i;
+
+	for (i = 0; i < req->snap->n_ids; i++) {
+		const struct sg_identity *id = req->snap->ids[i].cfg;
+
+		if ((id->uses & SG_USE_SOAP) && id->authority == a &&
+		    sg_client_may_use(req->client, id)) {
+			if (found != NULL)
+				return NULL;
+			found = id->name;
+		}
+	}
+	return found;
+}
+
+static const char *
+skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static int
+token_char(char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
+}
+
+/* The Content-Type's media type must be want; charset, if given, UTF-8;
+ * the action parameter (SOAP 1.2) goes to action ("" when absent). 0, or
+ * -1 when the header is not that. */
+static int
+parse_content_type(const char *ct, const char *want, char *action, size_t action_len)
+{
+	size_t n = strlen(want), len;
+	char name[32], value[GW_WSSEC_ACTION_MAX + 1];
+
+	action[0] = '\0';
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return -1;
+	ct = skip_ows(ct + n);
+	while (*ct == ';') {
+		ct = skip_ows(ct + 1);
+		for (len = 0; token_char(ct[len]); len++)
+			;
+		if (len == 0 || len >= sizeof(name) || ct[len] != '=')
+			return -1;
+		memcpy(name, ct, len);
+		name[len] = '\0';
+		ct += len + 1;
+		len = 0;
+		if (*ct == '"') {
+			for (ct++; *ct != '"'; ct++) {
+				if (*ct == '\\' && ct[1] != '\0')
+					ct++;
+				if (*ct == '\0' || len + 1 >= sizeof(value))
+					return -1;
+				value[len++] = *ct;
+			}
+			ct++;
+		} else {
+			for (; token_char(*ct); ct++) {
+				if (len + 1 >= sizeof(value))
+					return -1;
+				value[len++] = *ct;
+			}
+		}
+		value[len] = '\0';
+		if (strcasecmp(name, "charset") == 0 && strcasecmp(value, "utf-8") != 0)
+			return -1;
+		if (strcasecmp(name, "action") == 0 &&
+		    snprintf(action, action_len, "%s", value) >= (int)action_len)
+			return -1;
+		ct = skip_ows(ct);
+	}
+	return *ct == '\0' ? 0 : -1;
+}
+
+/* SOAPAction's value without its quotes. */
+static int
+soap_action_value(const char *h, char *action, size_t action_len)
+{
+	size_t len;
+
+	action[0] = '\0';
+	if (h == NULL)
+		return 0;
+	h = skip_ows(h);
+	len = strlen(h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+		h++;
+		len -= 2;
+	}
+	if (len >= action_len)
+		return -1;
+	memcpy(action, h, len);
+	action[len] = '\0';
+	return 0;
+}
+
+/* The authority's Content-Type as it came, when it is printable and fits. */
+static void
+relay_content_type(struct gw_response *resp, const char *ct, enum sg_soap_version version)
+{
+	size_t i, len = ct != NULL ? strlen(ct) : 0;
+
+	resp->content_type = gw_soapenv_media_type(version);
+	if (len == 0 || len >= sizeof(resp->content_type_buf))
+		return;
+	for (i = 0; i < len; i++) {
+		if (ct[i] < 0x20 || ct[i] > 0x7e)
+			return;
+	}
+	memcpy(resp->content_type_buf, ct, len + 1);
+	resp->content_type = resp->content_type_buf;
+}
+
+/* A 2xx answer is ok; any other answer (a SOAP Fault) is the authority's
+ * refusal, returned to the caller as it came but not counted as done. */
+static int
+answered_ok(int r, const struct gw_soap_result *res)
+{
+	return r == 0 && res->status >= 200 && res->status < 300;
+}
+
+static const char *
+authority_outcome(int r, const struct gw_soap_result *res)
+{
+	return answered_ok(r, res) ? "ok" : r == 0 ? "fault" : r == SG_ERR_TIMEOUT ? "timeout" :
+	    "error";
+}
+
+/* The answer for a failed call, and the error code for its audit entry. */
+static const char *
+failure_answer(struct gw_response *resp, int r, const char *why)
+{
+	const char *code;
+
+	switch (r) {
+	case SG_ERR_PARSE:
+		gw_error(resp, 400, "invalid_request", "%s", why);
+		return "invalid_request";
+	case SG_ERR_TIMEOUT:
+	case SG_ERR_AUTHORITY:
+		gw_error_r(resp, r, "%s", why);
+		gw_err_status(r, &code);
+		return code;
+	case SG_ERR_TOO_LARGE:
+		gw_error(resp, 413, "payload_too_large", "the signed message would be too large");
+		return "payload_too_large";
+	case SG_ERR_TOKEN_LOST:
+	case SG_ERR_TOKEN:
+	case SG_ERR_CRYPTO:
+		gw_error(resp, 503, "token_unavailable", "the identity's key could not sign");
+		return "token_unavailable";
+	default:
+		gw_error_r(resp, r, "the message could not be signed and sent");
+		gw_err_status(r, &code);
+		return code;
+	}
+}
+
+void
+gw_route_soap(struct gw_request *req, struct gw_response *resp)
+{
+	struct gw *gw = req->gw;
+	struct gw_snapshot *fresh = NULL;
+	const struct sg_authority *a;
+	const struct gw_identity *id;
+	const char *name, *error = NULL, *extra_keys[2], *extra_values[2];
+	struct gw_soap_result res;
+	struct sg_audit_entry e;
+	char action[GW_WSSEC_ACTION_MAX + 1], why[GW_SOAP_WHY_MAX] = "", status_text[16];
+	enum sg_soap_version version;
+	size_t n_extra = 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	name = req->query(req, "identity");
+	a = sg_config_authority(req->snap->cfg, req->path_arg);
+	if (a == NULL || a->type != SG_AUTHORITY_WSSEC_SOAP) {
+		gw_error(resp, 404, "not_found", "no SOAP authority named \"%.64s\"",
+		    req->path_arg);
+		goto refused;
+	}
+	version = a->wssec.soap_version;
+	if (name == NULL && (name = only_soap_identity(req, a)) == NULL) {
+		gw_error(resp, 400, "invalid_request", "name the identity with ?identity= "
+		    "(the client has more than one for %s, or none)", a->name);
+		goto refused;
+	}
+	if ((id = gw_snapshot_identity(req->snap, name)) == NULL) {
+		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", name);
+		goto refused;
+	}
+	if (!sg_client_may_use(req->client, id->cfg)) {
+		gw_error(resp, 403, "forbidden", "client %s may not use identity %s",
+		    req->client->name, id->cfg->name);
+		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, NULL);
+		goto out;
+	}
+	if ((id->cfg->uses & SG_USE_SOAP) == 0 || id->cfg->authority != a) {
+		gw_error(resp, 403, "forbidden", "identity %s is not for SOAP calls to %s",
+		    id->cfg->name, a->name);
+		goto refused;
+	}
+	/* Content-Type must be the authority's SOAP version's (415 when it
+	 * is not: the envelope is not even looked at). */
+	if (parse_content_type(req->content_type, gw_soapenv_media_type(version), action,
+	    sizeof(action)) != 0) {
+		gw_error(resp, 415, "unsupported_media_type", "%s takes SOAP %s: send Content-Type "
+		    "%s (charset utf-8 if any)", a->name, version == SG_SOAP_12 ? "1.2" : "1.1",
+		    gw_soapenv_media_type(version));
+		goto refused;
+	}
+	if (version == SG_SOAP_11 &&
+	    soap_action_value(req->soap_action, action, sizeof(action)) != 0) {
+		gw_error(resp, 400, "invalid_request", "SOAPAction is longer than %d characters",
+		    GW_WSSEC_ACTION_MAX);
+		goto refused;
+	}
+	if (id->soap == NULL) {
+		gw_error(resp, 503, "token_unavailable",
+		    "identity %s has no key or certificate on the token", id->cfg->name);
+		goto refused;
+	}
+	if (gw_identity_refusal(gw, id, AUDIT_REFUSE_MS, resp))
+		goto refused;
+	r = gw_soap_call(id->soap, req->body.data, req->body.len, action, req->request_id, &res,
+	    why, sizeof(why));
+	if (r == SG_ERR_TOKEN_LOST) {
+		/* Nothing reached the authority: sign again with fresh keys. */
+		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+		gw_soap_result_clear(&res);
+		if (gw_token_recover(gw, req->snap) == 0) {
+			fresh = gw_snapshot_get(gw);
+			if ((id = gw_snapshot_identity(fresh, name)) != NULL && id->soap != NULL)
+				r = gw_soap_call(id->soap, req->body.data, req->body.len, action,
+				    req->request_id, &res, why, sizeof(why));
+		}
+		if (id == NULL) {
+			gw_error(resp, 503, "token_unavailable", "identity %s went away", name);
+			goto refused;
+		}
+	}
+	if (res.digest[0] != '\0')
+		gw_metrics_authority(gw->metrics, a->name, authority_outcome(r, &res));
+	if (r != 0) {
+		if (r != SG_ERR_PARSE)
+			sg_error_r(r, "SOAP call to %s with %s: %s", a->name, id->cfg->name, why);
+		error = failure_answer(resp, r, why);
+		extra_keys[n_extra] = "detail";
+		extra_values[n_extra++] = why[0] != '\0' ? why : sg_strerror(r);
+	} else if (!answered_ok(r, &res))
+		error = "authority_fault";
+	if (res.status != 0) {
+		snprintf(status_text, sizeof(status_text), "%d", res.status);
+		extra_keys[n_extra] = "http_status";
+		extra_values[n_extra++] = status_text;
+	}
+	memset(&e, 0, sizeof(e));
+	e.type = "soap";
+	e.identity = id->cfg->name;
+	e.key_id = id->key != NULL ? sgp11_key_id_hex(id->key) : NULL;
+	e.cert_serial = id->cert_serial[0] != '\0' ? id->cert_serial : NULL;
+	e.digest = res.digest[0] != '\0' ? res.digest : NULL;
+	e.authority = a->name;
+	e.authority_ref = res.message_id;
+	e.outcome = answered_ok(r, &res) ? "ok" : "error";
+	e.error = error;
+	e.extra_keys = extra_keys;
+	e.extra_values = extra_values;
+	e.n_extra = n_extra;
+	if (gw_audit(req, &e) != 0) {
+		gw_error(resp, 503, "audit_unavailable",
+		    "the audit log cannot be written; the authority's answer was discarded");
+		goto out;
+	}
+	/* A message signed on the token counts, whatever became of it. */
+	if (res.digest[0] != '\0')
+		gw_metrics_signature(gw->metrics, id->cfg->name, "soap");
+	if (r != 0)
+		goto out;
+	sg_buf_reset(&resp->body);
+	if (sg_buf_append(&resp->body, res.body.data, res.body.len) != 0) {
+		gw_error(resp, 500, "internal", "out of memory");
+		goto out;
+	}
+	resp->status = res.status;
+	relay_content_type(resp, res.content_type, version);
+	goto out;
+ refused:
+	gw_audit_refusal(req, resp, "soap", name, NULL);
+ out:
+	gw_soap_result_clear(&res);
+	gw_snapshot_put(gw, fresh);
+}

@@ -1,0 +1,380 @@
+# SPDX-License-Identifier: Apache-2.0
+# POST /v1/soap/{authority} end to end against the strict STIL simulator
+# (tests/sim/stil_sim.py): OCES3-style identities (RSA-3072, CSR made on
+# the token, issued by the simulator's client CA); for stil-ipl and
+# stil-bpi, in SOAP 1.2 and 1.1, an unsigned envelope comes back as the
+# simulator's signed answer (checked with openssl and xmlsec1), and what
+# went on the wire verifies with xmlsec1 with the identity's certificate
+# as BinarySecurityToken and TLS client certificate. Then the simulator's
+# rejections through the gateway (stale Timestamp either way, replayed
+# MessageID, an algorithm the policy refuses, a certificate from another
+# CA, injected faults), the response checks (tampered, unsigned, stale,
+# foreign signer: 502), timeouts (504), the caller's mistakes (400, 403,
+# 404, 413, 415), the config rule that Body is always signed, token
+# trouble (lost login, dead module: 503, then fresh adapters), the audit
+# entries and metrics.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+PY=${SG_PYTHON:-/usr/bin/python3}
+SIMPY=$SG_SRCDIR/tests/sim/stil_sim.py
+SIM=$W/sim
+if ! "$PY" -c 'import lxml.etree, xmlsec, cryptography' 2>/dev/null; then
+    echo "SKIP: $PY lacks lxml, xmlsec or cryptography (python3-lxml, python3-xmlsec, python3-cryptography)"
+    exit 77
+fi
+for tool in xmlsec1 xmllint; do
+    command -v "$tool" >/dev/null || { echo "SKIP: no $tool"; exit 77; }
+done
+S12=http://www.w3.org/2003/05/soap-envelope
+S11=http://schemas.xmlsoap.org/soap/envelope/
+WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
+WSA=http://www.w3.org/2005/08/addressing
+UDB=https://brugerdatabasen.stil.dk/bpi/common/3
+ACTION=https://brugerdatabasen.stil.dk/bpi/wsiinst/6/hentData
+
+gateway_fixture
+"$PY" "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
+# oces3_identity LABEL CVR: RSA-3072 key on the token, OCES3-style CSR made
+# there, certificate from the simulator's client CA, imported.
+oces3_identity() {
+    sealgate-token keygen --label "$1" --type rsa:3072 --pin-file "$W/pin" >/dev/null &&
+    sealgate-token csr --label "$1" --profile oces3 --customer-id "$2" --customer-name "Example ApS" \
+        --pin-file "$W/pin" --out "$W/$1.csr" &&
+    "$PY" "$SIMPY" issue-client --state "$SIM" --csr "$W/$1.csr" --out "$W/$1.pem" >/dev/null &&
+    sealgate-token import-cert --label "$1" --cert "$W/$1.pem" --pin-file "$W/pin" >/dev/null ||
+    { echo "Bail out! identity $1"; exit 1; }
+}
+oces3_identity stil-oces3 12345678
+oces3_identity stil-ipl 12345678
+oces3_identity stil-ipl11 12345678
+oces3_identity stil-bpi11 12345678
+oces3_identity stil-legacy 12345678
+expect_match "the CSR has the OCES3 subject" "$(openssl req -in "$W/stil-oces3.csr" -noout -subject)" \
+    'organizationIdentifier = NTRDK-12345678'
+expect_match "and an RSA-3072 key" "$(openssl req -in "$W/stil-oces3.csr" -noout -text)" 'Public-Key: \(3072 bit\)'
+# One from another CA: the simulator's TLS refuses it.
+make_identity stil-foreign rsa:2048 gw
+
+rm -f "$W/sim.json"
+"$PY" "$SIMPY" serve --state "$SIM" --port 0 --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
+SIM_PID=$!
+for i in $(seq 1 200); do [ -s "$W/sim.json" ] && break; sleep 0.05; done
+[ -s "$W/sim.json" ] || { echo "Bail out! simulator did not start"; tail "$W/sim.log"; exit 1; }
+SIM_URL=$(jq -r .url "$W/sim.json")
+simcurl() { curl -sS --cacert "$SIM/server-ca.pem" "$@"; }
+simpost() { simcurl -o /dev/null -H 'Content-Type: application/json' --data "$2" "$SIM_URL/sim/$1"; }
+
+# The token through tests/fixtures/p11fault.so, which passes everything on
+# until told to break it (for the token trouble at the end).
+export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
+jq --arg sim "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg rs "$SIM/service-ca.pem" \
+    --arg fault "$SG_BUILDDIR/tests/fixtures/p11fault.so" '
+    .token.module = $fault |
+    .limits.max_soap_bytes = 65536 |
+    .authorities = {
+      "stil-bpi": {type: "wssec-soap", preset: "stil-bpi", url: ($sim + "/bpi/wsiinst/6"), ca_file: $ca,
+                   headers: {UdbydersystemId: "12345"}, response_signer_ca_file: $rs, timeout_ms: 2000},
+      "stil-ipl": {type: "wssec-soap", preset: "stil-ipl", url: ($sim + "/ipl/IntegrationsService"),
+                   ca_file: $ca, response_signer_ca_file: $rs},
+      "stil-ipl11": {type: "wssec-soap", preset: "stil-ipl", soap_version: "1.1",
+                     url: ($sim + "/soap11/ipl/IntegrationsService"), ca_file: $ca, response_signer_ca_file: $rs},
+      "stil-bpi11": {type: "wssec-soap", preset: "stil-bpi", soap_version: "1.1", url: ($sim + "/soap11/bpi/x"),
+                     ca_file: $ca, headers: {UdbydersystemId: "12345"}, response_signer_ca_file: $rs},
+      "stil-legacy": {type: "wssec-soap", preset: "stil-bpi", signature: "rsa-sha1", digest: "sha1",
+                      url: ($sim + "/bpi/wsiinst/6"), ca_file: $ca, headers: {UdbydersystemId: "12345"},
+                      response_signer_ca_file: $rs},
+      "stil-foreign": {type: "wssec-soap", preset: "stil-ipl", url: ($sim + "/ipl/x"), ca_file: $ca,
+                       response_signer_ca_file: $rs, retries: 0}} |
+    .identities += [
+      {name: "stil-system", key_label: "stil-oces3", authority: "stil-bpi", uses: ["soap"]},
+      {name: "stil-ipl", key_label: "stil-ipl", authority: "stil-ipl", uses: ["soap"]},
+      {name: "stil-ipl11", key_label: "stil-ipl11", authority: "stil-ipl11", uses: ["soap"]},
+      {name: "stil-bpi11", key_label: "stil-bpi11", authority: "stil-bpi11", uses: ["soap"]},
+      {name: "stil-legacy", key_label: "stil-legacy", authority: "stil-legacy", uses: ["soap"]},
+      {name: "stil-foreign", key_label: "stil-foreign", authority: "stil-foreign", uses: ["soap"]}] |
+    (.clients[] | select(.name == "billing") | .identities) +=
+      ["stil-system", "stil-ipl", "stil-ipl11", "stil-bpi11", "stil-legacy", "stil-foreign"]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+
+# The configuration: Body is always signed.
+jq '.authorities["stil-bpi"].sign_parts = ["Timestamp", "MessageID"]' "$W/sealgate.json" > "$W/nobody.json"
+check_exit 1 "a profile that leaves the Body unsigned is refused" sealgated --config "$W/nobody.json" --check-config
+expect_match "  naming sign_parts" "$(cat "$W/last.out" "$W/last.err")" "sign_parts.*Body"
+jq '.authorities["stil-ipl"].signature = "ecdsa-sha256" | .authorities["stil-ipl"].digest = "sha256"' \
+    "$W/sealgate.json" > "$W/ecdsa.json"
+check_exit 1 "an ECDSA profile for an RSA key is refused" sealgated --config "$W/ecdsa.json" --check-config
+expect_match "  saying so" "$(cat "$W/last.out" "$W/last.err")" 'stil-ipl.*ECDSA.*rsa:3072'
+check "the test configuration loads" sealgated --config "$W/sealgate.json" --check-config
+start_gateway
+
+CT12='Content-Type: application/soap+xml; charset=utf-8'
+CT11='Content-Type: text/xml; charset=utf-8'
+# soap AUTHORITY[?QUERY] FILE [curl args...]: POST as billing; status on stdout,
+# the answer in $W/body, its headers in $W/hdr.
+soap() {
+    local a=$1 f=$2
+    shift 2
+    curl -sS -o "$W/body" -D "$W/hdr" -w '%{http_code}' -H "Authorization: Bearer $(cat "$W/billing.token")" \
+        --data-binary @"$f" "$@" "$GW_URL/v1/soap/$a"
+}
+content_type() { sed -n 's/^[Cc]ontent-[Tt]ype: *//p' "$W/hdr" | tr -d '\r'; }
+# envelope NS [HEADER-XML]: an unsigned envelope with one operation.
+envelope() {
+    printf '<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="%s"><soap:Header>%s</soap:Header><soap:Body><m:hentData xmlns:m="urn:example:stil"><m:Tekst>hej  &amp; farvel</m:Tekst></m:hentData></soap:Body></soap:Envelope>\n' "$1" "${2:-}"
+}
+envelope "$S12" > "$W/e12.xml"
+envelope "$S11" > "$W/e11.xml"
+xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
+# last_wire: the bytes of the simulator's last captured request in $W/wire.xml.
+last_wire() { simcurl "$SIM_URL/sim/requests" | jq -r '.requests[-1].body_b64' | base64 -d > "$W/wire.xml"; }
+# token_pem FILE OUT: the BinarySecurityToken of FILE as a PEM certificate.
+token_pem() {
+    xp "$1" 'string(//*[local-name()="BinarySecurityToken"])' | base64 -d | openssl x509 -inform DER -out "$2"
+}
+# xmlsec_ws FILE CERT: xmlsec1 on a WS-Security message, the key from CERT,
+# wsu:Id registered on every part that may be signed.
+xmlsec_ws() {
+    xmlsec1 --verify --enabled-reference-uris same-doc --pubkey-cert-pem "$2" \
+        --id-attr:Id "$S12:Body" --id-attr:Id "$S11:Body" --id-attr:Id "$WSU:Timestamp" \
+        --id-attr:Id "$WSA:MessageID" --id-attr:Id "$WSA:Action" --id-attr:Id "$UDB:UdbydersystemId" "$1"
+}
+# answer_verifies: the answer's signer chains to the service CA and xmlsec1
+# verifies the answer with it (the bytes are the simulator's, unchanged).
+answer_verifies() {
+    token_pem "$W/body" "$W/signer.pem" && openssl verify -CAfile "$SIM/service-ca.pem" "$W/signer.pem" &&
+        xmlsec_ws "$W/body" "$W/signer.pem"
+}
+# wire_checks LABEL IDENTITY-PEM SIGALG NREFS: what went on the wire.
+wire_checks() {
+    last_wire
+    token_pem "$W/wire.xml" "$W/wire-bst.pem"
+    check "$1: xmlsec1 verifies what was sent with its BinarySecurityToken" xmlsec_ws "$W/wire.xml" "$W/wire-bst.pem"
+    expect_eq "$1: the BinarySecurityToken is the identity's certificate" \
+        "$(openssl x509 -in "$W/wire-bst.pem" -outform DER 2>/dev/null | sha256sum)" \
+        "$(openssl x509 -in "$2" -outform DER | sha256sum)"
+    expect_eq "$1: and the TLS client certificate" \
+        "$(simcurl "$SIM_URL/sim/requests" | jq -r '.requests[-1].client_cert_sha256')" \
+        "$(openssl x509 -in "$2" -outform DER | sha256sum | cut -d' ' -f1)"
+    expect_eq "$1: SignatureMethod" \
+        "$(xp "$W/wire.xml" 'string(//*[local-name()="SignatureMethod"]/@Algorithm)')" "$3"
+    expect_eq "$1: References" "$(xp "$W/wire.xml" 'count(//*[local-name()="Reference" and starts-with(@URI,"#") and parent::*[local-name()="SignedInfo"]])')" "$4"
+    expect_eq "$1: mustUnderstand on wsse:Security" \
+        "$(xp "$W/wire.xml" 'string(//*[local-name()="Security"]/@*[local-name()="mustUnderstand"])')" 1
+    expect_eq "$1: Timestamp lives ~300 s" "$("$PY" - "$W/wire.xml" <<'PYEOF'
+import sys, datetime, re
+t = open(sys.argv[1]).read()
+c, e = (datetime.datetime.strptime(re.search(r"<wsu:%s>([^<]*)<" % n, t).group(1), "%Y-%m-%dT%H:%M:%S.%fZ")
+        for n in ("Created", "Expires"))
+print(int((e - c).total_seconds()))
+PYEOF
+)" 300
+}
+
+# --- each preset, SOAP 1.2 and 1.1: signed, sent, answered ---------------------
+expect_eq "stil-bpi (SOAP 1.2): 200" "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 200
+expect_eq "  the simulator's Content-Type" "$(content_type)" "application/soap+xml; charset=utf-8"
+expect_eq "  its answer: accepted under stil-bpi" \
+    "$(xp "$W/body" 'concat(//*[local-name()="Status"], " ", //*[local-name()="Policy"])')" "accepted stil-bpi"
+check "  the answer verifies (signer chains to the service CA; xmlsec1)" answer_verifies
+cp "$W/body" "$W/bpi-answer.xml"
+wire_checks "stil-bpi" "$W/stil-oces3.pem" http://www.w3.org/2001/04/xmldsig-more#rsa-sha256 5
+cp "$W/wire.xml" "$W/bpi-wire.xml"
+expect_eq "  wsa:Action added from the action parameter" \
+    "$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$ACTION"
+expect_eq "  UdbydersystemId added from the configuration" \
+    "$(xp "$W/bpi-wire.xml" "string(//*[local-name()=\"Header\"]/*[local-name()=\"UdbydersystemId\" and namespace-uri()=\"$UDB\"])")" 12345
+bpi_mid=$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="MessageID"])')
+expect_match "  wsa:MessageID added, a urn:uuid" "$bpi_mid" '^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+expect_eq "  the answer names that MessageID" "$(xp "$W/body" 'string(//*[local-name()="MessageID"])')" "$bpi_mid"
+expect_eq "  the Body sent is the caller's" \
+    "$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Tekst"])')" "hej  & farvel"
+
+expect_eq "stil-ipl (SOAP 1.2): 200" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 200
+expect_eq "  its answer: accepted under stil-ipl" "$(xp "$W/body" 'string(//*[local-name()="Policy"])')" stil-ipl
+check "  the answer verifies" answer_verifies
+wire_checks "stil-ipl" "$W/stil-ipl.pem" http://www.w3.org/2000/09/xmldsig#rsa-sha1 2
+expect_eq "  no WS-Addressing added" "$(xp "$W/wire.xml" 'count(//*[namespace-uri()="'$WSA'"])')" 0
+
+expect_eq "stil-ipl (SOAP 1.1): 200" "$(soap stil-ipl11 "$W/e11.xml" -H "$CT11" -H 'SOAPAction: "urn:hentData"')" 200
+expect_eq "  text/xml answer" "$(content_type)" "text/xml; charset=utf-8"
+expect_eq "  a SOAP 1.1 answer" "$(xp "$W/body" 'namespace-uri(/*)')" "$S11"
+check "  the answer verifies" answer_verifies
+wire_checks "stil-ipl SOAP 1.1" "$W/stil-ipl11.pem" http://www.w3.org/2000/09/xmldsig#rsa-sha1 2
+expect_eq "  SOAPAction passed on" "$(simcurl "$SIM_URL/sim/requests" | jq -r '.requests[-1].soap_action')" '"urn:hentData"'
+
+expect_eq "stil-bpi (SOAP 1.1, action from SOAPAction): 200" \
+    "$(soap stil-bpi11 "$W/e11.xml" -H "$CT11" -H "SOAPAction: \"$ACTION\"")" 200
+check "  the answer verifies" answer_verifies
+wire_checks "stil-bpi SOAP 1.1" "$W/stil-bpi11.pem" http://www.w3.org/2001/04/xmldsig-more#rsa-sha256 5
+expect_eq "  wsa:Action is the SOAPAction" \
+    "$(xp "$W/wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$ACTION"
+
+# An Envelope in the default namespace, without a Header, with comments.
+printf '<Envelope xmlns="%s"><!-- c --><Body>\n  <m:hentData xmlns:m="urn:example:stil"/></Body></Envelope>' "$S12" > "$W/plain.xml"
+expect_eq "an envelope in the default namespace: 200" "$(soap stil-ipl "$W/plain.xml" -H "$CT12")" 200
+last_wire
+token_pem "$W/wire.xml" "$W/plain-bst.pem"
+check "  and what was sent verifies with xmlsec1" xmlsec_ws "$W/wire.xml" "$W/plain-bst.pem"
+
+# The caller's own headers are kept and signed.
+envelope "$S12" "<wsa:Action xmlns:wsa=\"$WSA\">$ACTION</wsa:Action><u:UdbydersystemId xmlns:u=\"$UDB\">777</u:UdbydersystemId>" > "$W/own.xml"
+expect_eq "caller's wsa:Action and UdbydersystemId: 200" "$(soap stil-bpi "$W/own.xml" -H "$CT12")" 200
+last_wire
+expect_eq "  the caller's UdbydersystemId, once" \
+    "$(xp "$W/wire.xml" "string(//*[local-name()=\"UdbydersystemId\"])")/$(xp "$W/wire.xml" 'count(//*[local-name()="UdbydersystemId"])')" 777/1
+
+# --- the simulator's rejections, returned as they came -----------------------
+mid="urn:uuid:$(cat /proc/sys/kernel/random/uuid)"
+envelope "$S12" "<wsa:MessageID xmlns:wsa=\"$WSA\">$mid</wsa:MessageID>" > "$W/mid.xml"
+expect_eq "the caller's wsa:MessageID: 200" "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$ACTION\"")" 200
+expect_eq "  kept as given" "$(xp "$W/body" 'string(//*[local-name()="MessageID"])')" "$mid"
+expect_eq "the same MessageID again: the simulator's fault, as it came" \
+    "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$ACTION\"")" 500
+expect_match "  a SOAP Fault about the replay" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'replay'
+expect_eq "  with the simulator's Content-Type" "$(content_type)" "application/soap+xml; charset=utf-8"
+
+simpost config '{"clock_offset_s": 400}'
+expect_eq "Timestamp expired by the simulator's clock: its fault" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 500
+expect_match "  MessageExpired" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'MessageExpired.*expired'
+simpost config '{"clock_offset_s": -400}'
+expect_eq "Timestamp from the simulator's future: its fault" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 500
+expect_match "  in the future" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'future'
+simpost config '{"clock_offset_s": 0}'
+
+expect_eq "rsa-sha1 where stil-bpi wants rsa-sha256: the simulator's fault" \
+    "$(soap stil-legacy "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 500
+expect_match "  UnsupportedAlgorithm" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'UnsupportedAlgorithm'
+
+expect_error "a certificate from another CA: the simulator's TLS refuses it" 502 authority_error \
+    "$(soap stil-foreign "$W/e12.xml" -H "$CT12")"
+expect_eq "  the handshake failed there" \
+    "$(simcurl "$SIM_URL/sim/requests" | jq -r '.requests[-1].outcome')" tls_handshake_failed
+
+simpost faults '{"status": 503}'
+expect_eq "an injected 503 comes back as it is" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 503
+expect_match "  with its Fault" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'injected'
+simpost faults '{"status": null}'
+
+# --- the response checks: 502, the authority's body withheld -------------------
+for fault in tamper_response:'does not verify' unsigned_response:'not signed' stale_response:'expired' \
+    foreign_signer:'not trusted'; do
+    name=${fault%%:*} why=${fault#*:}
+    simpost faults "{\"$name\": true}"
+    expect_error "$name: 502" 502 authority_error "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")"
+    expect_match "  saying why" "$(jq -r .error_description "$W/body")" "$why"
+    expect_no_match "  without the authority's body" "$(cat "$W/body")" 'Received|Envelope'
+    simpost faults "{\"$name\": false}"
+done
+
+# --- the caller's mistakes --------------------------------------------------------
+printf '<a:x xmlns:a="urn:a"/>' > "$W/notsoap.xml"
+expect_error "not a SOAP envelope" 400 invalid_request "$(soap stil-ipl "$W/notsoap.xml" -H "$CT12")"
+expect_error "a SOAP 1.1 envelope for a SOAP 1.2 authority" 400 invalid_request \
+    "$(soap stil-ipl "$W/e11.xml" -H "$CT12")"
+expect_match "  naming the versions" "$(jq -r .error_description "$W/body")" 'SOAP 1.1 envelope.*SOAP 1.2'
+expect_error "text/xml for a SOAP 1.2 authority" 415 unsupported_media_type "$(soap stil-ipl "$W/e12.xml" -H "$CT11")"
+expect_error "application/soap+xml for a SOAP 1.1 authority" 415 unsupported_media_type \
+    "$(soap stil-ipl11 "$W/e11.xml" -H "$CT12")"
+expect_error "a charset other than UTF-8" 415 unsupported_media_type \
+    "$(soap stil-ipl "$W/e12.xml" -H 'Content-Type: application/soap+xml; charset=iso-8859-1')"
+expect_error "JSON" 415 unsupported_media_type "$(soap stil-ipl "$W/e12.xml" -H 'Content-Type: application/json')"
+last_wire
+cp "$W/wire.xml" "$W/before.xml"
+envelope "$S12" "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"/>" > "$W/secured.xml"
+expect_error "an envelope with wsse:Security already" 400 invalid_request "$(soap stil-ipl "$W/secured.xml" -H "$CT12")"
+{ printf '<?xml version="1.0"?>\n<!DOCTYPE soap:Envelope [<!ENTITY a "aaaaaaaaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>\n'
+  sed 1d "$W/e12.xml" | sed 's/farvel/\&c;/'; } > "$W/doctype.xml"
+expect_error "a DOCTYPE" 400 invalid_request "$(soap stil-ipl "$W/doctype.xml" -H "$CT12")"
+expect_match "  named" "$(jq -r .error_description "$W/body")" 'DOCTYPE'
+{ sed -n 1p "$W/e12.xml"; printf '<?pi x?>'; sed 1d "$W/e12.xml"; } > "$W/pi.xml"
+expect_error "a processing instruction" 400 invalid_request "$(soap stil-ipl "$W/pi.xml" -H "$CT12")"
+sed 's/<\/soap:Body>//' "$W/e12.xml" > "$W/broken.xml"
+expect_error "malformed XML" 400 invalid_request "$(soap stil-ipl "$W/broken.xml" -H "$CT12")"
+printf '<soap:Envelope xmlns:soap="%s"><soap:Header/></soap:Envelope>' "$S12" > "$W/nobody.xml"
+expect_error "no Body" 400 invalid_request "$(soap stil-ipl "$W/nobody.xml" -H "$CT12")"
+expect_error "stil-bpi without any action" 400 invalid_request "$(soap stil-bpi "$W/e12.xml" -H "$CT12")"
+expect_match "  says where to give it" "$(jq -r .error_description "$W/body")" 'wsa:Action'
+expect_error "wsa:Action differing from the HTTP action" 400 invalid_request \
+    "$(soap stil-bpi "$W/own.xml" -H "$CT12; action=\"urn:other\"")"
+envelope "$S12" "<wsa:MessageID xmlns:wsa=\"$WSA\">a</wsa:MessageID><wsa:MessageID xmlns:wsa=\"$WSA\">b</wsa:MessageID>" > "$W/twomid.xml"
+expect_error "two wsa:MessageID headers" 400 invalid_request "$(soap stil-bpi "$W/twomid.xml" -H "$CT12; action=\"$ACTION\"")"
+last_wire
+check "none of those reached the simulator" cmp -s "$W/wire.xml" "$W/before.xml"
+expect_error "unknown authority" 404 not_found "$(soap nosuch "$W/e12.xml" -H "$CT12")"
+expect_error "identity of another authority" 403 forbidden "$(soap 'stil-bpi?identity=stil-ipl' "$W/e12.xml" -H "$CT12")"
+expect_error "an identity for local signing" 403 forbidden "$(soap 'stil-bpi?identity=local-seal' "$W/e12.xml" -H "$CT12")"
+expect_error "an unknown identity" 404 not_found "$(soap 'stil-bpi?identity=nobody' "$W/e12.xml" -H "$CT12")"
+expect_eq "the identity named explicitly" "$(soap 'stil-ipl?identity=stil-ipl' "$W/e12.xml" -H "$CT12")" 200
+expect_error "identity not granted to the client" 403 forbidden \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$W/other.token")" -H "$CT12" \
+        --data-binary @"$W/e12.xml" "$GW_URL/v1/soap/stil-ipl?identity=stil-ipl")"
+expect_error "without a token" 401 unauthorized \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' -H "$CT12" --data-binary @"$W/e12.xml" "$GW_URL/v1/soap/stil-ipl")"
+{ sed 's/<m:Tekst>.*<\/m:Tekst>/<m:Tekst>/' "$W/e12.xml" | head -c -1; head -c 70000 /dev/zero | tr '\0' x
+  printf '</m:Tekst></m:hentData></soap:Body></soap:Envelope>'; } > "$W/big.xml"
+expect_error "an envelope over max_soap_bytes" 413 payload_too_large "$(soap stil-ipl "$W/big.xml" -H "$CT12")"
+expect_eq "the gateway still serves" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 200
+
+# --- no answer in time: 504 ------------------------------------------------------
+kill -STOP "$SIM_PID"
+expect_error "the authority does not answer within timeout_ms" 504 authority_timeout \
+    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")"
+kill -CONT "$SIM_PID"
+
+# --- token trouble: the message is signed again after recovery ------------------
+echo logout > "$W/fault"
+expect_eq "lost login: signed again after logging in, 200" \
+    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 200
+check "  and that answer verifies" answer_verifies
+expect_match "  after a new login" "$(cat "$W/sealgated.log")" 'logging in again'
+rm -f "$W/fault"
+echo dead > "$W/fault"
+expect_error "dead token: nothing is sent" 503 token_unavailable "$(soap stil-ipl "$W/e12.xml" -H "$CT12")"
+rm -f "$W/fault"
+for i in $(seq 1 40); do
+    status=$(soap stil-ipl "$W/e12.xml" -H "$CT12")
+    [ "$status" = 200 ] && break
+    sleep 0.1
+done
+expect_eq "back after the module is reopened, with fresh adapters" "$status" 200
+expect_match "  module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
+check "  and that answer verifies" answer_verifies
+
+# --- metrics and the audit log ----------------------------------------------------
+curl -sS -H "Authorization: Bearer $(cat "$W/monitor.token")" "$GW_URL/metrics" > "$W/metrics.txt"
+expect_match "authority requests counted" "$(cat "$W/metrics.txt")" \
+    'sealgate_authority_requests_total\{authority="stil-bpi",outcome="ok"\} [1-9]'
+expect_match "faults counted" "$(cat "$W/metrics.txt")" \
+    'sealgate_authority_requests_total\{authority="stil-bpi",outcome="fault"\} 1'
+expect_match "timeouts counted" "$(cat "$W/metrics.txt")" \
+    'sealgate_authority_requests_total\{authority="stil-bpi",outcome="timeout"\} 1'
+expect_match "signatures counted" "$(cat "$W/metrics.txt")" \
+    'sealgate_signatures_total\{identity="stil-system",operation="soap"\} [1-9]'
+stop_gateway
+kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+
+A=$W/audit
+first=$(jq -c 'select(.type == "soap" and .identity == "stil-system" and .outcome == "ok")' "$A"/audit-*.jsonl | head -n 1)
+expect_eq "the first stil-bpi call audited: authority, MessageID, status" \
+    "$(printf '%s' "$first" | jq -r '[.authority, .authority_ref, .http_status] | join(" ")')" "stil-bpi $bpi_mid 200"
+expect_eq "  with the sha256 of the bytes sent" "$(printf '%s' "$first" | jq -r .digest)" \
+    "sha256:$(sha256sum < "$W/bpi-wire.xml" | cut -d' ' -f1)"
+expect_eq "  the certificate serial" "$(printf '%s' "$first" | jq -r .cert_serial)" \
+    "$(openssl x509 -in "$W/stil-oces3.pem" -noout -serial | cut -d= -f2)"
+expect_match "  and the key id" "$(printf '%s' "$first" | jq -r .key_id)" '^[0-9a-f]+$'
+expect_eq "the replay audited with the authority's status, as its refusal" \
+    "$(jq -r "select(.type == \"soap\" and .authority_ref == \"$mid\") | [.http_status, .outcome, .error // \"-\"] | join(\" \")" \
+        "$A"/audit-*.jsonl | tr '\n' ';')" "200 ok -;500 error authority_fault;"
+expect_eq "response check failures audited as authority_error" \
+    "$(jq -s '[.[] | select(.type == "soap" and .error == "authority_error" and .http_status == "200")] | length' "$A"/audit-*.jsonl)" 4
+expect_eq "the timeout audited" \
+    "$(jq -s '[.[] | select(.type == "soap" and .error == "authority_timeout")] | length' "$A"/audit-*.jsonl)" 1
+expect_eq "refusals audited (400, 413, 415, 404, 403)" \
+    "$(jq -s '[.[] | select(.type == "soap" and .outcome == "error" and (.error | IN("invalid_request", "payload_too_large", "unsupported_media_type", "not_found", "forbidden")))] | length' "$A"/audit-*.jsonl)" 19
+expect_eq "the client not granted: an auth_failure" \
+    "$(jq -s '[.[] | select(.type == "auth_failure" and .client == "other" and .identity == "stil-ipl")] | length' "$A"/audit-*.jsonl)" 1
+expect_eq "monthly soap count of stil-system" \
+    "$(sealgate-audit counts --month "$(date -u +%Y-%m)" --json "$A" | jq '[.counts[] | select(.identity == "stil-system") | .soap] | add')" \
+    "$(jq -s '[.[] | select(.type == "soap" and .identity == "stil-system" and .outcome == "ok")] | length' "$A"/audit-*.jsonl)"
+check "chain verifies" audit_verify "$A"
+finish
