@@ -51,10 +51,9 @@ check "the daemon runs" alive "$pid"
 set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
     SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
     SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL
-    DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY SIM_STIL_URL"
-# Their authorities (and simulators) do not exist yet: present, empty.
-later_vars="DEMO_VERO_IDENTITY
-    DEMO_VERO_TRANSFER_ID DEMO_VERO_TRANSFER_PASSWORD_FILE"
+    DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY SIM_STIL_URL DEMO_VERO_IDENTITY
+    DEMO_VERO_TRANSFER_ID DEMO_VERO_TRANSFER_PASSWORD_FILE SIM_VERO_URL"
+later_vars=""
 exported=$(env -i bash -c '. "$1" && env' _ "$D/demo.env")
 for v in $set_vars; do
     if printf '%s\n' "$exported" | grep -Eq "^$v=.+"; then pass "demo.env exports $v"; else fail "demo.env lacks $v"; fi
@@ -93,8 +92,8 @@ done
 expect_eq "client roles and identities" \
     "$(jq -c '[.clients[] | [.name, .roles, (.identities // [])]]' "$C")" \
     '[["billing",["stamp"],["local-seal","dvv-interface","stil-system"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
-expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority]]' "$C")" \
-    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"],["stil-system","stil-system",["soap"],"stil-bpi"]]'
+expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority // .issuer]]' "$C")" \
+    '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"],["stil-system","stil-system",["soap"],"stil-bpi"],["vero-ws","vero-ws",[],"vero"],["vero-spare","vero-spare",[],"vero"]]'
 expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":null}'
 expect_eq "token settings" "$(jq -c '.token | [.label, .pin_file]' "$C")" '["sealgate","pin"]'
 expect_eq "audit settings" "$(jq -c '.audit | [.dir, .checkpoint_identity]' "$C")" '["audit","audit-signer"]'
@@ -110,7 +109,7 @@ check "sealgate-token keys through SEALGATE_CONFIG" sealgate-token keys --json
 keys=$(cat "$W/last.out")
 expect_eq "key types and protection" \
     "$(printf '%s' "$keys" | jq -c '[.[] | select(.private_key) | [.label, .type, .sensitive, .extractable]] | sort')" \
-    '[["audit-signer","ec:p256",true,false],["dvv-interface","rsa:2048",true,false],["local-seal","rsa:2048",true,false],["stil-system","rsa:3072",true,false]]'
+    '[["audit-signer","ec:p256",true,false],["dvv-interface","rsa:2048",true,false],["local-seal","rsa:2048",true,false],["stil-system","rsa:3072",true,false],["vero-ws","rsa:2048",true,false]]'
 expect_eq "local certificates issued by the demo CA" \
     "$(printf '%s' "$keys" | jq -r '[.[] | select(.private_key and (.label | IN("local-seal", "audit-signer"))) | .certificate.issuer] | unique | join(";")')" \
     "$(openssl x509 -in "$DEMO_LOCAL_CA_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
@@ -197,7 +196,7 @@ expect_match "example: the SOAP call was accepted" "$ex_out" '^accepted$'
 expect_match "example: xmlsec1 verified what went on the wire" "$ex_out" '^OK$'
 
 # --- the README's SOAP example, as written there ---
-awk '/^### SOAP calls/ { s = 1 } /^### Configuration/ { s = 0 }
+awk '/^### / { s = 0 } /^### SOAP calls/ { s = 1 }
     s && /^```sh$/ { c = 1; next } s && /^```$/ { c = 0 } c' "$SG_SRCDIR/README.md" > "$W/readme-soap.sh"
 mkdir -p "$W/readme-soap"
 check "the README's SOAP example runs" env -i PATH="$PATH" HOME="$W/readme-soap" \
@@ -205,6 +204,20 @@ check "the README's SOAP example runs" env -i PATH="$PATH" HOME="$W/readme-soap"
 expect_match "  xmlsec1 verifies what was sent" "$(cat "$W/last.err")" '^OK$'
 expect_eq "  the simulator's signed answer came back" \
     "$(xmllint --xpath 'string(//*[local-name()="Status"])' "$W/readme-soap/answer.xml" 2>/dev/null)" accepted
+
+# --- Vero: vero-ws enrolled by the demo, the README's walkthrough for vero-spare ---
+expect_eq "vero-ws was enrolled through the Vero simulator" \
+    "$(curl -sS -H "Authorization: Bearer $SEALGATE_OFFICER_TOKEN" "$SEALGATE_URL/v1/identities" |
+        jq -r '.[] | select(.name=="vero-ws") | .certificate.issuer')" \
+    "$(openssl x509 -in "$D/sim-vero/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+awk '/^### / { s = 0 } /^### Certificates from the Vero service/ { s = 1 }
+    s && /^```sh$/ { c = 1; next } s && /^```$/ { c = 0 } c' "$SG_SRCDIR/README.md" > "$W/readme-vero.sh"
+mkdir -p "$W/readme-vero"
+check "the README's Vero enrolment runs" env -i PATH="$PATH" HOME="$W/readme-vero" \
+    bash -e -o pipefail -c '. "$1"; cd "$2"; . "$3"' _ "$D/demo.env" "$W/readme-vero" "$W/readme-vero.sh"
+expect_eq "  the job is done" "$(jq -r .state "$W/readme-vero/job.json")" done
+expect_match "  both Vero identities have certificates" "$(grep -c '"days_left":7[23][0-9]' "$W/last.out")" '^2$'
+expect_match "  renewal outside the window is refused" "$(cat "$W/last.out")" '"error":"conflict"'
 
 # --- no PIN in what the demo writes or prints ---
 for f in "$D/demo.env" "$D/sealgated.log" "$C" "$D/check-config.log" "$W/detach.out" "$W/detach.err" \
