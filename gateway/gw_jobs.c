@@ -852,17 +852,6 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, struct job **j
 	return 0;
 }
 
-static int
-refuse(int r, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* The identity as the request sees it, checked for a job (lock held). */
 static int
 lookup(struct gw_jobs *j, struct gw_snapshot *snap, const char *name,
@@ -873,12 +862,12 @@ lookup(struct gw_jobs *j, struct gw_snapshot *snap, const char *name,
 
 	*idp = id;
 	if (id == NULL)
-		return refuse(SG_ERR_NOT_FOUND, why, whylen, "no identity named %s", name);
+		return sg_why(SG_ERR_NOT_FOUND, why, whylen, "no identity named %s", name);
 	if (id->cfg->issuer == NULL)
-		return refuse(SG_ERR_CONFLICT, why, whylen,
+		return sg_why(SG_ERR_CONFLICT, why, whylen,
 		    "identity %s has no issuer (a vero-certservice authority) to enrol with", name);
 	if ((busy = active_job(j, name)) != NULL)
-		return refuse(SG_ERR_CONFLICT, why, whylen, "job %s is already under way for %s",
+		return sg_why(SG_ERR_CONFLICT, why, whylen, "job %s is already under way for %s",
 		    busy->id, name);
 	return 0;
 }
@@ -896,12 +885,12 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 	if ((r = lookup(j, snap, identity, &id, why, whylen)) != 0)
 		goto out;
 	if (id->cert != NULL) {
-		r = refuse(SG_ERR_CONFLICT, why, whylen, "identity %s already has a certificate; "
+		r = sg_why(SG_ERR_CONFLICT, why, whylen, "identity %s already has a certificate; "
 		    "renew it instead", identity);
 		goto out;
 	}
 	if ((r = queue(j, id, 0, &job)) != 0) {
-		refuse(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
+		sg_why(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
 		goto out;
 	}
 	if ((job->transfer_id = strdup(transfer_id)) == NULL ||
@@ -909,7 +898,7 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 		strcpy(job->state, "failed");
 		set_detail(job, "out of memory");
 		job_save(j, job);
-		r = refuse(SG_ERR_ALLOC, why, whylen, "out of memory");
+		r = sg_why(SG_ERR_ALLOC, why, whylen, "out of memory");
 		goto out;
 	}
 	memcpy(id_out, job->id, GW_JOB_ID_LEN + 1);
@@ -935,23 +924,23 @@ gw_jobs_renew(struct gw_jobs *j, const char *identity, char *id_out, char *why, 
 	if ((r = lookup(j, snap, identity, &id, why, whylen)) != 0)
 		goto out;
 	if (id->cert == NULL) {
-		r = refuse(SG_ERR_CONFLICT, why, whylen, "identity %s has no certificate; enrol it",
+		r = sg_why(SG_ERR_CONFLICT, why, whylen, "identity %s has no certificate; enrol it",
 		    identity);
 		goto out;
 	}
 	if (id->not_after <= now) {
-		r = refuse(SG_ERR_CERT_EXPIRED, why, whylen, "the certificate of %s has expired; "
+		r = sg_why(SG_ERR_CERT_EXPIRED, why, whylen, "the certificate of %s has expired; "
 		    "only a new enrolment helps", identity);
 		goto out;
 	}
 	if (!window_open(id, now)) {
-		r = refuse(SG_ERR_CONFLICT, why, whylen, "renewal opens %u days before expiry "
+		r = sg_why(SG_ERR_CONFLICT, why, whylen, "renewal opens %u days before expiry "
 		    "(%lld days left)", id->cfg->issuer->vero.renewal_window_days,
 		    (long long)((id->not_after - now) / DAY));
 		goto out;
 	}
 	if ((r = queue(j, id, 1, &job)) != 0) {
-		refuse(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
+		sg_why(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
 		goto out;
 	}
 	memcpy(id_out, job->id, GW_JOB_ID_LEN + 1);

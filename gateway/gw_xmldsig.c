@@ -11,6 +11,7 @@
 #include <libxml/xmlsave.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -439,6 +440,29 @@ gw_xml_base64_decode(const xmlChar *text, unsigned char **outp, size_t *lenp)
 	r = n == 0 ? SG_ERR_PARSE : sg_b64_decode(packed, n, SG_B64_STD, outp, lenp);
 	free(packed);
 	return r;
+}
+
+X509 *
+gw_xml_cert(xmlNodePtr node)
+{
+	xmlChar *text = node != NULL ? xmlNodeGetContent(node) : NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	X509 *cert = NULL;
+
+	if (gw_xml_base64_decode(text, &der, &len) == 0) {
+		p = der;
+		cert = d2i_X509(NULL, &p, (long)len);
+		if (cert != NULL && p != der + len) {
+			X509_free(cert);
+			cert = NULL;
+		}
+	}
+	ERR_clear_error();
+	free(der);
+	xmlFree(text);
+	return cert;
 }
 
 int

@@ -71,6 +71,10 @@ const char *gw_xmldsig_digest_uri(enum sg_xmldigest_alg alg);
  * SG_ERR_PARSE, SG_ERR_ALLOC. */
 int gw_xml_base64_decode(const xmlChar *text, unsigned char **outp, size_t *lenp);
 
+/* The X.509 certificate (base64 DER, nothing after it) in the text of
+ * node, or NULL (node may be NULL). New; X509_free it. */
+X509 *gw_xml_cert(xmlNodePtr node);
+
 /* Serialise doc as UTF-8 with an XML declaration and no added
  * whitespace into out (reset first). SG_ERR_TOO_LARGE, SG_ERR_ALLOC. */
 int gw_xml_serialise(xmlDocPtr doc, struct sg_buf *out);

@@ -75,17 +75,6 @@ gw_xmlverify_global_cleanup(void)
 }
 
 static int
-refuse(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return SG_ERR_CRYPTO;
-}
-
-static int
 is_ds(xmlNodePtr n, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
@@ -131,7 +120,7 @@ list_references(xmlNodePtr sig, xmlNodePtr *refs, size_t max_refs, size_t *n_ref
 
 	*n_refs = 0;
 	if (!is_ds(signed_info, "SignedInfo"))
-		return refuse(why, whylen, "the signature has no SignedInfo");
+		return sg_why(SG_ERR_CRYPTO, why, whylen, "the signature has no SignedInfo");
 	for (ref = first_element(signed_info->children); ref != NULL; ref = first_element(ref->next)) {
 		xmlChar *uri;
 		xmlNodePtr target;
@@ -139,12 +128,12 @@ list_references(xmlNodePtr sig, xmlNodePtr *refs, size_t max_refs, size_t *n_ref
 		if (!is_ds(ref, "Reference"))
 			continue;
 		if (n == max_refs)
-			return refuse(why, whylen, "the signature has more than %zu references", max_refs);
+			return sg_why(SG_ERR_CRYPTO, why, whylen, "the signature has more than %zu references", max_refs);
 		if ((uri = xmlGetProp(ref, BAD_CAST "URI")) == NULL)
-			return refuse(why, whylen, "a Reference has no URI");
+			return sg_why(SG_ERR_CRYPTO, why, whylen, "a Reference has no URI");
 		target = reference_target(sig->doc, uri);
 		if (target == NULL) {
-			refuse(why, whylen, "Reference URI \"%.60s\" names nothing in this document",
+			sg_why(SG_ERR_CRYPTO, why, whylen, "Reference URI \"%.60s\" names nothing in this document",
 			    (const char *)uri);
 			xmlFree(uri);
 			return SG_ERR_CRYPTO;
@@ -153,7 +142,7 @@ list_references(xmlNodePtr sig, xmlNodePtr *refs, size_t max_refs, size_t *n_ref
 		refs[n++] = target;
 	}
 	if (n == 0)
-		return refuse(why, whylen, "the signature has no Reference");
+		return sg_why(SG_ERR_CRYPTO, why, whylen, "the signature has no Reference");
 	*n_refs = n;
 	return 0;
 }
@@ -216,7 +205,7 @@ gw_xmlverify(xmlNodePtr sig, X509 *signer, int allow_sha1, xmlNodePtr *refs,
 
 	*n_refs = 0;
 	if (sig == NULL || sig->doc == NULL || !is_ds(sig, "Signature") || signer == NULL)
-		return refuse(why, whylen, "no XML signature to verify");
+		return sg_why(SG_ERR_CRYPTO, why, whylen, "no XML signature to verify");
 	if ((r = list_references(sig, refs, max_refs, n_refs, why, whylen)) != 0)
 		return r;
 	r = SG_ERR_ALLOC;
@@ -230,12 +219,12 @@ gw_xmlverify(xmlNodePtr sig, X509 *signer, int allow_sha1, xmlNodePtr *refs,
 		goto out;
 	xmlsec_reason[0] = '\0';
 	if (xmlSecDSigCtxVerify(ctx, sig) < 0) {
-		r = refuse(why, whylen, "the signature could not be processed (%s)",
+		r = sg_why(SG_ERR_CRYPTO, why, whylen, "the signature could not be processed (%s)",
 		    xmlsec_reason[0] != '\0' ? xmlsec_reason : "xmlsec failed");
 		goto out;
 	}
 	if (ctx->status != xmlSecDSigStatusSucceeded) {
-		r = refuse(why, whylen, "the signature does not verify");
+		r = sg_why(SG_ERR_CRYPTO, why, whylen, "the signature does not verify");
 		goto out;
 	}
 	r = 0;
@@ -283,7 +272,7 @@ gw_xmlverify_chain(X509 *cert, STACK_OF(X509) *chain, X509_STORE *store, time_t 
 		goto out;
 	X509_STORE_CTX_set_time(ctx, 0, now);
 	if (X509_verify_cert(ctx) != 1) {
-		r = refuse(why, whylen, "the signer certificate is not trusted: %s",
+		r = sg_why(SG_ERR_CRYPTO, why, whylen, "the signer certificate is not trusted: %s",
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}

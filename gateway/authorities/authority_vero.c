@@ -53,17 +53,6 @@ static const struct operation op_get = {
 	"getCertificate", "GetCertificateRequest", "GetCertificateResponse"
 };
 
-static int
-fail(int r, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 int
 gw_vero_new(const struct sg_authority *authority, struct gw_vero **vp)
 {
@@ -238,29 +227,6 @@ child_text(xmlNodePtr parent, const char *name, char *out, size_t outlen)
 	xmlFree(text);
 }
 
-static X509 *
-cert_from_text(xmlNodePtr n)
-{
-	xmlChar *text = n != NULL ? xmlNodeGetContent(n) : NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	size_t len = 0;
-	X509 *cert = NULL;
-
-	if (gw_xml_base64_decode(text, &der, &len) == 0) {
-		p = der;
-		cert = d2i_X509(NULL, &p, (long)len);
-		if (cert != NULL && p != der + len) {
-			X509_free(cert);
-			cert = NULL;
-		}
-	}
-	ERR_clear_error();
-	free(der);
-	xmlFree(text);
-	return cert;
-}
-
 /* The response element's ds:Signature, made by the service: the element
  * taken out as a document of its own (the signature is enveloped in it,
  * Reference URI=""), the signer from KeyInfo chaining to the response
@@ -282,14 +248,14 @@ verify_response(struct gw_vero *v, xmlNodePtr response, char *why, size_t whylen
 		last = n;
 	sig = last;
 	if (!is_element(sig, GW_DSIG_NS, "Signature")) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "the response is not signed");
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "the response is not signed");
 		goto out;
 	}
 	key_info = child(sig, GW_DSIG_NS, "KeyInfo");
 	x509_data = key_info != NULL ? child(key_info, GW_DSIG_NS, "X509Data") : NULL;
-	if ((signer = cert_from_text(x509_data != NULL ?
+	if ((signer = gw_xml_cert(x509_data != NULL ?
 	    child(x509_data, GW_DSIG_NS, "X509Certificate") : NULL)) == NULL) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen,
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen,
 		    "the response signature carries no signer certificate");
 		goto out;
 	}
@@ -299,7 +265,7 @@ verify_response(struct gw_vero *v, xmlNodePtr response, char *why, size_t whylen
 		goto out;
 	}
 	if (n_refs != 1 || refs[0] != root) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen,
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen,
 		    "the response signature does not cover the whole response");
 		goto out;
 	}
@@ -333,36 +299,36 @@ parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forwa
 	if (reply->body.len == 0 || reply->body.len > REPLY_MAX ||
 	    (doc = xmlReadMemory((const char *)reply->body.data, (int)reply->body.len, NULL, NULL,
 	    XML_PARSE_NONET)) == NULL || doc->intSubset != NULL) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP envelope",
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP envelope",
 		    op->action, reply->status);
 		goto out;
 	}
 	env = xmlDocGetRootElement(doc);
 	if (!is_element(env, SOAP11_NS, "Envelope") || (body = child(env, SOAP11_NS, "Body")) == NULL) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d, not a SOAP 1.1 envelope",
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d, not a SOAP 1.1 envelope",
 		    op->action, reply->status);
 		goto out;
 	}
 	if (child(body, SOAP11_NS, "Fault") != NULL) {
 		fault_text(body, fault, sizeof(fault));
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: SOAP Fault: %s", op->action, fault);
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: SOAP Fault: %s", op->action, fault);
 		goto out;
 	}
 	response = next_element(body->children);
 	if (reply->status != 200 || !is_element(response, GW_VERO_NS, op->response)) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a %s", op->action,
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a %s", op->action,
 		    reply->status, op->response);
 		goto out;
 	}
 	if ((r = verify_response(v, response, why, whylen)) != 0)
 		goto out;
 	if ((result = child(response, NULL, "Result")) == NULL) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: the response has no Result", op->action);
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: the response has no Result", op->action);
 		goto out;
 	}
 	child_text(result, "Status", status, sizeof(status));
 	if (strcmp(status, "OK") != 0 && strcmp(status, "FAIL") != 0) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: Result/Status is neither OK nor FAIL",
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: Result/Status is neither OK nor FAIL",
 		    op->action);
 		goto out;
 	}
@@ -373,8 +339,8 @@ parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forwa
 	}
 	child_text(response, "RetrievalId", res->retrieval_id, sizeof(res->retrieval_id));
 	if (child(response, NULL, "Certificate") != NULL &&
-	    (res->certificate = cert_from_text(child(response, NULL, "Certificate"))) == NULL) {
-		r = fail(SG_ERR_AUTHORITY, why, whylen, "%s: the Certificate is not an X.509 certificate",
+	    (res->certificate = gw_xml_cert(child(response, NULL, "Certificate"))) == NULL) {
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: the Certificate is not an X.509 certificate",
 		    op->action);
 		goto out;
 	}
@@ -404,11 +370,11 @@ call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_ver
 	r = gw_forward_post(v->forward, "", "text/xml; charset=utf-8", wire.data, wire.len, headers,
 	    1, &reply);
 	if (r == SG_ERR_TIMEOUT) {
-		fail(r, why, whylen, "%s: no answer in time", op->action);
+		sg_why(r, why, whylen, "%s: no answer in time", op->action);
 		goto out;
 	}
 	if (r != 0) {
-		r = fail(r == SG_ERR_ALLOC ? r : SG_ERR_AUTHORITY, why, whylen,
+		r = sg_why(r == SG_ERR_ALLOC ? r : SG_ERR_AUTHORITY, why, whylen,
 		    "%s: the service could not be reached", op->action);
 		goto out;
 	}
@@ -470,7 +436,7 @@ gw_vero_renew(struct gw_vero *v, const struct sg_identity *id, X509_REQ *csr,
 	ref.enveloped = 1;
 	if ((r = gw_xmldsig_sign(root, &ref, 1, SG_XMLSIG_RSA_SHA256, SG_XMLDIGEST_SHA256,
 	    current_key, &sig)) != 0) {
-		fail(r, why, whylen, "renewCertificate: the current key did not sign (%s)",
+		sg_why(r, why, whylen, "renewCertificate: the current key did not sign (%s)",
 		    sg_strerror(r));
 		goto out;
 	}

@@ -220,20 +220,7 @@ find_ds(xmlNodePtr n, const char *name)
 static X509 *
 key_info_cert(xmlNodePtr sig)
 {
-	xmlNodePtr c = find_ds(sig->children, "X509Certificate");
-	xmlChar *text = c != NULL ? xmlNodeGetContent(c) : NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	size_t len = 0;
-	X509 *cert = NULL;
-
-	if (gw_xml_base64_decode(text, &der, &len) == 0) {
-		p = der;
-		cert = d2i_X509(NULL, &p, (long)len);
-	}
-	free(der);
-	xmlFree(text);
-	return cert;
+	return gw_xml_cert(find_ds(sig->children, "X509Certificate"));
 }
 
 static int
