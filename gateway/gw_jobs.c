@@ -630,15 +630,16 @@ check_cert(struct job *job, const struct gw_identity *id, struct sgp11_key *key,
 static void
 finish(struct gw_jobs *j, struct job *job, const char *what)
 {
-	set_state(j, job, "done");
-	job->step = STEP_FINISHED;
+	/* The identity takes up its new key and certificate first: "done"
+	 * means the gateway uses them. */
+	gw_reload(j->gw, job->renew ? "renewal" : "enrolment");
 	set_detail(job, "%s", what);
+	job->step = STEP_FINISHED;
+	set_state(j, job, "done");
 	job_save(j, job);
 	audit_job(j, job, "ok", NULL);
 	sg_info("job %s (%s %s): %s", job->id, job->renew ? "renew" : "enroll", job->identity,
 	    what);
-	/* The identity takes up its new key and certificate. */
-	gw_reload(j->gw, job->renew ? "renewal" : "enrolment");
 }
 
 /* Renewal: certificate next to the staged key, the current key retired,
@@ -713,7 +714,12 @@ step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	job->cert = res.certificate;
 	res.certificate = NULL;
 	if (!job->renew) {
-		if ((r = sgp11_cert_import(j->gw->token, job->new_label, job->cert, NULL)) != 0) {
+		/* Stored already when a restart came between storing and "done". */
+		if (sgp11_key_get0_cert(key) != NULL && X509_cmp(sgp11_key_get0_cert(key), job->cert) == 0)
+			r = 0;
+		else
+			r = sgp11_cert_import(j->gw->token, job->new_label, job->cert, NULL);
+		if (r != 0) {
 			set_detail(job, "the certificate could not be stored on the token: %s",
 			    sg_strerror(r));
 			job_fail(j, job, "token_unavailable");
