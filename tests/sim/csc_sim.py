@@ -79,23 +79,17 @@ Test interface (same origin, no client certificate needed):
 import argparse
 import base64
 import binascii
-import collections
-import datetime
-import http.server
+import http
 import ipaddress
 import json
 import os
 import random
 import re
 import select
-import signal
-import socket
-import socketserver
-import ssl
 import sys
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -105,12 +99,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     Prehashed, encode_dss_signature)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import simcommon
+from simcommon import (Fatal, add_serve_arguments, atomic_write, build_cert, cert_not_after,
+                       cert_not_before, check_listen_address, days_from_now, die, dump_json,
+                       ensure_ca, iso_utc, ku, load_cert, load_key, log, name_from, run_command,
+                       serve_until_signal, server_tls_context, utcnow, write_cert, write_key)
+
 PROG = "csc_sim"
+simcommon.set_prog(PROG)
 MAX_BODY = 1024 * 1024          # request bodies
-MAX_HEADER_BYTES = 16 * 1024    # all request header lines together
-HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
-IDLE_TIMEOUT = 30.0             # seconds a socket read may block (keep-alive idle)
-BODY_DEADLINE = 30.0            # seconds to receive one whole body
 CAPTURE_MAX = 100               # requests kept for /sim/requests
 CAPTURE_BODY_MAX = 64 * 1024    # body bytes kept per captured request
 MAX_HASHES = 10                 # signHash: 1..MAX_HASHES hashes per call
@@ -142,117 +139,18 @@ B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 MONTH_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
-class Fatal(Exception):
-    """A command-line failure: one line on stderr, exit 1."""
-
-
-def die(msg):
-    raise Fatal(msg)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso_utc(t=None):
-    return (t or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cert_not_before(cert):
-    t = getattr(cert, "not_valid_before_utc", None)
-    return t if t is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
-
-
-def cert_not_after(cert):
-    t = getattr(cert, "not_valid_after_utc", None)
-    return t if t is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-
-
 # ---------------------------------------------------------------- files
 
-def atomic_write(path, data, mode=0o644):
-    """Write DATA to PATH via a temporary file, fsync and rename."""
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(),
-                                             threading.get_ident()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dfd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
 def strict_json(data):
-    """Parse JSON bytes strictly: UTF-8 without BOM, no duplicate members,
-    no NaN/Infinity. Raises ValueError with a short reason."""
-    if isinstance(data, bytes):
-        if data.startswith(b"\xef\xbb\xbf"):
-            raise ValueError("byte order mark before the JSON text")
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError("body is not UTF-8") from None
-
-    def pairs(items):
-        obj = {}
-        for k, v in items:
-            if k in obj:
-                raise ValueError("duplicate member %r" % k)
-            obj[k] = v
-        return obj
-
-    def constant(name):
-        raise ValueError("%s is not JSON" % name)
-
-    try:
-        return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        raise ValueError("malformed JSON: %s" % e.msg) from None
+    """simcommon.strict_json, refusing a byte order mark as well."""
+    if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
+        raise ValueError("byte order mark before the JSON text")
+    return simcommon.strict_json(data)
 
 
 def read_json_file(path):
     with open(path, "rb") as f:
         return strict_json(f.read())
-
-
-def dump_json(obj):
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), None)
-
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificate(f.read())
-
-
-def write_key(path, key):
-    atomic_write(path, key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()), 0o600)
-
-
-def write_cert(path, cert):
-    atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def key_type(key):
@@ -261,10 +159,6 @@ def key_type(key):
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         return "ec"
     return "other"
-
-
-def name_from(pairs):
-    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
 
 
 def signed_by(cert, issuer):
@@ -292,48 +186,6 @@ def new_key(kind):
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def build_cert(subject, pubkey, issuer_cert, issuer_key, days, *, ca, key_usage,
-               eku=None, san=None):
-    now = utcnow()
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
-         .public_key(pubkey)
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(now - datetime.timedelta(minutes=5))
-         .not_valid_after(now + datetime.timedelta(days=days))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-         .add_extension(key_usage, critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
-    aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
-    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-    if san:
-        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return b.sign(issuer_key, hashes.SHA256())
-
-
-def ku(*, sign=False, nonrep=False, encipher=False, ca=False):
-    return x509.KeyUsage(digital_signature=sign, content_commitment=nonrep,
-                         key_encipherment=encipher, data_encipherment=False,
-                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                         encipher_only=False, decipher_only=False)
-
-
-def ensure_ca(d, name, subject):
-    """Load DIR/NAME.pem+.key or make a new self-signed CA. Returns (key, cert, made)."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    if os.path.exists(pem) and os.path.exists(keyf):
-        return load_key(keyf), load_cert(pem), False
-    key = new_key("rsa")
-    cert = build_cert(subject, key.public_key(), None, key, 3650, ca=True,
-                      key_usage=ku(sign=True, ca=True))
-    write_key(keyf, key)
-    write_cert(pem, cert)
-    return key, cert, True
-
-
 def ensure_leaf(d, name, ca_key, ca_cert, kind, make):
     """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's;
     otherwise make them (a new key only when the key file is missing)."""
@@ -358,16 +210,16 @@ def cmd_init(args):
     os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
     test_o = (NameOID.ORGANIZATION_NAME, "csc-sim test")
 
-    skey, scert, _ = ensure_ca(d, "server-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim server CA")]))
+    skey, scert = ensure_ca(d, "server-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim server CA")]))
     ensure_leaf(d, "server", skey, scert, "rsa", lambda pub: build_cert(
-        name_from([test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, 825, ca=False,
+        name_from([test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, *days_from_now(825), ca=False,
         key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
         san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
              x509.IPAddress(ipaddress.ip_address("::1"))]))
 
     ensure_ca(d, "client-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim client CA")]))
 
-    ckey, ccert, _ = ensure_ca(d, "stamp-ca", name_from([(NameOID.COUNTRY_NAME, "FI"), test_o,
+    ckey, ccert = ensure_ca(d, "stamp-ca", name_from([(NameOID.COUNTRY_NAME, "FI"), test_o,
                                                          (NameOID.COMMON_NAME, "csc-sim stamp CA")]))
     existing = os.path.join(d, "stamp.key")
     if os.path.exists(existing) and args.stamp_key:
@@ -378,7 +230,7 @@ def cmd_init(args):
     ensure_leaf(d, "stamp", ckey, ccert, args.stamp_key or "rsa", lambda pub: build_cert(
         name_from([(NameOID.COUNTRY_NAME, "FI"), (NameOID.ORGANIZATION_NAME, "Example Oy"),
                    (NameOID.COMMON_NAME, "Example Oy stamp")]),
-        pub, ccert, ckey, 730, ca=False, key_usage=ku(sign=True, nonrep=True)))
+        pub, ccert, ckey, *days_from_now(730), ca=False, key_usage=ku(sign=True, nonrep=True)))
 
     creds = os.path.join(d, "credentials.json")
     if not os.path.exists(creds):
@@ -447,7 +299,7 @@ def cmd_issue_client(args):
             if c not in creds:
                 die("issue-client: unknown credential %s" % c)
 
-    cert = build_cert(csr.subject, pub, ca_cert, ca_key, args.days, ca=False,
+    cert = build_cert(csr.subject, pub, ca_cert, ca_key, *days_from_now(args.days), ca=False,
                       key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
     write_cert(args.out, cert)
     os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
@@ -482,7 +334,8 @@ class Credential:
 
 
 class Sim:
-    """Everything the handlers share; one lock guards the mutable parts."""
+    """Everything the handlers share; one lock guards the mutable parts
+    (the request log has its own)."""
 
     def __init__(self, args):
         self.dir = args.state
@@ -491,8 +344,7 @@ class Sim:
         self.faults = {"fail_rate": args.fail_rate, "delay_ms": args.delay_ms,
                        "close_after": args.close_after or None, "fail_status": args.fail_status}
         self.close_seen = 0
-        self.captured = collections.deque(maxlen=CAPTURE_MAX)
-        self.capture_seq = 0
+        self.requests = simcommon.RequestLog(CAPTURE_MAX)
         self.material = {}      # path -> (mtime_ns, size, object)
         self.active = 0
         self.counts_path = os.path.join(self.dir, "counts.json")
@@ -581,25 +433,6 @@ class Sim:
                 return False
             self.close_seen += 1
             return self.close_seen % n == 0
-
-    def capture(self, rec):
-        with self.lock:
-            self.capture_seq += 1
-            rec["seq"] = self.capture_seq
-            self.captured.append(rec)
-
-    def captured_list(self):
-        with self.lock:
-            return list(self.captured)
-
-    def reset_captured(self):
-        with self.lock:
-            self.captured.clear()
-
-
-def log(msg):
-    sys.stderr.write("%s %s: %s\n" % (iso_utc(), PROG, msg))
-    sys.stderr.flush()
 
 
 # ---------------------------------------------------------------- JWS
@@ -750,30 +583,15 @@ def cert_status(cert):
 
 # ---------------------------------------------------------------- HTTP
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY the
-    # second waits for the client's delayed ACK (40 ms) on every answer.
-    disable_nagle_algorithm = True
+class Handler(simcommon.BaseHandler):
     server_version = "csc-sim/1"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
+    max_body = MAX_BODY
 
     # -- plumbing
 
-    def version_string(self):
-        return self.server_version
-
     def setup(self):
         super().setup()
-        self.sim = self.server.sim
-        self.rec, self.body_read, self.status, self.verdict = None, False, None, None
-
-    def log_message(self, fmt, *a):
-        pass    # one line per request from finish_capture instead
-
-    def log_error(self, fmt, *a):
-        log("%s: %s" % (self.address_string(), fmt % a))
+        self.rec, self.status, self.verdict = None, None, None
 
     def send_error(self, code, message=None, explain=None):
         # http.server's own refusals (bad request line, 414, 431, 501...), as JSON.
@@ -796,26 +614,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def parse_request(self):
         self.rec = None
-        self.body_read = False
         self.status = None
         self.verdict = None
-        if not super().parse_request():
-            return False
-        size = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
-        if size > MAX_HEADER_BYTES:
-            self.send_error(431, "request headers larger than %d bytes" % MAX_HEADER_BYTES)
-            return False
-        if self.request_version == "HTTP/1.1" and len(self.headers.get_all("Host") or []) != 1:
-            self.send_error(400, "HTTP/1.1 request needs exactly one Host header")
-            return False
-        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
-            if len(self.headers.get_all(h) or []) > 1:
-                self.send_error(400, "more than one %s header" % h)
-                return False
-        if not self.path.startswith("/"):
-            self.send_error(400, "request target must be an absolute path")
-            return False
-        return True
+        return super().parse_request()
 
     def reply(self, status, obj, headers=None):
         body = b"" if obj is None else json.dumps(obj).encode()
@@ -841,66 +642,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def fail(self, e):
         self.reply(e.status, {"error": e.code, "error_description": e.desc}, e.headers)
 
-    def read_exact(self, n, deadline):
-        chunks, left = [], n
-        while left > 0:
-            if time.monotonic() > deadline:
-                raise HttpError(408, "invalid_request", "request body not received in time")
-            b = self.rfile.read(min(left, 65536))
-            if not b:
-                raise HttpError(400, "invalid_request", "connection closed inside the body")
-            chunks.append(b)
-            left -= len(b)
-        return b"".join(chunks)
-
     def read_body(self):
-        deadline = time.monotonic() + BODY_DEADLINE
-        cl = self.headers.get("Content-Length")
-        te = self.headers.get("Transfer-Encoding")
-        if cl is not None and te is not None:
-            raise bad("both Content-Length and Transfer-Encoding")
-        if cl is not None:
-            if not cl.isascii() or not cl.strip().isdigit():
-                raise bad("malformed Content-Length")
-            n = int(cl)
-            if n > MAX_BODY:
-                raise HttpError(413, "invalid_request", "request body larger than %d bytes" % MAX_BODY)
-            body = self.read_exact(n, deadline)
-        elif te is not None:
-            if te.strip().lower() != "chunked":
-                raise HttpError(501, "invalid_request", "Transfer-Encoding %s not supported" % te[:40])
-            body = self.read_chunked(deadline)
-        elif self.command in ("POST", "PUT", "PATCH"):
-            raise HttpError(411, "invalid_request", "Content-Length required")
-        else:
-            body = b""
-        self.body_read = True
-        return body
-
-    def read_chunked(self, deadline):
-        out = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\r\n"):
-                raise bad("malformed chunk size line")
-            size = line[:-2].split(b";", 1)[0].strip()
-            if not size or not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size):
-                raise bad("malformed chunk size")
-            n = int(size, 16)
-            if n == 0:
-                break
-            if len(out) + n > MAX_BODY:
-                raise HttpError(413, "invalid_request", "request body larger than %d bytes" % MAX_BODY)
-            out += self.read_exact(n, deadline)
-            if self.read_exact(2, deadline) != b"\r\n":
-                raise bad("chunk not followed by CRLF")
-        for _ in range(32):     # trailers
-            line = self.rfile.readline(1024)
-            if line == b"\r\n":
-                return bytes(out)
-            if not line.endswith(b"\r\n"):
-                break
-        raise bad("malformed chunked trailer")
+        try:
+            return super().read_body()
+        except simcommon.BodyError as e:
+            raise HttpError(e.status, "invalid_request", e.desc) from None
 
     def client_gone(self):
         p = select.poll()
@@ -925,7 +671,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.rec["status"] = self.status
         self.rec["verdict"] = self.verdict
-        self.sim.capture(self.rec)
+        self.sim.requests.capture(self.rec)
         rec, self.rec = self.rec, None
         log("%s %s %s -> %s %s" % (rec["client"], self.command, self.path,
                                    self.status if self.status else "-", self.verdict))
@@ -938,26 +684,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- dispatch
 
-    def dispatch(self):
-        with self.server.active_lock:
-            self.server.active += 1
+    def service(self, url):
+        self.start_capture(url.path)
         try:
-            path = urlsplit(self.path)
-            if path.path.startswith("/sim/"):
-                self.sim_route(path.path, path.query)
-            else:
-                self.start_capture(path.path)
-                try:
-                    self.csc(path.path, path.query)
-                except HttpError as e:
-                    self.fail(e)
-                finally:
-                    self.finish_capture()
+            self.csc(url.path, url.query)
+        except HttpError as e:
+            self.fail(e)
         finally:
-            with self.server.active_lock:
-                self.server.active -= 1
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = dispatch
+            self.finish_capture()
 
     # -- /csc/v2/
 
@@ -1110,9 +844,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise HttpError(500, "server_error", str(e)) from None
                 self.reply(200, {"month": month, "counts": self.sim.month_counts(month, cids)})
             elif path == "/sim/requests":
-                self.reply(200, {"requests": self.sim.captured_list()})
+                self.reply(200, {"requests": self.sim.requests.list()})
             elif path == "/sim/reset-requests":
-                self.sim.reset_captured()
+                self.sim.requests.clear()
                 self.reply(200, {"requests": []})
             elif path == "/sim/reset-counts":
                 self.sim.reset_counts()
@@ -1154,98 +888,18 @@ def parse_faults(req):
     return upd
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, addr, sim, ctx):
-        self.sim, self.ctx = sim, ctx
-        self.active, self.active_lock = 0, threading.Lock()
-        if ":" in addr[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(addr, Handler)
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)      # no reverse DNS lookup
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def drop_hard(self, tls):
-        """Mark TLS so finish_request closes it without a close_notify."""
-        tls._sim_drop = True
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the connection's own thread, with a
-        # timeout, so a slow or hostile client cannot stall the accept loop.
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            reason = getattr(e, "reason", None) or str(e)
-            if getattr(e, "verify_message", None):
-                reason += ": " + e.verify_message
-            self.sim.capture({"time": iso_utc(), "client": "%s:%s" % client_address[:2], "tls": None,
-                              "method": None, "path": None, "headers": {}, "body": None,
-                              "body_bytes": 0, "client_subject": None, "status": None,
-                              "verdict": "tls_handshake_failed: %s" % reason})
-            log("%s:%s TLS handshake failed: %s" % (client_address[0], client_address[1], reason))
-            return
-        try:
-            Handler(tls, client_address, self)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            self.close_tls(tls)
-
-    def close_tls(self, tls):
-        try:
-            if not getattr(tls, "_sim_drop", False):
-                tls.settimeout(1.0)
-                try:
-                    tls.unwrap()     # close_notify
-                except (OSError, ssl.SSLError, ValueError):
-                    pass
-            # Lingering close: half-close, then drain briefly so unread client
-            # bytes do not turn our last answer into a reset.
-            raw = socket.socket(fileno=os.dup(tls.fileno())) if tls.fileno() >= 0 else None
-            if raw is not None:
-                try:
-                    raw.shutdown(socket.SHUT_WR)
-                    raw.settimeout(0.5)
-                    end = time.monotonic() + 1.0
-                    while time.monotonic() < end and raw.recv(65536):
-                        pass
-                except OSError:
-                    pass
-                finally:
-                    raw.close()
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-    def shutdown_request(self, request):
-        # finish_request closed the TLS socket; the raw one is detached.
-        try:
-            request.close()
-        except OSError:
-            pass
-
-    def handle_error(self, request, client_address):
-        log("%s: %s" % (client_address, sys.exc_info()[1]))
+class Server(simcommon.TLSServer):
+    def handshake_failed(self, client_address, reason):
+        self.sim.requests.capture({
+            "time": iso_utc(), "client": "%s:%s" % client_address[:2], "tls": None,
+            "method": None, "path": None, "headers": {}, "body": None,
+            "body_bytes": 0, "client_subject": None, "status": None,
+            "verdict": "tls_handshake_failed: %s" % reason})
 
 
 def cmd_serve(args):
     d = args.state
-    try:
-        ip = ipaddress.ip_address(args.host)
-    except ValueError:
-        die("serve: --host must be a loopback IP address")
-    if not ip.is_loopback:
-        die("serve: --host must be a loopback address (the simulator serves 127.0.0.1 only)")
-    if not 0 <= args.port <= 65535:
-        die("serve: --port must be 0..65535")
+    check_listen_address(args.host, args.port)
     if not 0 <= args.fail_rate <= 1:
         die("serve: --fail-rate must be 0..1")
     if args.delay_ms < 0 or (args.close_after is not None and args.close_after < 0):
@@ -1257,20 +911,13 @@ def cmd_serve(args):
             die("serve: %s has no %s (run init first)" % (d, f))
     sim = Sim(args)
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
-    # Requested, not required, at the TLS layer so /sim/* works without one;
-    # a certificate that is presented must chain to the client CA, or the
-    # handshake fails. /csc/v2/* without one is 401 invalid_client.
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
-    ctx.load_verify_locations(os.path.join(d, "client-ca.pem"))
-    ctx.options |= ssl.OP_NO_COMPRESSION
+    # A client certificate is requested, not required (/csc/v2/* without
+    # one is 401 invalid_client); one that does not chain fails the handshake.
+    ctx = server_tls_context(os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
+                             os.path.join(d, "client-ca.pem"))
 
     try:
-        server = Server((args.host, args.port), sim, ctx)
+        server = Server((args.host, args.port), Handler, sim, ctx)
     except OSError as e:
         die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
     port = server.server_address[1]
@@ -1280,36 +927,7 @@ def cmd_serve(args):
              "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
              "state": os.path.abspath(d)}
 
-    stopping = threading.Event()
-
-    def on_signal(signum, frame):
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if args.ready_file:
-        atomic_write(args.ready_file, (json.dumps(ready) + "\n").encode())
-    print(json.dumps(ready), flush=True)
-    log("listening on %s" % ready["url"])
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        end = time.monotonic() + 5.0      # let requests in progress finish
-        while time.monotonic() < end:
-            with server.active_lock:
-                if server.active == 0:
-                    break
-            time.sleep(0.05)
-        server.server_close()
-        if args.ready_file:
-            try:
-                os.unlink(args.ready_file)
-            except OSError:
-                pass
-        log("stopped")
-    return 0
+    return serve_until_signal(server, ready, args.ready_file, "listening on %s" % ready["url"])
 
 
 # ---------------------------------------------------------------- main
@@ -1328,24 +946,14 @@ def main(argv=None):
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--allow", action="append", default=[], metavar="CREDENTIAL")
     p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
-    p.add_argument("--state", required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--ready-file")
+    add_serve_arguments(p)
     p.add_argument("--fail-rate", type=float, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--close-after", type=int, default=None)
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--no-request-signature", action="store_true")
     args = ap.parse_args(argv)
-    try:
-        return {"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}[args.cmd](args)
-    except Fatal as e:
-        print("%s: %s" % (PROG, e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print("%s: %s: %s" % (PROG, getattr(e, "filename", "") or "", e.strerror or e), file=sys.stderr)
-        return 1
+    return run_command({"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}, args)
 
 
 if __name__ == "__main__":

@@ -166,21 +166,15 @@ import binascii
 import collections
 import datetime
 import hashlib
-import http.server
+import http
 import ipaddress
 import json
 import os
 import re
-import signal
-import socket
-import socketserver
-import ssl
 import sys
 import threading
-import time
 import traceback
 import uuid
-from urllib.parse import urlsplit
 
 try:
     import xmlsec
@@ -188,17 +182,20 @@ try:
 except ImportError as e:
     sys.exit("stil_sim: %s (needs python3-lxml and python3-xmlsec; use /usr/bin/python3)" % e)
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import simcommon
+from simcommon import (add_serve_arguments, atomic_write, build_cert, check_listen_address,
+                       days_from_now, die, dump_json, ensure_ca, ensure_leaf, iso_utc, ku,
+                       load_cert, load_key, log, name_from, run_command, serve_until_signal,
+                       server_tls_context, strict_json, utcnow, write_cert)
+
 PROG = "stil_sim"
+simcommon.set_prog(PROG)
 MAX_BODY = 4 * 1024 * 1024      # the gateway's default max_soap_bytes
-MAX_HEADER_BYTES = 16 * 1024
-HANDSHAKE_TIMEOUT = 10.0
-IDLE_TIMEOUT = 30.0
-BODY_DEADLINE = 30.0
 CAPTURE_MAX = 200
 FUTURE_SKEW_S = 300             # Created may be this far ahead of the sim clock
 REPLAY_WINDOW_S = 86400         # accepted MessageIDs are remembered this long
@@ -264,109 +261,11 @@ XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=F
                              dtd_validation=False, huge_tree=False, collect_ids=False)
 
 
-class Fatal(Exception):
-    """A command-line failure: one line on stderr, exit 1."""
-
-
-def die(msg):
-    raise Fatal(msg)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso_utc(t=None):
-    return (t or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log(msg):
-    sys.stderr.write("%s %s: %s\n" % (iso_utc(), PROG, msg))
-    sys.stderr.flush()
-
-
 # ---------------------------------------------------------------- files
-
-def atomic_write(path, data, mode=0o644):
-    """Write DATA to PATH via a temporary file, fsync and rename."""
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(),
-                                             threading.get_ident()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dfd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-def strict_json(data):
-    """Parse JSON bytes strictly: UTF-8, no duplicate members, no NaN.
-    Raises ValueError with a short reason."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("body is not UTF-8") from None
-
-    def pairs(items):
-        obj = {}
-        for k, v in items:
-            if k in obj:
-                raise ValueError("duplicate member %r" % k)
-            obj[k] = v
-        return obj
-
-    def constant(name):
-        raise ValueError("%s is not JSON" % name)
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        raise ValueError("malformed JSON: %s" % e.msg) from None
-
 
 def read_json_file(path):
     with open(path, "rb") as f:
         return strict_json(f.read())
-
-
-def dump_json(obj):
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), None)
-
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificate(f.read())
-
-
-def write_key(path, key):
-    atomic_write(path, key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()), 0o600)
-
-
-def write_cert(path, cert):
-    atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 # ---------------------------------------------------------------- certificates
@@ -375,78 +274,6 @@ def dn(name):
     """RFC 4514 text of NAME, with the OCES3 attribute names spelt out."""
     return name.rfc4514_string({NameOID.SERIAL_NUMBER: "serialNumber",
                                 ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
-
-
-def name_from(pairs):
-    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
-
-
-def signed_by(cert, issuer):
-    """True when ISSUER's RSA key verifies CERT's signature."""
-    pub = issuer.public_key()
-    if not isinstance(pub, rsa.RSAPublicKey):
-        return False
-    try:
-        pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                   cert.signature_hash_algorithm)
-    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
-        return False
-    return cert.issuer == issuer.subject
-
-
-def ku(*, sign=False, encipher=False, ca=False):
-    return x509.KeyUsage(digital_signature=sign, content_commitment=False,
-                         key_encipherment=encipher, data_encipherment=False,
-                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                         encipher_only=False, decipher_only=False)
-
-
-def build_cert(subject, pubkey, issuer_cert, issuer_key, days, *, ca, key_usage, eku=None, san=None):
-    now = utcnow()
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
-         .public_key(pubkey)
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(now - datetime.timedelta(minutes=5))
-         .not_valid_after(now + datetime.timedelta(days=days))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-         .add_extension(key_usage, critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
-    aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
-    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-    if san:
-        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return b.sign(issuer_key, hashes.SHA256())
-
-
-def ensure_ca(d, name, subject):
-    """Load DIR/NAME.pem+.key or make a new self-signed RSA CA. Returns (key, cert)."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    if os.path.exists(pem) and os.path.exists(keyf):
-        return load_key(keyf), load_cert(pem)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = build_cert(subject, key.public_key(), None, key, 3650, ca=True, key_usage=ku(sign=True, ca=True))
-    write_key(keyf, key)
-    write_cert(pem, cert)
-    return key, cert
-
-
-def ensure_leaf(d, name, ca_key, ca_cert, bits, make):
-    """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's and
-    fits the key; otherwise make them (a new key only when none exists)."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    key = load_key(keyf) if os.path.exists(keyf) else None
-    if key is not None and os.path.exists(pem):
-        cert = load_cert(pem)
-        if signed_by(cert, ca_cert) and cert.public_key().public_numbers() == key.public_key().public_numbers():
-            return
-    if key is None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        write_key(keyf, key)
-    write_cert(pem, make(key.public_key()))
 
 
 def cmd_init(args):
@@ -458,7 +285,7 @@ def cmd_init(args):
 
     skey, scert = ensure_ca(d, "server-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim server CA")]))
     ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
-        name_from([dk, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, 825, ca=False,
+        name_from([dk, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, *days_from_now(825), ca=False,
         key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
         san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
              x509.IPAddress(ipaddress.ip_address("::1"))]))
@@ -472,7 +299,7 @@ def cmd_init(args):
     for name, cn in (("service", "stil-sim service CA"), ("foreign", "stil-sim foreign CA")):
         ckey, ccert = ensure_ca(d, name + "-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, cn)]))
         ensure_leaf(d, name, ckey, ccert, 3072, lambda pub, ckey=ckey, ccert=ccert: build_cert(
-            signer_subject, pub, ccert, ckey, 730, ca=False, key_usage=ku(sign=True)))
+            signer_subject, pub, ccert, ckey, *days_from_now(730), ca=False, key_usage=ku(sign=True)))
 
     for fname, empty in (("seen-message-ids.json", {}), ("counts.json", {"accepted": 0, "rejected": 0})):
         path = os.path.join(d, fname)
@@ -520,7 +347,7 @@ def cmd_issue_client(args):
         die("issue-client: the CSR's self-signature does not verify")
     if len(csr.subject) == 0:
         die("issue-client: the CSR has an empty subject")
-    cert = build_cert(csr.subject, pub, ca_cert, ca_key, args.days, ca=False,
+    cert = build_cert(csr.subject, pub, ca_cert, ca_key, *days_from_now(args.days), ca=False,
                       key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
     write_cert(args.out, cert)
     os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
@@ -1019,15 +846,15 @@ FAULT_FLAGS = ("tamper_response", "unsigned_response", "stale_response", "foreig
 
 
 class Sim:
-    """What the handlers share; one lock guards the mutable parts."""
+    """What the handlers share; one lock guards the mutable parts (the
+    request log has its own)."""
 
     def __init__(self, args):
         self.dir = args.state
         self.lock = threading.Lock()
         self.faults = dict({f: False for f in FAULT_FLAGS}, status=None)
         self.clock_offset_s = args.clock_offset_s
-        self.captured = collections.deque(maxlen=CAPTURE_MAX)
-        self.capture_seq = 0
+        self.requests = simcommon.RequestLog(CAPTURE_MAX)
         self.signers = {}
         for name in ("service", "foreign"):
             with open(os.path.join(self.dir, name + ".key"), "rb") as f:
@@ -1100,20 +927,6 @@ class Sim:
             self.clock_offset_s = offset
             return {"clock_offset_s": self.clock_offset_s}
 
-    def capture(self, rec):
-        with self.lock:
-            self.capture_seq += 1
-            rec["seq"] = self.capture_seq
-            self.captured.append(rec)
-
-    def captured_list(self):
-        with self.lock:
-            return list(self.captured)
-
-    def reset_captured(self):
-        with self.lock:
-            self.captured.clear()
-
 
 def parse_faults(req):
     upd = {}
@@ -1142,51 +955,16 @@ def parse_config(req):
 
 # ---------------------------------------------------------------- HTTP
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(simcommon.BaseHandler):
     server_version = "stil-sim/1"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
-
-    def version_string(self):
-        return self.server_version
-
-    def setup(self):
-        super().setup()
-        self.sim = self.server.sim
-        self.body_read = False
-
-    def log_message(self, fmt, *a):
-        pass    # one line per service request from the handler instead
-
-    def log_error(self, fmt, *a):
-        log("%s: %s" % (self.address_string(), fmt % a))
+    max_body = MAX_BODY
+    length_required = False
 
     def send_error(self, code, message=None, explain=None):
         # http.server's own refusals (bad request line, 414, 431, 501...).
         self.close_connection = True
         self.reply(code, "application/json", json.dumps(
             {"error": message or http.HTTPStatus(code).phrase}).encode(), {"Connection": "close"})
-
-    def parse_request(self):
-        self.body_read = False
-        if not super().parse_request():
-            return False
-        if sum(len(k) + len(v) + 4 for k, v in self.headers.items()) > MAX_HEADER_BYTES:
-            self.send_error(431, "request headers larger than %d bytes" % MAX_HEADER_BYTES)
-            return False
-        if self.request_version == "HTTP/1.1" and len(self.headers.get_all("Host") or []) != 1:
-            self.send_error(400, "HTTP/1.1 request needs exactly one Host header")
-            return False
-        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
-            if len(self.headers.get_all(h) or []) > 1:
-                self.send_error(400, "more than one %s header" % h)
-                return False
-        if not self.path.startswith("/"):
-            self.send_error(400, "request target must be an absolute path")
-            return False
-        return True
 
     def reply(self, status, content_type, body, headers=None):
         if status >= 400 and not self.body_read:
@@ -1205,78 +983,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def reply_json(self, status, obj, headers=None):
         self.reply(status, "application/json", json.dumps(obj).encode(), headers)
 
-    def read_exact(self, n, deadline):
-        chunks, left = [], n
-        while left > 0:
-            if time.monotonic() > deadline:
-                raise HttpError(408, "request body not received in time")
-            b = self.rfile.read(min(left, 65536))
-            if not b:
-                raise bad("connection closed inside the body")
-            chunks.append(b)
-            left -= len(b)
-        return b"".join(chunks)
-
     def read_body(self):
-        deadline = time.monotonic() + BODY_DEADLINE
-        cl = self.headers.get("Content-Length")
-        te = self.headers.get("Transfer-Encoding")
-        if cl is not None and te is not None:
-            raise bad("both Content-Length and Transfer-Encoding")
-        if cl is not None:
-            if not cl.isascii() or not cl.strip().isdigit():
-                raise bad("malformed Content-Length")
-            if int(cl) > MAX_BODY:
-                raise HttpError(413, "request body larger than %d bytes" % MAX_BODY)
-            body = self.read_exact(int(cl), deadline)
-        elif te is not None:
-            if te.strip().lower() != "chunked":
-                raise HttpError(501, "Transfer-Encoding %s not supported" % te[:40])
-            body = self.read_chunked(deadline)
-        else:
-            body = b""      # neither header: no body (RFC 9112 section 6.3)
-        self.body_read = True
-        return body
-
-    def read_chunked(self, deadline):
-        out = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\r\n"):
-                raise bad("malformed chunk size line")
-            size = line[:-2].split(b";", 1)[0].strip()
-            if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size):
-                raise bad("malformed chunk size")
-            n = int(size, 16)
-            if n == 0:
-                break
-            if len(out) + n > MAX_BODY:
-                raise HttpError(413, "request body larger than %d bytes" % MAX_BODY)
-            out += self.read_exact(n, deadline)
-            if self.read_exact(2, deadline) != b"\r\n":
-                raise bad("chunk not followed by CRLF")
-        for _ in range(32):     # trailers
-            line = self.rfile.readline(1024)
-            if line == b"\r\n":
-                return bytes(out)
-            if not line.endswith(b"\r\n"):
-                break
-        raise bad("malformed chunked trailer")
-
-    def dispatch(self):
-        with self.server.active_lock:
-            self.server.active += 1
         try:
-            u = urlsplit(self.path)
-            if u.path.startswith("/sim/"):
-                self.sim_route(u.path, u.query)
-            else:
-                self.service(u)
-        finally:
-            with self.server.active_lock:
-                self.server.active -= 1
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = dispatch
+            return super().read_body()
+        except simcommon.BodyError as e:
+            raise HttpError(e.status, e.desc) from None
 
     # -- services
 
@@ -1301,7 +1012,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Counted and captured before the answer leaves, so a client that got
         # it finds it at /sim/requests.
         self.sim.count(rec["outcome"])
-        self.sim.capture(rec)
+        self.sim.requests.capture(rec)
         log("%s:%s %s %s SOAP %s -> %s %s" % (self.client_address[0], self.client_address[1], self.command,
                                               self.path[:100], soap.version, rec["status"],
                                               rec["fault"] or "accepted"))
@@ -1366,9 +1077,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path == "/sim/health":
                 self.reply_json(200, {"status": "ok"})
             elif path == "/sim/requests":
-                self.reply_json(200, {"requests": self.sim.captured_list()})
+                self.reply_json(200, {"requests": self.sim.requests.list()})
             elif path == "/sim/reset-requests":
-                self.sim.reset_captured()
+                self.sim.requests.clear()
                 self.reply_json(200, {"requests": []})
             elif path == "/sim/counts":
                 self.reply_json(200, self.sim.get_counts())
@@ -1382,111 +1093,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(e.status, {"error": e.desc}, e.headers)
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, addr, sim, ctx):
-        self.sim, self.ctx = sim, ctx
-        self.active, self.active_lock = 0, threading.Lock()
-        if ":" in addr[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(addr, Handler)
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)      # no reverse DNS lookup
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the connection's own thread, so a
-        # slow or hostile client cannot stall the accept loop.
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            reason = getattr(e, "reason", None) or str(e)
-            if getattr(e, "verify_message", None):
-                reason += ": " + e.verify_message
-            self.sim.capture({"time": iso_utc(), "method": None, "path": None, "status": None,
-                              "outcome": "tls_handshake_failed", "fault": reason, "response_faults": [],
-                              "content_type": None, "soap_action": None, "body_b64": "",
-                              "client_cert_sha256": None})
-            log("%s:%s TLS handshake failed: %s" % (client_address[0], client_address[1], reason))
-            return
-        try:
-            Handler(tls, client_address, self)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            self.close_tls(tls)
-
-    @staticmethod
-    def close_tls(tls):
-        try:
-            tls.settimeout(1.0)
-            try:
-                tls.unwrap()     # close_notify
-            except (OSError, ssl.SSLError, ValueError):
-                pass
-            # Lingering close: half-close, then drain briefly so unread client
-            # bytes do not turn our last answer into a reset.
-            raw = socket.socket(fileno=os.dup(tls.fileno())) if tls.fileno() >= 0 else None
-            if raw is not None:
-                try:
-                    raw.shutdown(socket.SHUT_WR)
-                    raw.settimeout(0.5)
-                    end = time.monotonic() + 1.0
-                    while time.monotonic() < end and raw.recv(65536):
-                        pass
-                except OSError:
-                    pass
-                finally:
-                    raw.close()
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-    def shutdown_request(self, request):
-        try:
-            request.close()
-        except OSError:
-            pass
-
-    def handle_error(self, request, client_address):
-        log("%s: %s" % (client_address, sys.exc_info()[1]))
+class Server(simcommon.TLSServer):
+    def handshake_failed(self, client_address, reason):
+        self.sim.requests.capture({
+            "time": iso_utc(), "method": None, "path": None, "status": None,
+            "outcome": "tls_handshake_failed", "fault": reason, "response_faults": [],
+            "content_type": None, "soap_action": None, "body_b64": "",
+            "client_cert_sha256": None})
 
 
 def cmd_serve(args):
     d = args.state
-    try:
-        ip = ipaddress.ip_address(args.host)
-    except ValueError:
-        die("serve: --host must be a loopback IP address")
-    if not ip.is_loopback:
-        die("serve: --host must be a loopback address (the simulator serves 127.0.0.1 only)")
-    if not 0 <= args.port <= 65535:
-        die("serve: --port must be 0..65535")
+    check_listen_address(args.host, args.port)
     for f in ("server.pem", "server.key", "client-ca.pem", "service.pem", "service.key",
               "foreign.pem", "foreign.key"):
         if not os.path.exists(os.path.join(d, f)):
             die("serve: %s has no %s (run init first)" % (d, f))
     sim = Sim(args)
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
-    # Requested, not required, so /sim/* works without one; a certificate
-    # that is presented must chain to the client CA or the handshake fails.
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
-    ctx.load_verify_locations(os.path.join(d, "client-ca.pem"))
-    ctx.options |= ssl.OP_NO_COMPRESSION
+    ctx = server_tls_context(os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
+                             os.path.join(d, "client-ca.pem"))
 
     try:
-        server = Server((args.host, args.port), sim, ctx)
+        server = Server((args.host, args.port), Handler, sim, ctx)
     except OSError as e:
         die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
     port = server.server_address[1]
@@ -1496,36 +1125,7 @@ def cmd_serve(args):
              "client_ca_file": os.path.abspath(os.path.join(d, "client-ca.pem")),
              "service_ca_file": os.path.abspath(os.path.join(d, "service-ca.pem"))}
 
-    stopping = threading.Event()
-
-    def on_signal(signum, frame):
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if args.ready_file:
-        atomic_write(args.ready_file, (json.dumps(ready) + "\n").encode())
-    print(json.dumps(ready), flush=True)
-    log("listening on %s" % ready["url"])
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        end = time.monotonic() + 5.0      # let requests in progress finish
-        while time.monotonic() < end:
-            with server.active_lock:
-                if server.active == 0:
-                    break
-            time.sleep(0.05)
-        server.server_close()
-        if args.ready_file:
-            try:
-                os.unlink(args.ready_file)
-            except OSError:
-                pass
-        log("stopped")
-    return 0
+    return serve_until_signal(server, ready, args.ready_file, "listening on %s" % ready["url"])
 
 
 def main(argv=None):
@@ -1539,20 +1139,10 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--days", type=int, default=365)
     p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
-    p.add_argument("--state", required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--ready-file")
+    add_serve_arguments(p)
     p.add_argument("--clock-offset-s", type=int, default=0)
     args = ap.parse_args(argv)
-    try:
-        return {"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}[args.cmd](args)
-    except Fatal as e:
-        print("%s: %s" % (PROG, e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print("%s: %s: %s" % (PROG, getattr(e, "filename", "") or "", e.strerror or e), file=sys.stderr)
-        return 1
+    return run_command({"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}, args)
 
 
 if __name__ == "__main__":

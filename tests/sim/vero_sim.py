@@ -182,39 +182,40 @@ application/json):
 import argparse
 import base64
 import binascii
-import collections
 import contextlib
 import copy
 import datetime
 import fcntl
 import hmac
-import http.server
+import http
 import itertools
 import ipaddress
 import json
 import os
 import re
 import secrets
-import signal
-import socket
-import socketserver
-import ssl
 import string
 import sys
 import threading
-import time
 import traceback
-from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 from lxml import etree
 import xmlsec
 
+import simcommon
+from simcommon import (add_serve_arguments, atomic_write, build_cert, cert_not_after,
+                       cert_not_before, days_from_now, die, dump_json, ensure_ca, ensure_leaf,
+                       iso_utc, ku, load_cert, load_key, log, name_from, run_command,
+                       serve_until_signal, server_tls_context, signed_by, strict_json, utcnow,
+                       write_cert)
+
 PROG = "vero_sim"
+simcommon.set_prog(PROG)
 SERVICE_PATH = "/2017/10/CertificateServices"
 NS = "http://certificates.vero.fi/2017/10/certificateservices"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -241,10 +242,6 @@ MAX_LIFETIME_S = 20 * 365 * DAY
 RENEWAL_WINDOW = datetime.timedelta(days=60)
 DEFAULT_TRANSFER_DAYS = 14
 MAX_BODY = 1024 * 1024          # request bodies
-MAX_HEADER_BYTES = 16 * 1024    # all request header lines together
-HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
-IDLE_TIMEOUT = 30.0             # seconds a socket read may block (keep-alive idle)
-BODY_DEADLINE = 30.0            # seconds to receive one whole body
 CAPTURE_MAX = 200               # requests kept for /sim/requests
 CAPTURE_BODY_MAX = 64 * 1024    # body bytes kept per captured request
 ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -252,96 +249,11 @@ PASSWORD_ALPHABET = string.ascii_letters + string.digits
 BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
-class Fatal(Exception):
-    """A command-line failure: one line on stderr, exit 1."""
-
-
-def die(msg):
-    raise Fatal(msg)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso_utc(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_iso_utc(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
 
 
-def cert_not_before(cert):
-    t = getattr(cert, "not_valid_before_utc", None)
-    return t if t is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
-
-
-def cert_not_after(cert):
-    t = getattr(cert, "not_valid_after_utc", None)
-    return t if t is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-
-
-def log(msg):
-    sys.stderr.write("%s %s: %s\n" % (iso_utc(utcnow()), PROG, msg))
-    sys.stderr.flush()
-
-
 # ---------------------------------------------------------------- files and state
-
-def atomic_write(path, data, mode=0o644):
-    """Write DATA to PATH via a temporary file, fsync and rename."""
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(),
-                                             threading.get_ident()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dfd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-def strict_json(data):
-    """Parse JSON bytes strictly: UTF-8, no duplicate members, no NaN.
-    Raises ValueError with a short reason."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("body is not UTF-8") from None
-
-    def pairs(items):
-        obj = {}
-        for k, v in items:
-            if k in obj:
-                raise ValueError("duplicate member %r" % k)
-            obj[k] = v
-        return obj
-
-    def constant(name):
-        raise ValueError("%s is not JSON" % name)
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        raise ValueError("malformed JSON: %s" % e.msg) from None
-
-
-def dump_json(obj):
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
 
 class StateDir:
     """The files in --state DIR. load/save only inside `with locked():`,
@@ -388,110 +300,11 @@ class StateDir:
             return None
 
 
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), None)
-
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificate(f.read())
-
-
-def write_key(path, key):
-    atomic_write(path, key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()), 0o600)
-
-
-def write_cert(path, cert):
-    atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
-
-
 def der(cert):
     return cert.public_bytes(serialization.Encoding.DER)
 
 
 # ---------------------------------------------------------------- certificates
-
-def name_from(pairs):
-    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
-
-
-def key_usage(*, sign=False, encipher=False, ca=False):
-    return x509.KeyUsage(digital_signature=sign, content_commitment=False,
-                         key_encipherment=encipher, data_encipherment=False,
-                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                         encipher_only=False, decipher_only=False)
-
-
-def build_cert(subject, pubkey, issuer_cert, issuer_key, not_before, not_after, *, ca,
-               usage, eku=None, san=None):
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
-         .public_key(pubkey)
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(not_before)
-         .not_valid_after(not_after)
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-         .add_extension(usage, critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
-    aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
-    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-    if san:
-        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return b.sign(issuer_key, hashes.SHA256())
-
-
-def days_from_now(days):
-    now = utcnow()
-    return now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
-
-
-def signed_by(cert, issuer):
-    """True when CERT names ISSUER and ISSUER's RSA key verifies its signature."""
-    pub = issuer.public_key()
-    if cert.issuer != issuer.subject or not isinstance(pub, rsa.RSAPublicKey):
-        return False
-    try:
-        pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                   cert.signature_hash_algorithm)
-    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
-        return False
-    return True
-
-
-def ensure_ca(d, name, subject):
-    """Load DIR/NAME.pem+.key or make a new self-signed RSA-2048 CA."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    if os.path.exists(pem) and os.path.exists(keyf):
-        return load_key(keyf), load_cert(pem)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = build_cert(subject, key.public_key(), None, key, *days_from_now(3650), ca=True,
-                      usage=key_usage(sign=True, ca=True))
-    write_key(keyf, key)
-    write_cert(pem, cert)
-    return key, cert
-
-
-def ensure_leaf(d, name, ca_key, ca_cert, make):
-    """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's
-    for that key; otherwise make them (a new key only when none exists)."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    key = load_key(keyf) if os.path.exists(keyf) else None
-    if key is not None and os.path.exists(pem):
-        cert = load_cert(pem)
-        if signed_by(cert, ca_cert) and cert.public_key().public_numbers() == \
-                key.public_key().public_numbers():
-            return
-    if key is None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        write_key(keyf, key)
-    write_cert(pem, make(key.public_key()))
-
 
 def customer_subject(customer_id, customer_name):
     pairs = [(NameOID.COUNTRY_NAME, "FI")]
@@ -506,7 +319,7 @@ def issue_customer_cert(state, ca_key, ca_cert, pubkey, customer_id, customer_na
     """A customer (interface) certificate from the client CA, recorded under issued/."""
     cert = build_cert(customer_subject(customer_id, customer_name), pubkey, ca_cert, ca_key,
                       not_before, not_before + datetime.timedelta(seconds=lifetime_s), ca=False,
-                      usage=key_usage(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
     state.record_issued(cert)
     return cert
 
@@ -608,9 +421,9 @@ def cmd_init(args):
     fi = (NameOID.COUNTRY_NAME, "FI")
 
     skey, scert = ensure_ca(d, "server-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim server CA")]))
-    ensure_leaf(d, "server", skey, scert, lambda pub: build_cert(
+    ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
         name_from([fi, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey,
-        *days_from_now(825), ca=False, usage=key_usage(sign=True, encipher=True),
+        *days_from_now(825), ca=False, key_usage=ku(sign=True, encipher=True),
         eku=[ExtendedKeyUsageOID.SERVER_AUTH],
         san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
              x509.IPAddress(ipaddress.ip_address("::1"))]))
@@ -618,9 +431,9 @@ def cmd_init(args):
     ensure_ca(d, "client-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim client CA")]))
 
     vkey, vcert = ensure_ca(d, "service-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim service CA")]))
-    ensure_leaf(d, "service", vkey, vcert, lambda pub: build_cert(
+    ensure_leaf(d, "service", vkey, vcert, 2048, lambda pub: build_cert(
         name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim certificate service")]), pub, vcert, vkey,
-        *days_from_now(730), ca=False, usage=key_usage(sign=True)))
+        *days_from_now(730), ca=False, key_usage=ku(sign=True)))
 
     state = StateDir(d)
     with state.locked():
@@ -930,8 +743,7 @@ class Sim:
         self.config = {"cert_lifetime_s": args.cert_lifetime_s, "not_ready_polls": args.not_ready_polls,
                        "clock_offset_s": args.clock_offset_s, "tamper_responses": 0}
         check_config(self.config)
-        self.captured = collections.deque(maxlen=CAPTURE_MAX)
-        self.capture_seq = 0
+        self.requests = simcommon.RequestLog(CAPTURE_MAX)
 
     def now(self):
         with self.lock:
@@ -946,20 +758,6 @@ class Sim:
         with self.lock:
             self.config.update(upd)
             return dict(self.config)
-
-    def capture(self, rec):
-        with self.lock:
-            self.capture_seq += 1
-            rec["seq"] = self.capture_seq
-            self.captured.append(rec)
-
-    def captured_list(self):
-        with self.lock:
-            return list(self.captured)
-
-    def reset_captured(self):
-        with self.lock:
-            self.captured.clear()
 
     # -- requests
 
@@ -1139,26 +937,10 @@ class HttpError(Exception):
         self.status, self.desc, self.headers = status, desc, headers or {}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(simcommon.BaseHandler):
     server_version = "vero-sim/1"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
-
-    def version_string(self):
-        return self.server_version
-
-    def setup(self):
-        super().setup()
-        self.sim = self.server.sim
-        self.body_read = False
-
-    def log_message(self, fmt, *a):
-        pass    # one line per SOAP request from record() instead
-
-    def log_error(self, fmt, *a):
-        log("%s: %s" % (self.address_string(), fmt % a))
+    max_body = MAX_BODY
+    absolute_path_only = False
 
     def send_error(self, code, message=None, explain=None):
         # http.server's own refusals (bad request line, 414, 431, 501...).
@@ -1175,22 +957,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True
         return super().handle_expect_100()
 
-    def parse_request(self):
-        self.body_read = False
-        if not super().parse_request():
-            return False
-        if sum(len(k) + len(v) + 4 for k, v in self.headers.items()) > MAX_HEADER_BYTES:
-            self.send_error(431, "request headers larger than %d bytes" % MAX_HEADER_BYTES)
-            return False
-        if self.request_version == "HTTP/1.1" and len(self.headers.get_all("Host") or []) != 1:
-            self.send_error(400, "HTTP/1.1 request needs exactly one Host header")
-            return False
-        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
-            if len(self.headers.get_all(h) or []) > 1:
-                self.send_error(400, "more than one %s header" % h)
-                return False
-        return True
-
     def send(self, status, ctype, body, headers=None):
         headers = dict(headers or {})
         if not self.body_read:
@@ -1206,84 +972,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def read_exact(self, n, deadline):
-        chunks, left = [], n
-        while left > 0:
-            if time.monotonic() > deadline:
-                raise SoapFault("request body not received in time", 408)
-            b = self.rfile.read(min(left, 65536))
-            if not b:
-                raise SoapFault("connection closed inside the body", 400)
-            chunks.append(b)
-            left -= len(b)
-        return b"".join(chunks)
-
     def read_body(self):
         """The request body (Content-Length or chunked, at most MAX_BODY).
         Raises SoapFault; the /sim/ routes turn it into JSON."""
-        deadline = time.monotonic() + BODY_DEADLINE
-        cl = self.headers.get("Content-Length")
-        te = self.headers.get("Transfer-Encoding")
-        if cl is not None and te is not None:
-            raise SoapFault("both Content-Length and Transfer-Encoding", 400)
-        if cl is not None:
-            if not cl.isascii() or not cl.strip().isdigit():
-                raise SoapFault("malformed Content-Length", 400)
-            if int(cl) > MAX_BODY:
-                raise SoapFault("request body larger than %d bytes" % MAX_BODY, 413)
-            body = self.read_exact(int(cl), deadline)
-        elif te is not None:
-            if te.strip().lower() != "chunked":
-                raise SoapFault("Transfer-Encoding %s not supported" % te[:40], 501)
-            body = self.read_chunked(deadline)
-        elif self.command in ("POST", "PUT", "PATCH"):
-            raise SoapFault("Content-Length required", 411)
-        else:
-            body = b""
-        self.body_read = True
-        return body
-
-    def read_chunked(self, deadline):
-        out = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\r\n"):
-                raise SoapFault("malformed chunk size line", 400)
-            size = line[:-2].split(b";", 1)[0].strip()
-            if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size):
-                raise SoapFault("malformed chunk size", 400)
-            n = int(size, 16)
-            if n == 0:
-                break
-            if len(out) + n > MAX_BODY:
-                raise SoapFault("request body larger than %d bytes" % MAX_BODY, 413)
-            out += self.read_exact(n, deadline)
-            if self.read_exact(2, deadline) != b"\r\n":
-                raise SoapFault("chunk not followed by CRLF", 400)
-        for _ in range(32):     # trailers
-            line = self.rfile.readline(1024)
-            if line == b"\r\n":
-                return bytes(out)
-            if not line.endswith(b"\r\n"):
-                break
-        raise SoapFault("malformed chunked trailer", 400)
-
-    # -- dispatch
-
-    def dispatch(self):
-        with self.server.active_lock:
-            self.server.active += 1
         try:
-            url = urlsplit(self.path)
-            if url.path.startswith("/sim/"):
-                self.sim_route(url.path, url.query)
-            else:
-                self.service(url)
-        finally:
-            with self.server.active_lock:
-                self.server.active -= 1
+            return super().read_body()
+        except simcommon.BodyError as e:
+            raise SoapFault(e.desc, e.status) from None
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = dispatch
+    # -- the service
 
     def service(self, url):
         rec = {"time": iso_utc(utcnow()), "path": self.path[:200], "operation": None,
@@ -1318,7 +1015,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec["status"] = status
         rec["response_b64"] = base64.b64encode(answer).decode("ascii")
         # Captured before the answer leaves, so a client that got it finds it.
-        self.sim.capture(rec)
+        self.sim.requests.capture(rec)
         log("%s %s %s -> %d %s" % (self.client_address[0], self.command, self.path[:100],
                                    status, rec["outcome"][:200]))
         self.send(status, "text/xml; charset=utf-8", answer, headers)
@@ -1359,9 +1056,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path == "/sim/health":
                 self.reply_json(200, {"status": "ok", "environment": self.sim.environment})
             elif path == "/sim/requests":
-                self.reply_json(200, {"requests": self.sim.captured_list()})
+                self.reply_json(200, {"requests": self.sim.requests.list()})
             elif path == "/sim/reset-requests":
-                self.sim.reset_captured()
+                self.sim.requests.clear()
                 self.reply_json(200, {"requests": []})
             elif path == "/sim/counts":
                 with self.sim.state.locked():
@@ -1396,73 +1093,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(e.status, {"error": e.desc}, e.headers)
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, addr, sim, ctx):
-        self.sim, self.ctx = sim, ctx
-        self.active, self.active_lock = 0, threading.Lock()
-        if ":" in addr[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(addr, Handler)
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)      # no reverse DNS lookup
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the connection's own thread, with a
-        # timeout, so a slow or hostile client cannot stall the accept loop.
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            log("%s:%s TLS handshake failed: %s" % (client_address[0], client_address[1],
-                                                     getattr(e, "reason", None) or e))
-            return
-        try:
-            Handler(tls, client_address, self)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            close_tls(tls)
-
-    def shutdown_request(self, request):
-        # finish_request closed the TLS socket; the raw one is detached.
-        with contextlib.suppress(OSError):
-            request.close()
-
-    def handle_error(self, request, client_address):
-        log("%s: %s" % (client_address, sys.exc_info()[1]))
-
-
-def close_tls(tls):
-    """close_notify, then a lingering close: half-close and drain briefly so
-    unread client bytes (a refused large body) do not turn the answer into
-    a reset."""
-    try:
-        tls.settimeout(1.0)
-        with contextlib.suppress(OSError, ssl.SSLError, ValueError):
-            tls.unwrap()
-        if tls.fileno() >= 0:
-            raw = socket.socket(fileno=os.dup(tls.fileno()))
-            try:
-                raw.shutdown(socket.SHUT_WR)
-                raw.settimeout(0.5)
-                end = time.monotonic() + 1.0
-                while time.monotonic() < end and raw.recv(65536):
-                    pass
-            except OSError:
-                pass
-            finally:
-                raw.close()
-    finally:
-        with contextlib.suppress(OSError):
-            tls.close()
-
-
 def cmd_serve(args):
     try:
         ip = ipaddress.ip_address(args.host)
@@ -1477,14 +1107,11 @@ def cmd_serve(args):
     except ValueError as e:
         die("serve: %s" % e)
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)   # CERT_NONE: no client certificate is requested
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    ctx.options |= ssl.OP_NO_COMPRESSION
-    ctx.load_cert_chain(sim.state.path("server.pem"), sim.state.path("server.key"))
+    # No client certificate is requested.
+    ctx = server_tls_context(sim.state.path("server.pem"), sim.state.path("server.key"))
 
     try:
-        server = Server((args.host, args.port), sim, ctx)
+        server = simcommon.TLSServer((args.host, args.port), Handler, sim, ctx)
     except OSError as e:
         die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
     port = server.server_address[1]
@@ -1496,34 +1123,8 @@ def cmd_serve(args):
              "client_ca_file": os.path.abspath(sim.state.path("client-ca.pem")),
              "state": os.path.abspath(args.state)}
 
-    stopping = threading.Event()
-
-    def on_signal(signum, frame):
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if args.ready_file:
-        atomic_write(args.ready_file, (json.dumps(ready) + "\n").encode())
-    print(json.dumps(ready), flush=True)
-    log("listening on %s (%s environment)" % (ready["url"], sim.environment))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        end = time.monotonic() + 5.0      # let requests in progress finish
-        while time.monotonic() < end:
-            with server.active_lock:
-                if server.active == 0:
-                    break
-            time.sleep(0.05)
-        server.server_close()
-        if args.ready_file:
-            with contextlib.suppress(OSError):
-                os.unlink(args.ready_file)
-        log("stopped")
-    return 0
+    return serve_until_signal(server, ready, args.ready_file,
+                              "listening on %s (%s environment)" % (ready["url"], sim.environment))
 
 
 # ---------------------------------------------------------------- main
@@ -1548,24 +1149,14 @@ def main(argv=None):
     p.add_argument("--lifetime-s", type=int, default=DEFAULT_LIFETIME_S)
     p.add_argument("--not-before-offset-s", type=int, default=0)
     p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
-    p.add_argument("--state", required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--ready-file")
+    add_serve_arguments(p)
     p.add_argument("--environment", choices=("TEST", "PRODUCTION"), default="TEST")
     p.add_argument("--cert-lifetime-s", type=int, default=DEFAULT_LIFETIME_S)
     p.add_argument("--not-ready-polls", type=int, default=2)
     p.add_argument("--clock-offset-s", type=int, default=0)
     args = ap.parse_args(argv)
-    try:
-        return {"init": cmd_init, "add-transfer": cmd_add_transfer, "issue": cmd_issue,
-                "serve": cmd_serve}[args.cmd](args)
-    except Fatal as e:
-        print("%s: %s" % (PROG, e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print("%s: %s: %s" % (PROG, getattr(e, "filename", "") or "", e.strerror or e), file=sys.stderr)
-        return 1
+    return run_command({"init": cmd_init, "add-transfer": cmd_add_transfer, "issue": cmd_issue,
+                        "serve": cmd_serve}, args)
 
 
 if __name__ == "__main__":
