@@ -11,7 +11,8 @@
 # credentials fail without a second SignNew; renewal outside the window is
 # refused; a response from an untrusted signer or changed after signing
 # fails the job; a restart between SignNew and GetCertificate resumes
-# polling; auto_renew renews inside the window by itself.
+# polling; auto_renew renews inside the window by itself; a failed
+# renewal shows in /readyz and /metrics.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 PY=${SG_PYTHON:-/usr/bin/python3}
@@ -55,6 +56,7 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca
         {name: "vero-long", key_label: "vero-long", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-reuse", key_label: "vero-reuse", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-crash", key_label: "vero-crash", issuer: "vero", uses: [], customer_id: $cust},
+        {name: "vero-fail", key_label: "vero-fail", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-tamper", key_label: "vero-tamper", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-auto", key_label: "vero-auto", issuer: "vero", uses: [], customer_id: $cust,
          auto_renew: true}] |
@@ -236,6 +238,23 @@ sleep 2
 api auditor GET '/v1/audit/entries?type=renew&identity=vero-auto&limit=100' >/dev/null
 expect_eq "and then leaves it alone" "$(jq '[.entries[] | select(.detail | startswith("renewed"))] | length' "$W/body")" "$n_auto"
 sim_config '{"cert_lifetime_s": 2592000}'
+
+# --- a failed renewal shows in /readyz and /metrics ---
+read -r TID8 TPW8 <<< "$(transfer)"
+expect_eq "a 30-day certificate for vero-fail" "$(enroll vero-fail "$TID8" "$TPW8")" 202
+JOB=$(job_id)
+expect_eq "is enrolled" "$(wait_job "$JOB")" done
+sim_config '{"clock_offset_s": 2764800}'    # the service's clock 32 days ahead: expired there
+expect_eq "a renewal the service refuses" "$(api officer POST /v1/identities/vero-fail/renew)" 202
+JOB=$(job_id)
+expect_eq "fails" "$(wait_job "$JOB")" failed
+expect_match "with the service's reason" "$(jq -r .detail "$W/job.json")" 'CERT_EXPIRED'
+sim_config '{"clock_offset_s": 0}'
+expect_eq "the gateway stays ready (the certificate still works)" "$(api - GET /readyz)" 200
+expect_match "and /readyz names the failed renewal" "$(jq -r '.renewal_failures["vero-fail"] // ""' "$W/body")" 'CERT_EXPIRED'
+api monitor GET /metrics >/dev/null
+expect_match "/metrics counts it" "$(cat "$W/body")" \
+    'sealgate_authority_requests_total\{authority="vero",outcome="renew_failed"\} [1-9]'
 
 # --- a response whose signature does not come from the service's CA ---
 jq --arg ca "$W/ca-gw.pem" '.authorities.vero.response_signer_ca_file = $ca' "$W/sealgate.json" > "$W/other.json"
