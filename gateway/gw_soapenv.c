@@ -32,42 +32,6 @@ gw_soapenv_media_type(enum sg_soap_version version)
 	return version == SG_SOAP_11 ? "text/xml" : "application/soap+xml";
 }
 
-int
-gw_soapenv_is(xmlNodePtr n, const char *ns, const char *local)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	    xmlStrEqual(n->ns->href, BAD_CAST ns) && xmlStrEqual(n->name, BAD_CAST local);
-}
-
-xmlNodePtr
-gw_soapenv_element(xmlNodePtr n)
-{
-	for (; n != NULL; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE)
-			return n;
-	}
-	return NULL;
-}
-
-int
-gw_soapenv_child(xmlNodePtr parent, const char *ns, const char *local, xmlNodePtr *foundp)
-{
-	xmlNodePtr n;
-
-	*foundp = NULL;
-	for (n = gw_soapenv_element(parent != NULL ? parent->children : NULL); n != NULL;
-	    n = gw_soapenv_element(n->next)) {
-		if (!gw_soapenv_is(n, ns, local))
-			continue;
-		if (*foundp != NULL) {
-			*foundp = NULL;
-			return SG_ERR_PARSE;
-		}
-		*foundp = n;
-	}
-	return 0;
-}
-
 /* The node after n in document order within top's subtree, or NULL. */
 static xmlNodePtr
 walk_next(xmlNodePtr n, xmlNodePtr top)
@@ -117,8 +81,8 @@ check_layout(struct gw_soapenv *env, char *why, size_t whylen)
 	const char *v = env->version == SG_SOAP_11 ? "1.1" : "1.2";
 	xmlNodePtr n, root = env->envelope;
 
-	if (!gw_soapenv_is(root, ns, "Envelope")) {
-		if (gw_soapenv_is(root, gw_soapenv_ns(other), "Envelope"))
+	if (!gw_xml_is(root, ns, "Envelope")) {
+		if (gw_xml_is(root, gw_soapenv_ns(other), "Envelope"))
 			return sg_why(SG_ERR_PARSE, why, whylen,
 			    "a SOAP %s envelope, but this authority takes SOAP %s",
 			    other == SG_SOAP_11 ? "1.1" : "1.2", v);
@@ -130,9 +94,9 @@ check_layout(struct gw_soapenv *env, char *why, size_t whylen)
 			continue;
 		if (n->type != XML_ELEMENT_NODE)
 			return sg_why(SG_ERR_PARSE, why, whylen, "character data in the Envelope");
-		if (env->header == NULL && env->body == NULL && gw_soapenv_is(n, ns, "Header"))
+		if (env->header == NULL && env->body == NULL && gw_xml_is(n, ns, "Header"))
 			env->header = n;
-		else if (env->body == NULL && gw_soapenv_is(n, ns, "Body"))
+		else if (env->body == NULL && gw_xml_is(n, ns, "Body"))
 			env->body = n;
 		else
 			return sg_why(SG_ERR_PARSE, why, whylen, "the Envelope must hold an "

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SOAP envelopes as the WS-Security code sees them: parsed with libxml2
  * without network access, DTD or processing instructions, checked to be
- * one SOAP version's Envelope holding an optional Header and a Body, and
- * walked by namespace and local name. Shared by the request signer
+ * one SOAP version's Envelope holding an optional Header and a Body (walk
+ * it with gw_xmldsig.h's gw_xml_is, gw_xml_element, gw_xml_child). Shared by the request signer
  * (gw_wssec_sign.c) and the response verifier (gw_wssec_verify.c). */
 #ifndef GW_SOAPENV_H
 #define GW_SOAPENV_H
@@ -11,6 +11,7 @@
 
 #include <libxml/tree.h>
 
+#include "gw_xmldsig.h"
 #include "sg_config.h"
 
 #define GW_SOAP11_NS	"http://schemas.xmlsoap.org/soap/envelope/"
@@ -50,14 +51,6 @@ const char *gw_soapenv_media_type(enum sg_soap_version version);
 int gw_soapenv_parse(const void *data, size_t len, enum sg_soap_version version,
     struct gw_soapenv *env, char *why, size_t whylen);
 void gw_soapenv_free(struct gw_soapenv *env);
-
-/* 1 when n is an element named local in namespace ns. */
-int gw_soapenv_is(xmlNodePtr n, const char *ns, const char *local);
-/* The first element among n and its following siblings (get0), or NULL. */
-xmlNodePtr gw_soapenv_element(xmlNodePtr n);
-/* The one child element of parent named local in ns: 0 with *foundp
- * (NULL when there is none), SG_ERR_PARSE when there are several. */
-int gw_soapenv_child(xmlNodePtr parent, const char *ns, const char *local, xmlNodePtr *foundp);
 
 /* Register every wsu:Id of the document as an XML ID so that "#id"
  * references resolve (xml:id attributes are registered by the parser).

@@ -172,7 +172,7 @@ action_ok(const char *s)
 static int
 header_child(struct build *b, const char *ns, const char *name, xmlNodePtr *foundp)
 {
-	if (gw_soapenv_child(b->env.header, ns, name, foundp) != 0)
+	if (gw_xml_child(b->env.header, ns, name, foundp) != 0)
 		return sg_why(SG_ERR_PARSE, b->why, b->whylen, "the Header holds more than one %s",
 		    name);
 	return 0;
@@ -292,7 +292,7 @@ add_security(struct build *b, const char *cert_b64)
 
 	if ((sec = xmlNewDocNode(b->env.doc, NULL, BAD_CAST "Security", NULL)) == NULL)
 		return SG_ERR_ALLOC;
-	first = gw_soapenv_element(b->env.header->children);
+	first = gw_xml_element(b->env.header->children);
 	if ((first != NULL ? xmlAddPrevSibling(first, sec) :
 	    xmlAddChild(b->env.header, sec)) == NULL) {
 		xmlFreeNode(sec);
@@ -448,7 +448,7 @@ gw_wssec_sign(const void *envelope, size_t len, const struct sg_wssec_settings *
 			goto out;
 		}
 	}
-	if ((r = gw_soapenv_child(b->env.header, GW_WSSE_NS, "Security", &existing)) != 0 ||
+	if ((r = gw_xml_child(b->env.header, GW_WSSE_NS, "Security", &existing)) != 0 ||
 	    existing != NULL) {
 		r = sg_why(SG_ERR_PARSE, why, whylen,
 		    "the envelope already has a wsse:Security header; send it unsigned");

@@ -74,8 +74,8 @@ check_timestamp(xmlNodePtr ts, time_t now, char *why, size_t whylen)
 	time_t c = 0, e = 0;
 	int r;
 
-	if (gw_soapenv_child(ts, GW_WSU_NS, "Created", &created) != 0 ||
-	    gw_soapenv_child(ts, GW_WSU_NS, "Expires", &expires) != 0 || created == NULL ||
+	if (gw_xml_child(ts, GW_WSU_NS, "Created", &created) != 0 ||
+	    gw_xml_child(ts, GW_WSU_NS, "Expires", &expires) != 0 || created == NULL ||
 	    expires == NULL)
 		return sg_why(SG_ERR_CRYPTO, why, whylen,
 		    "the response Timestamp needs one Created and one Expires");
@@ -115,15 +115,15 @@ signer_certificate(xmlNodePtr sig, xmlNodePtr sec, X509 **certp, char *why, size
 	int r = SG_ERR_CRYPTO;
 
 	*certp = NULL;
-	if (gw_soapenv_child(key_info, GW_WSSE_NS, "SecurityTokenReference", &str) != 0 ||
-	    str == NULL || gw_soapenv_child(str, GW_WSSE_NS, "Reference", &ref) != 0 ||
+	if (gw_xml_child(key_info, GW_WSSE_NS, "SecurityTokenReference", &str) != 0 ||
+	    str == NULL || gw_xml_child(str, GW_WSSE_NS, "Reference", &ref) != 0 ||
 	    ref == NULL || (uri = xmlGetProp(ref, BAD_CAST "URI")) == NULL || uri[0] != '#') {
 		r = sg_why(SG_ERR_CRYPTO, why, whylen, "the response signature's KeyInfo is not a "
 		    "SecurityTokenReference to a BinarySecurityToken");
 		goto out;
 	}
 	if ((id = xmlGetID(sig->doc, uri + 1)) == NULL || (token = id->parent) == NULL ||
-	    !gw_soapenv_is(token, GW_WSSE_NS, "BinarySecurityToken") || token->parent != sec) {
+	    !gw_xml_is(token, GW_WSSE_NS, "BinarySecurityToken") || token->parent != sec) {
 		r = sg_why(SG_ERR_CRYPTO, why, whylen,
 		    "the response signature's KeyInfo does not point at a "
 		    "BinarySecurityToken of its Security header");
@@ -177,7 +177,7 @@ gw_wssec_verify(const void *data, size_t len, enum sg_soap_version version,
 			r = sg_why(SG_ERR_CRYPTO, why, whylen, "the response: %s", inner);
 		goto out;
 	}
-	if (gw_soapenv_child(env.header, GW_WSSE_NS, "Security", &sec) != 0) {
+	if (gw_xml_child(env.header, GW_WSSE_NS, "Security", &sec) != 0) {
 		r = sg_why(SG_ERR_CRYPTO, why, whylen,
 		    "the response has more than one wsse:Security header");
 		goto out;
@@ -187,8 +187,8 @@ gw_wssec_verify(const void *data, size_t len, enum sg_soap_version version,
 		    "the response is not signed (no wsse:Security header)");
 		goto out;
 	}
-	if (gw_soapenv_child(sec, GW_DSIG_NS, "Signature", &sig) != 0 || sig == NULL ||
-	    gw_soapenv_child(sec, GW_WSU_NS, "Timestamp", &ts) != 0 || ts == NULL) {
+	if (gw_xml_child(sec, GW_DSIG_NS, "Signature", &sig) != 0 || sig == NULL ||
+	    gw_xml_child(sec, GW_WSU_NS, "Timestamp", &ts) != 0 || ts == NULL) {
 		r = sg_why(SG_ERR_CRYPTO, why, whylen,
 		    "the response's Security header needs one ds:Signature and "
 		    "one wsu:Timestamp");

@@ -382,18 +382,51 @@ out:
 	return r;
 }
 
-xmlNodePtr
-gw_xmldsig_key_info(xmlNodePtr sig)
+int
+gw_xml_is(xmlNodePtr n, const char *ns, const char *local)
 {
-	xmlNodePtr n;
+	if (n == NULL || n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST local))
+		return 0;
+	if (ns == NULL)
+		return n->ns == NULL;
+	return n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST ns);
+}
 
-	for (n = sig != NULL ? sig->children : NULL; n != NULL; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-		    xmlStrEqual(n->ns->href, BAD_CAST GW_DSIG_NS) &&
-		    xmlStrEqual(n->name, BAD_CAST "KeyInfo"))
+xmlNodePtr
+gw_xml_element(xmlNodePtr n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE)
 			return n;
 	}
 	return NULL;
+}
+
+int
+gw_xml_child(xmlNodePtr parent, const char *ns, const char *local, xmlNodePtr *foundp)
+{
+	xmlNodePtr n;
+
+	*foundp = NULL;
+	for (n = gw_xml_element(parent != NULL ? parent->children : NULL); n != NULL;
+	    n = gw_xml_element(n->next)) {
+		if (!gw_xml_is(n, ns, local))
+			continue;
+		if (*foundp != NULL) {
+			*foundp = NULL;
+			return SG_ERR_PARSE;
+		}
+		*foundp = n;
+	}
+	return 0;
+}
+
+xmlNodePtr
+gw_xmldsig_key_info(xmlNodePtr sig)
+{
+	xmlNodePtr key_info = NULL;
+
+	return gw_xml_child(sig, GW_DSIG_NS, "KeyInfo", &key_info) == 0 ? key_info : NULL;
 }
 
 int

@@ -66,6 +66,15 @@ int gw_xmldsig_key_info_cert(xmlNodePtr sig, X509 *cert);
 const char *gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg);
 const char *gw_xmldsig_digest_uri(enum sg_xmldigest_alg alg);
 
+/* 1 when n is an element named local in namespace ns (NULL: in no
+ * namespace, an unqualified element). */
+int gw_xml_is(xmlNodePtr n, const char *ns, const char *local);
+/* The first element among n and its following siblings (get0), or NULL. */
+xmlNodePtr gw_xml_element(xmlNodePtr n);
+/* The one child element of parent named local in ns: 0 with *foundp
+ * (NULL when there is none), SG_ERR_PARSE when there are several. */
+int gw_xml_child(xmlNodePtr parent, const char *ns, const char *local, xmlNodePtr *foundp);
+
 /* Decode the text of an xs:base64Binary element (whitespace between the
  * characters allowed, as XML Schema does; otherwise strict). *outp is new.
  * SG_ERR_PARSE, SG_ERR_ALLOC. */

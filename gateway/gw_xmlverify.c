@@ -74,23 +74,6 @@ gw_xmlverify_global_cleanup(void)
 	xmlSecShutdown();
 }
 
-static int
-is_ds(xmlNodePtr n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	    xmlStrEqual(n->ns->href, BAD_CAST GW_DSIG_NS) && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr
-first_element(xmlNodePtr n)
-{
-	for (; n != NULL; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE)
-			return n;
-	}
-	return NULL;
-}
-
 /* The element a Reference URI names: "" is the whole document, "#id" an
  * element carrying a registered ID. Anything else (other documents,
  * XPointer) is refused. */
@@ -115,17 +98,18 @@ static int
 list_references(xmlNodePtr sig, xmlNodePtr *refs, size_t max_refs, size_t *n_refs, char *why,
     size_t whylen)
 {
-	xmlNodePtr signed_info = first_element(sig->children), ref;
+	xmlNodePtr signed_info = gw_xml_element(sig->children), ref;
 	size_t n = 0;
 
 	*n_refs = 0;
-	if (!is_ds(signed_info, "SignedInfo"))
+	if (!gw_xml_is(signed_info, GW_DSIG_NS, "SignedInfo"))
 		return sg_why(SG_ERR_CRYPTO, why, whylen, "the signature has no SignedInfo");
-	for (ref = first_element(signed_info->children); ref != NULL; ref = first_element(ref->next)) {
+	for (ref = gw_xml_element(signed_info->children); ref != NULL;
+	    ref = gw_xml_element(ref->next)) {
 		xmlChar *uri;
 		xmlNodePtr target;
 
-		if (!is_ds(ref, "Reference"))
+		if (!gw_xml_is(ref, GW_DSIG_NS, "Reference"))
 			continue;
 		if (n == max_refs)
 			return sg_why(SG_ERR_CRYPTO, why, whylen, "the signature has more than %zu references", max_refs);
@@ -204,7 +188,8 @@ gw_xmlverify(xmlNodePtr sig, X509 *signer, int allow_sha1, xmlNodePtr *refs,
 	int r;
 
 	*n_refs = 0;
-	if (sig == NULL || sig->doc == NULL || !is_ds(sig, "Signature") || signer == NULL)
+	if (sig == NULL || sig->doc == NULL || !gw_xml_is(sig, GW_DSIG_NS, "Signature") ||
+	    signer == NULL)
 		return sg_why(SG_ERR_CRYPTO, why, whylen, "no XML signature to verify");
 	if ((r = list_references(sig, refs, max_refs, n_refs, why, whylen)) != 0)
 		return r;

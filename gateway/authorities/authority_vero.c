@@ -18,6 +18,7 @@
 
 #include "authority_vero.h"
 #include "gw_forward.h"
+#include "gw_soapenv.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_buf.h"
@@ -25,7 +26,6 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-#define SOAP11_NS	"http://schemas.xmlsoap.org/soap/envelope/"
 #define TIMEOUT_MS	30000
 #define REQUEST_MAX	((size_t)256 * 1024)
 #define REPLY_MAX	((size_t)1024 * 1024)
@@ -137,7 +137,7 @@ new_request(const struct operation *op, const struct sg_identity *id, xmlDocPtr 
 	if ((env = xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL)) == NULL)
 		goto fail;
 	xmlDocSetRootElement(doc, env);
-	if ((soap = xmlNewNs(env, BAD_CAST SOAP11_NS, BAD_CAST "soapenv")) == NULL)
+	if ((soap = xmlNewNs(env, BAD_CAST GW_SOAP11_NS, BAD_CAST "soapenv")) == NULL)
 		goto fail;
 	xmlSetNs(env, soap);
 	if ((body = xmlNewChild(env, soap, BAD_CAST "Body", NULL)) == NULL ||
@@ -182,36 +182,14 @@ out:
 
 /* --- responses --- */
 
-static int
-is_element(xmlNodePtr n, const char *ns, const char *name)
-{
-	if (n == NULL || n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST name))
-		return 0;
-	if (ns == NULL)
-		return n->ns == NULL;
-	return n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST ns);
-}
-
-static xmlNodePtr
-next_element(xmlNodePtr n)
-{
-	for (; n != NULL; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE)
-			return n;
-	}
-	return NULL;
-}
-
+/* The one child element of parent named name in ns (NULL: unqualified),
+ * or NULL when there is none or more than one. */
 static xmlNodePtr
 child(xmlNodePtr parent, const char *ns, const char *name)
 {
-	xmlNodePtr n;
+	xmlNodePtr found = NULL;
 
-	for (n = next_element(parent->children); n != NULL; n = next_element(n->next)) {
-		if (is_element(n, ns, name))
-			return n;
-	}
-	return NULL;
+	return gw_xml_child(parent, ns, name, &found) == 0 ? found : NULL;
 }
 
 /* The text of an unqualified child of parent into out (cut at outlen). */
@@ -244,10 +222,10 @@ verify_response(struct gw_vero *v, xmlNodePtr response, char *why, size_t whylen
 	    (root = xmlDocCopyNode(response, alone, 1)) == NULL)
 		goto out;
 	xmlDocSetRootElement(alone, root);
-	for (n = next_element(root->children); n != NULL; n = next_element(n->next))
+	for (n = gw_xml_element(root->children); n != NULL; n = gw_xml_element(n->next))
 		last = n;
 	sig = last;
-	if (!is_element(sig, GW_DSIG_NS, "Signature")) {
+	if (!gw_xml_is(sig, GW_DSIG_NS, "Signature")) {
 		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "the response is not signed");
 		goto out;
 	}
@@ -279,7 +257,7 @@ out:
 static void
 fault_text(xmlNodePtr body, char *out, size_t outlen)
 {
-	xmlNodePtr fault = child(body, SOAP11_NS, "Fault");
+	xmlNodePtr fault = child(body, GW_SOAP11_NS, "Fault");
 	xmlNodePtr s = fault != NULL ? child(fault, NULL, "faultstring") : NULL;
 	xmlChar *text = s != NULL ? xmlNodeGetContent(s) : NULL;
 
@@ -291,31 +269,26 @@ static int
 parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forward_reply *reply,
     struct gw_vero_result *res, char *why, size_t whylen)
 {
-	xmlDocPtr doc = NULL;
-	xmlNodePtr env, body, response, result, info;
-	char status[8], fault[200];
+	struct gw_soapenv env;
+	xmlNodePtr response, result, info;
+	char status[8], fault[200], bad[GW_SOAP_WHY_MAX];
 	int r = SG_ERR_AUTHORITY;
 
-	if (reply->body.len == 0 || reply->body.len > REPLY_MAX ||
-	    (doc = xmlReadMemory((const char *)reply->body.data, (int)reply->body.len, NULL, NULL,
-	    XML_PARSE_NONET)) == NULL || doc->intSubset != NULL) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP envelope",
+	memset(&env, 0, sizeof(env));
+	if (reply->body.len > REPLY_MAX ||
+	    gw_soapenv_parse(reply->body.data, reply->body.len, SG_SOAP_11, &env, bad,
+	    sizeof(bad)) != 0) {
+		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP 1.1 envelope",
 		    op->action, reply->status);
 		goto out;
 	}
-	env = xmlDocGetRootElement(doc);
-	if (!is_element(env, SOAP11_NS, "Envelope") || (body = child(env, SOAP11_NS, "Body")) == NULL) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d, not a SOAP 1.1 envelope",
-		    op->action, reply->status);
-		goto out;
-	}
-	if (child(body, SOAP11_NS, "Fault") != NULL) {
-		fault_text(body, fault, sizeof(fault));
+	if (child(env.body, GW_SOAP11_NS, "Fault") != NULL) {
+		fault_text(env.body, fault, sizeof(fault));
 		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: SOAP Fault: %s", op->action, fault);
 		goto out;
 	}
-	response = next_element(body->children);
-	if (reply->status != 200 || !is_element(response, GW_VERO_NS, op->response)) {
+	response = gw_xml_element(env.body->children);
+	if (reply->status != 200 || !gw_xml_is(response, GW_VERO_NS, op->response)) {
 		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a %s", op->action,
 		    reply->status, op->response);
 		goto out;
@@ -346,7 +319,7 @@ parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forwa
 	}
 	r = 0;
 out:
-	xmlFreeDoc(doc);
+	gw_soapenv_free(&env);
 	return r;
 }
 

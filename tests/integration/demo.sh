@@ -25,7 +25,8 @@ must_fail() {
     if "$@" >"$W/last.out" 2>"$W/last.err"; then fail "$what (it succeeded)"; else pass "$what"; fi
 }
 mode_of() { stat -c %a "$1"; }
-# http CODE_FILE BODY_FILE CURL_ARGS...: the status code of one request.
+# http BODY_FILE CURL_ARGS...: the status code of one request (000 when no
+# answer came, which no expectation accepts).
 http() {
     local body=$1
     shift
