@@ -1081,6 +1081,7 @@ worker(void *arg)
 		now = time(NULL);
 		if (now >= j->next_schedule) {
 			schedule_renewals(j);
+			gw_metrics_renewal_pass(j->gw->metrics);
 			j->next_schedule = now + schedule_every(j);
 		}
 		due = NULL;

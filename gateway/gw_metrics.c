@@ -40,7 +40,7 @@ static const double audit_sync_bounds[] = {
 
 enum family_id {
 	F_REQUESTS, F_REQUEST_SECONDS, F_SIGNATURES, F_TOKEN_ERRORS, F_AUTHORITY, F_AUDIT_SYNC,
-	F_COUNT
+	F_CONFIG_LOADS, F_RENEWAL_PASSES, F_COUNT
 };
 
 #define NBOUNDS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -65,6 +65,12 @@ static const struct family_desc families[F_COUNT] = {
 	[F_AUDIT_SYNC] = { "sealgate_audit_sync_seconds",
 	    "Time to make an audit log write durable.",
 	    HISTOGRAM, 0, { NULL, NULL }, audit_sync_bounds, NBOUNDS(audit_sync_bounds) },
+	[F_CONFIG_LOADS] = { "sealgate_config_loads_total",
+	    "Configuration loads (start, SIGHUP, renewals, token recovery), by outcome.",
+	    COUNTER, 1, { "outcome", NULL }, NULL, 0 },
+	[F_RENEWAL_PASSES] = { "sealgate_renewal_scheduler_passes_total",
+	    "Passes of the auto_renew scheduler over the identities.",
+	    COUNTER, 0, { NULL, NULL }, NULL, 0 },
 };
 
 struct series {
@@ -207,7 +213,8 @@ gw_metrics_new(struct gw_metrics **mp)
 		return SG_ERR_INTERNAL;
 	}
 	/* A metric without labels is shown from the start, at zero. */
-	if (series_get(m, F_AUDIT_SYNC, no_values) == NULL) {
+	if (series_get(m, F_AUDIT_SYNC, no_values) == NULL ||
+	    series_get(m, F_RENEWAL_PASSES, no_values) == NULL) {
 		gw_metrics_free(m);
 		return SG_ERR_ALLOC;
 	}
@@ -272,6 +279,18 @@ void
 gw_metrics_audit_sync(struct gw_metrics *m, double seconds)
 {
 	record(m, F_AUDIT_SYNC, NULL, NULL, seconds);
+}
+
+void
+gw_metrics_config_load(struct gw_metrics *m, const char *outcome)
+{
+	record(m, F_CONFIG_LOADS, outcome, NULL, 0);
+}
+
+void
+gw_metrics_renewal_pass(struct gw_metrics *m)
+{
+	record(m, F_RENEWAL_PASSES, NULL, NULL, 0);
 }
 
 /* Rendering. Every helper returns 0 or the sg_buf error. */

@@ -55,6 +55,11 @@ void gw_metrics_token_error(struct gw_metrics *m, const char *ckr);
 void gw_metrics_authority(struct gw_metrics *m, const char *authority, const char *outcome);
 /* sealgate_audit_sync_seconds (histogram, 0.1 ms .. 1 s). */
 void gw_metrics_audit_sync(struct gw_metrics *m, double seconds);
+/* sealgate_config_loads_total{outcome}: "ok" or "error". A test or an
+ * operator sees a SIGHUP take effect here. */
+void gw_metrics_config_load(struct gw_metrics *m, const char *outcome);
+/* sealgate_renewal_scheduler_passes_total: one per auto_renew pass. */
+void gw_metrics_renewal_pass(struct gw_metrics *m);
 
 /*
  * Append the exposition text to out: the registry's series (label sets in

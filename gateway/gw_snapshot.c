@@ -14,6 +14,7 @@
 #include "authorities/authority_csc.h"
 #include "authorities/authority_soap.h"
 #include "gw.h"
+#include "gw_metrics.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
@@ -261,6 +262,7 @@ reload_locked(struct gw *gw, const char *reason)
 	if (sg_audit_append(gw->audit, &e, NULL, NULL) != 0)
 		sg_error("audit: cannot record the configuration load");
 	if (r != 0) {
+		gw_metrics_config_load(gw->metrics, "error");
 		sg_error("reload (%s) refused, keeping the running configuration: %s", reason, err);
 		goto out;
 	}
@@ -269,6 +271,7 @@ reload_locked(struct gw *gw, const char *reason)
 	gw_snapshot_put(gw, cur);
 	gw_snapshot_publish(gw, snap);
 	snap = NULL;
+	gw_metrics_config_load(gw->metrics, "ok");
 	sg_info("configuration loaded (%s)", reason);
  out:
 	snapshot_free(snap);

@@ -88,10 +88,7 @@ for i in $(seq 1 12); do
     echo >> "$W/status"
 done
 # Checkpoints by count are looked for once a second: wait (bounded) for one.
-for i in $(seq 1 100); do
-    [ "$(jq -s '[.[] | select(.type=="checkpoint")] | length' "$W"/audit/audit-*.jsonl)" -ge 1 ] && break
-    sleep 0.1
-done
+wait_until 30 "a checkpoint by count" at_least 1 audit_entries checkpoint
 for i in $(seq 1 8); do
     api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)" >> "$W/status"
     echo >> "$W/status"

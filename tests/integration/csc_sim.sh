@@ -67,14 +67,7 @@ start_sim() {
     rm -f "$W/sim-ready.json"
     "$PY" "$SIM" serve --state "$state" --port 0 --ready-file "$W/sim-ready.json" "$@" >>"$W/sim.log" 2>&1 &
     SIM_PID=$!
-    for i in $(seq 1 200); do
-        [ -s "$W/sim-ready.json" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ ! -s "$W/sim-ready.json" ]; then
-        echo "Bail out! csc_sim did not start:"; tail -n 20 "$W/sim.log"; exit 1
-    fi
+    wait_ready "$W/sim-ready.json" "$SIM_PID" csc_sim "$W/sim.log"
     URL=$(jq -r .url "$W/sim-ready.json")
     URL=${URL%/csc/v2/}
     SIM_URL=$URL/sim/
@@ -222,12 +215,9 @@ else
     fail "client certificate from another CA: curl exit $rc, status $got"
 fi
 # The simulator records the refusal just after its alert went out: wait for it.
-for i in $(seq 1 40); do
-    v=$(simget requests | jq -r '.requests[-1].verdict')
-    case $v in tls_handshake_failed*) break ;; esac
-    sleep 0.05
-done
-expect_match "  recorded at /sim/requests" "$v" '^tls_handshake_failed: CERTIFICATE_VERIFY_FAILED'
+last_verdict() { simget requests | jq -r '.requests[-1].verdict'; }
+wait_until 30 "the refused handshake recorded" eval '[[ "$(last_verdict)" == tls_handshake_failed* ]]'
+expect_match "  recorded at /sim/requests" "$(last_verdict)" '^tls_handshake_failed: CERTIFICATE_VERIFY_FAILED'
 expect_error "JWS missing" 401 invalid_request \
     "$(post signatures/signHash "$W/sign.json" "${JSON[@]}" --cert "$W/client.pem" --key "$W/client.key")"
 printf '%s' "$(cat "$W/sign.json")" | sed 's/org-stamp-1/org-stamp-1 /' > "$W/sign-other.json"
@@ -333,9 +323,10 @@ expect_error "faults: fail_rate 2" 400 invalid_request "$(simpost faults '{"fail
 simpost faults '{"delay_ms":2500}' >/dev/null
 rc=0; as client signatures/signHash "$W/sign.json" RS256 --max-time 1 >/dev/null 2>&1 || rc=$?
 expect_eq "delay: curl --max-time 1 times out" "$rc" 28
-sleep 2.5
+# The simulator answers after its delay and only then finds the client gone.
+wait_until 30 "the abandoned request recorded" eval '[[ "$(last_verdict)" == abandoned* ]]'
+expect_match "  and is recorded as abandoned" "$(last_verdict)" '^abandoned'
 expect_eq "  the abandoned request was not counted" "$(count)" 8
-expect_match "  and is recorded as abandoned" "$(simget requests | jq -r '.requests[-1].verdict')" '^abandoned'
 start=$(date +%s%N)
 expect_eq "  a patient client gets its answer" "$(as client signatures/signHash "$W/sign.json" RS256 --max-time 10)" 200
 expect_eq "  after the delay" "$(( ($(date +%s%N) - start) / 1000000 >= 2500 ))" 1

@@ -38,12 +38,7 @@ python3 "$SG_SRCDIR/tests/integration/tls-echo.py" --cert "$W/server.pem" --key 
     --client-ca "$W/ca-client.pem" --port-file "$W/echo.port" --log "$W/echo.log" \
     2>>"$W/echo.err" &
 ECHO_PID=$!
-for i in $(seq 1 200); do
-    [ -s "$W/echo.port" ] && break
-    kill -0 "$ECHO_PID" 2>/dev/null || break
-    sleep 0.05
-done
-[ -s "$W/echo.port" ] || { echo "Bail out! tls-echo.py did not start: $(cat "$W/echo.err")"; exit 1; }
+wait_ready "$W/echo.port" "$ECHO_PID" tls-echo.py "$W/echo.err"
 PORT=$(cat "$W/echo.port")
 URL="https://127.0.0.1:$PORT"
 touch "$W/echo.log"

@@ -19,11 +19,8 @@ for i in $(seq 1 12); do
     api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)" >/dev/null
 done
 # Checked once a second: wait (bounded) for the count-triggered ones.
-for i in $(seq 1 60); do
-    n=$(jq -s '[.[] | select(.type=="checkpoint")] | length' "$W"/audit/audit-*.jsonl)
-    [ "$n" -ge 1 ] && break
-    sleep 0.1
-done
+wait_until 30 "a checkpoint by count" at_least 1 audit_entries checkpoint
+n=$(audit_entries checkpoint)
 if [ "$n" -ge 1 ]; then pass "a checkpoint after 5 entries ($n)"; else fail "no checkpoint after 14 entries"; fi
 stop_gateway
 check "chain verifies" audit_verify "$W/audit"

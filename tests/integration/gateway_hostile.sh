@@ -309,7 +309,7 @@ expect_eq "a well-formed chunked body signs" \
 # --- Slow and idle connections ---------------------------------------------
 python3 "$W/raw.py" "${GW_URL##*:}" "$W" slowloris 6 3 > "$W/slow.out" &
 slow_pid=$!
-for i in $(seq 1 100); do [ -e "$W/slow.ready" ] && break; sleep 0.05; done
+wait_until 30 "the slow connections open" test -e "$W/slow.ready"
 expect_eq "healthz during slowloris" "$(api - GET /healthz)" 200
 expect_eq "sign during slowloris" "$(api billing POST /v1/sign "${J[@]}" --data "$good")" 200
 check "slowloris still trickling meanwhile" kill -0 "$slow_pid"
@@ -317,7 +317,7 @@ wait "$slow_pid"
 expect_eq "the 6 slow requests are answered once complete" "$(cat "$W/slow.out")" 6
 python3 "$W/raw.py" "${GW_URL##*:}" "$W" flood 200 > "$W/flood.out" &
 flood_pid=$!
-for i in $(seq 1 200); do [ -e "$W/flood.ready" ] && break; sleep 0.05; done
+wait_until 30 "the idle connections open" test -e "$W/flood.ready"
 expect_eq "healthz with 200 idle connections open" "$(api - GET /healthz)" 200
 expect_eq "sign with 200 idle connections open" "$(api billing POST /v1/sign "${J[@]}" --data "$good")" 200
 touch "$W/flood.stop"

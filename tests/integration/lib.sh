@@ -83,6 +83,73 @@ issue_cert() {
         -sha256 -days "${4:-30}" -out "$3" 2>/dev/null
 }
 
+# --- waiting on state ------------------------------------------------------
+# Tests wait for the thing itself, never for a while: a bounded loop that
+# asks the system again every SG_POLL_S seconds and fails with a message
+# naming what never happened.
+SG_POLL_S=${SG_POLL_S:-0.05}
+
+# wait_until SECONDS WHAT COMMAND...: run COMMAND (output dropped) until it
+# succeeds. After SECONDS it records a failed check "WHAT: not within
+# SECONDS s" and returns 1.
+wait_until() {
+    local limit=$1 what=$2 deadline
+    shift 2
+    deadline=$(( $(date +%s%N) + limit * 1000000000 ))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s%N)" -ge "$deadline" ]; then
+            fail "$what: not within $limit s"
+            return 1
+        fi
+        sleep "$SG_POLL_S"
+    done
+}
+
+# wait_ready FILE PID WHAT LOG: wait until the process PID (a daemon or a
+# simulator) has written FILE (its ready or port file). When it exits first,
+# or 60 s pass, the test bails out with the tail of LOG.
+wait_ready() {
+    local file=$1 pid=$2 what=$3 log=$4 deadline
+    deadline=$(( $(date +%s%N) + 60 * 1000000000 ))
+    until [ -s "$file" ]; do
+        if ! kill -0 "$pid" 2>/dev/null || [ "$(date +%s%N)" -ge "$deadline" ]; then
+            [ -s "$file" ] && return 0
+            echo "Bail out! $what did not start:"; tail -n 20 "$log"; exit 1
+        fi
+        sleep "$SG_POLL_S"
+    done
+}
+
+# at_least N COMMAND...: COMMAND prints a number, and it is N or more.
+at_least() { local n; n=$("${@:2}") && [ "${n:-0}" -ge "$1" ]; }
+
+# audit_entries TYPE: how many entries of TYPE the log in $SG_WORK/audit holds.
+audit_entries() {
+    cat "$SG_WORK"/audit/audit-*.jsonl 2>/dev/null | jq -s --arg t "$1" '[.[] | select(.type == $t)] | length'
+}
+
+# exited PID: the process has ended, as the kernel tells it
+# (scripts/wait-exit: a pidfd is readable once it has, reaped or not).
+exited() { "$SG_SRCDIR/scripts/wait-exit" "$1"; }
+
+
+# metric SAMPLE: the value of one sample of the gateway's /metrics (asked
+# as the monitor client), e.g. 'sealgate_config_loads_total{outcome="ok"}';
+# 0 when the sample is not there yet.
+metric() {
+    curl -sS -H "Authorization: Bearer $(cat "$SG_WORK/monitor.token")" "$GW_URL/metrics" |
+        awk -v n="$1" '$1 == n { v = $2 } END { print v == "" ? 0 : v }'
+}
+
+# reload_gateway [ok|error]: SIGHUP, then wait until /metrics counts one
+# more configuration load with that outcome (default ok).
+reload_gateway() {
+    local sample="sealgate_config_loads_total{outcome=\"${1:-ok}\"}" before
+    before=$(metric "$sample")
+    kill -HUP "$GW_PID"
+    wait_until 30 "the SIGHUP reload (${1:-ok})" at_least $((before + 1)) metric "$sample"
+}
+
 finish() {
     echo "$SG_PASSES passed, $SG_FAILS failed"
     [ "$SG_FAILS" -eq 0 ]
@@ -116,19 +183,12 @@ client_token() {
 # start_gateway [CONFIG]: sealgated in the background on the config's port
 # (0 in tests); waits for its ready file and sets GW_URL and GW_PID.
 start_gateway() {
-    local config=${1:-$SG_WORK/sealgate.json} i
+    local config=${1:-$SG_WORK/sealgate.json}
     rm -f "$SG_WORK/ready.json"
     ${GW_WRAPPER:-} sealgated --foreground --config "$config" --ready-file "$SG_WORK/ready.json" \
         >>"$SG_WORK/sealgated.log" 2>&1 &
     GW_PID=$!
-    for i in $(seq 1 400); do
-        [ -s "$SG_WORK/ready.json" ] && break
-        kill -0 "$GW_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ ! -s "$SG_WORK/ready.json" ]; then
-        echo "Bail out! sealgated did not start:"; tail -n 20 "$SG_WORK/sealgated.log"; exit 1
-    fi
+    wait_ready "$SG_WORK/ready.json" "$GW_PID" sealgated "$SG_WORK/sealgated.log"
     GW_URL=$(jq -r .url "$SG_WORK/ready.json")
     GW_PID=$(jq -r .pid "$SG_WORK/ready.json")
 }

@@ -58,8 +58,7 @@ make_identity stil-foreign rsa:2048 gw
 rm -f "$W/sim.json"
 "$PY" "$SIMPY" serve --state "$SIM" --port 0 --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
 SIM_PID=$!
-for i in $(seq 1 200); do [ -s "$W/sim.json" ] && break; sleep 0.05; done
-[ -s "$W/sim.json" ] || { echo "Bail out! simulator did not start"; tail "$W/sim.log"; exit 1; }
+wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
 SIM_URL=$(jq -r .url "$W/sim.json")
 simcurl() { curl -sS --cacert "$SIM/server-ca.pem" "$@"; }
 simpost() { simcurl -o /dev/null -H 'Content-Type: application/json' --data "$2" "$SIM_URL/sim/$1"; }
@@ -331,12 +330,9 @@ rm -f "$W/fault"
 echo dead > "$W/fault"
 expect_error "dead token: nothing is sent" 503 token_unavailable "$(soap stil-ipl "$W/e12.xml" -H "$CT12")"
 rm -f "$W/fault"
-for i in $(seq 1 40); do
-    status=$(soap stil-ipl "$W/e12.xml" -H "$CT12")
-    [ "$status" = 200 ] && break
-    sleep 0.1
-done
-expect_eq "back after the module is reopened, with fresh adapters" "$status" 200
+wait_until 30 "back after the module is reopened, with fresh adapters" \
+    eval '[ "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" = 200 ]' &&
+    pass "back after the module is reopened, with fresh adapters"
 expect_match "  module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
 check "  and that answer verifies" answer_verifies
 

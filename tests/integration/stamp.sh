@@ -25,8 +25,7 @@ start_sim() {
     rm -f "$W/sim.json"
     python3 "$SIMPY" serve --state "$SIM" --port "${1:-0}" --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
     SIM_PID=$!
-    for i in $(seq 1 200); do [ -s "$W/sim.json" ] && break; sleep 0.05; done
-    [ -s "$W/sim.json" ] || { echo "Bail out! simulator did not start"; tail "$W/sim.log"; exit 1; }
+    wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
     SIM_URL=$(jq -r .url "$W/sim.json")
     SIM_ROOT=${SIM_URL%/csc/v2/}
 }

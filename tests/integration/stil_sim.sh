@@ -221,14 +221,7 @@ start_sim() {
     rm -f "$W/sim-ready.json"
     "$PY" "$SIM" serve --state "$S" --port 0 --ready-file "$W/sim-ready.json" >>"$W/sim.log" 2>&1 &
     SIM_PID=$!
-    for i in $(seq 1 200); do
-        [ -s "$W/sim-ready.json" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ ! -s "$W/sim-ready.json" ]; then
-        echo "Bail out! stil_sim did not start:"; tail -n 20 "$W/sim.log"; exit 1
-    fi
+    wait_ready "$W/sim-ready.json" "$SIM_PID" stil_sim "$W/sim.log"
     URL=$(jq -r .url "$W/sim-ready.json")
 }
 stop_sim() {
@@ -353,12 +346,9 @@ rc=0
 got=$(curl -sS -o /dev/null -w '%{http_code}' "${TLS[@]}" --cert "$W/stranger.pem" --key "$W/stranger.key" \
     -H "$CT12" --data-binary @"$W/good.xml" "$URL/ipl/x" 2>/dev/null) || rc=$?
 expect_match "client certificate from another CA: TLS handshake refused" "$rc $got" '^[1-9][0-9]* 000$'
-for i in $(seq 1 40); do
-    v=$(simget requests | jq -r '.requests[-1].outcome')
-    [ "$v" = tls_handshake_failed ] && break
-    sleep 0.05
-done
-expect_eq "  recorded at /sim/requests" "$v" tls_handshake_failed
+last_outcome() { simget requests | jq -r '.requests[-1].outcome'; }
+wait_until 30 "the refused handshake recorded" eval '[ "$(last_outcome)" = tls_handshake_failed ]'
+expect_eq "  recorded at /sim/requests" "$(last_outcome)" tls_handshake_failed
 "$PY" "$W/mkreq.py" --key "$W/other.key" --cert "$W/other.pem" --out "$W/other-bst.xml"
 expect_fault "BinarySecurityToken is another certificate than the TLS one" 500 \
     'wsse:FailedAuthentication \| .*not the TLS client certificate' "$(send /ipl/x "$W/other-bst.xml")"

@@ -33,8 +33,7 @@ start_sim() {
     "$PY" "$SIMPY" serve --state "$SIM" --port "${1:-0}" --not-ready-polls 2 \
         --cert-lifetime-s $((30 * 86400)) --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
     SIM_PID=$!
-    for i in $(seq 1 200); do [ -s "$W/sim.json" ] && break; sleep 0.05; done
-    [ -s "$W/sim.json" ] || { echo "Bail out! simulator did not start"; tail "$W/sim.log"; exit 1; }
+    wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
     SIM_URL=$(jq -r .url "$W/sim.json")
     SIM_ROOT=${SIM_URL%/2017/10/CertificateServices}
 }
@@ -69,16 +68,13 @@ expect_eq "an identity waiting for enrolment says so" "$(jq -r '.checks["identit
     "not enrolled yet"
 
 # wait_job ID: poll GET /v1/jobs/ID until it is done or failed; prints the state.
+job_finished() {
+    api officer GET "/v1/jobs/$1" >/dev/null && jq -e '.state == "done" or .state == "failed"' "$W/body"
+}
 wait_job() {
-    local i state
-    for i in $(seq 1 300); do
-        api officer GET "/v1/jobs/$1" >/dev/null
-        state=$(jq -r .state "$W/body")
-        case $state in done|failed) break ;; esac
-        sleep 0.2
-    done
+    wait_until 60 "job $1 done or failed" job_finished "$1"
     cp "$W/body" "$W/job.json"
-    echo "$state"
+    jq -r .state "$W/job.json"
 }
 enroll() {  # IDENTITY ID PASSWORD → status; the answer in $W/body
     api officer POST "/v1/identities/$1/enroll" -H 'Content-Type: application/json' \
@@ -217,24 +213,25 @@ expect_eq "an auto_renew identity with a 30-day certificate" "$(enroll vero-auto
 JOB=$(job_id)
 expect_eq "is enrolled" "$(wait_job "$JOB")" done
 sim_config '{"cert_lifetime_s": 63072000}'
-for i in $(seq 1 150); do
-    api auditor GET '/v1/audit/entries?type=renew&identity=vero-auto&outcome=ok&limit=100' >/dev/null
-    [ "$(jq '[.entries[] | select(.detail | startswith("renewed"))] | length' "$W/body")" -ge 1 ] && break
-    sleep 0.2
-done
+renewed_by_scheduler() {
+    api auditor GET '/v1/audit/entries?type=renew&identity=vero-auto&outcome=ok&limit=100' >/dev/null &&
+        [ "$(jq '[.entries[] | select(.detail | startswith("renewed"))] | length' "$W/body")" -ge 1 ]
+}
+wait_until 60 "the scheduler renews vero-auto" renewed_by_scheduler
 expect_eq "the scheduler renewed it (audited, no client)" \
     "$(jq -r '[.entries[] | select(.detail | startswith("renewed"))][0].client // "none"' "$W/body")" none
-for i in $(seq 1 100); do
+auto_days_left() {
     api officer GET /v1/identities >/dev/null
-    days=$(jq -r '.[] | select(.name=="vero-auto") | .certificate.days_left' "$W/body")
-    [ "${days:-0}" -gt 60 ] && break
-    sleep 0.2
-done
+    jq -r '.[] | select(.name=="vero-auto") | .certificate.days_left // 0' "$W/body"
+}
+wait_until 30 "vero-auto's new certificate in use" at_least 61 auto_days_left
+days=$(auto_days_left)
 expect_match "until its certificate is outside the window" "$days" '^[0-9]{3}$'
-sleep 2
 api auditor GET '/v1/audit/entries?type=renew&identity=vero-auto&limit=100' >/dev/null
 n_auto=$(jq '[.entries[] | select(.detail | startswith("renewed"))] | length' "$W/body")
-sleep 2
+# Two more passes of the scheduler: at least one saw the new certificate.
+passes=$(metric sealgate_renewal_scheduler_passes_total)
+wait_until 30 "two more auto_renew passes" at_least $((passes + 2)) metric sealgate_renewal_scheduler_passes_total
 api auditor GET '/v1/audit/entries?type=renew&identity=vero-auto&limit=100' >/dev/null
 expect_eq "and then leaves it alone" "$(jq '[.entries[] | select(.detail | startswith("renewed"))] | length' "$W/body")" "$n_auto"
 sim_config '{"cert_lifetime_s": 2592000}'
@@ -258,8 +255,8 @@ expect_match "/metrics counts it" "$(cat "$W/body")" \
 
 # --- a response whose signature does not come from the service's CA ---
 jq --arg ca "$W/ca-gw.pem" '.authorities.vero.response_signer_ca_file = $ca' "$W/sealgate.json" > "$W/other.json"
-cp "$W/sealgate.json" "$W/good.json" && cp "$W/other.json" "$W/sealgate.json" && kill -HUP "$GW_PID"
-sleep 0.5
+cp "$W/sealgate.json" "$W/good.json" && cp "$W/other.json" "$W/sealgate.json"
+reload_gateway
 read -r TID4 TPW4 <<< "$(transfer)"
 expect_eq "an enrolment against an untrusted response signer" "$(enroll vero-crash "$TID4" "$TPW4")" 202
 JOB=$(job_id)
@@ -268,8 +265,8 @@ expect_match "because the response signer is not trusted" "$(jq -r .detail "$W/j
 api monitor GET /metrics >/dev/null
 expect_match "failed jobs are counted in /metrics" "$(cat "$W/body")" \
     'sealgate_authority_requests_total\{authority="vero",outcome="enroll_failed"\} [1-9]'
-cp "$W/good.json" "$W/sealgate.json" && kill -HUP "$GW_PID"
-sleep 0.5
+cp "$W/good.json" "$W/sealgate.json"
+reload_gateway
 
 # --- a response changed after the service signed it ---
 sim_config '{"tamper_responses": 1}'
@@ -293,11 +290,8 @@ read -r TID5 TPW5 <<< "$(transfer)"
 expect_eq "enrolment before a crash" "$(enroll vero-crash "$TID5" "$TPW5")" 202
 JOB=$(job_id)
 CRASH_JOB=$JOB
-for i in $(seq 1 100); do
-    api officer GET "/v1/jobs/$CRASH_JOB" >/dev/null
-    [ "$(jq -r .state "$W/body")" = waiting_authority ] && break
-    sleep 0.1
-done
+job_state_is() { api officer GET "/v1/jobs/$1" >/dev/null && [ "$(jq -r .state "$W/body")" = "$2" ]; }
+wait_until 30 "the job waits for the authority" job_state_is "$CRASH_JOB" waiting_authority
 expect_eq "waits for the authority" "$(jq -r .state "$W/body")" waiting_authority
 expect_match "with a retrieval id" "$(jq -r .retrieval_id "$W/body")" '^[0-9a-f]{32}$'
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null

@@ -34,14 +34,7 @@ start_sim() {
     rm -f "$W/sim-ready.json"
     "$PY" "$SIM" serve --state "$state" --port 0 --ready-file "$W/sim-ready.json" "$@" >>"$W/sim.log" 2>&1 &
     SIM_PID=$!
-    for i in $(seq 1 200); do
-        [ -s "$W/sim-ready.json" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ ! -s "$W/sim-ready.json" ]; then
-        echo "Bail out! vero_sim did not start:"; tail -n 20 "$W/sim.log"; exit 1
-    fi
+    wait_ready "$W/sim-ready.json" "$SIM_PID" vero_sim "$W/sim.log"
     URL=$(jq -r .url "$W/sim-ready.json")
     SIM_URL=$(jq -r .sim_url "$W/sim-ready.json")
 }

@@ -6,9 +6,12 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "gw_idem.h"
@@ -122,7 +125,33 @@ struct racer {
 	struct gw_idem *idem;
 	int state;
 	char *answer;
+	pid_t tid;		/* set once the thread runs */
 };
+
+/* Whether thread tid sleeps in a futex wait (a mutex): the kernel names
+ * the system call a blocked thread is in. Polled until true or 10 s. */
+static int
+wait_blocked_in_futex(pid_t tid)
+{
+	char path[64], buf[64];
+	FILE *f;
+	long nr;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	for (i = 0; i < 10000; i++) {
+		nr = -1;
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fgets(buf, sizeof(buf), f) != NULL && buf[0] >= '0' && buf[0] <= '9')
+				nr = strtol(buf, NULL, 10);
+			fclose(f);
+		}
+		if (nr == SYS_futex)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
 
 static void *
 racer_main(void *arg)
@@ -132,6 +161,7 @@ racer_main(void *arg)
 	char *first = NULL;
 	size_t len;
 
+	__atomic_store_n(&rc->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	rc->state = gw_idem_begin(rc->idem, "billing", "same", "sha256:aa", &slot, &rc->answer, &len,
 	    &first);
 	free(first);
@@ -158,9 +188,11 @@ test_concurrent_duplicate_waits(void)
 	rc.idem = idem;
 	rc.state = -1;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, racer_main, &rc), 0);
-	usleep(100000);
-	/* The duplicate is still waiting for the first request's answer. */
-	CU_ASSERT_EQUAL(rc.state, -1);
+	/* The duplicate blocks on the key until the first request answers. */
+	while (__atomic_load_n(&rc.tid, __ATOMIC_SEQ_CST) == 0)
+		sched_yield();
+	CU_ASSERT_TRUE(wait_blocked_in_futex(rc.tid));
+	CU_ASSERT_EQUAL(__atomic_load_n(&rc.state, __ATOMIC_SEQ_CST), -1);
 	CU_ASSERT_EQUAL(gw_idem_store(idem, slot, "req-first", "{\"a\":1}", 7), 0);
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(rc.state, GW_IDEM_REPLAY);

@@ -122,6 +122,15 @@ static const char expected_scenario[] =
 	"sealgate_audit_sync_seconds_bucket{le=\"+Inf\"} 2\n"
 	"sealgate_audit_sync_seconds_sum 2.0001220703125\n"
 	"sealgate_audit_sync_seconds_count 2\n"
+	"# HELP sealgate_config_loads_total Configuration loads (start, SIGHUP, renewals, token "
+	"recovery), by outcome.\n"
+	"# TYPE sealgate_config_loads_total counter\n"
+	"sealgate_config_loads_total{outcome=\"error\"} 1\n"
+	"sealgate_config_loads_total{outcome=\"ok\"} 2\n"
+	"# HELP sealgate_renewal_scheduler_passes_total Passes of the auto_renew scheduler over the "
+	"identities.\n"
+	"# TYPE sealgate_renewal_scheduler_passes_total counter\n"
+	"sealgate_renewal_scheduler_passes_total 3\n"
 	"# HELP sealgate_audit_entries_total Entries written to the audit log.\n"
 	"# TYPE sealgate_audit_entries_total counter\n"
 	"sealgate_audit_entries_total 42\n"
@@ -166,6 +175,12 @@ test_exact_text(void)
 	gw_metrics_authority(m, "dvv", "ok");
 	gw_metrics_audit_sync(m, 0.0001220703125);
 	gw_metrics_audit_sync(m, 2);
+	gw_metrics_config_load(m, "ok");
+	gw_metrics_config_load(m, "error");
+	gw_metrics_config_load(m, "ok");
+	gw_metrics_renewal_pass(m);
+	gw_metrics_renewal_pass(m);
+	gw_metrics_renewal_pass(m);
 
 	memset(&g, 0, sizeof(g));
 	g.audit_entries = 42;
@@ -208,6 +223,8 @@ test_empty_registry(void)
 	CU_ASSERT_EQUAL(count_lines(text, "sealgate_requests_total"), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "sealgate_audit_sync_seconds_bucket{le=\"+Inf\"} 0\n"
 	    "sealgate_audit_sync_seconds_sum 0\nsealgate_audit_sync_seconds_count 0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nsealgate_renewal_scheduler_passes_total 0\n"));
+	CU_ASSERT_EQUAL(count_lines(text, "sealgate_config_loads_total{"), 0);
 	free(text);
 	gw_metrics_free(m);
 	gw_metrics_free(NULL);
@@ -217,6 +234,8 @@ test_empty_registry(void)
 	gw_metrics_token_error(NULL, "CKR_OK");
 	gw_metrics_authority(NULL, "a", "b");
 	gw_metrics_audit_sync(NULL, 1);
+	gw_metrics_config_load(NULL, "ok");
+	gw_metrics_renewal_pass(NULL);
 }
 
 static const struct {
