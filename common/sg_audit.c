@@ -80,7 +80,7 @@ struct sg_audit {
 
 static const char *const entry_types[] = {
 	"sign", "stamp", "soap", "enroll", "renew", "token_init", "keygen", "csr",
-	"cert_import", "key_retire", "pin_change", "auth_failure", "config_load",
+	"cert_import", "key_retire", "pin_change", "officer_sign", "auth_failure", "config_load",
 	"startup", "shutdown", "checkpoint", NULL
 };
 

@@ -1339,6 +1339,23 @@ check_identity_uses(struct loader *l, struct sg_identity *id)
 	return 0;
 }
 
+/* Labels ending in SG_LABEL_NEXT_SUFFIX or holding SG_LABEL_RETIRED_INFIX
+ * belong to renewal (see sg_config.h). */
+static int
+check_key_label(struct loader *l, const char *label)
+{
+	size_t n = strlen(label), suffix = strlen(SG_LABEL_NEXT_SUFFIX);
+
+	if ((n >= suffix && strcmp(label + n - suffix, SG_LABEL_NEXT_SUFFIX) == 0) ||
+	    strstr(label, SG_LABEL_RETIRED_INFIX) != NULL) {
+		path_push_key(l, "key_label");
+		return fail(l, "%s is reserved: labels ending in \"%s\" or holding \"%s\" are "
+		    "the keys a renewal makes and retires", shown(l, 0, label), SG_LABEL_NEXT_SUFFIX,
+		    SG_LABEL_RETIRED_INFIX);
+	}
+	return 0;
+}
+
 static int
 load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 {
@@ -1356,6 +1373,8 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 	    (r = get_str(l, obj, "issuer", 0, &issuer)) != 0 ||
 	    (r = get_flags(l, obj, "uses", 1, use_names, "use", &id->uses)) != 0)
 		return r;
+	if ((r = check_key_label(l, id->key_label)) != 0)
+		return r;
 	if (authority != NULL) {
 		old = path_push_key(l, "authority");
 		if ((r = resolve_authority(l, authority, &id->authority)) != 0)
@@ -1372,6 +1391,14 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 			return fail(l, "%s is %s; an issuer must be vero-certservice",
 			    shown(l, 0, issuer), type_name(id->issuer->type));
 		path_pop(l, old);
+		/* The issuer accepts renewals signed by this key: a raw
+		 * signature through /v1/sign would let a client renew the
+		 * certificate onto a key of its own. */
+		if ((id->uses & SG_USE_SIGN) != 0) {
+			path_push_key(l, "uses");
+			return fail(l, "\"sign\" is not allowed on an identity with an \"issuer\": "
+			    "its key signs the renewals the issuer accepts");
+		}
 		if ((r = get_strdup(l, obj, "customer_id", 1, &id->customer_id)) != 0 ||
 		    (r = get_strdup(l, obj, "customer_name", 0, &id->customer_name)) != 0 ||
 		    (r = get_bool(l, obj, "auto_renew", &id->auto_renew)) != 0)
@@ -1462,9 +1489,9 @@ resolve_checkpoint(struct loader *l)
 		return fail(l, "no identity named %s in $.identities",
 		    shown(l, 0, l->checkpoint_name));
 	id = &l->cfg->identities[idx];
-	if (id->uses != 0 || id->authority != NULL)
-		return fail(l, "identity %s has uses or an authority; the audit signer "
-		    "must have neither", shown(l, 0, id->name));
+	if (id->uses != 0 || id->authority != NULL || id->issuer != NULL)
+		return fail(l, "identity %s has uses, an authority or an issuer; the audit signer "
+		    "must have none of them", shown(l, 0, id->name));
 	l->cfg->audit.checkpoint_identity = id;
 	path_pop(l, old);
 	return 0;

@@ -25,6 +25,12 @@
 #define SG_USE_SOAP	0x2u	/* POST /v1/soap via a wssec-soap authority */
 #define SG_USE_SIGN	0x4u	/* POST /v1/sign: local signatures, no authority */
 
+/* Key labels that renewal makes beside an identity's own label: the new
+ * key while it waits for its certificate, and the old key afterwards. No
+ * identity may name such a label, so none reaches a key in transit. */
+#define SG_LABEL_NEXT_SUFFIX	".next"
+#define SG_LABEL_RETIRED_INFIX	".retired-"
+
 /* What a client may do (struct sg_client.roles). */
 #define SG_ROLE_STAMP	0x1u
 #define SG_ROLE_OFFICER	0x2u

@@ -842,8 +842,8 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, struct job **j
 	if (renew) {
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(job->new_label, sizeof(job->new_label), "%s.next", id->cfg->key_label);
-		snprintf(job->retired_label, sizeof(job->retired_label), "%s.retired-%s",
+		snprintf(job->new_label, sizeof(job->new_label), "%s" SG_LABEL_NEXT_SUFFIX, id->cfg->key_label);
+		snprintf(job->retired_label, sizeof(job->retired_label), "%s" SG_LABEL_RETIRED_INFIX "%s",
 		    id->cfg->key_label, stamp);
 	} else {
 		snprintf(job->new_label, sizeof(job->new_label), "%s", id->cfg->key_label);

@@ -15,14 +15,12 @@
 #include <openssl/objects.h>
 
 #include "gw.h"
+#include "gw_admit.h"
 #include "gw_cms.h"
 #include "gw_metrics.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
-
-/* How long after a failed audit write signing is refused outright. */
-#define AUDIT_REFUSE_MS 1000
 
 static int
 sign_once(const struct gw_identity *id, struct gw *gw, const struct gw_sign_request *sr,
@@ -94,6 +92,38 @@ success_body(const struct gw_request *req, const struct gw_identity *id,
 	return doc;
 }
 
+/* Admission under snap, then what this route needs of the identity: its
+ * key on the token, a certificate for CMS, and an audit log that takes
+ * writes. GW_ADMIT_OK, or resp holds the refusal. */
+static enum gw_admit_result
+admit(const struct gw_request *req, const struct gw_snapshot *snap,
+    const struct gw_sign_request *sr, const struct gw_identity **idp, struct gw_response *resp)
+{
+	enum gw_admit_result a;
+	const struct gw_identity *id;
+
+	if ((a = gw_admit(req, snap, sr->identity, SG_USE_SIGN, NULL, idp, resp)) != GW_ADMIT_OK)
+		return a;
+	id = *idp;
+	if (id->key == NULL) {
+		gw_error(resp, 503, "token_unavailable", "the key of identity %s is not on the token",
+		    id->cfg->name);
+		return GW_ADMIT_REFUSED;
+	}
+	if (sr->cms && id->cert == NULL) {
+		gw_error(resp, 409, "conflict", "identity %s has no certificate for a CMS signature",
+		    id->cfg->name);
+		return GW_ADMIT_REFUSED;
+	}
+	/* Fail closed before touching the key: right after a failed audit
+	 * write nothing is signed; this request's refusal entry re-tests the
+	 * disk. Later requests sign, and their signature is discarded unless
+	 * its entry becomes durable. */
+	if (gw_identity_refusal(req->gw, id, GW_AUDIT_REFUSE_MS, resp))
+		return GW_ADMIT_REFUSED;
+	return GW_ADMIT_OK;
+}
+
 void
 gw_route_sign(struct gw_request *req, struct gw_response *resp)
 {
@@ -106,6 +136,7 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	size_t sig_len = 0;
 	cJSON *answer;
 	char digest_text[160], why[GW_SIGN_WHY_MAX];
+	enum gw_admit_result admitted = GW_ADMIT_REFUSED;
 	int r;
 
 	if ((r = gw_sign_request_parse(sg_buf_str(&req->body), req->body.len, &sr, why,
@@ -115,44 +146,17 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 		goto out;
 	}
 	digest_label(&sr, digest_text, sizeof(digest_text));
-	if ((id = gw_snapshot_identity(snap, sr.identity)) == NULL) {
-		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", sr.identity);
-		goto refused;
-	}
-	if (!sg_client_may_use(req->client, id->cfg)) {
-		/* HTTP-API.md: an identity not granted is an auth failure. */
-		gw_error(resp, 403, "forbidden", "client %s may not use identity %s", req->client->name,
-		    id->cfg->name);
-		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, digest_text);
-		goto out;
-	}
-	if ((id->cfg->uses & SG_USE_SIGN) == 0) {
-		gw_error(resp, 403, "forbidden", "identity %s is not for local signing", id->cfg->name);
-		goto refused;
-	}
-	if (id->key == NULL) {
-		gw_error(resp, 503, "token_unavailable", "the key of identity %s is not on the token",
-		    id->cfg->name);
-		goto refused;
-	}
-	if (sr.cms && id->cert == NULL) {
-		gw_error(resp, 409, "conflict", "identity %s has no certificate for a CMS signature",
-		    id->cfg->name);
-		goto refused;
-	}
-	/* Fail closed before touching the key: right after a failed audit
-	 * write nothing is signed; this request's refusal entry re-tests the
-	 * disk. Later requests sign, and their signature is discarded unless
-	 * its entry becomes durable. */
-	if (gw_identity_refusal(gw, id, AUDIT_REFUSE_MS, resp))
+	if ((admitted = admit(req, snap, &sr, &id, resp)) != GW_ADMIT_OK)
 		goto refused;
 	r = sign_once(id, gw, &sr, &sig, &sig_len);
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
 		if (gw_token_recover(gw, snap) == 0) {
+			/* The same checks again under what recovery published. */
 			fresh = gw_snapshot_get(gw);
-			if ((id = gw_snapshot_identity(fresh, sr.identity)) != NULL && id->key != NULL)
-				r = sign_once(id, gw, &sr, &sig, &sig_len);
+			if ((admitted = admit(req, fresh, &sr, &id, resp)) != GW_ADMIT_OK)
+				goto refused;
+			r = sign_once(id, gw, &sr, &sig, &sig_len);
 		}
 	} else if (r != 0 && r != SG_ERR_INVALID_ARG)
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
@@ -183,7 +187,8 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	gw_json(resp, 200, answer);
 	goto out;
  refused:
-	gw_audit_refusal(req, resp, "sign", sr.identity, digest_text);
+	gw_audit_refusal(req, resp, admitted == GW_ADMIT_AUTH_FAILURE ? "auth_failure" : "sign",
+	    sr.identity, digest_text);
  out:
 	OPENSSL_free(sig);
 	gw_sign_request_free(&sr);

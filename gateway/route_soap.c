@@ -12,13 +12,13 @@
 
 #include "authorities/authority_soap.h"
 #include "gw.h"
+#include "gw_admit.h"
 #include "gw_metrics.h"
 #include "gw_soapenv.h"
 #include "gw_wssec_sign.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
-#define AUDIT_REFUSE_MS 1000
 
 /* The only identity the client may use for SOAP calls to a, or NULL. */
 static const char *
@@ -190,6 +190,22 @@ failure_answer(struct gw_response *resp, int r, const char *why)
 	}
 }
 
+/* What a SOAP call needs of an admitted identity: its adapter (key and
+ * certificate on the token) and an audit log that takes writes. */
+static enum gw_admit_result
+ready_to_call(const struct gw_request *req, const struct gw_identity *id,
+    struct gw_response *resp)
+{
+	if (id->soap == NULL) {
+		gw_error(resp, 503, "token_unavailable",
+		    "identity %s has no key or certificate on the token", id->cfg->name);
+		return GW_ADMIT_REFUSED;
+	}
+	if (gw_identity_refusal(req->gw, id, GW_AUDIT_REFUSE_MS, resp))
+		return GW_ADMIT_REFUSED;
+	return GW_ADMIT_OK;
+}
+
 void
 gw_route_soap(struct gw_request *req, struct gw_response *resp)
 {
@@ -203,6 +219,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	char action[GW_WSSEC_ACTION_MAX + 1], why[GW_SOAP_WHY_MAX] = "", status_text[16];
 	enum sg_soap_version version;
 	size_t n_extra = 0;
+	enum gw_admit_result admitted = GW_ADMIT_REFUSED;
 	int r;
 
 	memset(&res, 0, sizeof(res));
@@ -219,21 +236,9 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		    "(the client has more than one for %s, or none)", a->name);
 		goto refused;
 	}
-	if ((id = gw_snapshot_identity(req->snap, name)) == NULL) {
-		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", name);
+	if ((admitted = gw_admit(req, req->snap, name, SG_USE_SOAP, a->name, &id, resp)) !=
+	    GW_ADMIT_OK)
 		goto refused;
-	}
-	if (!sg_client_may_use(req->client, id->cfg)) {
-		gw_error(resp, 403, "forbidden", "client %s may not use identity %s",
-		    req->client->name, id->cfg->name);
-		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, NULL);
-		goto out;
-	}
-	if ((id->cfg->uses & SG_USE_SOAP) == 0 || id->cfg->authority != a) {
-		gw_error(resp, 403, "forbidden", "identity %s is not for SOAP calls to %s",
-		    id->cfg->name, a->name);
-		goto refused;
-	}
 	/* Content-Type must be the authority's SOAP version's (415 when it
 	 * is not: the envelope is not even looked at). */
 	if (parse_content_type(req->content_type, gw_soapenv_media_type(version), action,
@@ -249,12 +254,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		    GW_WSSEC_ACTION_MAX);
 		goto refused;
 	}
-	if (id->soap == NULL) {
-		gw_error(resp, 503, "token_unavailable",
-		    "identity %s has no key or certificate on the token", id->cfg->name);
-		goto refused;
-	}
-	if (gw_identity_refusal(gw, id, AUDIT_REFUSE_MS, resp))
+	if ((admitted = ready_to_call(req, id, resp)) != GW_ADMIT_OK)
 		goto refused;
 	r = gw_soap_call(id->soap, req->body.data, req->body.len, action, req->request_id, &res,
 	    why, sizeof(why));
@@ -263,14 +263,13 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
 		gw_soap_result_clear(&res);
 		if (gw_token_recover(gw, req->snap) == 0) {
+			/* The same checks again under what recovery published. */
 			fresh = gw_snapshot_get(gw);
-			if ((id = gw_snapshot_identity(fresh, name)) != NULL && id->soap != NULL)
-				r = gw_soap_call(id->soap, req->body.data, req->body.len, action,
-				    req->request_id, &res, why, sizeof(why));
-		}
-		if (id == NULL) {
-			gw_error(resp, 503, "token_unavailable", "identity %s went away", name);
-			goto refused;
+			if ((admitted = gw_admit(req, fresh, name, SG_USE_SOAP, a->name, &id, resp)) !=
+			    GW_ADMIT_OK || (admitted = ready_to_call(req, id, resp)) != GW_ADMIT_OK)
+				goto refused;
+			r = gw_soap_call(id->soap, req->body.data, req->body.len, action,
+			    req->request_id, &res, why, sizeof(why));
 		}
 	}
 	if (res.digest[0] != '\0')
@@ -320,7 +319,8 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	relay_content_type(resp, res.content_type, version);
 	goto out;
  refused:
-	gw_audit_refusal(req, resp, "soap", name, NULL);
+	gw_audit_refusal(req, resp, admitted == GW_ADMIT_AUTH_FAILURE ? "auth_failure" : "soap",
+	    name, NULL);
  out:
 	gw_soap_result_clear(&res);
 	gw_snapshot_put(gw, fresh);

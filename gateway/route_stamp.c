@@ -16,13 +16,13 @@
 
 #include "authorities/authority_csc.h"
 #include "gw.h"
+#include "gw_admit.h"
 #include "gw_idem.h"
 #include "gw_metrics.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
-#define AUDIT_REFUSE_MS 1000
 
 struct stamp_request {
 	const char *identity;
@@ -213,6 +213,7 @@ void
 gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 {
 	struct gw *gw = req->gw;
+	const struct gw_identity *admitted;
 	struct gw_identity *id;
 	struct stamp_request sr;
 	struct gw_csc_result res;
@@ -230,18 +231,14 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		gw_audit_refusal(req, resp, "stamp", sr.identity, NULL);
 		goto out;
 	}
-	if ((id = (struct gw_identity *)gw_snapshot_identity(req->snap, sr.identity)) == NULL) {
-		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", sr.identity);
-		goto refused;
-	}
-	if (!sg_client_may_use(req->client, id->cfg)) {
-		gw_error(resp, 403, "forbidden", "client %s may not use identity %s", req->client->name,
-		    id->cfg->name);
-		gw_audit_refusal(req, resp, "auth_failure", id->cfg->name, sr.digest_text);
+	switch (gw_admit(req, req->snap, sr.identity, SG_USE_STAMP, NULL, &admitted, resp)) {
+	case GW_ADMIT_OK:
+		id = (struct gw_identity *)admitted;
+		break;
+	case GW_ADMIT_AUTH_FAILURE:
+		gw_audit_refusal(req, resp, "auth_failure", sr.identity, sr.digest_text);
 		goto out;
-	}
-	if ((id->cfg->uses & SG_USE_STAMP) == 0 || id->cfg->authority == NULL) {
-		gw_error(resp, 403, "forbidden", "identity %s is not for stamping", id->cfg->name);
+	default:
 		goto refused;
 	}
 	if (req->idempotency_key != NULL && !gw_idem_key_valid(req->idempotency_key)) {
@@ -254,7 +251,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		    id->cfg->name);
 		goto refused;
 	}
-	if (gw_audit_failing(gw, AUDIT_REFUSE_MS)) {
+	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
 		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
 		goto refused;
 	}

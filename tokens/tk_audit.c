@@ -41,7 +41,7 @@ officer_name(char *out, size_t outlen)
 }
 
 int
-tk_audit_finish(int ret)
+tk_audit_commit(int ret)
 {
 	const struct sg_config *cfg = tk_config();
 	struct sg_audit_options opts;
@@ -81,10 +81,17 @@ tk_audit_finish(int ret)
 	e.n_extra = n;
 	r = sg_audit_append_once(cfg->audit.dir, &opts, &e, NULL);
 	free(request_id);
+	tk_record.type = NULL;		/* written: once only */
 	if (r != 0) {
 		fprintf(stderr, "sealgate-token: audit: %s %s the audit log could not be written\n",
-		    tk_record.type, ret == TK_EXIT_OK ? "was done on the token but" : "failed, and");
+		    e.type, ret == TK_EXIT_OK ? "was done on the token but" : "failed, and");
 		return TK_EXIT_FAIL;
 	}
 	return ret;
+}
+
+int
+tk_audit_finish(int ret)
+{
+	return tk_audit_commit(ret);
 }

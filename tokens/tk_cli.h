@@ -34,6 +34,9 @@ void tk_audit_begin(const char *type, const char *label);
  * log; returns ret, or TK_EXIT_FAIL (with a line on stderr) when the log
  * cannot be written. Nothing is written without a configuration. */
 int tk_audit_finish(int ret);
+/* The same, now, for a command that must not show its result before the
+ * entry is durable (sign); tk_audit_finish then writes nothing more. */
+int tk_audit_commit(int ret);
 /* The loaded configuration, or NULL. */
 struct sg_config;
 const struct sg_config *tk_config(void);

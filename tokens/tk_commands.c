@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "sg_codec.h"
+#include "sg_config.h"
 #include "sg_err.h"
 #include "sg_file.h"
 #include "sg_secret.h"
@@ -606,6 +607,33 @@ tk_cmd_pubkey(const struct tk_opts *o)
 	return ret;
 }
 
+/* The keys the gateway alone signs with: the audit checkpoint key and
+ * every authority's credential (with the keys a renewal stages and
+ * retires beside it). A signature by one of them made here could re-seal
+ * a rewritten audit log or speak to an authority for the organisation. */
+static int
+refuse_gateway_key(const struct sg_config *cfg, const char *label)
+{
+	size_t i, n;
+
+	for (i = 0; i < cfg->n_identities; i++) {
+		const struct sg_identity *id = &cfg->identities[i];
+		int checkpoint = cfg->audit.checkpoint_identity == id;
+
+		if (!checkpoint && id->authority == NULL && id->issuer == NULL)
+			continue;
+		n = strlen(id->key_label);
+		if (strcmp(label, id->key_label) != 0 &&
+		    (strncmp(label, id->key_label, n) != 0 || label[n] != '.'))
+			continue;
+		return tk_fail("sign", "key \"%s\" belongs to identity %s, %s: only the gateway "
+		    "signs with it", label, id->name, checkpoint ? "the audit checkpoint key" :
+		    id->issuer != NULL ? "whose certificate the issuer renews" :
+		    "an authority's credential");
+	}
+	return 0;
+}
+
 int
 tk_cmd_sign(const struct tk_opts *o)
 {
@@ -616,12 +644,18 @@ tk_cmd_sign(const struct tk_opts *o)
 	unsigned char *input = NULL, *sig = NULL, dgst[EVP_MAX_MD_SIZE];
 	unsigned int dgst_len = 0;
 	size_t input_len = 0, sig_len = 0;
+	char *hex = NULL;
 	int r, ret;
 
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if (o->in_file == NULL)
 		return tk_usage_error("sign needs --in FILE");
+	/* Every signature is audited: without the configuration there is
+	 * no log to write to, and no way to know the gateway's own keys. */
+	if (tk_config() == NULL)
+		return tk_fail("sign", "needs the gateway's configuration (--config or SEALGATE_CONFIG): "
+		    "each signature goes into its audit log");
 	if (strcmp(alg, "sha256") == 0)
 		md = EVP_sha256();
 	else if (strcmp(alg, "sha384") == 0)
@@ -630,22 +664,33 @@ tk_cmd_sign(const struct tk_opts *o)
 		md = EVP_sha512();
 	else
 		return tk_usage_error("--digest is sha256, sha384 or sha512");
+	tk_audit_begin("officer_sign", o->label);
+	if ((ret = refuse_gateway_key(tk_config(), o->label)) != 0)
+		return ret;
 	if ((r = sg_file_read(o->in_file, SIGN_INPUT_MAX, &input, &input_len)) != 0)
 		return tk_fail(o->in_file, "%s", sg_strerror(r));
 	if (EVP_Digest(input, input_len, dgst, &dgst_len, md, NULL) != 1) {
 		ret = tk_fail("sign", "cannot digest the input");
 		goto out;
 	}
+	if (sg_hex_encode(dgst, dgst_len, &hex) == 0)
+		snprintf(tk_record.digest, sizeof(tk_record.digest), "%s:%s", alg, hex);
+	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", o->pss ? "pss" : "default padding");
 	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
 		goto out;
+	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
 	if ((r = sgp11_sign_digest(key, EVP_MD_get_type(md), o->pss ? SGP11_PAD_PSS :
 	    SGP11_PAD_DEFAULT, dgst, dgst_len, &sig, &sig_len)) != 0) {
 		ret = tk_fail("sign", "%s", r == SG_ERR_INVALID_ARG && o->pss ?
 		    "--pss needs an RSA key" : sg_strerror(r));
 		goto out;
 	}
+	/* Durable in the log before anyone sees the signature. */
+	if ((ret = tk_audit_commit(TK_EXIT_OK)) != TK_EXIT_OK)
+		goto out;
 	ret = emit(o, sig, sig_len, "the signature");
  out:
+	free(hex);
 	free(input);
 	OPENSSL_free(sig);
 	sgp11_key_free(key);
