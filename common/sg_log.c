@@ -65,11 +65,37 @@ level_name(enum sg_log_level level)
 	}
 }
 
+/* Append text to out (holding len bytes, size bytes in all) with every
+ * control character written as \xNN, so that a value from outside (a
+ * path, an authority's error text) can never start a line of its own or
+ * hide in the terminal. Returns the new length; out stays NUL-terminated. */
+static size_t
+append_escaped(char *out, size_t size, size_t len, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p != '\0' && len + 1 < size; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			out[len++] = (char)*p;
+			continue;
+		}
+		if (len + 4 >= size)
+			break;
+		out[len++] = '\\';
+		out[len++] = 'x';
+		out[len++] = hex[*p >> 4];
+		out[len++] = hex[*p & 0xf];
+	}
+	out[len] = '\0';
+	return len;
+}
+
 void
 sg_log_emit(enum sg_log_level level, const char *file, const char *func,
     int line, int r, const char *fmt, ...)
 {
-	char out[LOG_LINE_MAX];
+	char out[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 	char stamp[32];
 	struct timespec now;
 	struct tm tm;
@@ -92,10 +118,10 @@ sg_log_emit(enum sg_log_level level, const char *file, const char *func,
 		return;
 	len = (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1;
 	va_start(ap, fmt);
-	n = vsnprintf(out + len, sizeof(out) - len, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		len += (size_t)n < sizeof(out) - len ? (size_t)n : sizeof(out) - len - 1;
+		len = append_escaped(out, sizeof(out), len, msg);
 	if (r != 1 && len < sizeof(out) - 1) {
 		n = snprintf(out + len, sizeof(out) - len, ": %s", sg_strerror(r));
 		if (n > 0)

@@ -17,6 +17,7 @@
 #include "gw_metrics.h"
 #include "sg_err.h"
 #include "sg_log.h"
+#include "sg_secret.h"
 
 /* Least time between two attempts to bring back a token that is away. */
 #define RECOVER_INTERVAL_MS 1000
@@ -235,6 +236,34 @@ warn_fixed_settings(const struct sg_config *old, const struct sg_config *new)
 		sg_warn("listen settings changed: they take effect on restart");
 }
 
+/* After the token refused the PIN, a reload is the operator's way to give
+ * another one: log in with the PIN the new configuration names (the
+ * token layer will not present the refused one again). 1 when it took. */
+static int
+login_again(struct gw *gw, const struct sg_config *cfg)
+{
+	char *pin = NULL;
+	int r;
+
+	if (cfg->token.pin_file == NULL) {
+		sg_error("the token refused the PIN; SEALGATE_PIN is read at start only: "
+		    "restart, or name a token.pin_file");
+		return 0;
+	}
+	if ((r = sg_secret_read_file(cfg->token.pin_file, &pin)) != 0) {
+		sg_error_r(r, "%s", cfg->token.pin_file);
+		return 0;
+	}
+	r = sgp11_login(gw->token, pin);
+	sg_free_secret_str(pin);
+	if (r != 0) {
+		sg_error_r(r, "logging in with %s", cfg->token.pin_file);
+		return 0;
+	}
+	sg_info("logged in with the PIN from %s", cfg->token.pin_file);
+	return 1;
+}
+
 /* gw_reload with reload_lock held. */
 static int
 reload_locked(struct gw *gw, const char *reason)
@@ -248,6 +277,13 @@ reload_locked(struct gw *gw, const char *reason)
 	int r;
 
 	r = gw_snapshot_load(gw, gw->config_path, 0, &snap, err, sizeof(err));
+	if (r == 0 && gw->token != NULL && sgp11_pin_refused(gw->token) &&
+	    login_again(gw, snap->cfg)) {
+		/* The keys are found again under the new login. */
+		snapshot_free(snap);
+		snap = NULL;
+		r = gw_snapshot_load(gw, gw->config_path, 0, &snap, err, sizeof(err));
+	}
 	memset(&e, 0, sizeof(e));
 	e.type = "config_load";
 	e.outcome = r == 0 ? "ok" : "error";

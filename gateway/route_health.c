@@ -114,6 +114,15 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 		cJSON_AddStringToObject(checks, "audit", "the audit log cannot be written");
 		ready = 0;
 	}
+	/* After a refused PIN nothing signs, and a test signature would only
+	 * drive recovery: say why, touch nothing. */
+	if (gw->token != NULL && sgp11_pin_refused(gw->token)) {
+		cJSON_AddStringToObject(checks, "token", "the token refused the PIN, which is not "
+		    "presented again: correct token.pin_file and send SIGHUP, or restart");
+		cJSON_AddStringToObject(doc, "status", "not_ready");
+		gw_json(resp, 503, doc);
+		return;
+	}
 	for (i = 0; i < snap->n_ids; i++) {
 		struct gw_identity *id = &snap->ids[i];
 		char name[96];

@@ -74,8 +74,13 @@ void sgp11_close(struct sgp11_ctx *ctx);
  * wiped-on-close copy is kept so the context can log in again after the
  * token or its sessions are lost. */
 int sgp11_login(struct sgp11_ctx *ctx, const char *pin);
+/* 1 once the token refused a PIN this context presented (wrong, invalid or
+ * locked): that PIN is never presented again, recovery stops short of
+ * logging in, and only sgp11_login with another PIN clears it. */
+int sgp11_pin_refused(struct sgp11_ctx *ctx);
 /* Check the token is still there and logged in; log in again or reopen
- * the module when it is not. 0, or the error that stopped recovery. */
+ * the module when it is not. 0, or the error that stopped recovery
+ * (SG_ERR_PIN_INCORRECT at once, touching nothing, after a refused PIN). */
 int sgp11_recover(struct sgp11_ctx *ctx);
 /* Bracket any use of a key's EVP_PKEY (CSR, CMS, TLS) so recovery never
  * unloads the module underneath it. sgp11_sign_digest does this itself. */

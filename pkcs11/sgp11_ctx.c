@@ -446,6 +446,11 @@ sgp11_recover(struct sgp11_ctx *ctx)
 	int r = SG_ERR_TOKEN_LOST;
 
 	pthread_rwlock_wrlock(&ctx->use_lock);
+	/* Reopening the module would only lead to the refused PIN again. */
+	if (ctx->pin_refused) {
+		pthread_rwlock_unlock(&ctx->use_lock);
+		return SG_ERR_PIN_INCORRECT;
+	}
 	/* Nobody holds a session now: close our idle ones first, so none of
 	 * their handles is alive when the module hands out new ones. */
 	sgp11_pool_drain(ctx);
@@ -470,6 +475,8 @@ sgp11_recover(struct sgp11_ctx *ctx)
 			ctx->generation++;
 			goto out;
 		}
+		if (ctx->pin_refused)
+			goto out;
 	}
 	/* Sessions are dead: reopen the module from scratch. */
 	sg_warn("token %s unreachable; reopening module %s", ctx->token_label,
@@ -486,6 +493,8 @@ sgp11_recover(struct sgp11_ctx *ctx)
 		goto out;
 	if (ctx->pin != NULL)
 		r = sgp11_login_locked(ctx, ctx->pin);
+	else if (ctx->pin_refused)
+		r = SG_ERR_PIN_INCORRECT;
  out:
 	pthread_rwlock_unlock(&ctx->use_lock);
 	return r;

@@ -24,6 +24,10 @@ struct sgp11_ctx {
 	CK_FUNCTION_LIST_PTR fl;
 	CK_SLOT_ID slot_id;
 	char *pin;			/* kept for re-login; wiped on close */
+	/* The token refused a PIN: SHA-256 of it, never presented again by
+	 * this context (and the kept PIN is gone). Under use_lock. */
+	int pin_refused;
+	unsigned char refused_pin[32];
 	/* libp11 contexts replaced by recovery. Keys found before still
 	 * point into them, so they are released only by sgp11_close. */
 	struct retired_module {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "sg_err.h"
 #include "sg_log.h"
@@ -48,14 +49,32 @@ login_on(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_USER_TYPE who, const cha
 /* Caller holds use_lock exclusively (or is the only thread). */
 int sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin);
 
+/* SHA-256 of a PIN, to know it again without keeping it. */
+static int
+pin_hash(const char *pin, unsigned char out[32])
+{
+	return EVP_Digest(pin, strlen(pin), out, NULL, EVP_sha256(), NULL) == 1 ? 0 : SG_ERR_CRYPTO;
+}
+
 int
 sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin)
 {
 	CK_SESSION_HANDLE s;
+	unsigned char h[32];
 	int r;
 
 	if (ctx->slot == NULL)
 		return SG_ERR_TOKEN_NOT_FOUND;
+	if (pin == NULL)
+		return ctx->pin_refused ? SG_ERR_PIN_INCORRECT : SG_ERR_PIN_INVALID;
+	if ((r = pin_hash(pin, h)) != 0)
+		return r;
+	/* A wrong PIN costs a try of the token's counter each time: the one
+	 * it refused is never presented again. */
+	if (ctx->pin_refused && sg_ct_equal(h, ctx->refused_pin, sizeof(h))) {
+		sg_error("C_Login: not presenting the PIN the token refused before");
+		return SG_ERR_PIN_INCORRECT;
+	}
 	if ((r = pin_state(ctx, ctx->slot_id, 0)) != 0)
 		return r;
 	/* Login state belongs to the application, not the session: it
@@ -64,8 +83,17 @@ sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin)
 		return r;
 	r = login_on(ctx, s, CKU_USER, pin);
 	sgp11_session_put(ctx, s, 0);
+	if (r == SG_ERR_PIN_INCORRECT || r == SG_ERR_PIN_INVALID || r == SG_ERR_PIN_LOCKED) {
+		ctx->pin_refused = 1;
+		memcpy(ctx->refused_pin, h, sizeof(h));
+		if (ctx->pin != NULL && strcmp(ctx->pin, pin) == 0) {
+			sg_free_secret_str(ctx->pin);
+			ctx->pin = NULL;
+		}
+	}
 	if (r != 0)
 		return r;
+	ctx->pin_refused = 0;
 	/* Tell libp11: the token answers CKR_USER_ALREADY_LOGGED_IN, which
 	 * libp11 counts as success and records. */
 	if (PKCS11_login(ctx->slot, 0, pin) != 0) {
@@ -225,5 +253,16 @@ sgp11_change_pin(struct sgp11_ctx *ctx, int so, const char *old_pin, const char 
 	r = 0;
  out:
 	(void)ctx->fl->C_CloseSession(s);
+	return r;
+}
+
+int
+sgp11_pin_refused(struct sgp11_ctx *ctx)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&ctx->use_lock);
+	r = ctx->pin_refused;
+	pthread_rwlock_unlock(&ctx->use_lock);
 	return r;
 }

@@ -343,7 +343,15 @@ expect_eq "the next request signs (no audit failure from it)" \
 refused "digest value of 700 KiB" 400 invalid_request \
     "$(sign_text '{"identity":"local-seal","digest":{"alg":"sha256","value":"'"$(head -c 520000 /dev/zero | base64 -w0)"'"}}')"
 expect_eq "healthz at the end" "$(api - GET /healthz)" 200
+# Log forging: a newline in the path must not start a line of its own.
+expect_eq "a path with an encoded newline is not found" \
+    "$(api - GET '/x%0A2026-01-01T00:00:00.000Z%20sealgated%5B1%5D%20info%20forged-line')" 404
+expect_eq "a path with an escape sequence is not found" "$(api - GET '/x%1B%5B2J')" 404
 stop_gateway
+expect_no_match "no forged line in the daemon's log" "$(grep -v '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T' "$W/sealgated.log")" .
+expect_no_match "the forged text stays inside its line" "$(grep -E '^2026-01-01T00:00:00' "$W/sealgated.log")" forged
+expect_match "it is shown escaped" "$(cat "$W/sealgated.log")" '/x\\x0a2026-01-01'
+expect_no_match "no raw escape character in the log" "$(tr -d '\n' < "$W/sealgated.log" | tr -d '[:print:]')" .
 
 # --- The audit log holds every refusal --------------------------------------
 log=$(cat "$W"/audit/audit-*.jsonl)
