@@ -111,9 +111,9 @@ sg_secret_read_file(const char *path, char **secretp)
 }
 
 int
-sg_secret_from_env(const char *name, char **secretp)
+sg_secret_take_env(const char *name, char **secretp)
 {
-	const char *v = getenv(name);
+	char *v = getenv(name);
 	size_t len;
 
 	*secretp = NULL;
@@ -123,5 +123,9 @@ sg_secret_from_env(const char *name, char **secretp)
 		return SG_ERR_TOO_LARGE;
 	if ((*secretp = strdup(v)) == NULL)
 		return SG_ERR_ALLOC;
+	/* The value of a variable the process started with lives in the
+	 * block /proc/PID/environ shows: wipe it there, then drop the name. */
+	sg_memzero(v, len);
+	unsetenv(name);
 	return 0;
 }

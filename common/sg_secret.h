@@ -22,8 +22,9 @@ int sg_ct_equal(const void *a, const void *b, size_t n);
  * not empty (SG_ERR_PARSE). *secretp is a new string; free it with
  * sg_free_secret_str. */
 int sg_secret_read_file(const char *path, char **secretp);
-/* Copy the secret in environment variable name (SG_ERR_NOT_FOUND if unset
- * or empty). The variable itself is left in place; callers unsetenv(). */
-int sg_secret_from_env(const char *name, char **secretp);
+/* Take the secret in environment variable name (SG_ERR_NOT_FOUND if unset
+ * or empty): a copy in *secretp, the value wiped where it was (so that
+ * /proc/PID/environ no longer shows it) and the variable unset. */
+int sg_secret_take_env(const char *name, char **secretp);
 
 #endif

@@ -312,7 +312,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		}
 		x->cap = gw_route_body_cap(&x->req);
 		/* A document is hashed, not kept: its buffer stays empty. */
-		sg_buf_init(&x->req.body, x->req.document ? 0 : x->cap);
+		/* Bodies can carry secrets (a transfer password for /enroll):
+		 * wiped when grown or released. */
+		sg_buf_init_secret(&x->req.body, x->req.document ? 0 : x->cap);
 		return MHD_YES;
 	}
 	if (x->queued || (x->draining && *upload_data_size != 0)) {

@@ -11,6 +11,7 @@
 #include <libxml/xmlsave.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -509,6 +510,8 @@ gw_xml_serialise(xmlDocPtr doc, struct sg_buf *out)
 	if (mem == NULL || len < 0)
 		return SG_ERR_ALLOC;
 	r = sg_buf_append(out, mem, (size_t)len);
+	if (out->secret)
+		OPENSSL_cleanse(mem, (size_t)len);	/* libxml2's copy goes too */
 	xmlFree(mem);
 	return r;
 }

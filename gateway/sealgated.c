@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,11 +62,10 @@ read_pin(const struct sg_config *cfg, char **pinp)
 		}
 		return 0;
 	}
-	if ((r = sg_secret_from_env("SEALGATE_PIN", pinp)) != 0) {
+	if ((r = sg_secret_take_env("SEALGATE_PIN", pinp)) != 0) {
 		fatal("PIN", "set token.pin_file or SEALGATE_PIN");
 		return r;
 	}
-	unsetenv("SEALGATE_PIN");
 	return 0;
 }
 
@@ -249,6 +249,11 @@ main(int argc, char **argv)
 
 	memset(&gw, 0, sizeof(gw));
 	sg_log_init("sealgated", SG_LOG_INFO);
+	/* The PIN and the transfer passwords pass through this process's
+	 * memory: no core dump of it, and no ptrace by same-user processes
+	 * (systemd's unit says so too; this holds wherever it runs). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		sg_warn("cannot make the process undumpable: %s", strerror(errno));
 	path = getenv("SEALGATE_CONFIG") != NULL ? getenv("SEALGATE_CONFIG") : DEFAULT_CONFIG;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

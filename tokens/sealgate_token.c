@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "sg_config.h"
@@ -217,6 +218,8 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	sg_log_init("sealgate-token", getenv("SEALGATE_DEBUG") != NULL ? SG_LOG_DEBUG : SG_LOG_QUIET);
+	/* PINs pass through this process: no core dump, no same-user ptrace. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_MODULE: o.module = optarg; break;

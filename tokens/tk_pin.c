@@ -80,7 +80,7 @@ tk_pin_get(const char *file, const char *env_name, const char *prompt, int confi
 			    r == SG_ERR_PARSE ? "PIN file is empty" : sg_strerror(r);
 		return r;
 	}
-	if (env_name != NULL && (r = sg_secret_from_env(env_name, pinp)) != SG_ERR_NOT_FOUND) {
+	if (env_name != NULL && (r = sg_secret_take_env(env_name, pinp)) != SG_ERR_NOT_FOUND) {
 		/* Child processes need not inherit it. */
 		unsetenv(env_name);
 		if (r != 0)

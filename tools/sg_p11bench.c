@@ -264,7 +264,7 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 	if (pin_file != NULL)
 		r = sg_secret_read_file(pin_file, &pin);
 	else
-		r = sg_secret_from_env("SEALGATE_PIN", &pin);
+		r = sg_secret_take_env("SEALGATE_PIN", &pin);
 	if (r != 0) {
 		ret = fail("user PIN", "%s: %s", pin_file != NULL ? pin_file : "SEALGATE_PIN",
 		    sg_strerror(r));

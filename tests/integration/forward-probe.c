@@ -217,7 +217,7 @@ run(struct settings *s, struct probe *p)
 	if (s->pin_file != NULL)
 		r = sg_secret_read_file(s->pin_file, &pin);
 	else
-		r = sg_secret_from_env("SEALGATE_PIN", &pin);
+		r = sg_secret_take_env("SEALGATE_PIN", &pin);
 	if (r != 0) {
 		ret = fail("user PIN", sg_strerror(r));
 		goto out;

@@ -31,6 +31,14 @@ check_exit 2 "unknown option" sealgated --frobnicate
 jq 'del(.token.pin_file)' "$W/sealgate.json" > "$W/env-pin.json"
 check_exit 1 "no PIN source" sealgated --check-config --config "$W/env-pin.json"
 check "PIN from SEALGATE_PIN" env SEALGATE_PIN="$(cat "$W/pin")" sealgated --check-config --config "$W/env-pin.json"
+# A daemon that took its PIN from the environment leaves none there.
+SEALGATE_PIN="$(cat "$W/pin")" start_gateway "$W/env-pin.json"
+expect_eq "it signs with the PIN from SEALGATE_PIN" \
+    "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")" 200
+expect_no_match "the PIN is gone from /proc/PID/environ" "$(tr '\0' '\n' < "/proc/$GW_PID/environ")" \
+    "$(cat "$W/pin")"
+expect_no_match "nothing is left of its value" "$(tr '\0' '\n' < "/proc/$GW_PID/environ")" '^SEALGATE_PIN=.'
+stop_gateway
 
 start_gateway
 expect_eq "signs before reload" "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")" 200
@@ -52,7 +60,7 @@ expect_match "broken reload logged" "$(cat "$W/sealgated.log")" 'reload \(SIGHUP
 expect_eq "running config kept after a broken reload" \
     "$(api newcomer POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)")" 200
 expect_eq "config loads audited (ok and error)" \
-    "$(jq -r 'select(.type=="config_load") | .outcome' "$W"/audit/audit-*.jsonl | tr '\n' ' ')" "ok ok error "
+    "$(jq -r 'select(.type=="config_load") | .outcome' "$W"/audit/audit-*.jsonl | tr '\n' ' ')" "ok ok ok error "
 cp "$W/good.json" "$W/sealgate.json"
 
 # Many clients at once; every signature verified independently.
@@ -127,9 +135,9 @@ answered=$(cat "$W"/conc/term.* | grep -o 200 | wc -l)
 in_log=$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)
 expect_match "requests in flight at SIGTERM answered or refused, never cut ($answered answered)" \
     "$(cat "$W"/conc/term.* | tr -d '\n')" '^(200|000)+$'
-# before reload 1, newcomer 1, after the broken reload 1, concurrent 64,
+# the env-PIN daemon 1, before reload 1, newcomer 1, after the broken reload 1, concurrent 64,
 # during the slow upload 10, the slow one 1, and those answered at SIGTERM.
-expect_eq "every answered request audited" "$in_log" "$((1 + 1 + 1 + 64 + 10 + 1 + answered))"
+expect_eq "every answered request audited" "$in_log" "$((1 + 1 + 1 + 1 + 64 + 10 + 1 + answered))"
 expect_eq "shutdown entry, then the final checkpoint" \
     "$(tail -n2 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type | tr '\n' ' ')" "shutdown checkpoint "
 check "chain verifies" audit_verify "$W/audit"

@@ -164,7 +164,7 @@ sign(const struct settings *s)
 		n++;
 	}
 	if ((r = s->pin_file != NULL ? sg_secret_read_file(s->pin_file, &pin) :
-	    sg_secret_from_env("SEALGATE_PIN", &pin)) != 0) {
+	    sg_secret_take_env("SEALGATE_PIN", &pin)) != 0) {
 		ret = fail("user PIN", sg_strerror(r));
 		goto out;
 	}

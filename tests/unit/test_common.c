@@ -253,14 +253,14 @@ test_secret_env(void)
 	char *secret;
 
 	unsetenv("SG_TEST_SECRET");
-	CU_ASSERT_EQUAL(sg_secret_from_env("SG_TEST_SECRET", &secret), SG_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(sg_secret_take_env("SG_TEST_SECRET", &secret), SG_ERR_NOT_FOUND);
 	setenv("SG_TEST_SECRET", "", 1);
-	CU_ASSERT_EQUAL(sg_secret_from_env("SG_TEST_SECRET", &secret), SG_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(sg_secret_take_env("SG_TEST_SECRET", &secret), SG_ERR_NOT_FOUND);
 	setenv("SG_TEST_SECRET", "987654", 1);
-	CU_ASSERT_EQUAL_FATAL(sg_secret_from_env("SG_TEST_SECRET", &secret), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_secret_take_env("SG_TEST_SECRET", &secret), 0);
 	CU_ASSERT_STRING_EQUAL(secret, "987654");
+	CU_ASSERT_PTR_NULL(getenv("SG_TEST_SECRET"));	/* taken */
 	sg_free_secret_str(secret);
-	unsetenv("SG_TEST_SECRET");
 }
 
 int
