@@ -190,15 +190,30 @@ elapsed_ns(const struct timespec *t0, const struct timespec *t1)
 }
 
 /* flock, not fcntl locks: per open file description, so two handles in one
- * process (daemon and a one-shot append) exclude each other too. */
+ * process (daemon and a one-shot append) exclude each other too. The wait
+ * is bounded: a reader or tool that keeps the lock makes writes fail (and
+ * signing answer 503 audit_unavailable) instead of freezing them. */
 static int
 lock_log(struct sg_audit *a)
 {
-	while (flock(a->lockfd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
+	struct timespec t0, now, pause = { 0, 1000000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (flock(a->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
 			log_sys("cannot lock", LOCK_NAME, errno);
 			return SG_ERR_AUDIT;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (elapsed_ns(&t0, &now) >= (uint64_t)SG_AUDIT_LOCK_WAIT_MS * 1000000) {
+			sg_error("audit: %s is held by another process for over %d ms; "
+			    "not writing", LOCK_NAME, SG_AUDIT_LOCK_WAIT_MS);
+			return SG_ERR_AUDIT;
+		}
+		/* 1 ms, doubling to 16 ms: a batch of the other writer is short. */
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 16000000)
+			pause.tv_nsec *= 2;
 	}
 	return 0;
 }

@@ -57,6 +57,9 @@ int sg_audit_canonical_hash(const void *prefix, size_t len, char out[65]);
 #define SG_AUDIT_LINE_MAX 16384
 /* Most extra members one entry may carry. */
 #define SG_AUDIT_EXTRA_MAX 8
+/* Longest wait for the log's lock (held by another writer's batch or a
+ * reader listing the files) before a write fails. */
+#define SG_AUDIT_LOCK_WAIT_MS 2000
 /* rotate_bytes used when the options say 0. */
 #define SG_AUDIT_ROTATE_DEFAULT (64ULL * 1024 * 1024)
 

@@ -63,11 +63,22 @@ prlimit --pid "$GW_PID" --fsize=unlimited:unlimited
 signs() { [ "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")" = 200 ]; }
 wait_until 30 "signing resumes when the log takes writes" signs && pass "signing resumes when the log takes writes"
 expect_eq "readyz recovers" "$(api - GET /readyz)" 200
+
+# Another process holding the log's lock makes signing refuse, not hang.
+flock -x "$W/audit/audit.lock" sh -c 'touch "$1/held"; until [ -e "$1/release" ]; do sleep 0.05; done' _ "$W" &
+holder=$!
+wait_until 10 "another process holds the audit lock" test -e "$W/held"
+status=$(api billing POST /v1/sign "${J[@]}" --max-time 20 --data "$(sign_body local-seal sha256 "$W/doc" raw)")
+expect_error "signing while the lock is held elsewhere" 503 audit_unavailable "$status"
+expect_match "the daemon says who holds it up" "$(cat "$W/sealgated.log")" 'audit.lock is held by another process'
+touch "$W/release"
+wait "$holder"
+wait_until 30 "signing resumes once the lock is let go" signs && pass "signing resumes once the lock is let go"
 stop_gateway
 check "chain intact after the failed writes" audit_verify "$W/audit"
 expect_eq "no torn line left" "$(ls "$W"/audit | grep -c torn)" 0
 expect_eq "no entry for the refused requests claims success" \
-    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 42
+    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 43
 expect_eq "shutdown entry, then the final checkpoint" \
     "$(tail -n2 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type | tr '\n' ' ')" "shutdown checkpoint "
 finish
