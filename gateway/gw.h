@@ -83,7 +83,12 @@ struct gw_request {
 	const char *method, *path;
 	/* The path segment the route's "{}" matched ("" when none). */
 	char path_arg[GW_PATH_ARG_MAX + 1];
+	/* The gateway's own id, unique per request: the audit entry's
+	 * request_id, the authority reference, the X-Request-Id answered. */
 	char request_id[GW_REQUEST_ID_MAX + 1];
+	/* The client's X-Request-Id when it sent a well-formed one (else ""):
+	 * recorded beside the gateway's, never instead of it. */
+	char client_request_id[GW_REQUEST_ID_MAX + 1];
 	const char *authorization, *content_type, *accept;
 	const struct sg_client *client;	/* after authentication, else NULL */
 	struct sg_buf body;

@@ -45,25 +45,37 @@ int
 gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 {
 	struct sg_audit_entry full = *e;
-	const char *values[SG_AUDIT_EXTRA_MAX];
+	const char *keys[SG_AUDIT_EXTRA_MAX], *values[SG_AUDIT_EXTRA_MAX];
 	struct timespec t0, t1;
 	size_t i;
 	int r;
 
 	full.request_id = req->request_id;
+	/* The client's own id goes beside the gateway's. */
+	if (req->client_request_id[0] != '\0' && e->n_extra < SG_AUDIT_EXTRA_MAX) {
+		for (i = 0; i < e->n_extra; i++) {
+			keys[i] = e->extra_keys[i];
+			values[i] = e->extra_values[i];
+		}
+		keys[i] = "client_request_id";
+		values[i] = req->client_request_id;
+		full.extra_keys = keys;
+		full.extra_values = values;
+		full.n_extra = e->n_extra + 1;
+	}
 	if (full.client == NULL && req->client != NULL)
 		full.client = req->client->name;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
-	if (r == SG_ERR_TOO_LARGE && e->n_extra <= SG_AUDIT_EXTRA_MAX) {
+	if (r == SG_ERR_TOO_LARGE && full.n_extra <= SG_AUDIT_EXTRA_MAX) {
 		/* An outsized value from the client is not a disk failure: record
 		 * the entry with such values replaced. */
 		full.identity = shorten(full.identity);
 		full.digest = shorten(full.digest);
 		full.authority_ref = shorten(full.authority_ref);
 		full.error = shorten(full.error);
-		for (i = 0; i < e->n_extra; i++)
-			values[i] = shorten(e->extra_values[i]);
+		for (i = 0; i < full.n_extra; i++)
+			values[i] = shorten(full.extra_values[i]);
 		full.extra_values = values;
 		r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
 	}

@@ -102,10 +102,10 @@ set_request_id(struct exchange *x, struct MHD_Connection *conn)
 	unsigned char rnd[8];
 	char *hex = NULL;
 
-	if (sane_request_id(given)) {
-		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", given);
-		return;
-	}
+	/* A client's id may repeat (a retry, a bug, another client); the
+	 * log's ids must not, or reconciliation breaks. */
+	if (sane_request_id(given))
+		snprintf(x->req.client_request_id, sizeof(x->req.client_request_id), "%s", given);
 	if (RAND_bytes(rnd, sizeof(rnd)) == 1 && sg_hex_encode(rnd, sizeof(rnd), &hex) == 0)
 		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", hex);
 	else
@@ -219,6 +219,8 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 	(void)MHD_add_response_header(r, "Content-Type",
 	    x->resp.content_type != NULL ? x->resp.content_type : "application/json");
 	(void)MHD_add_response_header(r, "X-Request-Id", x->req.request_id);
+	if (x->req.client_request_id[0] != '\0')
+		(void)MHD_add_response_header(r, "X-Client-Request-Id", x->req.client_request_id);
 	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (x->resp.allow != NULL)
 		(void)MHD_add_response_header(r, "Allow", x->resp.allow);

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "gw_idem.h"
+#include "sg_config.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_file.h"
@@ -34,6 +35,7 @@ struct gw_idem {
 struct gw_idem_slot {
 	unsigned int stripe;
 	char path[4096];
+	char identity[SG_CONFIG_NAME_MAX + 1];
 	char digest[160];
 };
 
@@ -132,14 +134,15 @@ record_path(struct gw_idem *idem, const char *client, const char *key, struct gw
 }
 
 int
-gw_idem_begin(struct gw_idem *idem, const char *client, const char *key, const char *digest,
+gw_idem_begin(struct gw_idem *idem, const char *client, const char *key, const char *identity,
+    const char *digest,
     struct gw_idem_slot **slotp, char **answerp, size_t *answer_lenp, char **first_idp)
 {
 	struct gw_idem_slot *slot;
 	unsigned char *data = NULL;
 	size_t len;
 	cJSON *rec = NULL;
-	const cJSON *d, *created, *answer, *first;
+	const cJSON *d, *who, *created, *answer, *first;
 	int r;
 
 	*slotp = NULL;
@@ -149,7 +152,9 @@ gw_idem_begin(struct gw_idem *idem, const char *client, const char *key, const c
 	if ((slot = calloc(1, sizeof(*slot))) == NULL)
 		return SG_ERR_ALLOC;
 	if ((r = record_path(idem, client, key, slot)) != 0 ||
-	    snprintf(slot->digest, sizeof(slot->digest), "%s", digest) >= (int)sizeof(slot->digest)) {
+	    snprintf(slot->digest, sizeof(slot->digest), "%s", digest) >= (int)sizeof(slot->digest) ||
+	    snprintf(slot->identity, sizeof(slot->identity), "%s", identity) >=
+	    (int)sizeof(slot->identity)) {
 		free(slot);
 		return r != 0 ? r : SG_ERR_INVALID_ARG;
 	}
@@ -163,6 +168,7 @@ gw_idem_begin(struct gw_idem *idem, const char *client, const char *key, const c
 		goto fail;
 	rec = cJSON_ParseWithLength((const char *)data, len);
 	d = cJSON_GetObjectItemCaseSensitive(rec, "digest");
+	who = cJSON_GetObjectItemCaseSensitive(rec, "identity");
 	created = cJSON_GetObjectItemCaseSensitive(rec, "created");
 	answer = cJSON_GetObjectItemCaseSensitive(rec, "answer");
 	first = cJSON_GetObjectItemCaseSensitive(rec, "request_id");
@@ -173,7 +179,12 @@ gw_idem_begin(struct gw_idem *idem, const char *client, const char *key, const c
 	}
 	if (time(NULL) - (time_t)created->valuedouble > GW_IDEM_TTL_S)
 		goto new_key;
-	if (strcmp(d->valuestring, digest) != 0) {
+	/* The same key for another identity or another document is not a
+	 * repeat: the first answer was sealed by another key, or over other
+	 * bytes. A record without an identity predates the field: it cannot
+	 * say, so it is no repeat either. */
+	if (strcmp(d->valuestring, digest) != 0 || !cJSON_IsString(who) ||
+	    strcmp(who->valuestring, identity) != 0) {
 		r = GW_IDEM_CONFLICT;
 		goto done;
 	}
@@ -214,6 +225,7 @@ gw_idem_store(struct gw_idem *idem, struct gw_idem_slot *slot, const char *reque
 	int r = SG_ERR_ALLOC;
 
 	if (rec != NULL && (copy = strndup(answer, len)) != NULL &&
+	    cJSON_AddStringToObject(rec, "identity", slot->identity) != NULL &&
 	    cJSON_AddStringToObject(rec, "digest", slot->digest) != NULL &&
 	    cJSON_AddNumberToObject(rec, "created", (double)time(NULL)) != NULL &&
 	    cJSON_AddStringToObject(rec, "request_id", request_id) != NULL &&

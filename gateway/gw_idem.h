@@ -27,18 +27,20 @@ int gw_idem_open(const char *dir, struct gw_idem **ip);
 void gw_idem_close(struct gw_idem *idem);
 
 /*
- * Look up (client, key) for a request over digest ("sha256:<hex>").
+ * Look up (client, key) for a request with identity over digest
+ * ("sha256:<hex>").
  * GW_IDEM_NEW: nothing (or only an expired record); *slotp holds the key:
  *   other requests with it wait until gw_idem_store or gw_idem_release.
- * GW_IDEM_REPLAY: the same digest was answered within the TTL; *answerp
+ * GW_IDEM_REPLAY: the same identity and digest were answered within the
+ *   TTL; *answerp
  *   (new, free()) and *answer_lenp hold that answer, *first_idp (new,
  *   free()) the first request's id.
- * GW_IDEM_CONFLICT: the key was used with another digest.
+ * GW_IDEM_CONFLICT: the key was used with another identity or digest.
  * Negative SG_ERR_* on I/O errors (nothing held).
  */
 int gw_idem_begin(struct gw_idem *idem, const char *client, const char *key,
-    const char *digest, struct gw_idem_slot **slotp, char **answerp, size_t *answer_lenp,
-    char **first_idp);
+    const char *identity, const char *digest, struct gw_idem_slot **slotp, char **answerp,
+    size_t *answer_lenp, char **first_idp);
 /* Record the answer for a claimed slot durably and let the key go.
  * SG_ERR_IO when it could not be written (the slot is released anyway). */
 int gw_idem_store(struct gw_idem *idem, struct gw_idem_slot *slot, const char *request_id,

@@ -262,10 +262,11 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	e.digest = sr.digest_text;
 	e.authority = id->cfg->authority->name;
 	if (req->idempotency_key != NULL) {
-		r = gw_idem_begin(gw->idem, req->client->name, req->idempotency_key, sr.digest_text, &slot,
-		    &stored, &stored_len, &first_id);
+		r = gw_idem_begin(gw->idem, req->client->name, req->idempotency_key, id->cfg->name,
+		    sr.digest_text, &slot, &stored, &stored_len, &first_id);
 		if (r == GW_IDEM_CONFLICT) {
-			gw_error(resp, 409, "conflict", "this Idempotency-Key was used for another digest");
+			gw_error(resp, 409, "conflict",
+			    "this Idempotency-Key was used for another identity or digest");
 			goto refused;
 		}
 		if (r == GW_IDEM_REPLAY) {

@@ -29,14 +29,14 @@ kill -KILL "$GW_PID"; wait "$GW_PID" 2>/dev/null
 expect_eq "all 40 concurrent requests answered" "$(wc -l < "$W/answered")" 40
 missing=0
 while read -r rid; do
-    jq -se --arg r "$rid" 'any(.[]; .request_id==$r and .type=="sign" and .outcome=="ok")' \
+    jq -se --arg r "$rid" 'any(.[]; .client_request_id==$r and .type=="sign" and .outcome=="ok")' \
         "$W"/audit/audit-*.jsonl >/dev/null || missing=$((missing + 1))
 done < "$W/answered"
 expect_eq "every answered request is in the log after SIGKILL" "$missing" 0
 n=$(audit_verify "$W/audit")
 expect_match "chain verifies after SIGKILL ($n entries)" "$n" '^[0-9]+$'
 expect_eq "digest recorded for a request" \
-    "$(jq -r 'select(.request_id=="kill-7") | .digest' "$W"/audit/audit-*.jsonl)" \
+    "$(jq -r 'select(.client_request_id=="kill-7") | .digest' "$W"/audit/audit-*.jsonl)" \
     "sha256:$(openssl dgst -sha256 -r "$W/d7" | cut -d' ' -f1)"
 
 # Restart continues the chain.

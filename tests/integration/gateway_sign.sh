@@ -17,8 +17,17 @@ expect_eq "healthz body" "$(jq -r .status "$W/body")" ok
 expect_eq "readyz" "$(api - GET /readyz)" 200
 expect_eq "readyz status" "$(jq -r .status "$W/body")" ready
 expect_eq "readyz checks each identity" "$(jq -r '.checks["identity:ec-seal"]' "$W/body")" ok
-expect_match "X-Request-Id echoed" "$(curl -sS -D - -o /dev/null -H 'X-Request-Id: abc-123' "$GW_URL/healthz")" \
-    '[Xx]-[Rr]equest-[Ii]d: abc-123'
+curl -sS -D "$W/hdr" -o /dev/null -H 'X-Request-Id: abc-123' "$GW_URL/healthz"
+expect_match "the client's X-Request-Id comes back as X-Client-Request-Id" "$(cat "$W/hdr")" \
+    '[Xx]-[Cc]lient-[Rr]equest-[Ii]d: abc-123'
+expect_match "X-Request-Id is the gateway's own" "$(cat "$W/hdr")" '[Xx]-[Rr]equest-[Ii]d: [0-9a-f]{16}'
+# Two requests with the same client id are two entries with two ids.
+for i in 1 2; do
+    api billing POST /v1/sign -H 'Content-Type: application/json' -H 'X-Request-Id: same-id' \
+        --data "$(sign_body ec-seal sha256 "$W/doc" raw)" > /dev/null
+done
+expect_eq "a repeated client id gives unique request ids in the log" \
+    "$(jq -r 'select(.client_request_id == "same-id") | .request_id' "$W"/audit/audit-*.jsonl | sort -u | wc -l)" 2
 
 for id in local-seal ec-seal; do
     for md in sha256 sha384 sha512; do

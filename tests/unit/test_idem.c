@@ -64,11 +64,13 @@ test_replay_conflict_restart(void)
 
 	fresh_dir();
 	CU_ASSERT_EQUAL_FATAL(gw_idem_open(dir, &idem), 0);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "sha256:aa", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "seal-a", "sha256:aa", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_NEW);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
 	CU_ASSERT_EQUAL(gw_idem_store(idem, slot, "req-1", "{\"cms\":\"x\"}", 11), 0);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "sha256:aa", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "seal-a", "sha256:aa", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_REPLAY);
 	CU_ASSERT_PTR_NULL(slot);
 	CU_ASSERT_STRING_EQUAL(answer, "{\"cms\":\"x\"}");
@@ -76,21 +78,31 @@ test_replay_conflict_restart(void)
 	CU_ASSERT_STRING_EQUAL(first, "req-1");
 	free(answer);
 	free(first);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "sha256:bb", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "seal-a", "sha256:bb", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_CONFLICT);
 	CU_ASSERT_PTR_NULL(slot);
+	/* The same key and digest under another identity is no repeat: the
+	 * answer on record was sealed by another key. */
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "seal-b", "sha256:aa", &slot, &answer, &len,
+	    &first), GW_IDEM_CONFLICT);
+	CU_ASSERT_PTR_NULL(slot);
+	CU_ASSERT_PTR_NULL(answer);
 	/* Another client's key of the same name is its own. */
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "other", "k1", "sha256:bb", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "other", "k1", "seal-a", "sha256:bb", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_NEW);
 	gw_idem_release(idem, slot);
 	/* A released (failed) request leaves nothing behind. */
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "other", "k1", "sha256:cc", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "other", "k1", "seal-a", "sha256:cc", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_NEW);
 	gw_idem_release(idem, slot);
 	gw_idem_close(idem);
 	/* Kept across a restart. */
 	CU_ASSERT_EQUAL_FATAL(gw_idem_open(dir, &idem), 0);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "sha256:aa", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "billing", "k1", "seal-a", "sha256:aa", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_REPLAY);
 	free(answer);
 	free(first);
@@ -107,14 +119,16 @@ test_expiry(void)
 
 	fresh_dir();
 	CU_ASSERT_EQUAL_FATAL(gw_idem_open(dir, &idem), 0);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "c", "old", "sha256:aa", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "c", "old", "seal-a", "sha256:aa", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_NEW);
 	CU_ASSERT_EQUAL(gw_idem_store(idem, slot, "req-old", "{}", 2), 0);
 	/* Make the record 25 hours old. */
 	snprintf(cmd, sizeof(cmd), "for f in %s/*.json; do sed -i 's/\"created\":[0-9.e+]*/\"created\":%ld/' $f; done",
 	    dir, (long)time(NULL) - 25 * 3600);
 	CU_ASSERT_EQUAL(system(cmd), 0);
-	CU_ASSERT_EQUAL(gw_idem_begin(idem, "c", "old", "sha256:bb", &slot, &answer, &len, &first),
+	CU_ASSERT_EQUAL(gw_idem_begin(idem, "c", "old", "seal-a", "sha256:bb", &slot, &answer, &len,
+	    &first),
 	    GW_IDEM_NEW);
 	gw_idem_release(idem, slot);
 	(void)path;
@@ -162,8 +176,8 @@ racer_main(void *arg)
 	size_t len;
 
 	__atomic_store_n(&rc->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
-	rc->state = gw_idem_begin(rc->idem, "billing", "same", "sha256:aa", &slot, &rc->answer, &len,
-	    &first);
+	rc->state = gw_idem_begin(rc->idem, "billing", "same", "seal-a", "sha256:aa", &slot,
+	    &rc->answer, &len, &first);
 	free(first);
 	if (slot != NULL)
 		gw_idem_release(rc->idem, slot);
@@ -182,8 +196,8 @@ test_concurrent_duplicate_waits(void)
 
 	fresh_dir();
 	CU_ASSERT_EQUAL_FATAL(gw_idem_open(dir, &idem), 0);
-	CU_ASSERT_EQUAL_FATAL(gw_idem_begin(idem, "billing", "same", "sha256:aa", &slot, &answer, &len,
-	    &first), GW_IDEM_NEW);
+	CU_ASSERT_EQUAL_FATAL(gw_idem_begin(idem, "billing", "same", "seal-a", "sha256:aa", &slot,
+	    &answer, &len, &first), GW_IDEM_NEW);
 	memset(&rc, 0, sizeof(rc));
 	rc.idem = idem;
 	rc.state = -1;
