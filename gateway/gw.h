@@ -39,9 +39,12 @@ struct gw_identity {
 	time_t not_after;		/* 0 without a certificate */
 	struct gw_csc *csc;		/* use stamp: the authority adapter, or NULL */
 	struct gw_soap *soap;		/* use soap: the authority adapter, or NULL */
-	/* Readiness: when a test signature last succeeded (0: never). */
+	/* Readiness: when a test signature last succeeded (0: never), and
+	 * when one last failed, with what (so a failing token is not asked
+	 * again on every call). Under ready_lock. */
 	pthread_mutex_t ready_lock;
-	time_t ready_at;
+	time_t ready_at, failed_at;
+	int failed_r;
 };
 
 /* A configuration with its identities, shared by the requests that

@@ -110,14 +110,20 @@ set_state(struct gw_jobs *j, struct job *job, const char *state)
 	pthread_mutex_unlock(&j->lock);
 }
 
-static void
-set_detail(struct job *job, const char *fmt, ...)
+/* Readers (GET /v1/jobs, /readyz) copy the detail under j->lock; it is
+ * written there too, whole. */
+static void __attribute__((format(printf, 3, 4)))
+set_detail(struct gw_jobs *j, struct job *job, const char *fmt, ...)
 {
+	char text[sizeof(job->detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(job->detail, sizeof(job->detail), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&j->lock);
+	memcpy(job->detail, text, sizeof(text));
+	pthread_mutex_unlock(&j->lock);
 }
 
 static void
@@ -328,7 +334,7 @@ load_all(struct gw_jobs *j)
 			/* Sent, answer lost: the transfer credentials are
 			 * single-use, so never send it again. */
 			strcpy(job->state, "failed");
-			set_detail(job, "SignNewCertificate was sent but its answer was lost in a "
+			set_detail(j, job, "SignNewCertificate was sent but its answer was lost in a "
 			    "restart; it is never sent again: ask the authority for new transfer "
 			    "credentials and enrol again");
 			job_save(j, job);
@@ -391,11 +397,11 @@ step_ctx_get(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	c->snap = gw_snapshot_get(j->gw);
 	if ((c->id = gw_snapshot_identity(c->snap, job->identity)) == NULL ||
 	    c->id->cfg->issuer == NULL) {
-		set_detail(job, "identity %s is no longer configured with an issuer", job->identity);
+		set_detail(j, job, "identity %s is no longer configured with an issuer", job->identity);
 		return SG_ERR_NOT_FOUND;
 	}
 	if ((r = gw_vero_new(c->id->cfg->issuer, &c->vero)) != 0) {
-		set_detail(job, "the %s adapter cannot be set up: %s", c->id->cfg->issuer->name,
+		set_detail(j, job, "the %s adapter cannot be set up: %s", c->id->cfg->issuer->name,
 		    sg_strerror(r));
 		return r;
 	}
@@ -428,7 +434,7 @@ new_key(struct gw_jobs *j, struct job *job, const char *label, struct sgp11_key 
 		if ((r = sgp11_keyspec_parse("rsa:2048", &spec)) != 0 ||
 		    (r = sgp11_keygen(j->gw->token, label, NULL, 0, &spec)) != 0 ||
 		    (r = sgp11_key_find(j->gw->token, label, keyp)) != 0) {
-			set_detail(job, "no RSA-2048 key could be made under %s: %s", label,
+			set_detail(j, job, "no RSA-2048 key could be made under %s: %s", label,
 			    sg_strerror(r));
 			return r;
 		}
@@ -436,12 +442,12 @@ new_key(struct gw_jobs *j, struct job *job, const char *label, struct sgp11_key 
 		return 0;
 	}
 	if (r != 0) {
-		set_detail(job, "key %s: %s", label, sg_strerror(r));
+		set_detail(j, job, "key %s: %s", label, sg_strerror(r));
 		return r;
 	}
 	if (strcmp(sgp11_keyspec_name(sgp11_key_spec(*keyp)), "rsa:2048") != 0 ||
 	    sgp11_key_get0_cert(*keyp) != NULL) {
-		set_detail(job, "key %s is not a fresh RSA-2048 key (the service takes only those)",
+		set_detail(j, job, "key %s is not a fresh RSA-2048 key (the service takes only those)",
 		    label);
 		sgp11_key_free(*keyp);
 		*keyp = NULL;
@@ -451,7 +457,8 @@ new_key(struct gw_jobs *j, struct job *job, const char *label, struct sgp11_key 
 }
 
 static int
-make_csr(struct job *job, const struct sg_identity *id, struct sgp11_key *key, X509_REQ **csrp)
+make_csr(struct gw_jobs *j, struct job *job, const struct sg_identity *id, struct sgp11_key *key,
+    X509_REQ **csrp)
 {
 	struct sgp11_subject subject;
 	unsigned char *der = NULL;
@@ -462,7 +469,7 @@ make_csr(struct job *job, const struct sg_identity *id, struct sgp11_key *key, X
 	subject.o = id->customer_name;
 	subject.cn = id->customer_id;
 	if ((r = sgp11_csr_make(key, &subject, csrp)) != 0) {
-		set_detail(job, "the CSR could not be signed on the token: %s", sg_strerror(r));
+		set_detail(j, job, "the CSR could not be signed on the token: %s", sg_strerror(r));
 		return r;
 	}
 	free(job->csr_b64);
@@ -489,7 +496,7 @@ await_certificate(struct gw_jobs *j, struct job *job, const struct step_ctx *c,
     const struct gw_vero_result *res, const char *operation)
 {
 	if (!res->ok || res->retrieval_id[0] == '\0') {
-		set_detail(job, "%s refused: %s%s%s", operation, res->ok ? "no RetrievalId" :
+		set_detail(j, job, "%s refused: %s%s%s", operation, res->ok ? "no RetrievalId" :
 		    res->error_code, res->ok ? "" : ": ", res->ok ? "" : res->error_message);
 		job_fail(j, job, "authority_error");
 		return;
@@ -497,7 +504,7 @@ await_certificate(struct gw_jobs *j, struct job *job, const struct step_ctx *c,
 	memcpy(job->retrieval_id, res->retrieval_id, sizeof(job->retrieval_id));
 	job->step = STEP_POLLING;
 	job->polls = 0;
-	set_detail(job, "waiting for the certificate (retrieval id %s)", job->retrieval_id);
+	set_detail(j, job, "waiting for the certificate (retrieval id %s)", job->retrieval_id);
 	wait_authority(j, job, c->id->cfg->issuer->vero.poll_interval_s);
 	job_save(j, job);
 }
@@ -514,21 +521,21 @@ step_enroll_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 
 	memset(&res, 0, sizeof(res));
 	if (job->transfer_password == NULL) {
-		set_detail(job, "the transfer credentials are gone (restart before sending); enrol "
+		set_detail(j, job, "the transfer credentials are gone (restart before sending); enrol "
 		    "again");
 		job_fail(j, job, "invalid_request");
 		goto out;
 	}
 	if ((r = new_key(j, job, job->new_label, &key)) != 0 ||
-	    (r = make_csr(job, c->id->cfg, key, &csr)) != 0) {
+	    (r = make_csr(j, job, c->id->cfg, key, &csr)) != 0) {
 		job_fail(j, job, "token_unavailable");
 		goto out;
 	}
 	/* Persisted as sent before it is: never sent twice. */
 	job->step = STEP_SIGN_NEW_SENT;
-	set_detail(job, "SignNewCertificate sent");
+	set_detail(j, job, "SignNewCertificate sent");
 	if (job_save(j, job) != 0) {
-		set_detail(job, "the job could not be saved; nothing was sent");
+		set_detail(j, job, "the job could not be saved; nothing was sent");
 		job_fail(j, job, "internal");
 		goto out;
 	}
@@ -539,7 +546,7 @@ step_enroll_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	gw_metrics_authority(j->gw->metrics, c->id->cfg->issuer->name, r == 0 && res.ok ? "ok" :
 	    "error");
 	if (r != 0) {
-		set_detail(job, "%s; SignNewCertificate is never resent: ask for new transfer "
+		set_detail(j, job, "%s; SignNewCertificate is never resent: ask for new transfer "
 		    "credentials", why);
 		job_fail(j, job, r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error");
 		goto out;
@@ -564,17 +571,17 @@ step_renew_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 
 	memset(&res, 0, sizeof(res));
 	if (c->id->key == NULL || c->id->cert == NULL) {
-		set_detail(job, "identity %s has no key with a certificate to renew", job->identity);
+		set_detail(j, job, "identity %s has no key with a certificate to renew", job->identity);
 		job_fail(j, job, "conflict");
 		goto out;
 	}
 	if (c->id->not_after <= time(NULL)) {
-		set_detail(job, "the certificate has expired; only a new enrolment helps");
+		set_detail(j, job, "the certificate has expired; only a new enrolment helps");
 		job_fail(j, job, "certificate_expired");
 		goto out;
 	}
 	if ((r = new_key(j, job, job->new_label, &key)) != 0 ||
-	    (r = make_csr(job, c->id->cfg, key, &csr)) != 0) {
+	    (r = make_csr(j, job, c->id->cfg, key, &csr)) != 0) {
 		job_fail(j, job, "token_unavailable");
 		goto out;
 	}
@@ -584,11 +591,11 @@ step_renew_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	    "error");
 	if (r != 0) {
 		if (++job->attempts >= RENEW_ATTEMPTS) {
-			set_detail(job, "%s (gave up after %u attempts)", why, job->attempts);
+			set_detail(j, job, "%s (gave up after %u attempts)", why, job->attempts);
 			job_fail(j, job, "authority_error");
 			goto out;
 		}
-		set_detail(job, "%s; trying again", why);
+		set_detail(j, job, "%s; trying again", why);
 		set_state(j, job, "waiting_authority");
 		job->next_at = time(NULL) + (time_t)c->id->cfg->issuer->vero.poll_interval_s *
 		    (1 << job->attempts);
@@ -605,23 +612,24 @@ out:
 /* The issued certificate must be for the new key, from the expected
  * issuer, valid now. */
 static int
-check_cert(struct job *job, const struct gw_identity *id, struct sgp11_key *key, X509 *cert)
+check_cert(struct gw_jobs *j, struct job *job, const struct gw_identity *id, struct sgp11_key *key,
+    X509 *cert)
 {
 	time_t now = time(NULL);
 
 	if (EVP_PKEY_eq(X509_get0_pubkey(cert), sgp11_key_get0_public(key)) != 1) {
 		ERR_clear_error();
-		set_detail(job, "the issued certificate is not for the new key");
+		set_detail(j, job, "the issued certificate is not for the new key");
 		return SG_ERR_KEY_MISMATCH;
 	}
 	if (job->renew && id->cert != NULL &&
 	    X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_issuer_name(id->cert)) != 0) {
-		set_detail(job, "the issued certificate comes from another issuer than the current one");
+		set_detail(j, job, "the issued certificate comes from another issuer than the current one");
 		return SG_ERR_CRYPTO;
 	}
 	if (asn1_time_t(X509_get0_notBefore(cert)) > now + CLOCK_SKEW_S ||
 	    asn1_time_t(X509_get0_notAfter(cert)) <= now) {
-		set_detail(job, "the issued certificate is not valid now");
+		set_detail(j, job, "the issued certificate is not valid now");
 		return SG_ERR_CERT_EXPIRED;
 	}
 	return 0;
@@ -633,7 +641,7 @@ finish(struct gw_jobs *j, struct job *job, const char *what)
 	/* The identity takes up its new key and certificate first: "done"
 	 * means the gateway uses them. */
 	gw_reload(j->gw, job->renew ? "renewal" : "enrolment");
-	set_detail(job, "%s", what);
+	set_detail(j, job, "%s", what);
 	job->step = STEP_FINISHED;
 	set_state(j, job, "done");
 	job_save(j, job);
@@ -660,7 +668,7 @@ step_switch(struct gw_jobs *j, struct job *job, const struct gw_identity *id)
 		r = 0;		/* already moved to the identity's label */
 	if (r != 0 || (r = sgp11_key_relabel(j->gw->token, label, job->retired_label)) != 0 ||
 	    (r = sgp11_key_relabel(j->gw->token, job->new_label, label)) != 0) {
-		set_detail(job, "switching keys failed: %s (resumed at the next start)",
+		set_detail(j, job, "switching keys failed: %s (resumed at the next start)",
 		    sg_strerror(r));
 		sg_error("job %s: %s", job->id, job->detail);
 		job->next_at = time(NULL) + 60;
@@ -685,29 +693,29 @@ step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	gw_metrics_authority(j->gw->metrics, c->id->cfg->issuer->name, r == 0 && res.ok ? "ok" :
 	    "error");
 	if (r == 0 && !res.ok) {
-		set_detail(job, "GetCertificate refused: %s: %s", res.error_code, res.error_message);
+		set_detail(j, job, "GetCertificate refused: %s: %s", res.error_code, res.error_message);
 		job_fail(j, job, "authority_error");
 		goto out;
 	}
 	if (r != 0 || res.certificate == NULL) {
 		if (++job->polls >= vs->poll_max) {
-			set_detail(job, "no certificate after %u polls%s%s", job->polls,
+			set_detail(j, job, "no certificate after %u polls%s%s", job->polls,
 			    r != 0 ? ": " : "", r != 0 ? why : "");
 			job_fail(j, job, "authority_timeout");
 			goto out;
 		}
-		set_detail(job, "certificate not ready yet (poll %u of %u)%s%s", job->polls,
+		set_detail(j, job, "certificate not ready yet (poll %u of %u)%s%s", job->polls,
 		    vs->poll_max, r != 0 ? ": " : "", r != 0 ? why : "");
 		wait_authority(j, job, vs->poll_interval_s);
 		job_save(j, job);
 		goto out;
 	}
 	if ((r = sgp11_key_find(j->gw->token, job->new_label, &key)) != 0) {
-		set_detail(job, "the new key %s is gone: %s", job->new_label, sg_strerror(r));
+		set_detail(j, job, "the new key %s is gone: %s", job->new_label, sg_strerror(r));
 		job_fail(j, job, "token_unavailable");
 		goto out;
 	}
-	if (check_cert(job, c->id, key, res.certificate) != 0) {
+	if (check_cert(j, job, c->id, key, res.certificate) != 0) {
 		job_fail(j, job, "authority_error");
 		goto out;
 	}
@@ -720,7 +728,7 @@ step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 		else
 			r = sgp11_cert_import(j->gw->token, job->new_label, job->cert, NULL);
 		if (r != 0) {
-			set_detail(job, "the certificate could not be stored on the token: %s",
+			set_detail(j, job, "the certificate could not be stored on the token: %s",
 			    sg_strerror(r));
 			job_fail(j, job, "token_unavailable");
 			goto out;
@@ -730,7 +738,7 @@ step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	}
 	job->step = STEP_SWITCHING;
 	set_state(j, job, "running");
-	set_detail(job, "switching to the new key");
+	set_detail(j, job, "switching to the new key");
 	job_save(j, job);
 	step_switch(j, job, c->id);
 out:
@@ -838,7 +846,7 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, struct job **j
 	snprintf(job->identity, sizeof(job->identity), "%s", id->cfg->name);
 	snprintf(job->issuer, sizeof(job->issuer), "%s", id->cfg->issuer->name);
 	strcpy(job->state, "queued");
-	set_detail(job, "queued");
+	snprintf(job->detail, sizeof(job->detail), "queued");	/* not listed yet */
 	if (renew) {
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
@@ -902,7 +910,7 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 	if ((job->transfer_id = strdup(transfer_id)) == NULL ||
 	    (job->transfer_password = strdup(transfer_password)) == NULL) {
 		strcpy(job->state, "failed");
-		set_detail(job, "out of memory");
+		snprintf(job->detail, sizeof(job->detail), "out of memory");	/* lock held */
 		job_save(j, job);
 		r = sg_why(SG_ERR_ALLOC, why, whylen, "out of memory");
 		goto out;

@@ -206,6 +206,11 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 			gw_error(resp, 404, "not_found", "no such endpoint");
 		return 1;
 	}
+	/* An open route (/readyz) still learns who asks, when someone says:
+	 * it may show more to some roles. A token it does not know is no
+	 * refusal there. */
+	if (rt->role == 0 && req->authorization != NULL)
+		req->client = authenticate(req);
 	if (rt->role != 0) {
 		if ((req->client = authenticate(req)) == NULL) {
 			gw_error(resp, 401, "unauthorized", "a valid bearer token is required");

@@ -21,6 +21,8 @@
 #include "sg_log.h"
 
 #define READY_FRESH_S 30
+/* After a failed test signature, the next one waits this long. */
+#define READY_RETRY_S 5
 #define AUDIT_UNREADY_MS 5000
 
 void
@@ -84,14 +86,40 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 		pthread_mutex_unlock(&id->ready_lock);
 		return 1;
 	}
-	r = test_signature(id);
-	if (r == SG_ERR_TOKEN_LOST)
-		(void)gw_token_recover(gw, snap);
+	/* Anyone may ask /readyz: a failing token is not made to sign for
+	 * every caller. */
+	if (id->failed_at != 0 && now - id->failed_at < READY_RETRY_S)
+		r = id->failed_r;
+	else {
+		r = test_signature(id);
+		if (r == SG_ERR_TOKEN_LOST)
+			(void)gw_token_recover(gw, snap);
+		id->failed_at = r == 0 ? 0 : now;
+		id->failed_r = r;
+	}
 	id->ready_at = r == 0 ? now : 0;
 	pthread_mutex_unlock(&id->ready_lock);
 	if (r != 0)
 		snprintf(why, whylen, "test signature failed: %s", sg_strerror(r));
 	return r == 0;
+}
+
+/* Identity names, token and renewal troubles are for the operator: a
+ * caller without the monitor or officer role (a load balancer) gets the
+ * status alone. */
+static void
+answer(const struct gw_request *req, struct gw_response *resp, int status, cJSON *doc)
+{
+	cJSON *brief;
+
+	if (req->client != NULL && (req->client->roles & (SG_ROLE_MONITOR | SG_ROLE_OFFICER)) != 0) {
+		gw_json(resp, status, doc);
+		return;
+	}
+	brief = cJSON_CreateObject();
+	cJSON_AddStringToObject(brief, "status", status == 200 ? "ready" : "not_ready");
+	cJSON_Delete(doc);
+	gw_json(resp, status, brief);
 }
 
 void
@@ -120,7 +148,7 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 		cJSON_AddStringToObject(checks, "token", "the token refused the PIN, which is not "
 		    "presented again: correct token.pin_file and send SIGHUP, or restart");
 		cJSON_AddStringToObject(doc, "status", "not_ready");
-		gw_json(resp, 503, doc);
+		answer(req, resp, 503, doc);
 		return;
 	}
 	for (i = 0; i < snap->n_ids; i++) {
@@ -143,5 +171,5 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	 * not counted against readiness. */
 	if ((renewals = gw_jobs_failures(gw->jobs)) != NULL)
 		cJSON_AddItemToObject(doc, "renewal_failures", renewals);
-	gw_json(resp, ready ? 200 : 503, doc);
+	answer(req, resp, ready ? 200 : 503, doc);
 }

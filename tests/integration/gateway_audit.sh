@@ -54,7 +54,7 @@ expect_eq "no signature in the 503 answer" "$(jq -r '.signature // "none"' "$W/b
 expect_error "still refused, nothing signed" 503 audit_unavailable \
     "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)")"
 expect_error "auth failures fail closed too" 503 audit_unavailable "$(api - POST /v1/sign "${J[@]}" --data '{}')"
-expect_eq "readyz reports the audit log" "$(api - GET /readyz)" 503
+expect_eq "readyz reports the audit log" "$(api monitor GET /readyz)" 503
 expect_match "readyz names the audit check" "$(jq -r .checks.audit "$W/body")" 'cannot be written'
 expect_eq "healthz still serves" "$(api - GET /healthz)" 200
 prlimit --pid "$GW_PID" --fsize=unlimited:unlimited

@@ -29,7 +29,7 @@ expect_error "the old PIN is refused" 503 token_unavailable "$(sign)"
 expect_eq "the token saw the refused PIN once" "$(refused_logins)" 1
 for i in 1 2 3; do
     expect_error "signing stays refused ($i)" 503 token_unavailable "$(sign)"
-    expect_eq "/readyz is not ready ($i)" "$(api - GET /readyz)" 503
+    expect_eq "/readyz is not ready ($i)" "$(api monitor GET /readyz)" 503
 done
 expect_match "and says why" "$(jq -r .checks.token "$W/body")" 'refused the PIN'
 expect_eq "the refused PIN was not presented again" "$(refused_logins)" 1

@@ -16,7 +16,13 @@ expect_eq "healthz" "$(api - GET /healthz)" 200
 expect_eq "healthz body" "$(jq -r .status "$W/body")" ok
 expect_eq "readyz" "$(api - GET /readyz)" 200
 expect_eq "readyz status" "$(jq -r .status "$W/body")" ready
+expect_eq "without the monitor role, the status alone" "$(jq -c . "$W/body")" '{"status":"ready"}'
+expect_eq "readyz as monitor" "$(api monitor GET /readyz)" 200
 expect_eq "readyz checks each identity" "$(jq -r '.checks["identity:ec-seal"]' "$W/body")" ok
+expect_eq "a stamp client sees the status alone" "$(api billing GET /readyz; jq -c . "$W/body")" '200{"status":"ready"}'
+expect_eq "so does an unknown token, without a refusal" \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' -H 'Authorization: Bearer nope' "$GW_URL/readyz"; jq -c . "$W/body")" \
+    '200{"status":"ready"}'
 curl -sS -D "$W/hdr" -o /dev/null -H 'X-Request-Id: abc-123' "$GW_URL/healthz"
 expect_match "the client's X-Request-Id comes back as X-Client-Request-Id" "$(cat "$W/hdr")" \
     '[Xx]-[Cc]lient-[Rr]equest-[Ii]d: abc-123'

@@ -211,7 +211,9 @@ api() {
     shift 3
     local auth=()
     [ "$client" != "-" ] && auth=(-H "Authorization: Bearer $(cat "$SG_WORK/$client.token")")
-    curl -sS -o "$SG_WORK/body" -w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$GW_URL$path"
+    # Bounded: a request that hangs fails its check instead of the run
+    # (a caller's own --max-time, later on the line, wins).
+    curl -sS -o "$SG_WORK/body" -w '%{http_code}' --max-time 120 -X "$method" "${auth[@]}" "$@" "$GW_URL$path"
 }
 
 # sign_body IDENTITY ALG FILE FORMAT: the /v1/sign JSON for FILE's digest.

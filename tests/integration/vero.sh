@@ -63,7 +63,7 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
 
-expect_eq "ready before enrolment" "$(api - GET /readyz)" 200
+expect_eq "ready before enrolment" "$(api monitor GET /readyz)" 200
 expect_eq "an identity waiting for enrolment says so" "$(jq -r '.checks["identity:vero-ws"]' "$W/body")" \
     "not enrolled yet"
 
@@ -247,7 +247,7 @@ JOB=$(job_id)
 expect_eq "fails" "$(wait_job "$JOB")" failed
 expect_match "with the service's reason" "$(jq -r .detail "$W/job.json")" 'CERT_EXPIRED'
 sim_config '{"clock_offset_s": 0}'
-expect_eq "the gateway stays ready (the certificate still works)" "$(api - GET /readyz)" 200
+expect_eq "the gateway stays ready (the certificate still works)" "$(api monitor GET /readyz)" 200
 expect_match "and /readyz names the failed renewal" "$(jq -r '.renewal_failures["vero-fail"] // ""' "$W/body")" 'CERT_EXPIRED'
 api monitor GET /metrics >/dev/null
 expect_match "/metrics counts it" "$(cat "$W/body")" \
