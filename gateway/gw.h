@@ -162,6 +162,9 @@ int64_t gw_monotonic_ms(void);
 /* Append an entry for req (request id, client filled in). 0 when durable,
  * SG_ERR_AUDIT otherwise. */
 int gw_audit(struct gw_request *req, const struct sg_audit_entry *e);
+/* Append an entry that belongs to no request (jobs, start, stop): the same
+ * durability and fail-closed bookkeeping. 0 when durable, else the error. */
+int gw_audit_append(struct gw *gw, const struct sg_audit_entry *e);
 /* 1 while signing must be refused without touching the token: an audit
  * write failed less than window_ms ago and none has succeeded since. */
 int gw_audit_failing(struct gw *gw, int64_t window_ms);

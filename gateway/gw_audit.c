@@ -46,11 +46,11 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 {
 	struct sg_audit_entry full = *e;
 	const char *keys[SG_AUDIT_EXTRA_MAX], *values[SG_AUDIT_EXTRA_MAX];
-	struct timespec t0, t1;
 	size_t i;
-	int r;
 
 	full.request_id = req->request_id;
+	if (full.client == NULL && req->client != NULL)
+		full.client = req->client->name;
 	/* The client's own id goes beside the gateway's. */
 	if (req->client_request_id[0] != '\0' && e->n_extra < SG_AUDIT_EXTRA_MAX) {
 		for (i = 0; i < e->n_extra; i++) {
@@ -63,10 +63,20 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 		full.extra_values = values;
 		full.n_extra = e->n_extra + 1;
 	}
-	if (full.client == NULL && req->client != NULL)
-		full.client = req->client->name;
+	return gw_audit_append(req->gw, &full);
+}
+
+int
+gw_audit_append(struct gw *gw, const struct sg_audit_entry *e)
+{
+	struct sg_audit_entry full = *e;
+	const char *values[SG_AUDIT_EXTRA_MAX];
+	struct timespec t0, t1;
+	size_t i;
+	int r;
+
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
+	r = sg_audit_append(gw->audit, &full, NULL, NULL);
 	if (r == SG_ERR_TOO_LARGE && full.n_extra <= SG_AUDIT_EXTRA_MAX) {
 		/* An outsized value from the client is not a disk failure: record
 		 * the entry with such values replaced. */
@@ -77,15 +87,15 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 		for (i = 0; i < full.n_extra; i++)
 			values[i] = shorten(full.extra_values[i]);
 		full.extra_values = values;
-		r = sg_audit_append(req->gw->audit, &full, NULL, NULL);
+		r = sg_audit_append(gw->audit, &full, NULL, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	gw_metrics_audit_sync(req->gw->metrics, (double)(t1.tv_sec - t0.tv_sec) +
+	gw_metrics_audit_sync(gw->metrics, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	/* Only a log that did not take a well-formed entry stops signing;
 	 * every append re-tests the disk. */
 	if (r == 0 || r == SG_ERR_AUDIT)
-		__atomic_store_n(&req->gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0,
+		__atomic_store_n(&gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0,
 		    __ATOMIC_RELEASE);
 	if (r != 0)
 		sg_error_r(r, "audit entry %s not durable", e->type);

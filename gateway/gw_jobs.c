@@ -22,6 +22,7 @@
 
 #include "authorities/authority_vero.h"
 #include "gw.h"
+#include "gw_admit.h"
 #include "gw_jobs.h"
 #include "gw_metrics.h"
 #include "sg_codec.h"
@@ -55,6 +56,10 @@ struct job {
 	int renew;			/* else enrol */
 	char identity[SG_CONFIG_NAME_MAX + 1];
 	char issuer[SG_CONFIG_NAME_MAX + 1];	/* the authority, for metrics */
+	/* Who asked for it, and in which request ("" for the scheduler):
+	 * in every audit entry of the job. */
+	char client[SG_CONFIG_NAME_MAX + 1];
+	char request_id[GW_REQUEST_ID_MAX + 1];
 	char state[20];			/* queued running waiting_authority done failed */
 	enum job_step step;
 	char detail[300];
@@ -162,6 +167,10 @@ job_json(const struct job *job, int for_api)
 	cJSON_AddStringToObject(o, "identity", job->identity);
 	cJSON_AddStringToObject(o, "state", job->state);
 	cJSON_AddStringToObject(o, "detail", job->detail);
+	if (job->client[0] != '\0')
+		cJSON_AddStringToObject(o, "client", job->client);
+	if (job->request_id[0] != '\0')
+		cJSON_AddStringToObject(o, "request_id", job->request_id);
 	if (job->retrieval_id[0] != '\0')
 		cJSON_AddStringToObject(o, "retrieval_id", job->retrieval_id);
 	if (job->cert != NULL && (c = cJSON_AddObjectToObject(o, "certificate")) != NULL) {
@@ -285,6 +294,10 @@ job_load(const char *path)
 	}
 	if ((s = json_str(o, "issuer")) != NULL)
 		copy_str(job->issuer, sizeof(job->issuer), s);
+	if ((s = json_str(o, "client")) != NULL)
+		copy_str(job->client, sizeof(job->client), s);
+	if ((s = json_str(o, "request_id")) != NULL)
+		copy_str(job->request_id, sizeof(job->request_id), s);
 	if ((s = json_str(o, "retrieval_id")) != NULL)
 		copy_str(job->retrieval_id, sizeof(job->retrieval_id), s);
 	if ((s = json_str(o, "csr")) != NULL && (job->csr_b64 = strdup(s)) == NULL)
@@ -349,15 +362,21 @@ load_all(struct gw_jobs *j)
 
 /* --- the audit --- */
 
-static void
+/* The job's entry in the audit log. 0 when durable: a job starts only
+ * after its first entry is (see gw_jobs_enroll), as a signature leaves
+ * only after its own. */
+static int
 audit_job(struct gw_jobs *j, const struct job *job, const char *outcome, const char *error)
 {
 	struct sg_audit_entry e;
 	const char *keys[] = { "job", "detail" };
 	const char *values[2];
+	int r;
 
 	memset(&e, 0, sizeof(e));
 	e.type = job->renew ? "renew" : "enroll";
+	e.request_id = job->request_id[0] != '\0' ? job->request_id : NULL;
+	e.client = job->client[0] != '\0' ? job->client : NULL;
 	e.identity = job->identity;
 	e.outcome = outcome;
 	e.error = error;
@@ -366,10 +385,10 @@ audit_job(struct gw_jobs *j, const struct job *job, const char *outcome, const c
 	e.extra_keys = keys;
 	e.extra_values = values;
 	e.n_extra = 2;
-	if (sg_audit_append(j->gw->audit, &e, NULL, NULL) != 0)
+	if ((r = gw_audit_append(j->gw, &e)) != 0)
 		sg_error("audit: cannot record job %s", job->id);
+	return r;
 }
-
 /* --- steps --- */
 
 /* What a step needs from the current configuration and token. */
@@ -791,12 +810,23 @@ active_job(struct gw_jobs *j, const char *identity)
 	return NULL;
 }
 
+/* Drop job i and its file (lock held). */
+static void
+forget(struct gw_jobs *j, size_t i)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s.json", j->dir, j->jobs[i]->id) < (int)sizeof(path))
+		unlink(path);
+	job_free(j->jobs[i]);
+	j->jobs[i] = j->jobs[--j->n_jobs];
+}
+
 /* Drop the oldest finished job (memory and file) to make room. */
 static int
 make_room(struct gw_jobs *j)
 {
 	size_t i, oldest = MAX_JOBS;
-	char path[4096];
 
 	if (j->n_jobs < MAX_JOBS)
 		return 0;
@@ -807,11 +837,19 @@ make_room(struct gw_jobs *j)
 	}
 	if (oldest == MAX_JOBS)
 		return SG_ERR_BUSY;
-	snprintf(path, sizeof(path), "%s/%s.json", j->dir, j->jobs[oldest]->id);
-	unlink(path);
-	job_free(j->jobs[oldest]);
-	j->jobs[oldest] = j->jobs[--j->n_jobs];
+	forget(j, oldest);
 	return 0;
+}
+
+/* Make a job's first entry durable before it may run; when the log does
+ * not take it, the job never was (lock held, job the newest queued). */
+static int
+audit_start(struct gw_jobs *j, struct job *job, char *why, size_t whylen)
+{
+	if (audit_job(j, job, "ok", NULL) == 0)
+		return 0;
+	forget(j, j->n_jobs - 1);
+	return sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written; nothing was done");
 }
 
 static int
@@ -822,7 +860,8 @@ window_open(const struct gw_identity *id, time_t now)
 
 /* Queue a new job (lock held). */
 static int
-queue(struct gw_jobs *j, const struct gw_identity *id, int renew, struct job **jobp)
+queue(struct gw_jobs *j, const struct gw_identity *id, int renew, const char *client,
+    const char *request_id, struct job **jobp)
 {
 	unsigned char rnd[GW_JOB_ID_LEN / 2];
 	struct job *job;
@@ -845,6 +884,8 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, struct job **j
 	job->renew = renew;
 	snprintf(job->identity, sizeof(job->identity), "%s", id->cfg->name);
 	snprintf(job->issuer, sizeof(job->issuer), "%s", id->cfg->issuer->name);
+	snprintf(job->client, sizeof(job->client), "%s", client != NULL ? client : "");
+	snprintf(job->request_id, sizeof(job->request_id), "%s", request_id != NULL ? request_id : "");
 	strcpy(job->state, "queued");
 	snprintf(job->detail, sizeof(job->detail), "queued");	/* not listed yet */
 	if (renew) {
@@ -888,7 +929,8 @@ lookup(struct gw_jobs *j, struct gw_snapshot *snap, const char *name,
 
 int
 gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
-    const char *transfer_password, char *id_out, char *why, size_t whylen)
+    const char *transfer_password, const char *client, const char *request_id, char *id_out,
+    char *why, size_t whylen)
 {
 	struct gw_snapshot *snap = gw_snapshot_get(j->gw);
 	const struct gw_identity *id;
@@ -903,7 +945,11 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 		    "renew it instead", identity);
 		goto out;
 	}
-	if ((r = queue(j, id, 0, &job)) != 0) {
+	if (gw_audit_failing(j->gw, GW_AUDIT_REFUSE_MS)) {
+		r = sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written");
+		goto out;
+	}
+	if ((r = queue(j, id, 0, client, request_id, &job)) != 0) {
 		sg_why(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
 		goto out;
 	}
@@ -915,10 +961,10 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 		r = sg_why(SG_ERR_ALLOC, why, whylen, "out of memory");
 		goto out;
 	}
+	if ((r = audit_start(j, job, why, whylen)) != 0)
+		goto out;
 	memcpy(id_out, job->id, GW_JOB_ID_LEN + 1);
-	audit_job(j, job, "ok", NULL);
 	pthread_cond_signal(&j->wake);
-	r = 0;
 out:
 	pthread_mutex_unlock(&j->lock);
 	gw_snapshot_put(j->gw, snap);
@@ -926,7 +972,8 @@ out:
 }
 
 int
-gw_jobs_renew(struct gw_jobs *j, const char *identity, char *id_out, char *why, size_t whylen)
+gw_jobs_renew(struct gw_jobs *j, const char *identity, const char *client, const char *request_id,
+    char *id_out, char *why, size_t whylen)
 {
 	struct gw_snapshot *snap = gw_snapshot_get(j->gw);
 	const struct gw_identity *id;
@@ -953,12 +1000,17 @@ gw_jobs_renew(struct gw_jobs *j, const char *identity, char *id_out, char *why, 
 		    (long long)((id->not_after - now) / DAY));
 		goto out;
 	}
-	if ((r = queue(j, id, 1, &job)) != 0) {
+	if (gw_audit_failing(j->gw, GW_AUDIT_REFUSE_MS)) {
+		r = sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written");
+		goto out;
+	}
+	if ((r = queue(j, id, 1, client, request_id, &job)) != 0) {
 		sg_why(r, why, whylen, "the job could not be queued: %s", sg_strerror(r));
 		goto out;
 	}
+	if ((r = audit_start(j, job, why, whylen)) != 0)
+		goto out;
 	memcpy(id_out, job->id, GW_JOB_ID_LEN + 1);
-	audit_job(j, job, "ok", NULL);
 	pthread_cond_signal(&j->wake);
 out:
 	pthread_mutex_unlock(&j->lock);
@@ -1047,11 +1099,10 @@ schedule_renewals(struct gw_jobs *j)
 		if (last_failed != 0 &&
 		    now - last_failed < (time_t)id->cfg->issuer->vero.poll_interval_s * 20)
 			continue;
-		if (queue(j, id, 1, &job) == 0) {
+		if (queue(j, id, 1, NULL, NULL, &job) == 0 &&
+		    audit_start(j, job, NULL, 0) == 0)
 			sg_info("auto_renew: %s expires in %lld days; renewal job %s queued",
 			    id->cfg->name, (long long)((id->not_after - now) / DAY), job->id);
-			audit_job(j, job, "ok", NULL);
-		}
 	}
 	gw_snapshot_put(j->gw, snap);
 }

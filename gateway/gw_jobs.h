@@ -27,16 +27,20 @@ int gw_jobs_start(struct gw *gw, const char *dir, struct gw_jobs **jp);
 /* Stop the worker (between steps) and free everything. NULL is fine. */
 void gw_jobs_stop(struct gw_jobs *j);
 
-/* Queue an enrolment of identity. SG_ERR_CONFLICT (with why) when the
- * identity has no issuer, already has a certificate or a job under way;
- * SG_ERR_NOT_FOUND for an unknown identity. id_out gets the job id. */
+/* Queue an enrolment of identity for client (its request_id): both go into
+ * every audit entry of the job, whose first entry is durable before it
+ * runs. SG_ERR_CONFLICT (with why) when the identity has no issuer,
+ * already has a certificate or a job under way; SG_ERR_NOT_FOUND for an
+ * unknown identity; SG_ERR_AUDIT when the log does not take the entry
+ * (nothing is done). id_out gets the job id. */
 int gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
-    const char *transfer_password, char *id_out, char *why, size_t whylen);
+    const char *transfer_password, const char *client, const char *request_id, char *id_out,
+    char *why, size_t whylen);
 /* Queue a renewal. SG_ERR_CONFLICT outside the renewal window or with a
  * job under way, SG_ERR_CERT_EXPIRED when the certificate has expired
  * (only a new enrolment helps then), SG_ERR_NOT_FOUND. */
-int gw_jobs_renew(struct gw_jobs *j, const char *identity, char *id_out, char *why,
-    size_t whylen);
+int gw_jobs_renew(struct gw_jobs *j, const char *identity, const char *client,
+    const char *request_id, char *id_out, char *why, size_t whylen);
 /* The job as HTTP-API.md shows it (new cJSON object), or NULL when there
  * is no such job. */
 struct cJSON *gw_jobs_describe(struct gw_jobs *j, const char *id);

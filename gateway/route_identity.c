@@ -98,7 +98,8 @@ gw_route_enroll(struct gw_request *req, struct gw_response *resp)
 		gw_audit_refusal(req, resp, "enroll", req->path_arg, NULL);
 		goto out;
 	}
-	r = gw_jobs_enroll(req->gw->jobs, req->path_arg, tid, pw, job, why, sizeof(why));
+	r = gw_jobs_enroll(req->gw->jobs, req->path_arg, tid, pw, req->client->name, req->request_id,
+	    job, why, sizeof(why));
 	queued(req, resp, "enroll", r, job, why);
 out:
 	/* The password leaves memory with the request. */
@@ -128,7 +129,8 @@ gw_route_renew(struct gw_request *req, struct gw_response *resp)
 	}
 	/* "force" cannot open the window: the Vero service refuses renewals
 	 * earlier than 60 days before expiry, so it is accepted and ignored. */
-	r = gw_jobs_renew(req->gw->jobs, req->path_arg, job, why, sizeof(why));
+	r = gw_jobs_renew(req->gw->jobs, req->path_arg, req->client->name, req->request_id, job, why,
+	    sizeof(why));
 	queued(req, resp, "renew", r, job, why);
 out:
 	cJSON_Delete(body);

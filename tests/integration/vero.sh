@@ -57,6 +57,7 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca
         {name: "vero-crash", key_label: "vero-crash", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-fail", key_label: "vero-fail", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-tamper", key_label: "vero-tamper", issuer: "vero", uses: [], customer_id: $cust},
+        {name: "vero-closed", key_label: "vero-closed", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-auto", key_label: "vero-auto", issuer: "vero", uses: [], customer_id: $cust,
          auto_renew: true}] |
     .clients += [{name: "officer", token_sha256: $officer, roles: ["officer"]}]' \
@@ -76,9 +77,11 @@ wait_job() {
     cp "$W/body" "$W/job.json"
     jq -r .state "$W/job.json"
 }
-enroll() {  # IDENTITY ID PASSWORD → status; the answer in $W/body
-    api officer POST "/v1/identities/$1/enroll" -H 'Content-Type: application/json' \
-        -d "{\"transfer_id\":\"$2\",\"transfer_password\":\"$3\"}"
+enroll() {  # IDENTITY ID PASSWORD [curl args] → status; the answer in $W/body
+    local name=$1 tid=$2 tpw=$3
+    shift 3
+    api officer POST "/v1/identities/$name/enroll" -H 'Content-Type: application/json' \
+        -d "{\"transfer_id\":\"$tid\",\"transfer_password\":\"$tpw\"}" "$@"
 }
 job_id() { jq -r '.job // empty' "$W/body"; }
 # sent OPERATION: the request bodies the simulator received for an operation, one file each.
@@ -282,6 +285,27 @@ check_exit 1 "xmlsec1 refuses that response too" xmlsec1 --verify --trusted-pem 
 expect_eq "and nothing is stored for the key" "$(pkcs11-tool --module "$MODULE" --token-label sealgate --list-objects \
     --type cert 2>/dev/null | grep -c "label: *vero-tamper$")" 0
 sim_config '{"tamper_responses": 0}'
+
+# --- fail-closed: no job starts unless its entry is durable ---
+read -r TID9 TPW9 <<< "$(transfer)"
+sent_before=$(simcurl "$SIM_ROOT/sim/counts" | jq .sign_new)
+size=$(stat -c %s "$(ls "$W"/audit/audit-*.jsonl | tail -1)")
+prlimit --pid "$GW_PID" --fsize="$size":unlimited || fail "prlimit not usable"
+expect_error "an enrolment while the audit log cannot be written" 503 audit_unavailable \
+    "$(enroll vero-closed "$TID9" "$TPW9")"
+expect_error "a renewal too" 503 audit_unavailable "$(api officer POST /v1/identities/vero-fail/renew)"
+prlimit --pid "$GW_PID" --fsize=unlimited:unlimited
+expect_eq "nothing reached the service" "$(simcurl "$SIM_ROOT/sim/counts" | jq .sign_new)" "$sent_before"
+expect_eq "and no key was made" "$(sealgate-token keys --pin-file "$W/pin" --json | jq '[.[] | select(.label == "vero-closed")] | length')" 0
+enrolled_closed() { [ "$(enroll vero-closed "$TID9" "$TPW9" -D "$W/hdr")" = 202 ]; }
+wait_until 30 "the same transfer credentials accepted once the log takes writes" enrolled_closed
+JOB=$(job_id)
+rid=$(sed -n 's/^[Xx]-[Rr]equest-[Ii]d: *\([^[:space:]]*\).*/\1/p' "$W/hdr")
+expect_eq "and enrolled" "$(wait_job "$JOB")" done
+expect_eq "every entry of the job names the officer and the request" \
+    "$(jq -r --arg j "$JOB" 'select(.job == $j) | "\(.client) \(.request_id)"' "$W"/audit/audit-*.jsonl | sort -u)" \
+    "officer $rid"
+expect_eq "the job says who asked" "$(jq -r '"\(.client) \(.request_id)"' "$W/job.json")" "officer $rid"
 
 # --- a restart between SignNewCertificate and GetCertificate ---
 sim_reset
