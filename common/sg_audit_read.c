@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
+
+static int entry_time(const cJSON *obj, int64_t *msp);
 
 #define LOCK_NAME	"audit.lock"
 #define LOG_NAME_LEN	18		/* audit-NNNNNN.jsonl */
@@ -867,8 +870,14 @@ verify_line(struct verifier *v, const struct sg_audit_line *line)
 		if (is_signed) {
 			res->sealed_seq = seq - 1;
 			res->sealed_by = seq;
+			res->unsealed = 0;
+			res->first_unsealed_ms = 0;
+			goto counted;
 		}
 	}
+	if (res->unsealed++ == 0 && !entry_time(obj, &res->first_unsealed_ms))
+		res->first_unsealed_ms = 0;
+ counted:
 	res->entries++;
 	res->last_seq = seq;
 	memcpy(res->head, hash, sizeof(hash));
@@ -936,15 +945,56 @@ sg_audit_verify(const struct sg_audit_files *files, const struct sg_audit_verify
 	return r;
 }
 
+void
+sg_audit_seal_judge(const struct sg_audit_verify_result *res, int key_given, unsigned int max_age_s,
+    int64_t now_ms, struct sg_audit_seal *seal)
+{
+	int64_t waited_s;
+
+	memset(seal, 0, sizeof(*seal));
+	if (!key_given) {
+		snprintf(seal->why, sizeof(seal->why), "checkpoint signatures not checked: "
+		    "nothing is known to be sealed (give the audit certificate)");
+		return;
+	}
+	if (res->entries == 0) {
+		snprintf(seal->why, sizeof(seal->why), "the log is empty: nothing is sealed");
+		return;
+	}
+	if (res->sealed_by == 0) {
+		snprintf(seal->why, sizeof(seal->why), "no checkpoint signed by the audit key: "
+		    "nothing is sealed");
+		return;
+	}
+	waited_s = res->unsealed > 0 ? (now_ms - res->first_unsealed_ms) / 1000 : 0;
+	if (res->unsealed > 0 && (res->first_unsealed_ms == 0 || waited_s > (int64_t)max_age_s)) {
+		snprintf(seal->why, sizeof(seal->why), "the %" PRIu64 " entries after the checkpoint "
+		    "at seq %" PRIu64 " have waited %" PRId64 " s for a seal (at most %u s allowed)",
+		    res->unsealed, res->sealed_by, waited_s, max_age_s);
+		return;
+	}
+	seal->sealed = 1;
+	if (res->unsealed == 0)
+		snprintf(seal->why, sizeof(seal->why), "sealed to the end by the checkpoint at seq %"
+		    PRIu64, res->sealed_by);
+	else
+		snprintf(seal->why, sizeof(seal->why), "sealed up to seq %" PRIu64 " by the checkpoint "
+		    "at seq %" PRIu64 "; the %" PRIu64 " entries after it are at most %" PRId64
+		    " s old, on their way to a seal", res->sealed_seq, res->sealed_by, res->unsealed,
+		    waited_s);
+}
+
 cJSON *
-sg_audit_verify_json(const struct sg_audit_verify_result *res, const struct sg_audit_files *files)
+sg_audit_verify_json(const struct sg_audit_verify_result *res, const struct sg_audit_files *files,
+    const struct sg_audit_seal *seal, int accept_unsealed)
 {
 	cJSON *obj;
 	int ok = 1;
 
-	if (res == NULL || (obj = cJSON_CreateObject()) == NULL)
+	if (res == NULL || seal == NULL || (obj = cJSON_CreateObject()) == NULL)
 		return NULL;
-	ok &= cJSON_AddBoolToObject(obj, "ok", res->ok) != NULL;
+	ok &= cJSON_AddBoolToObject(obj, "ok", res->ok && (seal->sealed || accept_unsealed)) !=
+	    NULL;
 	ok &= cJSON_AddNumberToObject(obj, "entries", (double)res->entries) != NULL;
 	ok &= cJSON_AddNumberToObject(obj, "checkpoints", (double)res->checkpoints) != NULL;
 	if (!res->ok && res->first_bad_seq != 0)
@@ -953,6 +1003,16 @@ sg_audit_verify_json(const struct sg_audit_verify_result *res, const struct sg_a
 		ok &= cJSON_AddNullToObject(obj, "first_bad_seq") != NULL;
 	ok &= cJSON_AddStringToObject(obj, "detail",
 	    sg_audit_break_text(res->ok ? SG_AUDIT_INTACT : res->why)) != NULL;
+	ok &= cJSON_AddBoolToObject(obj, "sealed", seal->sealed) != NULL;
+	if (res->sealed_by != 0) {
+		ok &= cJSON_AddNumberToObject(obj, "sealed_seq", (double)res->sealed_seq) != NULL;
+		ok &= cJSON_AddNumberToObject(obj, "sealed_by", (double)res->sealed_by) != NULL;
+	} else {
+		ok &= cJSON_AddNullToObject(obj, "sealed_seq") != NULL;
+		ok &= cJSON_AddNullToObject(obj, "sealed_by") != NULL;
+	}
+	ok &= cJSON_AddNumberToObject(obj, "unsealed_entries", (double)res->unsealed) != NULL;
+	ok &= cJSON_AddStringToObject(obj, "seal_detail", seal->why) != NULL;
 	if (!res->ok && files != NULL && res->bad_file < files->n) {
 		ok &= cJSON_AddStringToObject(obj, "file", files->files[res->bad_file].name) != NULL;
 		ok &= cJSON_AddNumberToObject(obj, "line", (double)res->bad_line) != NULL;

@@ -155,6 +155,8 @@ struct sg_audit_verify_result {
 	uint64_t sealed_seq;	/* last seq sealed by a checkpoint whose signature
 				 * verified (0: none, or no key given) */
 	uint64_t sealed_by;	/* seq of that checkpoint (0: none) */
+	uint64_t unsealed;	/* entries after it (all of them when none) */
+	int64_t first_unsealed_ms;	/* time of the first of those (0: none) */
 	uint64_t last_seq;	/* seq of the last entry that verified (0: none) */
 	char head[65];		/* its hash; 64 "0" when none */
 	enum sg_audit_break why;
@@ -170,12 +172,32 @@ struct sg_audit_verify_result {
 int sg_audit_verify(const struct sg_audit_files *files,
     const struct sg_audit_verify_opts *opts, struct sg_audit_verify_result *res);
 
+/*
+ * The seal: an intact chain says nothing of a log rewritten from top to
+ * bottom, or with its checkpoints cut out; only checkpoints signed by the
+ * audit key do. A log is sealed when a checkpoint signed by the key (so
+ * verified with one) exists and no entry after it has waited longer than
+ * max_age_s for the next one (the daemon writes one at least every
+ * audit.checkpoint_every_seconds while there are new entries, and at every
+ * clean stop). Entries younger than that are on their way to a seal.
+ */
+struct sg_audit_seal {
+	int sealed;		/* 1: as above */
+	char why[200];		/* when not: in words; else how far it reaches */
+};
+#define SG_AUDIT_SEAL_SLACK_S	5	/* added to the checkpoint interval */
+#define SG_AUDIT_DEFAULT_CHECKPOINT_S	60	/* audit.checkpoint_every_seconds' default */
+void sg_audit_seal_judge(const struct sg_audit_verify_result *res, int key_given,
+    unsigned int max_age_s, int64_t now_ms, struct sg_audit_seal *seal);
+
 /* GET /v1/audit/verify's object: {"ok","entries","checkpoints",
- * "first_bad_seq": null|N, "detail"}, plus "file" and "line" when not ok
- * (files may be NULL to leave them out). New object (cJSON_Delete), or
- * NULL when out of memory. */
+ * "first_bad_seq": null|N, "detail", "sealed", "sealed_seq": null|N,
+ * "sealed_by": null|N, "unsealed_entries", "seal_detail"}, plus "file" and
+ * "line" when the chain breaks (files may be NULL to leave them out). "ok"
+ * is the chain intact and, unless accept_unsealed, sealed. New object
+ * (cJSON_Delete), or NULL when out of memory. */
 cJSON *sg_audit_verify_json(const struct sg_audit_verify_result *res,
-    const struct sg_audit_files *files);
+    const struct sg_audit_files *files, const struct sg_audit_seal *seal, int accept_unsealed);
 
 /*
  * Query

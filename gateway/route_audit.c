@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <cjson/cJSON.h>
 
@@ -105,6 +106,10 @@ gw_route_audit_verify(struct gw_request *req, struct gw_response *resp)
 	struct sg_audit_files *files = NULL;
 	struct sg_audit_verify_opts opts;
 	struct sg_audit_verify_result res;
+	struct sg_audit_seal seal;
+	struct timeval tv;
+	const char *v;
+	int accept;
 	const struct sg_identity *cid = req->snap->cfg->audit.checkpoint_identity;
 	const struct gw_identity *id = cid != NULL ? gw_snapshot_identity(req->snap, cid->name) : NULL;
 	cJSON *doc;
@@ -127,7 +132,15 @@ gw_route_audit_verify(struct gw_request *req, struct gw_response *resp)
 		memset(&res, 0, sizeof(res));
 		res.ok = 1;
 	}
-	if ((doc = sg_audit_verify_json(&res, files)) == NULL) {
+	/* Intact is not enough: the log must be sealed by the audit key up
+	 * to what the checkpoint interval allows (?accept_unsealed=1 to pass
+	 * an intact chain anyway, as sealgate-audit --accept-unsealed). */
+	gettimeofday(&tv, NULL);
+	sg_audit_seal_judge(&res, opts.checkpoint_key != NULL,
+	    req->snap->cfg->audit.checkpoint_every_seconds + SG_AUDIT_SEAL_SLACK_S,
+	    (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, &seal);
+	accept = (v = req->query(req, "accept_unsealed")) != NULL && strcmp(v, "1") == 0;
+	if ((doc = sg_audit_verify_json(&res, files, &seal, accept)) == NULL) {
 		gw_error(resp, 500, "internal", "out of memory");
 		goto out;
 	}

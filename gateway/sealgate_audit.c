@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -32,8 +33,12 @@
 static const char usage_text[] =
 "usage: sealgate-audit [options] COMMAND [command options] [LOG...]\n"
 "commands:\n"
-"  verify [--cert FILE]               recompute the hash chain, check file numbering and\n"
-"                                     the signed checkpoints; exit 1 on any break\n"
+"  verify [--cert FILE] [--accept-unsealed] [--max-unsealed-age S]\n"
+"                                     recompute the hash chain, check file numbering and\n"
+"                                     the signed checkpoints; exit 1 on any break, and when\n"
+"                                     the log is not sealed by the audit key (no signed\n"
+"                                     checkpoint, or entries after the last one older than\n"
+"                                     S, default the checkpoint interval + 5 s)\n"
 "  show [--from T] [--to T] [--client C] [--identity I] [--type T]\n"
 "       [--outcome ok|error] [--after-seq N]\n"
 "                                     matching entries, one JSON object per line (as logged)\n"
@@ -44,13 +49,16 @@ static const char usage_text[] =
 "--from is inclusive, --to exclusive.\n"
 "options:\n"
 "  --cert FILE      the audit identity's certificate (PEM): checkpoint signatures and serial\n"
+"  --accept-unsealed  verify: a chain that is intact but not sealed passes (say so aloud)\n"
+"  --max-unsealed-age S  verify: seconds an entry may wait for a checkpoint\n"
 "  --config FILE    configuration (SEALGATE_CONFIG, or " DEFAULT_CONFIG ")\n"
 "  --json           verify, counts: one JSON object, as the HTTP API answers\n"
 "  --help, --version\n";
 
 enum {
 	OPT_CONFIG = 256, OPT_CERT, OPT_FROM, OPT_TO, OPT_CLIENT, OPT_IDENTITY, OPT_TYPE,
-	OPT_OUTCOME, OPT_AFTER_SEQ, OPT_MONTH, OPT_BY, OPT_JSON, OPT_HELP, OPT_VERSION
+	OPT_OUTCOME, OPT_AFTER_SEQ, OPT_MONTH, OPT_BY, OPT_JSON, OPT_ACCEPT_UNSEALED,
+	OPT_MAX_UNSEALED_AGE, OPT_HELP, OPT_VERSION
 };
 
 /* Which command may take which option (bit = option - OPT_CONFIG). */
@@ -70,6 +78,8 @@ static const struct option long_options[] = {
 	{ "month", required_argument, NULL, OPT_MONTH },
 	{ "by", required_argument, NULL, OPT_BY },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "accept-unsealed", no_argument, NULL, OPT_ACCEPT_UNSEALED },
+	{ "max-unsealed-age", required_argument, NULL, OPT_MAX_UNSEALED_AGE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -83,6 +93,8 @@ struct audit_opts {
 	const char *by;
 	struct sg_audit_filter filter;
 	int json;
+	int accept_unsealed;
+	const char *max_unsealed_age;
 	unsigned int given;		/* BIT() of each option seen */
 	const char *const *logs;	/* LOG... (argv) */
 	size_t n_logs;
@@ -126,7 +138,7 @@ usage_error(const char *fmt, ...)
 
 /* The audit directory from the configuration, when no LOG is given. */
 static int
-config_audit_dir(const struct audit_opts *o, char **dirp)
+config_audit_dir(const struct audit_opts *o, char **dirp, unsigned int *intervalp)
 {
 	struct sg_config *cfg = NULL;
 	const char *path = o->config;
@@ -143,6 +155,8 @@ config_audit_dir(const struct audit_opts *o, char **dirp)
 		sg_config_free(cfg);
 		return fail(path, "no audit.dir");
 	}
+	if (intervalp != NULL)
+		*intervalp = cfg->audit.checkpoint_every_seconds;
 	sg_config_free(cfg);
 	return EXIT_OK;
 }
@@ -160,7 +174,7 @@ files_error(int r)
 
 /* The files to read: one directory, or files, or the configured dir. */
 static int
-open_log(const struct audit_opts *o, struct sg_audit_files **filesp)
+open_log(const struct audit_opts *o, struct sg_audit_files **filesp, unsigned int *intervalp)
 {
 	struct stat st;
 	char *dir = NULL;
@@ -170,7 +184,7 @@ open_log(const struct audit_opts *o, struct sg_audit_files **filesp)
 
 	*filesp = NULL;
 	if (o->n_logs == 0) {
-		if ((rc = config_audit_dir(o, &dir)) != EXIT_OK)
+		if ((rc = config_audit_dir(o, &dir, intervalp)) != EXIT_OK)
 			return rc;
 		what = dir;
 		r = sg_audit_files_dir(dir, filesp);
@@ -268,15 +282,27 @@ finish_output(int rc)
 	return rc;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static int
 cmd_verify(const struct audit_opts *o)
 {
 	struct sg_audit_files *files = NULL;
 	struct sg_audit_verify_result res;
 	struct sg_audit_verify_opts vo;
+	struct sg_audit_seal seal;
 	EVP_PKEY *key = NULL;
-	char *serial = NULL;
+	char *serial = NULL, *end;
 	const char *where;
+	unsigned int interval = SG_AUDIT_DEFAULT_CHECKPOINT_S, max_age;
+	unsigned long v;
 	size_t i;
 	int r, rc;
 
@@ -287,31 +313,39 @@ cmd_verify(const struct audit_opts *o)
 		vo.checkpoint_key = key;
 		vo.checkpoint_serial = serial;
 	}
-	if ((rc = open_log(o, &files)) != EXIT_OK)
+	if ((rc = open_log(o, &files, &interval)) != EXIT_OK)
 		goto out;
+	max_age = interval + SG_AUDIT_SEAL_SLACK_S;
+	if (o->max_unsealed_age != NULL) {
+		errno = 0;
+		v = strtoul(o->max_unsealed_age, &end, 10);
+		if (errno != 0 || end == o->max_unsealed_age || *end != '\0' || v > 31U * 86400) {
+			rc = usage_error("--max-unsealed-age is a number of seconds");
+			goto out;
+		}
+		max_age = (unsigned int)v;
+	}
 	if ((r = sg_audit_verify(files, &vo, &res)) != 0) {
 		where = res.bad_file < files->n ? files->files[res.bad_file].path : "LOG";
 		rc = fail(where, "%s", files_error(r));
 		goto out;
 	}
+	sg_audit_seal_judge(&res, key != NULL, max_age, now_ms(), &seal);
 	if (o->json) {
-		rc = print_json(sg_audit_verify_json(&res, files));
-		if (rc == EXIT_OK && !res.ok)
+		rc = print_json(sg_audit_verify_json(&res, files, &seal, o->accept_unsealed));
+		if (rc == EXIT_OK && (!res.ok || (!seal.sealed && !o->accept_unsealed)))
 			rc = EXIT_FAIL;
 		goto out;
 	}
-	if (res.ok) {
-		printf("OK: %" PRIu64 " entries, %" PRIu64 " checkpoints, chain intact\n",
-		    res.entries, res.checkpoints);
-		if (key == NULL && res.checkpoints > 0)
-			printf("note: checkpoint signatures not checked (give --cert)\n");
-		else if (key != NULL && res.sealed_by == 0)
-			printf("note: no checkpoint signed by the audit key: nothing is sealed\n");
-		else if (key != NULL && res.sealed_by < res.last_seq)
-			printf("note: sealed by the audit key up to seq %" PRIu64 "; the %" PRIu64
-			    " entries after the checkpoint at seq %" PRIu64 " are chained but not "
-			    "yet sealed\n", res.sealed_seq, res.last_seq - res.sealed_by, res.sealed_by);
+	if (res.ok && (seal.sealed || o->accept_unsealed)) {
+		printf("OK: %" PRIu64 " entries, %" PRIu64 " checkpoints, chain intact%s\n",
+		    res.entries, res.checkpoints, seal.sealed ? ", sealed" : "");
+		printf("%s: %s\n", seal.sealed ? "seal" : "NOT SEALED (accepted)", seal.why);
 		rc = EXIT_OK;
+	} else if (res.ok) {
+		printf("FAILED: not sealed: %s (--accept-unsealed to pass an intact chain anyway)\n",
+		    seal.why);
+		rc = EXIT_FAIL;
 	} else {
 		if (res.first_bad_seq != 0)
 			printf("FAILED at seq %" PRIu64 ": %s", res.first_bad_seq,
@@ -350,7 +384,7 @@ cmd_show(const struct audit_opts *o)
 	struct sg_audit_files *files = NULL;
 	int r, rc;
 
-	if ((rc = open_log(o, &files)) != EXIT_OK)
+	if ((rc = open_log(o, &files, NULL)) != EXIT_OK)
 		goto out;
 	if ((r = sg_audit_each(files, &o->filter, show_entry, NULL)) != 0)
 		rc = r == SG_ERR_IO ? fail("output", "cannot write to stdout") :
@@ -389,7 +423,7 @@ cmd_counts(const struct audit_opts *o)
 		by = SG_AUDIT_BY_CLIENT;
 	else if (o->by != NULL)
 		return usage_error("--by is identity or client");
-	if ((rc = open_log(o, &files)) != EXIT_OK)
+	if ((rc = open_log(o, &files, NULL)) != EXIT_OK)
 		goto out;
 	if ((r = sg_audit_counts(files, year, month, by, &counts)) != 0) {
 		rc = fail("LOG", "%s", files_error(r));
@@ -436,7 +470,8 @@ static const struct {
 	int (*fn)(const struct audit_opts *);
 	unsigned int options;
 } commands[] = {
-	{ "verify", cmd_verify, COMMON_OPTS | BIT(OPT_CERT) },
+	{ "verify", cmd_verify, COMMON_OPTS | BIT(OPT_CERT) | BIT(OPT_ACCEPT_UNSEALED) |
+	    BIT(OPT_MAX_UNSEALED_AGE) },
 	{ "show", cmd_show, COMMON_OPTS | BIT(OPT_FROM) | BIT(OPT_TO) | BIT(OPT_CLIENT) |
 	    BIT(OPT_IDENTITY) | BIT(OPT_TYPE) | BIT(OPT_OUTCOME) | BIT(OPT_AFTER_SEQ) },
 	{ "counts", cmd_counts, COMMON_OPTS | BIT(OPT_MONTH) | BIT(OPT_BY) },
@@ -489,6 +524,8 @@ main(int argc, char **argv)
 		case OPT_MONTH: o.month = optarg; break;
 		case OPT_BY: o.by = optarg; break;
 		case OPT_JSON: o.json = 1; break;
+		case OPT_ACCEPT_UNSEALED: o.accept_unsealed = 1; break;
+		case OPT_MAX_UNSEALED_AGE: o.max_unsealed_age = optarg; break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return EXIT_OK;

@@ -95,6 +95,7 @@ static void
 verify(const struct sg_audit_files *files, const struct sg_audit_verify_opts *opts)
 {
 	struct sg_audit_verify_result res;
+	struct sg_audit_seal seal;
 	cJSON *doc;
 
 	if (sg_audit_verify(files, opts, &res) != 0)
@@ -103,7 +104,14 @@ verify(const struct sg_audit_files *files, const struct sg_audit_verify_opts *op
 	    res.checkpoints > res.entries || (!res.ok && res.bad_file >= files->n) ||
 	    sg_audit_break_text(res.why) == NULL)
 		abort();
-	if ((doc = sg_audit_verify_json(&res, files)) == NULL)
+	/* The seal's verdict follows from the result alone. */
+	sg_audit_seal_judge(&res, opts != NULL && opts->checkpoint_key != NULL, 65,
+	    res.first_unsealed_ms + 1000, &seal);
+	if (seal.sealed && (res.sealed_by == 0 || res.entries == 0))
+		abort();
+	if ((doc = sg_audit_verify_json(&res, files, &seal, 0)) == NULL)
+		abort();
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "ok")) != (res.ok && seal.sealed))
 		abort();
 	cJSON_Delete(doc);
 }

@@ -75,8 +75,19 @@ expect_error "counts by something else" 400 invalid_request "$(api auditor GET "
 
 # Verify, then tamper with one entry in the middle.
 expect_eq "verify" "$(api auditor GET /v1/audit/verify)" 200
-expect_eq "verify ok" "$(jq -r .ok "$W/body")" true
+expect_eq "verify: intact, but nothing sealed before the first checkpoint" \
+    "$(jq -c '[.ok, .detail, .sealed, .sealed_by]' "$W/body")" '[false,"chain intact",false,null]'
+expect_match "  and says so" "$(jq -r .seal_detail "$W/body")" 'no checkpoint signed by the audit key'
 expect_eq "verify counts every entry" "$(jq -r .entries "$W/body")" "$(cat "$W"/audit/audit-*.jsonl | wc -l)"
+expect_eq "verify?accept_unsealed=1" "$(api auditor GET '/v1/audit/verify?accept_unsealed=1')" 200
+expect_eq "  passes the intact chain" "$(jq -c '[.ok, .sealed]' "$W/body")" '[true,false]'
+stop_gateway
+# The clean stop sealed everything; the restart's entries are young.
+cp_seq=$(tail -n1 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq .seq)
+start_gateway
+expect_eq "verify after a clean stop" "$(api auditor GET /v1/audit/verify)" 200
+expect_eq "  sealed by the shutdown checkpoint, the restart's entries on their way" \
+    "$(jq -c '[.ok, .sealed, .sealed_by, .unsealed_entries]' "$W/body")" "[true,true,$cp_seq,2]"
 stop_gateway
 log=$(ls "$W"/audit/audit-*.jsonl | head -1)
 victim=$(grep -n '"identity":"ec-seal"' "$log" | head -1 | cut -d: -f1)

@@ -117,25 +117,32 @@ nfiles=$(ls "$A"/audit-*.jsonl | wc -l)
 [ "$ncp" -ge 2 ] || fail "the daemon wrote $ncp checkpoints (every 10 entries and at shutdown)"
 
 # --- verify on the log as the daemon wrote it ------------------------------
-check_exit 0 "verify the daemon's log" sealgate-audit verify "$A"
-expect_eq "verify reports entries and checkpoints" "$(head -n1 "$W/last.out")" \
-    "OK: $total entries, $ncp checkpoints, chain intact"
-expect_match "without --cert it says signatures were not checked" "$(cat "$W/last.out")" 'not checked'
 check_exit 0 "verify with the audit certificate" sealgate-audit verify --cert "$W/audit-signer.pem" "$A"
-expect_eq "verify --cert reports the same" "$(head -n1 "$W/last.out")" \
-    "OK: $total entries, $ncp checkpoints, chain intact"
-expect_no_match "the log ends sealed by the shutdown checkpoint" "$(cat "$W/last.out")" 'not yet sealed'
-check_exit 0 "verify the files named one by one" sealgate-audit verify "$A"/audit-*.jsonl
+expect_eq "verify --cert reports entries and checkpoints" "$(head -n1 "$W/last.out")" \
+    "OK: $total entries, $ncp checkpoints, chain intact, sealed"
+expect_eq "the log ends sealed by the shutdown checkpoint" "$(sed -n 2p "$W/last.out")" \
+    "seal: sealed to the end by the checkpoint at seq $total"
+# Without the certificate nothing is known to be sealed: an intact chain
+# alone does not pass, unless the auditor says so.
+check_exit 1 "verify without --cert" sealgate-audit verify "$A"
+expect_match "says why" "$(head -n1 "$W/last.out")" '^FAILED: not sealed: checkpoint signatures not checked'
+check_exit 0 "verify without --cert, --accept-unsealed" sealgate-audit verify --accept-unsealed "$A"
+expect_eq "reports the chain" "$(head -n1 "$W/last.out")" "OK: $total entries, $ncp checkpoints, chain intact"
+expect_match "and that it accepted no seal" "$(sed -n 2p "$W/last.out")" '^NOT SEALED \(accepted\): '
+check_exit 0 "verify the files named one by one" sealgate-audit verify --cert "$W/audit-signer.pem" "$A"/audit-*.jsonl
 expect_eq "same count from the file list" "$(head -n1 "$W/last.out")" \
-    "OK: $total entries, $ncp checkpoints, chain intact"
-check_exit 0 "verify the config's audit directory (--config)" sealgate-audit --config "$W/sealgate.json" verify
+    "OK: $total entries, $ncp checkpoints, chain intact, sealed"
+check_exit 0 "verify the config's audit directory (--config)" \
+    sealgate-audit --config "$W/sealgate.json" verify --cert "$W/audit-signer.pem"
 expect_eq "config's directory is the daemon's log" "$(head -n1 "$W/last.out")" \
-    "OK: $total entries, $ncp checkpoints, chain intact"
+    "OK: $total entries, $ncp checkpoints, chain intact, sealed"
 SEALGATE_CONFIG="$W/sealgate.json" check_exit 0 "verify the config's audit directory (SEALGATE_CONFIG)" \
-    sealgate-audit verify
+    sealgate-audit verify --cert "$W/audit-signer.pem"
 check_exit 0 "verify --json" sealgate-audit verify --json --cert "$W/audit-signer.pem" "$A"
 expect_eq "verify --json is the API's object" "$(jq -c . "$W/last.out")" \
-    "{\"ok\":true,\"entries\":$total,\"checkpoints\":$ncp,\"first_bad_seq\":null,\"detail\":\"chain intact\"}"
+    "{\"ok\":true,\"entries\":$total,\"checkpoints\":$ncp,\"first_bad_seq\":null,\"detail\":\"chain intact\",\"sealed\":true,\"sealed_seq\":$((total - 1)),\"sealed_by\":$total,\"unsealed_entries\":0,\"seal_detail\":\"sealed to the end by the checkpoint at seq $total\"}"
+check_exit 2 "--max-unsealed-age takes seconds" sealgate-audit verify --max-unsealed-age soon "$A"
+
 
 first_cp=$(jq -s '[.[] | select(.type=="checkpoint") | .seq] | first' "$A"/audit-*.jsonl)
 check_exit 1 "another EC key does not verify the checkpoints" sealgate-audit verify --cert "$W/ec-seal.pem" "$A"
@@ -182,7 +189,8 @@ verify_fails "appended forged line" "$d" \
 
 d=$(copy t-rewrite); tamper rewrite "$d" "$P"
 cp_after=$(jq -s --argjson p "$P" '[.[] | select(.type=="checkpoint" and .seq > $p) | .seq] | first' "$d"/audit-*.jsonl)
-check_exit 0 "chain rewritten without the key: hashes alone cannot tell" sealgate-audit verify "$d"
+check_exit 0 "chain rewritten without the key: hashes alone cannot tell" \
+    sealgate-audit verify --accept-unsealed "$d"
 check "... nor can the documented recomputation" audit_verify "$d"
 verify_fails "chain rewritten without the key" "$d" \
     "^FAILED at seq $cp_after: checkpoint signature invalid \\($(tamper where "$d" "$cp_after")\\)$" \
@@ -190,6 +198,58 @@ verify_fails "chain rewritten without the key" "$d" \
 check_exit 1 "rewritten chain: --json says so" sealgate-audit verify --json --cert "$W/audit-signer.pem" "$d"
 expect_eq "rewritten chain: --json names the seq" "$(jq -c '[.ok, .first_bad_seq, .detail]' "$W/last.out")" \
     "[false,$cp_after,\"checkpoint signature invalid\"]"
+
+# rechain DIR [drop-checkpoints] [append-old]: rewrite DIR's log into one
+# file with every hash and prev recomputed (what anyone can do without the
+# audit key): without its checkpoints, and/or with one entry appended after
+# the end, dated two hours ago.
+rechain() {
+    python3 - "$@" <<'PY'
+import glob, hashlib, json, os, sys
+d, opts = sys.argv[1], sys.argv[2:]
+files = sorted(glob.glob(d + "/audit-*.jsonl"))
+lines = [l for f in files for l in open(f, "rb").read().splitlines()]
+for f in files:
+    os.unlink(f)
+entries = [json.loads(l) for l in lines]
+if "drop-checkpoints" in opts:
+    entries = [e for e in entries if e["type"] != "checkpoint"]
+if "append-old" in opts:
+    extra = dict(entries[-1])
+    import datetime
+    then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
+    extra.update(type="config_load", time=then.strftime("%Y-%m-%dT%H:%M:%S.000Z"), outcome="ok")
+    entries.append(extra)
+prev = "0" * 64
+with open(d + "/audit-000001.jsonl", "wb") as out:
+    for seq, e in enumerate(entries, 1):
+        e = {k: (seq if k == "seq" else prev if k == "prev" else v) for k, v in e.items() if k != "hash"}
+        body = json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode()
+        prev = hashlib.sha256(body).hexdigest()
+        out.write(body[:-1] + b',"hash":"' + prev.encode() + b'"}\n')
+PY
+}
+# Checkpoints cut out: intact, and not sealed.
+d=$(copy t-uncheckpointed); rechain "$d" drop-checkpoints
+check "the re-chained copy passes the documented recomputation" audit_verify "$d"
+verify_fails "a log without checkpoints" "$d" '^FAILED: not sealed: no checkpoint signed by the audit key' \
+    --cert "$W/audit-signer.pem"
+check_exit 0 "... which --accept-unsealed lets through, saying so" \
+    sealgate-audit verify --cert "$W/audit-signer.pem" --accept-unsealed "$d"
+expect_match "  NOT SEALED" "$(sed -n 2p "$W/last.out")" '^NOT SEALED \(accepted\): no checkpoint'
+check_exit 1 "  and --json says ok:false without it" sealgate-audit verify --json --cert "$W/audit-signer.pem" "$d"
+expect_eq "  with how far the seal reaches" "$(jq -c '[.ok, .sealed, .sealed_seq, .detail]' "$W/last.out")" \
+    '[false,false,null,"chain intact"]'
+# An entry after the last checkpoint that has waited far longer than the
+# checkpoint interval: something stopped sealing, or the seal was cut off.
+d=$(copy t-old-tail); rechain "$d" append-old
+verify_fails "an unsealed tail older than the interval" "$d" \
+    "^FAILED: not sealed: the 1 entries after the checkpoint at seq $total have waited [0-9]+ s for a seal \\(at most 65 s allowed\\)" \
+    --cert "$W/audit-signer.pem"
+check_exit 0 "  a generous --max-unsealed-age lets it through" \
+    sealgate-audit verify --cert "$W/audit-signer.pem" --max-unsealed-age 86400 "$d"
+expect_match "  saying how far the seal reaches" "$(sed -n 2p "$W/last.out")" \
+    "^seal: sealed up to seq $((total - 1)) by the checkpoint at seq $total; the 1 entries after it"
 
 first3=$(head -n1 "$A/audit-000003.jsonl" | jq .seq)
 d=$(copy t-missing); rm "$d/audit-000002.jsonl"

@@ -1610,9 +1610,66 @@ test_parse_month(void)
 		CU_ASSERT_EQUAL(sg_audit_parse_month(bad[i], &year, &month), SG_ERR_PARSE);
 }
 
+/* The seal: a signed checkpoint, and no entry after it waiting longer
+ * than the interval allows. */
+static void
+test_seal_judge(void)
+{
+	struct log_spec spec = { 35, 10, NULL, 0, 0 };
+	struct sg_audit_verify_result res;
+	struct sg_audit_seal seal;
+	struct timespec now;
+	struct tmp t;
+	int64_t now_ms;
+
+	spec.key = ec_key;
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(build_log(&t, &spec) == 38);	/* 35 + 3 checkpoints */
+	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
+	CU_ASSERT_TRUE(res.ok);
+	CU_ASSERT_EQUAL(res.sealed_by, 33);
+	CU_ASSERT_EQUAL(res.unsealed, 5);
+	CU_ASSERT_TRUE(res.first_unsealed_ms >= now_ms - 1000 && res.first_unsealed_ms <= now_ms + 60000);
+	/* Just written: on the way to a seal. */
+	sg_audit_seal_judge(&res, 1, 65, res.first_unsealed_ms + 1000, &seal);
+	CU_ASSERT_TRUE(seal.sealed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seal.why, "sealed up to seq 32 by the checkpoint at seq 33"));
+	/* Later than the interval allows: something stopped sealing, or the
+	 * seals were cut out. */
+	sg_audit_seal_judge(&res, 1, 65, res.first_unsealed_ms + 66000, &seal);
+	CU_ASSERT_FALSE(seal.sealed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seal.why, "the 5 entries after the checkpoint at seq 33 have "
+	    "waited 66 s"));
+	/* Without the key, no seal is known. */
+	sg_audit_seal_judge(&res, 0, 65, res.first_unsealed_ms, &seal);
+	CU_ASSERT_FALSE(seal.sealed);
+	tmp_clean(&t);
+
+	/* Checkpoints none: nothing is sealed, however young. */
+	spec.checkpoint_every = 0;
+	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(build_log(&t, &spec) == 35);
+	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
+	CU_ASSERT_TRUE(res.ok);
+	sg_audit_seal_judge(&res, 1, 65, res.first_unsealed_ms, &seal);
+	CU_ASSERT_FALSE(seal.sealed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seal.why, "no checkpoint signed by the audit key"));
+	tmp_clean(&t);
+
+	/* An empty log is not a sealed one. */
+	memset(&res, 0, sizeof(res));
+	res.ok = 1;
+	sg_audit_seal_judge(&res, 1, 65, now_ms, &seal);
+	CU_ASSERT_FALSE(seal.sealed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seal.why, "empty"));
+}
+
 static void
 test_verify_json(void)
 {
+	struct sg_audit_seal seal;
 	struct sg_audit_verify_result res;
 	struct sg_audit_files *files = NULL;
 	struct lines l;
@@ -1623,11 +1680,20 @@ test_verify_json(void)
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_files_dir(t.dir, &files), 0);
 	CU_ASSERT_EQUAL(sg_audit_verify(files, NULL, &res), 0);
-	obj = sg_audit_verify_json(&res, files);
+	/* Without the key nothing is known to be sealed: ok only when the
+	 * caller accepts that. */
+	sg_audit_seal_judge(&res, 0, 65, 0, &seal);
+	obj = sg_audit_verify_json(&res, files, &seal, 1);
 	text = cJSON_PrintUnformatted(obj);
 	CU_ASSERT_STRING_EQUAL(text, "{\"ok\":true,\"entries\":33,\"checkpoints\":3,"
-	    "\"first_bad_seq\":null,\"detail\":\"chain intact\"}");
+	    "\"first_bad_seq\":null,\"detail\":\"chain intact\",\"sealed\":false,"
+	    "\"sealed_seq\":null,\"sealed_by\":null,\"unsealed_entries\":33,"
+	    "\"seal_detail\":\"checkpoint signatures not checked: nothing is known to be sealed "
+	    "(give the audit certificate)\"}");
 	cJSON_free(text);
+	cJSON_Delete(obj);
+	obj = sg_audit_verify_json(&res, files, &seal, 0);
+	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(obj, "ok")));
 	cJSON_Delete(obj);
 	sg_audit_files_free(files);
 
@@ -1635,11 +1701,14 @@ test_verify_json(void)
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_files_dir(t.dir, &files), 0);
 	CU_ASSERT_EQUAL(sg_audit_verify(files, NULL, &res), 0);
-	obj = sg_audit_verify_json(&res, files);
+	sg_audit_seal_judge(&res, 0, 65, 0, &seal);
+	obj = sg_audit_verify_json(&res, files, &seal, 1);
 	text = cJSON_PrintUnformatted(obj);
 	CU_ASSERT_STRING_EQUAL(text, "{\"ok\":false,\"entries\":8,\"checkpoints\":0,"
-	    "\"first_bad_seq\":9,\"detail\":\"hash mismatch\",\"file\":\"audit-000001.jsonl\","
-	    "\"line\":9}");
+	    "\"first_bad_seq\":9,\"detail\":\"hash mismatch\",\"sealed\":false,"
+	    "\"sealed_seq\":null,\"sealed_by\":null,\"unsealed_entries\":8,"
+	    "\"seal_detail\":\"checkpoint signatures not checked: nothing is known to be sealed "
+	    "(give the audit certificate)\",\"file\":\"audit-000001.jsonl\",\"line\":9}");
 	cJSON_free(text);
 	cJSON_Delete(obj);
 	sg_audit_files_free(files);
@@ -1652,6 +1721,7 @@ main(void)
 {
 	static const struct sg_test_case cases[] = {
 		{ "verify: intact log, EC checkpoints, serial", test_verify_intact },
+		{ "seal: signed checkpoint, unsealed tail's age, none, empty", test_seal_judge },
 		{ "verify: RSA checkpoints; key of the wrong kind", test_verify_rsa_checkpoints },
 		{ "verify: another key, another serial", test_verify_wrong_key_or_serial },
 		{ "tamper: edited field", test_tamper_edit_field },
