@@ -147,7 +147,9 @@ static const char *const wssec_builtin_parts[] = {
 static const char *const top_keys[] = {
 	"listen", "token", "audit", "limits", "authorities", "identities", "clients", NULL
 };
-static const char *const listen_keys[] = { "address", "port", "threads", "tls", NULL };
+static const char *const listen_keys[] = {
+	"address", "port", "threads", "max_connections_per_peer", "tls", NULL
+};
 static const char *const token_keys[] = {
 	"module", "label", "pin_file", "max_sessions", NULL
 };
@@ -815,6 +817,7 @@ load_listen(struct loader *l, const cJSON *root)
 	/* HTTP-API.md: http://127.0.0.1:8440 unless the config says otherwise. */
 	lc->port = 8440;
 	lc->threads = 8;
+	lc->max_connections_per_peer = 256;
 	if ((r = get_object(l, root, "listen", 0, &obj)) != 0)
 		return r;
 	if (obj != NULL) {
@@ -822,7 +825,9 @@ load_listen(struct loader *l, const cJSON *root)
 		if ((r = check_keys(l, obj, listen_keys, "")) != 0 ||
 		    (r = get_strdup(l, obj, "address", 0, &lc->address)) != 0 ||
 		    (r = get_uint_field(l, obj, "port", 0, 0, 65535, &lc->port)) != 0 ||
-		    (r = get_uint_field(l, obj, "threads", 0, 1, 1024, &lc->threads)) != 0)
+		    (r = get_uint_field(l, obj, "threads", 0, 1, 1024, &lc->threads)) != 0 ||
+		    (r = get_uint_field(l, obj, "max_connections_per_peer", 0, 1, 1024,
+		    &lc->max_connections_per_peer)) != 0)
 			return r;
 		tls = cJSON_GetObjectItemCaseSensitive(obj, "tls");
 		if (tls != NULL && !cJSON_IsNull(tls)) {

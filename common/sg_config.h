@@ -60,6 +60,9 @@ struct sg_config_listen {
 	char *address;			/* "127.0.0.1" */
 	unsigned int port;		/* 8440; 0: ephemeral, the daemon reports it */
 	unsigned int threads;		/* 8 (1-1024) */
+	/* Connections one peer address may hold at once (256, 1-1024): one
+	 * client cannot take every connection the listener has. */
+	unsigned int max_connections_per_peer;
 	/* "tls" must be null (absent): HTTPS on the listener is not there yet. */
 };
 

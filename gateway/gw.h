@@ -74,6 +74,7 @@ struct gw {
 	size_t max_soap_bytes;
 	struct gw_idem *idem;		/* Idempotency-Key records */
 	struct gw_jobs *jobs;		/* enrolment and renewal jobs */
+	struct gw_refusals *refusals;	/* coalesced unauthenticated refusals */
 	/* Monotonic ms of the last failed audit write, 0 after a success. */
 	int64_t audit_failed_ms;
 };
@@ -92,6 +93,7 @@ struct gw_request {
 	/* The client's X-Request-Id when it sent a well-formed one (else ""):
 	 * recorded beside the gateway's, never instead of it. */
 	char client_request_id[GW_REQUEST_ID_MAX + 1];
+	char peer[64];			/* the client's address, "" when unknown */
 	const char *authorization, *content_type, *accept;
 	const struct sg_client *client;	/* after authentication, else NULL */
 	struct sg_buf body;

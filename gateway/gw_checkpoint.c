@@ -13,6 +13,7 @@
 #include <openssl/objects.h>
 
 #include "gw.h"
+#include "gw_refusals.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -101,6 +102,12 @@ checkpoint_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
 		if (pthread_cond_timedwait(&cp->wake, &cp->lock, &until) != ETIMEDOUT || cp->stop)
+			continue;
+		/* Each second, the counted refusals of seconds that are over. */
+		pthread_mutex_unlock(&cp->lock);
+		gw_refusals_flush(cp->gw, gw_monotonic_ms(), 0);
+		pthread_mutex_lock(&cp->lock);
+		if (cp->stop)
 			continue;
 		snap = gw_snapshot_get(cp->gw);
 		every_entries = snap->cfg->audit.checkpoint_every_entries;

@@ -95,6 +95,25 @@ sane_request_id(const char *id)
 	return 1;
 }
 
+/* The connection's peer address as text (no port). */
+static void
+peer_address(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		(void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		    (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		(void)inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)outlen);
+}
+
 static void
 set_request_id(struct exchange *x, struct MHD_Connection *conn)
 {
@@ -256,6 +275,7 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	x->req.soap_action = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "SOAPAction");
 	clock_gettime(CLOCK_MONOTONIC, &x->req.started);
 	set_request_id(x, conn);
+	peer_address(conn, x->req.peer, sizeof(x->req.peer));
 	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);
 	x->resp.status = 500;
 	return x;
@@ -424,6 +444,7 @@ gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s > 0 ? timeout_s : 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->listen.max_connections_per_peer,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_END);

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "gw.h"
+#include "gw_refusals.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -173,19 +174,25 @@ static void
 auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
 {
 	struct sg_audit_entry e;
-	const char *keys[] = { "detail" };
-	const char *values[1];
+	const char *keys[] = { "detail", "peer" };
+	const char *values[2];
 	char detail[160];
 
+	/* Nobody to hold to account: the first of each second per peer is
+	 * written, the rest counted into one entry (gw_refusals.h). */
+	if (resp->status == 401 &&
+	    !gw_refusals_admit(req->gw, req->peer, why, gw_monotonic_ms()))
+		return;
 	snprintf(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
 	values[0] = detail;
+	values[1] = req->peer;
 	memset(&e, 0, sizeof(e));
 	e.type = "auth_failure";
 	e.outcome = "error";
 	e.error = resp->status == 401 ? "unauthorized" : "forbidden";
 	e.extra_keys = keys;
 	e.extra_values = values;
-	e.n_extra = 1;
+	e.n_extra = 2;
 	if (gw_audit(req, &e) != 0)
 		gw_error(resp, 503, "audit_unavailable",
 		    "the audit log cannot be written; the request was refused");

@@ -232,7 +232,8 @@ warn_fixed_settings(const struct sg_config *old, const struct sg_config *new)
 	if (strcmp(old->audit.dir, new->audit.dir) != 0)
 		sg_warn("audit.dir changed: it takes effect on restart");
 	if (strcmp(old->listen.address, new->listen.address) != 0 ||
-	    old->listen.port != new->listen.port || old->listen.threads != new->listen.threads)
+	    old->listen.port != new->listen.port || old->listen.threads != new->listen.threads ||
+	    old->listen.max_connections_per_peer != new->listen.max_connections_per_peer)
 		sg_warn("listen settings changed: they take effect on restart");
 }
 

@@ -25,6 +25,7 @@
 #include "gw_idem.h"
 #include "gw_jobs.h"
 #include "gw_metrics.h"
+#include "gw_refusals.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"
 #include "sg_file.h"
@@ -310,6 +311,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	xml_ready = 1;
+	if ((r = gw_refusals_new(&gw.refusals)) != 0) {
+		fatal("refusals", sg_strerror(r));
+		goto out;
+	}
 	if ((r = gw_metrics_new(&gw.metrics)) != 0) {
 		fatal("metrics", sg_strerror(r));
 		goto out;
@@ -403,6 +408,7 @@ main(int argc, char **argv)
 	gw.jobs = NULL;
 	gw_checkpoint_stop(checkpointer);
 	checkpointer = NULL;
+	gw_refusals_flush(&gw, 0, 1);	/* every count, before the last seal */
 	if (audit_event(&gw, "shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT") != 0)
 		sg_error("audit: cannot record the shutdown");
 	/* The last entry of a clean stop seals everything before it. */
@@ -419,6 +425,7 @@ main(int argc, char **argv)
 	gw_snapshot_put(&gw, snap);
 	sgp11_close(gw.token);
 	gw_metrics_free(gw.metrics);
+	gw_refusals_free(gw.refusals);
 	sg_config_free(cfg);
 	free(gw.config_path);
 	free(gw.audit_dir);

@@ -10,6 +10,8 @@
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 gateway_fixture
+# One peer may hold 16 connections (the flood below holds them all).
+jq '.listen.max_connections_per_peer = 16' "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
 echo "document" > "$W/doc"
 J=(-H 'Content-Type: application/json')
@@ -315,14 +317,38 @@ expect_eq "sign during slowloris" "$(api billing POST /v1/sign "${J[@]}" --data 
 check "slowloris still trickling meanwhile" kill -0 "$slow_pid"
 wait "$slow_pid"
 expect_eq "the 6 slow requests are answered once complete" "$(cat "$W/slow.out")" 6
-python3 "$W/raw.py" "${GW_URL##*:}" "$W" flood 200 > "$W/flood.out" &
+# One address opens 40 idle connections: it gets its 16, and another
+# address (127.0.0.2, loopback too) is still served.
+python3 "$W/raw.py" "${GW_URL##*:}" "$W" flood 40 > "$W/flood.out" &
 flood_pid=$!
 wait_until 30 "the idle connections open" test -e "$W/flood.ready"
-expect_eq "healthz with 200 idle connections open" "$(api - GET /healthz)" 200
-expect_eq "sign with 200 idle connections open" "$(api billing POST /v1/sign "${J[@]}" --data "$good")" 200
+# The daemon takes the connections as it gets to them: once it holds 16,
+# a further one from that address is closed unanswered.
+flood_full() { [ "$(api - GET /healthz --max-time 2 2>/dev/null)" = 000 ]; }
+wait_until 8 "the flooding address gets no more connections" flood_full &&
+    pass "the flooding address gets no more connections"
+expect_eq "another address: healthz while one peer holds all it may" \
+    "$(api - GET /healthz --interface 127.0.0.2)" 200
+expect_eq "another address: sign" "$(api billing POST /v1/sign "${J[@]}" --interface 127.0.0.2 --data "$good")" 200
 touch "$W/flood.stop"
 wait "$flood_pid"
-expect_eq "200 idle connections were open" "$(cat "$W/flood.out")" 200
+expect_eq "40 connections were tried" "$(cat "$W/flood.out")" 40
+served_again() { [ "$(api - GET /healthz)" = 200 ]; }
+wait_until 30 "the flooding address is served once it lets go" served_again &&
+    pass "the flooding address is served once it lets go"
+
+# --- A loop of bad tokens: the first of each second audited, the rest counted
+# into one entry per second, nothing dropped.
+pids=()
+for i in $(seq 1 60); do
+    curl -sS -o /dev/null --max-time 60 -H 'Authorization: Bearer not-a-token' "$GW_URL/v1/audit/entries" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+BAD_TOKENS=60
+expect_match "the first of them is in the log at once" \
+    "$(jq -r 'select(.type=="auth_failure") | .detail' "$W"/audit/audit-*.jsonl)" 'GET /v1/audit/entries: unknown token'
+
 
 # --- Still healthy, still signing ------------------------------------------
 expect_eq "healthz after the sweep" "$(api - GET /healthz)" 200
@@ -357,8 +383,16 @@ expect_no_match "no raw escape character in the log" "$(tr -d '\n' < "$W/sealgat
 log=$(cat "$W"/audit/audit-*.jsonl)
 expect_eq "refused sign requests audited" \
     "$(printf '%s\n' "$log" | jq -s '[.[] | select(.type=="sign" and .outcome=="error")] | length')" "$SIGN_REFUSED"
-expect_eq "auth failures audited" \
-    "$(printf '%s\n' "$log" | jq -s '[.[] | select(.type=="auth_failure")] | length')" "$AUTH_FAILURES"
+# A coalesced entry stands for "repeated" refusals, any other for one.
+expect_eq "auth failures audited, each counted once" \
+    "$(printf '%s\n' "$log" | jq -s '[.[] | select(.type=="auth_failure") | (.repeated // "1" | tonumber)] | add')" \
+    "$((AUTH_FAILURES + BAD_TOKENS))"
+n_auth=$(printf '%s\n' "$log" | jq -s '[.[] | select(.type=="auth_failure")] | length')
+if [ "$n_auth" -lt $((AUTH_FAILURES + BAD_TOKENS)) ]; then pass "in fewer entries ($n_auth)"; else
+    fail "one entry per refusal ($n_auth)"; fi
+expect_match "a counted entry names the peer and the count" \
+    "$(printf '%s\n' "$log" | jq -r 'select(.type=="auth_failure" and .repeated != null) | "\(.peer) \(.repeated) \(.detail)"' | head -n1)" \
+    '^127\.0\.0\.1 [1-9][0-9]* unknown token: [1-9][0-9]* more from this peer within a second of the first$'
 expect_eq "no audit entry names a malformed identity" \
     "$(printf '%s\n' "$log" | jq -s '[.[] | select(.identity != null and (.identity | test("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$") | not))] | length')" 0
 expect_no_match "no client token in the log" "$log" "$TOK"

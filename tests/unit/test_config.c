@@ -184,6 +184,7 @@ test_full_example(void)
 	CU_ASSERT_STRING_EQUAL(cfg->listen.address, "127.0.0.1");
 	CU_ASSERT_EQUAL(cfg->listen.port, 8440);
 	CU_ASSERT_EQUAL(cfg->listen.threads, 8);
+	CU_ASSERT_EQUAL(cfg->listen.max_connections_per_peer, 256);
 	/* An absolute module path is kept; the others are the fixture's. */
 	CU_ASSERT_STRING_EQUAL(cfg->token.module, "/usr/lib/softhsm/libsofthsm2.so");
 	CU_ASSERT_STRING_EQUAL(cfg->token.label, "sealgate");
@@ -312,6 +313,7 @@ test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(cfg->listen.address, "127.0.0.1");
 	CU_ASSERT_EQUAL(cfg->listen.port, 8440);
 	CU_ASSERT_EQUAL(cfg->listen.threads, 8);
+	CU_ASSERT_EQUAL(cfg->listen.max_connections_per_peer, 256);
 	CU_ASSERT_PTR_NULL(cfg->token.module);
 	CU_ASSERT_PTR_NULL(cfg->token.pin_file);
 	CU_ASSERT_EQUAL(cfg->token.max_sessions, 16);
@@ -567,6 +569,8 @@ static const struct bad_case bad_cases[] = {
 	  SG_ERR_CONFIG, "$.listen.port", "not a string" },
 	{ "threads zero", "\"threads\": 8", "\"threads\": 0",
 	  SG_ERR_CONFIG, "$.listen.threads", "from 1 to 1024" },
+	{ "no connection for a peer", "\"threads\": 8", "\"threads\": 8, \"max_connections_per_peer\": 0",
+	  SG_ERR_CONFIG, "$.listen.max_connections_per_peer", "from 1 to 1024" },
 	{ "max_sessions too large", "\"max_sessions\": 16", "\"max_sessions\": 1025",
 	  SG_ERR_CONFIG, "$.token.max_sessions", "from 1 to 1024" },
 	{ "limit zero", "\"max_json_bytes\": 1048576", "\"max_json_bytes\": 0",
