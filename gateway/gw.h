@@ -198,6 +198,12 @@ struct gw_sign_request {
  * Release *out with gw_sign_request_free whatever the result. */
 int gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
     size_t whylen);
+/* POST /v1/stamp's digest form, {"identity","digest":{"alg","value"},
+ * "name"?}, under the same rules; "name" (not kept) is 1 to
+ * GW_STAMP_NAME_MAX bytes without control characters; out->cms is 0. */
+#define GW_STAMP_NAME_MAX 255
+int gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen);
 /* Free what sr holds (not sr itself) and clear it; NULL is fine. */
 void gw_sign_request_free(struct gw_sign_request *sr);
 

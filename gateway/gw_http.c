@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "gw.h"
+#include "gw_headers.h"
 #include "gw_metrics.h"
 #include "sg_codec.h"
 #include "sg_err.h"
@@ -78,23 +79,6 @@ query_lookup(const struct gw_request *req, const char *name)
 	return MHD_lookup_connection_value(req->transport, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static int
-sane_request_id(const char *id)
-{
-	size_t i, n;
-
-	if (id == NULL || (n = strlen(id)) == 0 || n > GW_REQUEST_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == ':'))
-			return 0;
-	}
-	return 1;
-}
-
 /* The connection's peer address as text (no port). */
 static void
 peer_address(struct MHD_Connection *conn, char *out, size_t outlen)
@@ -123,7 +107,7 @@ set_request_id(struct exchange *x, struct MHD_Connection *conn)
 
 	/* A client's id may repeat (a retry, a bug, another client); the
 	 * log's ids must not, or reconciliation breaks. */
-	if (sane_request_id(given))
+	if (gw_request_id_valid(given))
 		snprintf(x->req.client_request_id, sizeof(x->req.client_request_id), "%s", given);
 	if (RAND_bytes(rnd, sizeof(rnd)) == 1 && sg_hex_encode(rnd, sizeof(rnd), &hex) == 0)
 		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", hex);
@@ -185,28 +169,13 @@ ambiguous_headers(struct MHD_Connection *conn)
 	return NULL;
 }
 
-/* libmicrohttpd's %HH decoding of the path and query parameters, except
- * that %00 is left as it is: a NUL decoded into a path would cut it short
- * ("/v1/sign%00.json" would be routed as "/v1/sign"). */
+/* libmicrohttpd's unescape callback for the path and query parameters. */
 static size_t
 unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
-	char *out = s;
-	const char *in = s;
-	int hi, lo;
-
 	(void)cls;
 	(void)conn;
-	while (*in != '\0') {
-		if (in[0] == '%' && (hi = sg_hex_digit(in[1])) >= 0 && (lo = sg_hex_digit(in[2])) >= 0 &&
-		    (hi | lo) != 0) {
-			*out++ = (char)(hi << 4 | lo);
-			in += 3;
-		} else
-			*out++ = *in++;
-	}
-	*out = '\0';
-	return (size_t)(out - s);
+	return gw_percent_decode(s);
 }
 
 static int

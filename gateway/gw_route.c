@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "gw.h"
+#include "gw_headers.h"
 #include "gw_refusals.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -119,25 +120,16 @@ gw_route_body_cap(const struct gw_request *req)
 }
 
 static int
-media_type_is(const char *content_type, const char *type)
-{
-	size_t n = strlen(type);
-
-	return content_type != NULL && strncasecmp(content_type, type, n) == 0 &&
-	    (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
-}
-
-static int
 is_json(const char *content_type)
 {
-	return media_type_is(content_type, "application/json");
+	return gw_media_type_is(content_type, "application/json");
 }
 
 static int
 is_xml(const char *content_type)
 {
-	return media_type_is(content_type, "text/xml") ||
-	    media_type_is(content_type, "application/soap+xml");
+	return gw_media_type_is(content_type, "text/xml") ||
+	    gw_media_type_is(content_type, "application/soap+xml");
 }
 
 const char *

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The body of POST /v1/sign, from outside bytes to a checked request:
- * identity, digest algorithm and value, format. Strict where cJSON is
+/* The JSON bodies of POST /v1/sign and of POST /v1/stamp's digest form,
+ * from outside bytes to a checked request: identity, digest algorithm and
+ * value, format (sign) or document name (stamp). Strict where cJSON is
  * lenient (UTF-8, NUL, trailing data), so what is signed and audited is
  * what the client wrote. Owns nothing past the call but what it hands
  * over in struct gw_sign_request; no token, no network, no libmicrohttpd
- * (tests/fuzz/fuzz_sign_request links it alone). */
+ * (tests/fuzz/fuzz_digest_request links it alone). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -19,8 +20,9 @@
 #include "sg_codec.h"
 #include "sg_err.h"
 
-static const char *const request_members[] = { "identity", "digest", "format" };
-#define N_REQUEST_MEMBERS (sizeof(request_members) / sizeof(request_members[0]))
+static const char *const sign_members[] = { "identity", "digest", "format" };
+static const char *const stamp_members[] = { "identity", "digest", "name" };
+#define N_REQUEST_MEMBERS 3
 static const char *const digest_members[] = { "alg", "value" };
 #define N_DIGEST_MEMBERS (sizeof(digest_members) / sizeof(digest_members[0]))
 
@@ -165,11 +167,27 @@ check_members(const cJSON *obj, const char *const *names, size_t n, const char *
 	return 0;
 }
 
-int
-gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+/* "name" of a stamp request: what the document is called, for people. */
+static int
+document_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > GW_STAMP_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* The sign body (stamp 0) or the stamp body (stamp 1). */
+static int
+parse(const char *body, size_t len, int stamp, struct gw_sign_request *out, char *why,
     size_t whylen)
 {
-	const cJSON *item, *digest, *alg, *value, *format;
+	const cJSON *item, *digest, *alg, *value, *format, *name;
 	const char *end = NULL;
 	cJSON *doc = NULL;
 	const struct digest_alg *da = NULL;
@@ -195,7 +213,8 @@ gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out,
 		describe(why, whylen, "a string in the body holds \\u0000");
 		goto out;
 	}
-	if (check_members(doc, request_members, N_REQUEST_MEMBERS, "", why, whylen) != 0)
+	if (check_members(doc, stamp ? stamp_members : sign_members, N_REQUEST_MEMBERS, "", why,
+	    whylen) != 0)
 		goto out;
 	item = cJSON_GetObjectItemCaseSensitive(doc, "identity");
 	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
@@ -210,6 +229,11 @@ gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out,
 	/* Kept from here on, also on failure: the refusal is audited under it. */
 	if ((out->identity = strdup(item->valuestring)) == NULL) {
 		r = SG_ERR_ALLOC;
+		goto out;
+	}
+	name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+	if (name != NULL && (!cJSON_IsString(name) || !document_name(name->valuestring))) {
+		describe(why, whylen, "\"name\" is 1 to %d characters of text", GW_STAMP_NAME_MAX);
 		goto out;
 	}
 	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
@@ -269,6 +293,20 @@ gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out,
 	}
 	cJSON_Delete(doc);
 	return r;
+}
+
+int
+gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen)
+{
+	return parse(body, len, 0, out, why, whylen);
+}
+
+int
+gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen)
+{
+	return parse(body, len, 1, out, why, whylen);
 }
 
 void

@@ -13,6 +13,7 @@
 #include "authorities/authority_soap.h"
 #include "gw.h"
 #include "gw_admit.h"
+#include "gw_headers.h"
 #include "gw_metrics.h"
 #include "gw_soapenv.h"
 #include "gw_wssec_sign.h"
@@ -38,94 +39,6 @@ only_soap_identity(const struct gw_request *req, const struct sg_authority *a)
 		}
 	}
 	return found;
-}
-
-static const char *
-skip_ows(const char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
-}
-
-static int
-token_char(char c)
-{
-	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
-}
-
-/* The Content-Type's media type must be want; charset, if given, UTF-8;
- * the action parameter (SOAP 1.2) goes to action ("" when absent). 0, or
- * -1 when the header is not that. */
-static int
-parse_content_type(const char *ct, const char *want, char *action, size_t action_len)
-{
-	size_t n = strlen(want), len;
-	char name[32], value[GW_WSSEC_ACTION_MAX + 1];
-
-	action[0] = '\0';
-	if (ct == NULL || strncasecmp(ct, want, n) != 0)
-		return -1;
-	ct = skip_ows(ct + n);
-	while (*ct == ';') {
-		ct = skip_ows(ct + 1);
-		for (len = 0; token_char(ct[len]); len++)
-			;
-		if (len == 0 || len >= sizeof(name) || ct[len] != '=')
-			return -1;
-		memcpy(name, ct, len);
-		name[len] = '\0';
-		ct += len + 1;
-		len = 0;
-		if (*ct == '"') {
-			for (ct++; *ct != '"'; ct++) {
-				if (*ct == '\\' && ct[1] != '\0')
-					ct++;
-				if (*ct == '\0' || len + 1 >= sizeof(value))
-					return -1;
-				value[len++] = *ct;
-			}
-			ct++;
-		} else {
-			for (; token_char(*ct); ct++) {
-				if (len + 1 >= sizeof(value))
-					return -1;
-				value[len++] = *ct;
-			}
-		}
-		value[len] = '\0';
-		if (strcasecmp(name, "charset") == 0 && strcasecmp(value, "utf-8") != 0)
-			return -1;
-		if (strcasecmp(name, "action") == 0 &&
-		    snprintf(action, action_len, "%s", value) >= (int)action_len)
-			return -1;
-		ct = skip_ows(ct);
-	}
-	return *ct == '\0' ? 0 : -1;
-}
-
-/* SOAPAction's value without its quotes. */
-static int
-soap_action_value(const char *h, char *action, size_t action_len)
-{
-	size_t len;
-
-	action[0] = '\0';
-	if (h == NULL)
-		return 0;
-	h = skip_ows(h);
-	len = strlen(h);
-	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-		len--;
-	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
-		h++;
-		len -= 2;
-	}
-	if (len >= action_len)
-		return -1;
-	memcpy(action, h, len);
-	action[len] = '\0';
-	return 0;
 }
 
 /* The authority's Content-Type as it came, when it is printable and fits. */
@@ -241,7 +154,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		goto refused;
 	/* Content-Type must be the authority's SOAP version's (415 when it
 	 * is not: the envelope is not even looked at). */
-	if (parse_content_type(req->content_type, gw_soapenv_media_type(version), action,
+	if (gw_content_type_parse(req->content_type, gw_soapenv_media_type(version), action,
 	    sizeof(action)) != 0) {
 		gw_error(resp, 415, "unsupported_media_type", "%s takes SOAP %s: send Content-Type "
 		    "%s (charset utf-8 if any)", a->name, version == SG_SOAP_12 ? "1.2" : "1.1",
@@ -249,7 +162,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		goto refused;
 	}
 	if (version == SG_SOAP_11 &&
-	    soap_action_value(req->soap_action, action, sizeof(action)) != 0) {
+	    gw_soap_action_value(req->soap_action, action, sizeof(action)) != 0) {
 		gw_error(resp, 400, "invalid_request", "SOAPAction is longer than %d characters",
 		    GW_WSSEC_ACTION_MAX);
 		goto refused;

@@ -31,6 +31,7 @@ struct stamp_request {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	size_t digest_len;
 	char digest_text[160];		/* "sha256:<hex>" for the audit entry */
+	char identity_buf[SG_CONFIG_NAME_MAX + 1];
 };
 
 /* The only identity the client may stamp with, or NULL. */
@@ -73,6 +74,12 @@ from_document(struct gw_request *req, struct gw_response *resp, struct stamp_req
 	unsigned int len = 0;
 
 	sr->identity = req->query(req, "identity");
+	if (sr->identity != NULL && !sg_config_name_valid(sr->identity)) {
+		gw_error(resp, 400, "invalid_request",
+		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
+		sr->identity = NULL;
+		return SG_ERR_PARSE;
+	}
 	if (sr->identity == NULL && (sr->identity = only_stamp_identity(req)) == NULL) {
 		gw_error(resp, 400, "invalid_request",
 		    "name the identity with ?identity= (the client has more than one, or none)");
@@ -88,58 +95,32 @@ from_document(struct gw_request *req, struct gw_response *resp, struct stamp_req
 	return set_digest_text(sr);
 }
 
-/* The digest form: {"identity","digest":{"alg","value"},"name"?}. */
+/* The digest form: {"identity","digest":{"alg","value"},"name"?}, read
+ * as strictly as a sign request (gw_stamp_request_parse). */
 static int
-from_json(struct gw_request *req, struct gw_response *resp, cJSON **docp, struct stamp_request *sr)
+from_json(struct gw_request *req, struct gw_response *resp, struct stamp_request *sr)
 {
-	const cJSON *item, *digest, *alg, *value, *name;
-	unsigned char *raw = NULL;
-	size_t raw_len = 0;
+	struct gw_sign_request p;
+	char why[GW_SIGN_WHY_MAX];
+	int r;
 
-	if ((*docp = cJSON_ParseWithLength(sg_buf_str(&req->body), req->body.len)) == NULL ||
-	    !cJSON_IsObject(*docp)) {
-		gw_error(resp, 400, "invalid_request", "the body is not a JSON object");
-		return SG_ERR_PARSE;
+	r = gw_stamp_request_parse(sg_buf_str(&req->body), req->body.len, &p, why, sizeof(why));
+	if (p.identity != NULL) {
+		snprintf(sr->identity_buf, sizeof(sr->identity_buf), "%s", p.identity);
+		sr->identity = sr->identity_buf;
 	}
-	cJSON_ArrayForEach(item, *docp) {
-		if (strcmp(item->string, "identity") != 0 && strcmp(item->string, "digest") != 0 &&
-		    strcmp(item->string, "name") != 0) {
-			gw_error(resp, 400, "invalid_request", "unknown member \"%.64s\"", item->string);
-			return SG_ERR_PARSE;
-		}
+	if (r != 0) {
+		gw_error_r(resp, r, "%s", why);
+		goto out;
 	}
-	item = cJSON_GetObjectItemCaseSensitive(*docp, "identity");
-	digest = cJSON_GetObjectItemCaseSensitive(*docp, "digest");
-	name = cJSON_GetObjectItemCaseSensitive(*docp, "name");
-	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
-	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
-	if (!cJSON_IsString(item) || item->valuestring[0] == '\0' || !cJSON_IsObject(digest) ||
-	    cJSON_GetArraySize(digest) != 2 || !cJSON_IsString(alg) || !cJSON_IsString(value) ||
-	    (name != NULL && !cJSON_IsString(name))) {
-		gw_error(resp, 400, "invalid_request",
-		    "expected {\"identity\",\"digest\":{\"alg\",\"value\"},\"name\"?} with strings");
-		return SG_ERR_PARSE;
-	}
-	sr->identity = item->valuestring;
-	sr->alg = strcmp(alg->valuestring, "sha256") == 0 ? "sha256" :
-	    strcmp(alg->valuestring, "sha384") == 0 ? "sha384" :
-	    strcmp(alg->valuestring, "sha512") == 0 ? "sha512" : NULL;
-	if (sr->alg == NULL) {
-		gw_error(resp, 400, "invalid_request", "\"digest.alg\" is sha256, sha384 or sha512");
-		return SG_ERR_PARSE;
-	}
-	sr->md = EVP_get_digestbyname(sr->alg);
-	if (sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD, &raw,
-	    &raw_len) != 0 || raw_len != (size_t)EVP_MD_get_size(sr->md)) {
-		free(raw);
-		gw_error(resp, 400, "invalid_request", "\"digest.value\" must be the base64 of a %s digest",
-		    sr->alg);
-		return SG_ERR_PARSE;
-	}
-	memcpy(sr->digest, raw, raw_len);
-	sr->digest_len = raw_len;
-	free(raw);
-	return set_digest_text(sr);
+	sr->md = p.md;
+	sr->alg = p.alg;
+	memcpy(sr->digest, p.digest, p.digest_len);
+	sr->digest_len = p.digest_len;
+	r = set_digest_text(sr);
+ out:
+	gw_sign_request_free(&p);
+	return r;
 }
 
 static cJSON *
@@ -222,12 +203,12 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	const char *extra_keys[2], *extra_values[2];
 	char why[512] = "", *stored = NULL, *first_id = NULL, *json = NULL;
 	size_t stored_len = 0;
-	cJSON *doc = NULL, *answer;
+	cJSON *answer;
 	int r;
 
 	memset(&sr, 0, sizeof(sr));
 	memset(&res, 0, sizeof(res));
-	if ((req->document ? from_document(req, resp, &sr) : from_json(req, resp, &doc, &sr)) != 0) {
+	if ((req->document ? from_document(req, resp, &sr) : from_json(req, resp, &sr)) != 0) {
 		gw_audit_refusal(req, resp, "stamp", sr.identity, NULL);
 		goto out;
 	}
@@ -347,7 +328,6 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	gw_idem_release(gw->idem, slot);
 	gw_csc_result_clear(&res);
 	cJSON_free(json);
-	cJSON_Delete(doc);
 	free(stored);
 	free(first_id);
 }

@@ -18,6 +18,7 @@
 #include <openssl/objects.h>
 
 #include "authority_csc.h"
+#include "authority_csc_answer.h"
 #include "gw_cms.h"
 #include "gw_forward.h"
 #include "sg_buf.h"
@@ -26,7 +27,6 @@
 #include "sg_log.h"
 
 #define INFO_TTL_S (24 * 3600)
-#define CHAIN_MAX 8
 
 struct gw_csc {
 	const struct sg_authority *authority;
@@ -196,8 +196,6 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 	char sig_header[8192], id_header[128];
 	const char *headers[2];
 	size_t n = 0;
-	const cJSON *err, *desc;
-	cJSON *doc = NULL;
 	int r;
 
 	*replyp = NULL;
@@ -225,47 +223,13 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 		    r == SG_ERR_TIMEOUT ? "no answer in time" : "not reachable over TLS");
 		goto out;
 	}
-	doc = cJSON_ParseWithLength(sg_buf_str(&reply.body), reply.body.len);
-	if (reply.status != 200) {
-		err = cJSON_GetObjectItemCaseSensitive(doc, "error");
-		desc = cJSON_GetObjectItemCaseSensitive(doc, "error_description");
-		snprintf(why, whylen, "%s answered %d %s%s%.200s", c->authority->name, reply.status,
-		    cJSON_IsString(err) ? err->valuestring : "without an error code",
-		    cJSON_IsString(desc) ? ": " : "", cJSON_IsString(desc) ? desc->valuestring : "");
-		r = SG_ERR_AUTHORITY;
-		goto out;
-	}
-	if (!cJSON_IsObject(doc)) {
-		snprintf(why, whylen, "%s answered 200 without a JSON object", c->authority->name);
-		r = SG_ERR_AUTHORITY;
-		goto out;
-	}
-	*replyp = doc;
-	doc = NULL;
-	r = 0;
+	r = gw_csc_answer_object(c->authority->name, reply.status, reply.body.data, reply.body.len,
+	    replyp, why, whylen);
  out:
-	cJSON_Delete(doc);
 	gw_forward_reply_free(&reply);
 	cJSON_free(body);
 	free(jws);
 	return r;
-}
-
-static X509 *
-cert_from_b64(const char *b64)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	size_t len;
-	X509 *x = NULL;
-
-	if (sg_b64_decode(b64, strlen(b64), SG_B64_STD, &der, &len) == 0) {
-		p = der;
-		x = d2i_X509(NULL, &p, (long)len);
-	}
-	free(der);
-	ERR_clear_error();
-	return x;
 }
 
 /* credentials/info: the stamp certificate and its chain, cached. */
@@ -274,9 +238,7 @@ stamp_chain(struct gw_csc *c, const char *request_id, STACK_OF(X509) **chainp, c
     size_t whylen)
 {
 	cJSON *req = NULL, *reply = NULL;
-	const cJSON *cert, *list, *item;
 	STACK_OF(X509) *chain = NULL;
-	X509 *x;
 	int r;
 
 	*chainp = NULL;
@@ -290,22 +252,8 @@ stamp_chain(struct gw_csc *c, const char *request_id, STACK_OF(X509) **chainp, c
 	cJSON_AddStringToObject(req, "certificates", "chain");
 	if ((r = call(c, "/credentials/info", req, request_id, &reply, why, whylen)) != 0)
 		goto out;
-	cert = cJSON_GetObjectItemCaseSensitive(reply, "cert");
-	list = cJSON_GetObjectItemCaseSensitive(cert, "certificates");
-	r = SG_ERR_AUTHORITY;
-	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
-	    cJSON_GetArraySize(list) > CHAIN_MAX || (chain = sk_X509_new_null()) == NULL) {
-		snprintf(why, whylen, "%s: credentials/info without certificates", c->authority->name);
+	if ((r = gw_csc_answer_chain(c->authority->name, reply, &chain, why, whylen)) != 0)
 		goto out;
-	}
-	cJSON_ArrayForEach(item, list) {
-		if (!cJSON_IsString(item) || (x = cert_from_b64(item->valuestring)) == NULL) {
-			snprintf(why, whylen, "%s: credentials/info with a bad certificate",
-			    c->authority->name);
-			goto out;
-		}
-		sk_X509_push(chain, x);
-	}
 	sk_X509_pop_free(c->chain, X509_free);
 	c->chain = chain;
 	chain = NULL;
@@ -364,7 +312,6 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 	size_t sig_len = 0;
 	char *tbs64 = NULL;
 	cJSON *req = NULL, *reply = NULL, *hashes;
-	const cJSON *sigs, *first;
 	X509 *stamp;
 	int i, r;
 
@@ -394,15 +341,9 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 	    sign_algo_oid(md, EVP_PKEY_get_base_id(X509_get0_pubkey(stamp))));
 	if ((r = call(c, "/signatures/signHash", req, request_id, &reply, why, whylen)) != 0)
 		goto out;
-	sigs = cJSON_GetObjectItemCaseSensitive(reply, "signatures");
-	first = cJSON_IsArray(sigs) && cJSON_GetArraySize(sigs) == 1 ? cJSON_GetArrayItem(sigs, 0) : NULL;
-	if (!cJSON_IsString(first) ||
-	    sg_b64_decode(first->valuestring, strlen(first->valuestring), SG_B64_STD, &sig, &sig_len) != 0) {
-		snprintf(why, whylen, "%s: signHash answered without one base64 signature",
-		    c->authority->name);
-		r = SG_ERR_AUTHORITY;
+	if ((r = gw_csc_answer_signature(c->authority->name, reply, &sig, &sig_len, why,
+	    whylen)) != 0)
 		goto out;
-	}
 	/* gw_cms_finish checks the value against the stamp certificate: a
 	 * wrong signature from the authority never reaches the client. */
 	if ((r = gw_cms_finish(pending, 0, sig, sig_len, &res->cms, &res->cms_len)) != 0) {

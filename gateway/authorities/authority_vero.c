@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "authority_vero.h"
+#include "authority_vero_answer.h"
 #include "gw_forward.h"
 #include "gw_soapenv.h"
 #include "gw_xmldsig.h"
@@ -28,7 +29,6 @@
 
 #define TIMEOUT_MS	30000
 #define REQUEST_MAX	((size_t)256 * 1024)
-#define REPLY_MAX	((size_t)1024 * 1024)
 
 struct gw_vero {
 	const struct sg_authority *authority;
@@ -72,7 +72,7 @@ gw_vero_new(const struct sg_authority *authority, struct gw_vero **vp)
 	fo.timeout_ms = TIMEOUT_MS;
 	fo.retries = 2;		/* only when the request cannot have been sent */
 	fo.max_connections = 2;
-	fo.max_reply_bytes = REPLY_MAX;
+	fo.max_reply_bytes = GW_VERO_ANSWER_MAX;
 	if ((r = gw_forward_new(&fo, &v->forward)) != 0 ||
 	    (r = gw_xmlverify_load_ca(authority->vero.response_signer_ca_file, &v->signer_ca)) != 0)
 		goto out;
@@ -91,15 +91,6 @@ gw_vero_free(struct gw_vero *v)
 	gw_forward_free(v->forward);
 	X509_STORE_free(v->signer_ca);
 	free(v);
-}
-
-void
-gw_vero_result_free(struct gw_vero_result *res)
-{
-	if (res == NULL)
-		return;
-	X509_free(res->certificate);
-	memset(res, 0, sizeof(*res));
 }
 
 /* --- requests --- */
@@ -180,149 +171,6 @@ out:
 	return r;
 }
 
-/* --- responses --- */
-
-/* The one child element of parent named name in ns (NULL: unqualified),
- * or NULL when there is none or more than one. */
-static xmlNodePtr
-child(xmlNodePtr parent, const char *ns, const char *name)
-{
-	xmlNodePtr found = NULL;
-
-	return gw_xml_child(parent, ns, name, &found) == 0 ? found : NULL;
-}
-
-/* The text of an unqualified child of parent into out (cut at outlen). */
-static void
-child_text(xmlNodePtr parent, const char *name, char *out, size_t outlen)
-{
-	xmlNodePtr n = child(parent, NULL, name);
-	xmlChar *text = n != NULL ? xmlNodeGetContent(n) : NULL;
-
-	out[0] = '\0';
-	if (text != NULL)
-		snprintf(out, outlen, "%s", (const char *)text);
-	xmlFree(text);
-}
-
-/* The response element's ds:Signature, made by the service: the element
- * taken out as a document of its own (the signature is enveloped in it,
- * Reference URI=""), the signer from KeyInfo chaining to the response
- * signer CA, SHA-256 or better. */
-static int
-verify_response(struct gw_vero *v, xmlNodePtr response, char *why, size_t whylen)
-{
-	xmlDocPtr alone = NULL;
-	xmlNodePtr root, sig, last = NULL, refs[GW_XMLDSIG_MAX_REFS], n, key_info, x509_data;
-	X509 *signer = NULL;
-	size_t n_refs = 0;
-	int r = SG_ERR_ALLOC;
-
-	if ((alone = xmlNewDoc(BAD_CAST "1.0")) == NULL ||
-	    (root = xmlDocCopyNode(response, alone, 1)) == NULL)
-		goto out;
-	xmlDocSetRootElement(alone, root);
-	for (n = gw_xml_element(root->children); n != NULL; n = gw_xml_element(n->next))
-		last = n;
-	sig = last;
-	if (!gw_xml_is(sig, GW_DSIG_NS, "Signature")) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "the response is not signed");
-		goto out;
-	}
-	key_info = child(sig, GW_DSIG_NS, "KeyInfo");
-	x509_data = key_info != NULL ? child(key_info, GW_DSIG_NS, "X509Data") : NULL;
-	if ((signer = gw_xml_cert(x509_data != NULL ?
-	    child(x509_data, GW_DSIG_NS, "X509Certificate") : NULL)) == NULL) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen,
-		    "the response signature carries no signer certificate");
-		goto out;
-	}
-	if (gw_xmlverify_chain(signer, NULL, v->signer_ca, time(NULL), why, whylen) != 0 ||
-	    gw_xmlverify(sig, signer, 0, refs, GW_XMLDSIG_MAX_REFS, &n_refs, why, whylen) != 0) {
-		r = SG_ERR_AUTHORITY;
-		goto out;
-	}
-	if (n_refs != 1 || refs[0] != root) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen,
-		    "the response signature does not cover the whole response");
-		goto out;
-	}
-	r = 0;
-out:
-	X509_free(signer);
-	xmlFreeDoc(alone);
-	return r;
-}
-
-static void
-fault_text(xmlNodePtr body, char *out, size_t outlen)
-{
-	xmlNodePtr fault = child(body, GW_SOAP11_NS, "Fault");
-	xmlNodePtr s = fault != NULL ? child(fault, NULL, "faultstring") : NULL;
-	xmlChar *text = s != NULL ? xmlNodeGetContent(s) : NULL;
-
-	snprintf(out, outlen, "%s", text != NULL ? (const char *)text : "no faultstring");
-	xmlFree(text);
-}
-
-static int
-parse_reply(struct gw_vero *v, const struct operation *op, const struct gw_forward_reply *reply,
-    struct gw_vero_result *res, char *why, size_t whylen)
-{
-	struct gw_soapenv env;
-	xmlNodePtr response, result, info;
-	char status[8], fault[200], bad[GW_SOAP_WHY_MAX];
-	int r = SG_ERR_AUTHORITY;
-
-	memset(&env, 0, sizeof(env));
-	if (reply->body.len > REPLY_MAX ||
-	    gw_soapenv_parse(reply->body.data, reply->body.len, SG_SOAP_11, &env, bad,
-	    sizeof(bad)) != 0) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a SOAP 1.1 envelope",
-		    op->action, reply->status);
-		goto out;
-	}
-	if (child(env.body, GW_SOAP11_NS, "Fault") != NULL) {
-		fault_text(env.body, fault, sizeof(fault));
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: SOAP Fault: %s", op->action, fault);
-		goto out;
-	}
-	response = gw_xml_element(env.body->children);
-	if (reply->status != 200 || !gw_xml_is(response, GW_VERO_NS, op->response)) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: HTTP %d without a %s", op->action,
-		    reply->status, op->response);
-		goto out;
-	}
-	if ((r = verify_response(v, response, why, whylen)) != 0)
-		goto out;
-	if ((result = child(response, NULL, "Result")) == NULL) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: the response has no Result", op->action);
-		goto out;
-	}
-	child_text(result, "Status", status, sizeof(status));
-	if (strcmp(status, "OK") != 0 && strcmp(status, "FAIL") != 0) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: Result/Status is neither OK nor FAIL",
-		    op->action);
-		goto out;
-	}
-	res->ok = strcmp(status, "OK") == 0;
-	if ((info = child(result, NULL, "ErrorInfo")) != NULL) {
-		child_text(info, "ErrorCode", res->error_code, sizeof(res->error_code));
-		child_text(info, "ErrorMessage", res->error_message, sizeof(res->error_message));
-	}
-	child_text(response, "RetrievalId", res->retrieval_id, sizeof(res->retrieval_id));
-	if (child(response, NULL, "Certificate") != NULL &&
-	    (res->certificate = gw_xml_cert(child(response, NULL, "Certificate"))) == NULL) {
-		r = sg_why(SG_ERR_AUTHORITY, why, whylen, "%s: the Certificate is not an X.509 certificate",
-		    op->action);
-		goto out;
-	}
-	r = 0;
-out:
-	gw_soapenv_free(&env);
-	return r;
-}
-
 /* Serialise doc once, POST exactly those bytes, check the answer. */
 static int
 call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_vero_result *res,
@@ -351,7 +199,8 @@ call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_ver
 		    "%s: the service could not be reached", op->action);
 		goto out;
 	}
-	r = parse_reply(v, op, &reply, res, why, whylen);
+	r = gw_vero_answer_read(v->signer_ca, op->action, op->response, reply.status, reply.body.data,
+	    reply.body.len, time(NULL), res, why, whylen);
 	sg_info("vero %s: %s %s%s%s", v->authority->name, op->action,
 	    r != 0 ? "refused:" : res->ok ? "OK" : "FAIL", r != 0 ? why : "",
 	    r == 0 && !res->ok ? res->error_code : "");

@@ -3,9 +3,9 @@
  * AUTHORITIES.md section 2): SignNewCertificate, RenewCertificate (signed
  * on the token with the current key) and GetCertificate as SOAP 1.1 built
  * with libxml2 exactly to schema v1.01, and their signed responses checked
- * against the service's CA. This file is the only one that knows the
- * service's wire format; the enrolment and renewal jobs (gw_jobs.c) use
- * it. */
+ * against the service's CA. With authority_vero_answer.h (the answers)
+ * the only code that knows the service's wire format; the enrolment and
+ * renewal jobs (gw_jobs.c) use it. */
 #ifndef AUTHORITY_VERO_H
 #define AUTHORITY_VERO_H
 
@@ -13,21 +13,11 @@
 
 #include <openssl/x509.h>
 
+#include "authority_vero_answer.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
-#define GW_VERO_NS "http://certificates.vero.fi/2017/10/certificateservices"
-
 struct gw_vero;
-
-/* What a call answered (Result, and the operation's own members). */
-struct gw_vero_result {
-	int ok;				/* Result/Status is OK */
-	char retrieval_id[33];		/* "" when the response had none */
-	X509 *certificate;		/* GetCertificate: the certificate, or NULL */
-	char error_code[17];		/* the first ErrorInfo, or "" */
-	char error_message[256];
-};
 
 /* An adapter for authority (type vero-certservice). *vp is new.
  * SG_ERR_INVALID_ARG, SG_ERR_PARSE (no certificate in the response signer
@@ -52,6 +42,5 @@ int gw_vero_renew(struct gw_vero *v, const struct sg_identity *id, X509_REQ *csr
     size_t whylen);
 int gw_vero_get(struct gw_vero *v, const struct sg_identity *id, const char *retrieval_id,
     struct gw_vero_result *res, char *why, size_t whylen);
-void gw_vero_result_free(struct gw_vero_result *res);
 
 #endif

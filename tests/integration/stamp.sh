@@ -86,6 +86,20 @@ check "digest form verifies against the same document" openssl cms -verify -bina
     -in "$W/digest.p7s" -content "$W/doc.pdf" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
 expect_error "digest form with a wrong length" 400 invalid_request "$(api billing POST /v1/stamp \
     -H 'Content-Type: application/json' --data '{"identity":"dvv-interface","digest":{"alg":"sha384","value":"'"$digest"'"}}')"
+# The digest form is read as strictly as a sign request.
+dj() { api billing POST /v1/stamp -H 'Content-Type: application/json' --data "$1"; }
+good_digest='"digest":{"alg":"sha256","value":"'"$digest"'"}'
+expect_error "digest form: a member twice" 400 invalid_request \
+    "$(dj '{"identity":"dvv-interface","identity":"local-seal",'"$good_digest"'}')"
+expect_error "digest form: data after the object" 400 invalid_request \
+    "$(dj '{"identity":"dvv-interface",'"$good_digest"'} {}')"
+expect_error "digest form: a name with a control character" 400 invalid_request \
+    "$(dj '{"identity":"dvv-interface",'"$good_digest"',"name":"a\u0007b"}')"
+expect_error "digest form: format belongs to /v1/sign" 400 invalid_request \
+    "$(dj '{"identity":"dvv-interface",'"$good_digest"',"format":"cms"}')"
+expect_error "document form: ?identity= not a name" 400 invalid_request \
+    "$(api billing POST '/v1/stamp?identity=dvv%0Ainterface' -H 'Content-Type: application/pdf' \
+        --data-binary @"$W/doc.pdf")"
 expect_error "stamp with a sign identity" 403 forbidden "$(api billing POST /v1/stamp -H 'Content-Type: application/json' \
     --data "{\"identity\":\"local-seal\",\"digest\":{\"alg\":\"sha256\",\"value\":\"$digest\"}}")"
 expect_error "sign with the stamp identity" 403 forbidden \
