@@ -20,6 +20,14 @@ check "the simulator's client CA issues the interface certificate" \
     python3 "$SIMPY" issue-client --state "$SIM" --csr "$W/dvv.csr" --out "$W/dvv.pem" --allow org-stamp-1
 check "interface certificate imported next to its key" \
     sealgate-token import-cert --label dvv-interface --cert "$W/dvv.pem" --pin-file "$W/pin"
+# A second stamp identity on the same credential, granted later.
+sealgate-token keygen --label dvv-interface-2 --type rsa:2048 --pin-file "$W/pin" >/dev/null
+sealgate-token csr --label dvv-interface-2 --profile dvv-interface --customer-id 1234567-8 \
+    --customer-name "Example Oy" --pin-file "$W/pin" --out "$W/dvv2.csr"
+check "the second interface certificate" \
+    python3 "$SIMPY" issue-client --state "$SIM" --csr "$W/dvv2.csr" --out "$W/dvv2.pem" --allow org-stamp-1
+check "imported next to its key" \
+    sealgate-token import-cert --label dvv-interface-2 --cert "$W/dvv2.pem" --pin-file "$W/pin"
 
 start_sim() {
     rm -f "$W/sim.json"
@@ -36,7 +44,8 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" '
     .limits.max_document_bytes = 67108864 |
     .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
         sign_request_body: true, timeout_ms: 2000, retries: 1} |
-    .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]}] |
+    .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]},
+        {name: "dvv-interface-2", key_label: "dvv-interface-2", authority: "dvv-stamp", uses: ["stamp"]}] |
     (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface"]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
@@ -126,6 +135,18 @@ expect_eq "repeat after a restart" "$(stamp_doc "$W/doc.pdf" -H 'Idempotency-Key
 expect_eq "the same CMS after the restart" "$(jq -r .cms "$W/body")" "$(jq -r .cms "$W/first.json")"
 expect_eq "still counted once" \
     "$(( $(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0') - before ))" 1
+# The key names one stamp: under another identity of the same client it is
+# a conflict, not the first identity's CMS.
+jq '(.clients[] | select(.name == "billing") | .identities) += ["dvv-interface-2"]' "$W/sealgate.json" \
+    > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+reload_gateway ok
+expect_error "the key under another identity" 409 conflict \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+        -H 'Idempotency-Key: order-4711' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp?identity=dvv-interface-2")"
+expect_eq "that identity stamps under a key of its own" \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
+        -H 'Idempotency-Key: order-4712' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp?identity=dvv-interface-2")" 200
+expect_eq "the answer names that identity" "$(jq -r .identity "$W/body")" dvv-interface-2
 
 # Authority trouble: failing, slow, gone. Never a hang, always audited.
 simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":1}' "$SIM_ROOT/sim/faults"
@@ -159,7 +180,7 @@ stop_gateway
 # The auditor's count equals the simulator's.
 month=$(date -u +%Y-%m)
 sim_count=$(simcurl "$SIM_ROOT/sim/counts?month=$month" | jq '.counts["org-stamp-1"] // 0')
-audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.counts[] | select(.identity=="dvv-interface") | .stamps] | add // 0')
+audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.counts[] | select(.identity | startswith("dvv-interface")) | .stamps] | add // 0')
 expect_eq "audit log's stamps equal the simulator's count ($sim_count)" "$audit_count" "$sim_count"
 expect_eq "failures audited with the authority" \
     "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .authority=="dvv-stamp")] | length' "$W"/audit/audit-*.jsonl)" 3
