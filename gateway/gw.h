@@ -66,7 +66,7 @@ struct gw {
 	pthread_mutex_t snap_lock;
 	struct gw_snapshot *snap;	/* current; swapped under snap_lock */
 	pthread_mutex_t reload_lock;	/* one reload or recovery at a time */
-	int64_t recover_failed_ms;	/* under reload_lock: last failed recovery */
+	int64_t recover_failed_ms;	/* written under reload_lock: last failed recovery */
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
 	char *audit_dir;
@@ -146,6 +146,10 @@ int gw_reload(struct gw *gw, const char *reason);
  * (re-login or reopen) and publish a snapshot with fresh keys, unless
  * another thread already did. 0 when a retry may succeed. */
 int gw_token_recover(struct gw *gw, const struct gw_snapshot *snap);
+/* 1 while the last token recovery failed, until one succeeds or a
+ * signature with the published keys does (gw_token_good). */
+int gw_token_failing(struct gw *gw);
+void gw_token_good(struct gw *gw);
 
 /* --- gw_error.c: the one place an SG_ERR_* becomes an HTTP status --- */
 int gw_err_status(int r, const char **codep);

@@ -352,11 +352,24 @@ gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
 	if ((r = sgp11_recover(gw->token)) == 0 &&
 	    sgp11_generation(gw->token) != snap->token_generation)
 		r = reload_locked(gw, "token recovered");	/* module reopened: find the keys again */
-	gw->recover_failed_ms = r == 0 ? 0 : now;
+	/* Read without the lock by gw_token_failing. */
+	__atomic_store_n(&gw->recover_failed_ms, r == 0 ? 0 : now, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->reload_lock);
 	if (r != 0)
 		sg_error_r(r, "token recovery failed");
 	else
 		sg_info("token recovered");
 	return r;
+}
+
+int
+gw_token_failing(struct gw *gw)
+{
+	return __atomic_load_n(&gw->recover_failed_ms, __ATOMIC_ACQUIRE) != 0;
+}
+
+void
+gw_token_good(struct gw *gw)
+{
+	__atomic_store_n(&gw->recover_failed_ms, 0, __ATOMIC_RELEASE);
 }

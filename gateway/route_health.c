@@ -82,7 +82,10 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 		return 0;
 	}
 	pthread_mutex_lock(&id->ready_lock);
-	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S) {
+	/* A recent good test signature stands, unless the token has been
+	 * lost since: then the token itself is asked (at most every
+	 * READY_RETRY_S). */
+	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S && !gw_token_failing(gw)) {
 		pthread_mutex_unlock(&id->ready_lock);
 		return 1;
 	}
@@ -96,6 +99,8 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 			(void)gw_token_recover(gw, snap);
 		id->failed_at = r == 0 ? 0 : now;
 		id->failed_r = r;
+		if (r == 0)
+			gw_token_good(gw);
 	}
 	id->ready_at = r == 0 ? now : 0;
 	pthread_mutex_unlock(&id->ready_lock);

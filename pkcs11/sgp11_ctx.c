@@ -455,6 +455,11 @@ sgp11_recover(struct sgp11_ctx *ctx)
 	 * their handles is alive when the module hands out new ones. */
 	sgp11_pool_drain(ctx);
 	if (ctx->fl != NULL && ctx->slot != NULL && (r = probe(ctx)) == 1) {
+		/* Sessions and the login are fine, yet a call failed as lost:
+		 * the token's objects may have gone away and come back with new
+		 * handles (CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID).
+		 * Every key found before must be found again. */
+		ctx->generation++;
 		r = 0;
 		goto out;
 	}

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Token trouble under sealgated, injected by tests/fixtures/p11fault.so
 # wrapped around the real SoftHSMv2 module: a lost login (all sessions
-# closed) is recovered by logging in again; a dead module (finalised,
-# CKR_DEVICE_REMOVED) answers 503 token_unavailable and comes back after a
-# full re-initialisation, without a restart. Under load, every 200 carries
+# closed) is recovered by logging in again; object handles gone stale
+# (the objects went away and came back) by finding the keys again; a dead
+# module (finalised, CKR_DEVICE_REMOVED) answers 503 token_unavailable and
+# comes back after a full re-initialisation, without a restart. Under load, every 200 carries
 # a signature that verifies; nothing else than 503 token_unavailable.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
@@ -34,6 +35,15 @@ echo logout > "$W/fault"
 expect_eq "lost login: the request is retried after logging in again" "$(sign_and_verify local-seal rsa.pub)" 200
 expect_eq "lost login: EC too" "$(sign_and_verify ec-seal ec.pub)" 200
 expect_match "re-login logged" "$(cat "$W/sealgated.log")" 'logging in again'
+rm -f "$W/fault"
+
+# The token's objects go away and come back with new handles while the
+# sessions and the login stay: the keys are found again, no restart.
+echo renumber > "$W/fault"
+expect_eq "stale object handles: the keys are found again and the request signs" \
+    "$(sign_and_verify local-seal rsa.pub)" 200
+expect_eq "stale object handles: EC too" "$(sign_and_verify ec-seal ec.pub)" 200
+expect_eq "readyz after the handles went stale" "$(api - GET /readyz)" 200
 rm -f "$W/fault"
 
 echo dead > "$W/fault"
@@ -115,5 +125,5 @@ stop_gateway
 check "audit chain verifies" audit_verify "$W/audit"
 expect_eq "every 200 under load audited" \
     "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" \
-    "$((ok + 1 + 2 + 1 + 1 + 1 + 1))"
+    "$((ok + 1 + 2 + 2 + 1 + 1 + 1 + 1))"
 finish
