@@ -194,6 +194,7 @@ void
 gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 {
 	struct gw *gw = req->gw;
+	struct gw_snapshot *fresh = NULL;
 	const struct gw_identity *admitted;
 	struct gw_identity *id;
 	struct stamp_request sr;
@@ -273,6 +274,29 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	}
 	r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res, why,
 	    sizeof(why));
+	if (r == SG_ERR_TOKEN_LOST) {
+		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+		if (gw_token_recover(gw, req->snap) == 0) {
+			/* The same checks again under what recovery published, and
+			 * its adapter, whose interface key was found again. */
+			fresh = gw_snapshot_get(gw);
+			if (gw_admit(req, fresh, sr.identity, SG_USE_STAMP, NULL, &admitted, resp) !=
+			    GW_ADMIT_OK)
+				goto refused;
+			id = (struct gw_identity *)admitted;
+			if (id->csc == NULL) {
+				gw_error(resp, 503, "token_unavailable",
+				    "identity %s has no interface key or certificate", id->cfg->name);
+				goto refused;
+			}
+			e.identity = id->cfg->name;
+			e.key_id = sgp11_key_id_hex(id->key);
+			e.authority = id->cfg->authority->name;
+			why[0] = '\0';
+			r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res,
+			    why, sizeof(why));
+		}
+	}
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
 	if (r != 0) {
@@ -327,6 +351,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
  out:
 	gw_idem_release(gw->idem, slot);
 	gw_csc_result_clear(&res);
+	gw_snapshot_put(gw, fresh);
 	cJSON_free(json);
 	free(stored);
 	free(first_id);

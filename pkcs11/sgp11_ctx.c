@@ -443,7 +443,7 @@ int sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin);
 int
 sgp11_recover(struct sgp11_ctx *ctx)
 {
-	int r = SG_ERR_TOKEN_LOST;
+	int r = SG_ERR_TOKEN_LOST, stale = 0;
 
 	pthread_rwlock_wrlock(&ctx->use_lock);
 	/* Reopening the module would only lead to the refused PIN again. */
@@ -458,13 +458,19 @@ sgp11_recover(struct sgp11_ctx *ctx)
 		/* Sessions and the login are fine, yet a call failed as lost:
 		 * the token's objects may have gone away and come back with new
 		 * handles (CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID).
-		 * Every key found before must be found again. */
+		 * Every key found before must be found again, libp11's too: its
+		 * object cache goes only with a logout, so log in again. */
 		ctx->generation++;
 		r = 0;
-		goto out;
+		if (ctx->pin == NULL)
+			goto out;
+		stale = 1;
 	}
 	if (ctx->fl != NULL && ctx->slot != NULL && r == 0 && ctx->pin != NULL) {
-		sg_warn("token session logged out; logging in again");
+		if (stale)
+			sg_warn("token key handle went stale; finding the keys again");
+		else
+			sg_warn("token session logged out; logging in again");
 		/* libp11's pooled sessions died with ours. Make it forget their
 		 * handles (same mode: nothing is closed) before new sessions
 		 * could be given the same numbers. */

@@ -48,6 +48,11 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" '
         {name: "dvv-interface-2", key_label: "dvv-interface-2", authority: "dvv-stamp", uses: ["stamp"]}] |
     (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface"]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+# The token through the fault-injecting wrapper (it passes everything
+# through until told otherwise): the interface key's handles go stale below.
+jq --arg m "$SG_BUILDDIR/tests/fixtures/p11fault.so" '.token.module = $m' "$W/sealgate.json" > "$W/c.json" &&
+    mv "$W/c.json" "$W/sealgate.json"
+export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
 start_gateway
 AUTH=(-H "Authorization: Bearer $(cat "$W/billing.token")")
 head -c 200000 /dev/urandom > "$W/doc.pdf"
@@ -175,6 +180,13 @@ expect_error "announced 100 MB refused at once" 413 payload_too_large \
     "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/pdf' \
         -H 'Content-Length: 100000000' --data-binary @"$W/doc.pdf" "$GW_URL/v1/stamp?identity=dvv-interface")"
 expect_eq "still stamps after that" "$(stamp_doc "$W/doc.pdf")" 200
+# The token's objects went away and came back with new handles: the
+# interface key (TLS client key and JWS signer) is found again.
+echo renumber > "$W/fault"
+expect_eq "stamps after the key handles went stale" "$(stamp_doc "$W/doc.pdf")" 200
+check "and that stamp verifies" sh -c "jq -r .cms '$W/body' | base64 -d > '$W/renum.p7s' &&
+    openssl cms -verify -binary -inform DER -in '$W/renum.p7s' -content '$W/doc.pdf' -CAfile '$SIM/stamp-ca.pem' -out /dev/null"
+rm -f "$W/fault"
 stop_gateway
 
 # The auditor's count equals the simulator's.
