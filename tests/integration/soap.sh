@@ -335,6 +335,13 @@ wait_until 30 "back after the module is reopened, with fresh adapters" \
     pass "back after the module is reopened, with fresh adapters"
 expect_match "  module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
 check "  and that answer verifies" answer_verifies
+# The token's objects came back with new handles: the signing key and the
+# TLS client key (libp11's) are found again; the call goes through.
+echo renumber > "$W/fault"
+expect_eq "stale key handles: found again, the call goes through" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 200
+check "  and that answer verifies" answer_verifies
+wire_checks "after stale handles" "$W/stil-ipl.pem" http://www.w3.org/2000/09/xmldsig#rsa-sha1 2
+rm -f "$W/fault"
 
 # --- metrics and the audit log ----------------------------------------------------
 curl -sS -H "Authorization: Bearer $(cat "$W/monitor.token")" "$GW_URL/metrics" > "$W/metrics.txt"
