@@ -40,7 +40,7 @@ static const double audit_sync_bounds[] = {
 
 enum family_id {
 	F_REQUESTS, F_REQUEST_SECONDS, F_SIGNATURES, F_TOKEN_ERRORS, F_AUTHORITY, F_AUDIT_SYNC,
-	F_CONFIG_LOADS, F_RENEWAL_PASSES, F_COUNT
+	F_CONFIG_LOADS, F_RENEWAL_PASSES, F_TOKEN_RECOVERIES, F_COUNT
 };
 
 #define NBOUNDS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -71,6 +71,9 @@ static const struct family_desc families[F_COUNT] = {
 	[F_RENEWAL_PASSES] = { "sealgate_renewal_scheduler_passes_total",
 	    "Passes of the auto_renew scheduler over the identities.",
 	    COUNTER, 0, { NULL, NULL }, NULL, 0 },
+	[F_TOKEN_RECOVERIES] = { "sealgate_token_recoveries_total",
+	    "Token recoveries, by the highest level tried (find_keys, login, reopen) and outcome.",
+	    COUNTER, 2, { "level", "outcome" }, NULL, 0 },
 };
 
 struct series {
@@ -293,6 +296,12 @@ gw_metrics_renewal_pass(struct gw_metrics *m)
 	record(m, F_RENEWAL_PASSES, NULL, NULL, 0);
 }
 
+void
+gw_metrics_token_recovery(struct gw_metrics *m, const char *level, const char *outcome)
+{
+	record(m, F_TOKEN_RECOVERIES, level, outcome, 0);
+}
+
 /* Rendering. Every helper returns 0 or the sg_buf error. */
 
 static const char *const *
@@ -474,6 +483,12 @@ put_gauges(struct sg_buf *out, const struct gw_metrics_gauges *g)
 		    (r = sg_buf_printf(out, " %" PRId64 "\n", g->cert_expiry[i].seconds)) != 0)
 			return r;
 	}
+	if (g->last_good_signature != 0 &&
+	    ((r = put_header(out, "sealgate_token_last_good_signature_timestamp_seconds",
+	    "When the token last made a signature the gateway asked for.", "gauge")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_token_last_good_signature_timestamp_seconds %" PRId64
+	    "\n", g->last_good_signature)) != 0))
+		return r;
 	if (!g->have_sessions)
 		return 0;
 	if ((r = put_header(out, "sealgate_token_sessions_in_use",

@@ -28,6 +28,7 @@ struct gw_metrics_gauges {
 	uint64_t audit_entries;		/* sealgate_audit_entries_total */
 	const struct gw_metrics_cert_expiry *cert_expiry;
 	size_t n_cert_expiry;
+	int64_t last_good_signature;	/* seconds since the epoch; 0: left out */
 	int have_sessions;		/* 0: leave the two session gauges out */
 	uint64_t sessions_in_use, sessions_max;
 };
@@ -60,6 +61,9 @@ void gw_metrics_audit_sync(struct gw_metrics *m, double seconds);
 void gw_metrics_config_load(struct gw_metrics *m, const char *outcome);
 /* sealgate_renewal_scheduler_passes_total: one per auto_renew pass. */
 void gw_metrics_renewal_pass(struct gw_metrics *m);
+/* sealgate_token_recoveries_total{level,outcome}: level as sgp11_recover
+ * reports it, outcome "ok" or "error". */
+void gw_metrics_token_recovery(struct gw_metrics *m, const char *level, const char *outcome);
 
 /*
  * Append the exposition text to out: the registry's series (label sets in

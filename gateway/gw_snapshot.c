@@ -331,6 +331,7 @@ gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
 {
 	struct gw_snapshot *cur;
 	int64_t now = gw_monotonic_ms();
+	const char *level = "none";
 	int r;
 
 	pthread_mutex_lock(&gw->reload_lock);
@@ -349,16 +350,17 @@ gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
 		pthread_mutex_unlock(&gw->reload_lock);
 		return SG_ERR_TOKEN_LOST;
 	}
-	if ((r = sgp11_recover(gw->token)) == 0 &&
+	if ((r = sgp11_recover(gw->token, &level)) == 0 &&
 	    sgp11_generation(gw->token) != snap->token_generation)
 		r = reload_locked(gw, "token recovered");	/* module reopened: find the keys again */
 	/* Read without the lock by gw_token_failing. */
 	__atomic_store_n(&gw->recover_failed_ms, r == 0 ? 0 : now, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->reload_lock);
+	gw_metrics_token_recovery(gw->metrics, level, r == 0 ? "ok" : "error");
 	if (r != 0)
-		sg_error_r(r, "token recovery failed");
+		sg_error_r(r, "token recovery failed (%s)", level);
 	else
-		sg_info("token recovered");
+		sg_info("token recovered (%s)", level);
 	return r;
 }
 

@@ -28,6 +28,7 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	memset(&g, 0, sizeof(g));
 	sg_audit_stats(req->gw->audit, &st);
 	g.audit_entries = st.entries;
+	g.last_good_signature = sgp11_last_good_signature(req->gw->token);
 	if ((expiry = calloc(snap->n_ids + 1, sizeof(*expiry))) == NULL) {
 		gw_error(resp, 500, "internal", "out of memory");
 		return;

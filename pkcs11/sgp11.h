@@ -8,6 +8,7 @@
 #define SGP11_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -78,10 +79,16 @@ int sgp11_login(struct sgp11_ctx *ctx, const char *pin);
  * locked): that PIN is never presented again, recovery stops short of
  * logging in, and only sgp11_login with another PIN clears it. */
 int sgp11_pin_refused(struct sgp11_ctx *ctx);
-/* Check the token is still there and logged in; log in again or reopen
- * the module when it is not. 0, or the error that stopped recovery
+/* Check the token is still there and logged in, and climb only as far as
+ * needed: find the keys again (sessions and login alive: their handles
+ * may be stale), log in again, reopen the module. *levelp (may be NULL)
+ * gets the highest level tried: "find_keys", "login" or "reopen"; "none"
+ * when nothing was tried. 0, or the error that stopped recovery
  * (SG_ERR_PIN_INCORRECT at once, touching nothing, after a refused PIN). */
-int sgp11_recover(struct sgp11_ctx *ctx);
+int sgp11_recover(struct sgp11_ctx *ctx, const char **levelp);
+/* When the last signature sgp11_sign_digest made succeeded (seconds since
+ * the epoch), 0 before the first. Read without a lock. */
+int64_t sgp11_last_good_signature(const struct sgp11_ctx *ctx);
 /* Bracket any use of a key's EVP_PKEY (CSR, CMS, TLS) so recovery never
  * unloads the module underneath it. sgp11_sign_digest does this itself. */
 void sgp11_use_begin(struct sgp11_ctx *ctx);

@@ -441,10 +441,14 @@ probe(struct sgp11_ctx *ctx)
 int sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin);
 
 int
-sgp11_recover(struct sgp11_ctx *ctx)
+sgp11_recover(struct sgp11_ctx *ctx, const char **levelp)
 {
 	int r = SG_ERR_TOKEN_LOST, stale = 0;
+	const char *level_dummy;
 
+	if (levelp == NULL)
+		levelp = &level_dummy;
+	*levelp = "none";
 	pthread_rwlock_wrlock(&ctx->use_lock);
 	/* Reopening the module would only lead to the refused PIN again. */
 	if (ctx->pin_refused) {
@@ -462,6 +466,7 @@ sgp11_recover(struct sgp11_ctx *ctx)
 		 * object cache goes only with a logout, so log in again. */
 		ctx->generation++;
 		r = 0;
+		*levelp = "find_keys";
 		if (ctx->pin == NULL)
 			goto out;
 		stale = 1;
@@ -469,8 +474,10 @@ sgp11_recover(struct sgp11_ctx *ctx)
 	if (ctx->fl != NULL && ctx->slot != NULL && r == 0 && ctx->pin != NULL) {
 		if (stale)
 			sg_warn("token key handle went stale; finding the keys again");
-		else
+		else {
 			sg_warn("token session logged out; logging in again");
+			*levelp = "login";
+		}
 		/* libp11's pooled sessions died with ours. Make it forget their
 		 * handles (same mode: nothing is closed) before new sessions
 		 * could be given the same numbers. */
@@ -490,6 +497,7 @@ sgp11_recover(struct sgp11_ctx *ctx)
 			goto out;
 	}
 	/* Sessions are dead: reopen the module from scratch. */
+	*levelp = "reopen";
 	sg_warn("token %s unreachable; reopening module %s", ctx->token_label,
 	    ctx->module_path);
 	pthread_mutex_lock(&ctx->pool_lock);
@@ -527,4 +535,10 @@ unsigned long
 sgp11_generation(const struct sgp11_ctx *ctx)
 {
 	return ctx->generation;
+}
+
+int64_t
+sgp11_last_good_signature(const struct sgp11_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->last_good_s, __ATOMIC_RELAXED);
 }

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -175,6 +176,7 @@ sgp11_sign_digest(struct sgp11_key *key, int md_nid, enum sgp11_padding pad,
 	sgp11_use_end(key->ctx);
 	if (r != 0)
 		return r;
+	__atomic_store_n(&key->ctx->last_good_s, (int64_t)time(NULL), __ATOMIC_RELAXED);
 	if (key->spec.kind == SGP11_EC) {
 		r = ecdsa_raw_to_der(raw, raw_len, sigp, siglenp);
 		OPENSSL_free(raw);

@@ -35,6 +35,8 @@ echo logout > "$W/fault"
 expect_eq "lost login: the request is retried after logging in again" "$(sign_and_verify local-seal rsa.pub)" 200
 expect_eq "lost login: EC too" "$(sign_and_verify ec-seal ec.pub)" 200
 expect_match "re-login logged" "$(cat "$W/sealgated.log")" 'logging in again'
+expect_eq "a recovery by logging in again, counted" \
+    "$(metric 'sealgate_token_recoveries_total{level="login",outcome="ok"}')" 1
 rm -f "$W/fault"
 
 # The token's objects go away and come back with new handles while the
@@ -44,6 +46,10 @@ expect_eq "stale object handles: the keys are found again and the request signs"
     "$(sign_and_verify local-seal rsa.pub)" 200
 expect_eq "stale object handles: EC too" "$(sign_and_verify ec-seal ec.pub)" 200
 expect_eq "readyz after the handles went stale" "$(api - GET /readyz)" 200
+expect_eq "a recovery by finding the keys again, counted" \
+    "$(metric 'sealgate_token_recoveries_total{level="find_keys",outcome="ok"}')" 1
+expect_eq "  and nothing climbed further" \
+    "$(metric 'sealgate_token_recoveries_total{level="login",outcome="ok"}')" 1
 rm -f "$W/fault"
 
 echo dead > "$W/fault"
@@ -64,6 +70,20 @@ signs_again() { [ "$(sign_and_verify local-seal rsa.pub)" = 200 ]; }
 wait_until 30 "back after re-initialisation, without a restart" signs_again &&
     pass "back after re-initialisation, without a restart"
 expect_match "module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
+if [ "$(metric 'sealgate_token_recoveries_total{level="reopen",outcome="error"}')" -ge 1 ] &&
+    [ "$(metric 'sealgate_token_recoveries_total{level="reopen",outcome="ok"}')" -ge 1 ]; then
+    pass "reopening counted: failed while dead, then ok"
+else
+    fail "reopening counted: $(api monitor GET /metrics >/dev/null; grep recoveries "$W/body")"
+fi
+started=$(date +%s)
+expect_eq "a signature now" "$(sign_and_verify local-seal rsa.pub)" 200
+last_good=$(metric sealgate_token_last_good_signature_timestamp_seconds)
+if [ "$last_good" -ge "$started" ] && [ "$last_good" -le "$(date +%s)" ]; then
+    pass "the last good signature's time is that signature's ($last_good)"
+else
+    fail "the last good signature's time: $last_good, signed at $started or later"
+fi
 expect_eq "EC key found again" "$(sign_and_verify ec-seal ec.pub)" 200
 expect_eq "CMS again" "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)")" 200
 jq -r .signature "$W/body" | base64 -d > "$W/doc.p7s"
@@ -125,5 +145,5 @@ stop_gateway
 check "audit chain verifies" audit_verify "$W/audit"
 expect_eq "every 200 under load audited" \
     "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" \
-    "$((ok + 1 + 2 + 2 + 1 + 1 + 1 + 1))"
+    "$((ok + 1 + 2 + 2 + 1 + 1 + 1 + 1 + 1))"
 finish

@@ -131,6 +131,11 @@ static const char expected_scenario[] =
 	"identities.\n"
 	"# TYPE sealgate_renewal_scheduler_passes_total counter\n"
 	"sealgate_renewal_scheduler_passes_total 3\n"
+	"# HELP sealgate_token_recoveries_total Token recoveries, by the highest level tried "
+	"(find_keys, login, reopen) and outcome.\n"
+	"# TYPE sealgate_token_recoveries_total counter\n"
+	"sealgate_token_recoveries_total{level=\"login\",outcome=\"ok\"} 2\n"
+	"sealgate_token_recoveries_total{level=\"reopen\",outcome=\"error\"} 1\n"
 	"# HELP sealgate_audit_entries_total Entries written to the audit log.\n"
 	"# TYPE sealgate_audit_entries_total counter\n"
 	"sealgate_audit_entries_total 42\n"
@@ -139,6 +144,10 @@ static const char expected_scenario[] =
 	"# TYPE sealgate_certificate_expiry_seconds gauge\n"
 	"sealgate_certificate_expiry_seconds{identity=\"local-seal\"} 2592000\n"
 	"sealgate_certificate_expiry_seconds{identity=\"old\"} -3600\n"
+	"# HELP sealgate_token_last_good_signature_timestamp_seconds When the token last made a "
+	"signature the gateway asked for.\n"
+	"# TYPE sealgate_token_last_good_signature_timestamp_seconds gauge\n"
+	"sealgate_token_last_good_signature_timestamp_seconds 1796211095\n"
 	"# HELP sealgate_token_sessions_in_use Token sessions currently signing.\n"
 	"# TYPE sealgate_token_sessions_in_use gauge\n"
 	"sealgate_token_sessions_in_use 3\n"
@@ -181,8 +190,12 @@ test_exact_text(void)
 	gw_metrics_renewal_pass(m);
 	gw_metrics_renewal_pass(m);
 	gw_metrics_renewal_pass(m);
+	gw_metrics_token_recovery(m, "reopen", "error");
+	gw_metrics_token_recovery(m, "login", "ok");
+	gw_metrics_token_recovery(m, "login", "ok");
 
 	memset(&g, 0, sizeof(g));
+	g.last_good_signature = 1796211095;
 	g.audit_entries = 42;
 	g.cert_expiry = expiry;
 	g.n_cert_expiry = 2;
