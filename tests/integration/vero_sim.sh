@@ -270,7 +270,9 @@ got=$(simpost transfers "{\"customer_id\":\"$C1\"}")
 expect_eq "POST /sim/transfers" "$got" 200
 T2=$(jq -r .transfer_id "$W/body") P2=$(jq -r .password "$W/body")
 expect_eq "  password of 16 characters" "${#P2}" 16
-got=$(call signNewCertificate "$(sign_new_el "$C1" "$T2" "${P2%?}x" "$W/c1.csr")")
+# The password with its last character changed (to another one, always).
+if [ "${P2: -1}" = x ]; then wrong_pw="${P2%?}y"; else wrong_pw="${P2%?}x"; fi
+got=$(call signNewCertificate "$(sign_new_el "$C1" "$T2" "$wrong_pw" "$W/c1.csr")")
 expect_result "wrong password" "$got" FAIL TRANSFER_INVALID
 expect_match "  /sim/requests says why" "$(simget requests | jq -r '.requests[-1].outcome')" '^FAIL TRANSFER_INVALID: wrong password'
 expect_eq "  counted for the transfer" \
