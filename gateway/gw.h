@@ -67,6 +67,10 @@ struct gw {
 	struct gw_snapshot *snap;	/* current; swapped under snap_lock */
 	pthread_mutex_t reload_lock;	/* one reload or recovery at a time */
 	int64_t recover_failed_ms;	/* written under reload_lock: last failed recovery */
+	/* The last recovery's level (sgp11_recover's, static) and outcome;
+	 * written under reload_lock, read atomically by /readyz. */
+	const char *recovery_level;
+	int recovery_ok;
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
 	char *audit_dir;

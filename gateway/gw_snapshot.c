@@ -355,6 +355,8 @@ gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
 		r = reload_locked(gw, "token recovered");	/* module reopened: find the keys again */
 	/* Read without the lock by gw_token_failing. */
 	__atomic_store_n(&gw->recover_failed_ms, r == 0 ? 0 : now, __ATOMIC_RELEASE);
+	__atomic_store_n(&gw->recovery_level, level, __ATOMIC_RELEASE);
+	__atomic_store_n(&gw->recovery_ok, r == 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->reload_lock);
 	gw_metrics_token_recovery(gw->metrics, level, r == 0 ? "ok" : "error");
 	if (r != 0)

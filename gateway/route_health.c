@@ -109,6 +109,29 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	return r == 0;
 }
 
+/* "token": whether recovery is failing, the last recovery's level and
+ * outcome, and when the token last signed (UTC), for the operator. */
+static void
+add_token_state(struct gw *gw, cJSON *doc)
+{
+	cJSON *t = cJSON_AddObjectToObject(doc, "token");
+	const char *level = __atomic_load_n(&gw->recovery_level, __ATOMIC_ACQUIRE);
+	int64_t last = gw->token != NULL ? sgp11_last_good_signature(gw->token) : 0;
+	time_t when = (time_t)last;
+	struct tm tm;
+	char text[32];
+
+	cJSON_AddStringToObject(t, "recovery", gw_token_failing(gw) ? "failing" : "ok");
+	if (level != NULL) {
+		cJSON_AddStringToObject(t, "last_recovery_level", level);
+		cJSON_AddStringToObject(t, "last_recovery_outcome",
+		    __atomic_load_n(&gw->recovery_ok, __ATOMIC_ACQUIRE) ? "ok" : "error");
+	}
+	if (last != 0 && gmtime_r(&when, &tm) != NULL &&
+	    strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		cJSON_AddStringToObject(t, "last_good_signature", text);
+}
+
 /* Identity names, token and renewal troubles are for the operator: a
  * caller without the monitor or officer role (a load balancer) gets the
  * status alone. */
@@ -171,6 +194,7 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	}
 	cJSON_AddStringToObject(checks, "token", ready || snap->n_ids == 0 ? "ok" :
 	    "see the identity checks");
+	add_token_state(gw, doc);
 	cJSON_AddStringToObject(doc, "status", ready ? "ready" : "not_ready");
 	/* Failed renewals: the certificate still works, so they are shown,
 	 * not counted against readiness. */

@@ -64,6 +64,11 @@ token_calls() { stat -c %s "$W/calls" 2>/dev/null || echo 0; }
 calls=$(token_calls)
 for i in 1 2 3 4; do api - GET /readyz >/dev/null; done
 expect_eq "four more /readyz at once ask the token nothing" "$(token_calls)" "$calls"
+expect_eq "  an anonymous /readyz shows no token detail" "$(jq -c 'has("token")' "$W/body")" false
+expect_eq "the monitor's /readyz while dead" "$(api monitor GET /readyz)" 503
+expect_eq "  says the recovery is failing, at the reopen level" \
+    "$(jq -r '[.token.recovery, .token.last_recovery_level, .token.last_recovery_outcome] | join(" ")' "$W/body")" \
+    "failing reopen error"
 expect_eq "healthz while the token is dead" "$(api - GET /healthz)" 200
 rm -f "$W/fault"
 signs_again() { [ "$(sign_and_verify local-seal rsa.pub)" = 200 ]; }
@@ -90,6 +95,12 @@ jq -r .signature "$W/body" | base64 -d > "$W/doc.p7s"
 check "CMS after recovery verifies" openssl cms -verify -binary -inform DER -in "$W/doc.p7s" -content "$W/doc" \
     -CAfile "$W/ca-gw.pem" -out /dev/null
 expect_eq "readyz after recovery" "$(api - GET /readyz)" 200
+expect_eq "the monitor's /readyz after recovery" "$(api monitor GET /readyz)" 200
+expect_eq "  says the recovery is ok, by reopening" \
+    "$(jq -r '[.token.recovery, .token.last_recovery_level, .token.last_recovery_outcome] | join(" ")' "$W/body")" \
+    "ok reopen ok"
+expect_match "  with the last good signature's time" "$(jq -r .token.last_good_signature "$W/body")" \
+    '^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z$'
 
 # Under load: 8 clients while the token dies and comes back twice. Each
 # client signs until told to stop (at most 400 requests); each phase waits
