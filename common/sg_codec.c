@@ -130,6 +130,12 @@ sg_hex_encode(const void *in, size_t n, char **outp)
 }
 
 int
+sg_is_ctl(char c)
+{
+	return (unsigned char)c < 0x20 || c == 0x7f;
+}
+
+int
 sg_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

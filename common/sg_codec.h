@@ -19,6 +19,9 @@ int sg_b64_decode(const char *in, size_t len, enum sg_b64_alphabet alpha,
 int sg_hex_encode(const void *in, size_t n, char **outp);
 /* The value of one hex digit (either case), or -1. */
 int sg_hex_digit(char c);
+/* 1 for a control character (C0 or DEL), which no header, log line or
+ * name the gateway passes on may hold. */
+int sg_is_ctl(char c);
 /* Hex (either case) of len characters; SG_ERR_PARSE on odd length or a
  * non-hex character. */
 int sg_hex_decode(const char *in, size_t len, unsigned char **outp, size_t *outlenp);

@@ -40,7 +40,7 @@ token_char(char c)
 static int
 ctl(char c)
 {
-	return ((unsigned char)c < 0x20 && c != '\t') || c == 0x7f;
+	return sg_is_ctl(c) && c != '\t';
 }
 
 int

@@ -176,7 +176,7 @@ document_name(const char *s)
 	if (n == 0 || n > GW_STAMP_NAME_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if (sg_is_ctl(s[i]))
 			return 0;
 	}
 	return 1;

@@ -21,7 +21,7 @@ printable(const char *s, char *out, size_t outlen)
 	size_t i;
 
 	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+		out[i] = sg_is_ctl(s[i]) ? '?' : s[i];
 	out[i] = '\0';
 }
 
