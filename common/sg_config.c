@@ -1739,6 +1739,13 @@ sg_config_load_string(const char *json, size_t len, const char *base_dir,
 	l.cfg = cfg;
 	if ((r = load_config(&l, root)) != 0)
 		goto out;
+	if ((base_dir != NULL && (cfg->base_dir = strdup(base_dir)) == NULL)) {
+		r = fail_r(&l, SG_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	cfg->source = text;
+	cfg->source_len = len;
+	text = NULL;
 	*cfgp = cfg;
 	cfg = NULL;
 	r = 0;
@@ -1886,6 +1893,8 @@ sg_config_free(struct sg_config *cfg)
 
 	if (cfg == NULL)
 		return;
+	free(cfg->source);
+	free(cfg->base_dir);
 	free(cfg->listen.address);
 	free(cfg->token.module);
 	free(cfg->token.label);

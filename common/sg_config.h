@@ -178,6 +178,12 @@ struct sg_config {
 	size_t n_identities;
 	struct sg_client *clients;
 	size_t n_clients;
+	/* The text this came from and the directory its relative paths were
+	 * resolved against (NULL: none), so the same configuration can be
+	 * loaded again without reading a file that may have changed since. */
+	char *source;
+	size_t source_len;
+	char *base_dir;
 };
 
 /*

@@ -47,6 +47,27 @@ struct gw_identity {
 	int failed_r;
 };
 
+/* The token as the daemon sees it (gw_token.c): up, or down since an
+ * outage began, with one prober bringing it back. */
+struct gw_token_state {
+	/* Read without a lock (atomics); written under gw.reload_lock and,
+	 * for down_since_ms, also under lock. */
+	int64_t down_since_ms;		/* monotonic ms the outage began; 0: up */
+	time_t down_since;		/* the same on the wall clock */
+	const char *level;		/* the last recovery's level (static), or NULL */
+	int ok;				/* and whether it worked */
+	/* Under gw.reload_lock. */
+	enum sgp11_recovery next_from;	/* where the next recovery starts */
+	char reason[200];		/* what the outage began with */
+	/* Requests refused without the token in this outage, under lock;
+	 * the prober waits on wake (every GW_TOKEN_PROBE_MS while down). */
+	uint64_t refused;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int running, stop;
+};
+
 /* A configuration with its identities, shared by the requests that
  * started under it; SIGHUP and token recovery publish a new one. */
 struct gw_snapshot {
@@ -66,11 +87,7 @@ struct gw {
 	pthread_mutex_t snap_lock;
 	struct gw_snapshot *snap;	/* current; swapped under snap_lock */
 	pthread_mutex_t reload_lock;	/* one reload or recovery at a time */
-	int64_t recover_failed_ms;	/* written under reload_lock: last failed recovery */
-	/* The last recovery's level (sgp11_recover's, static) and outcome;
-	 * written under reload_lock, read atomically by /readyz. */
-	const char *recovery_level;
-	int recovery_ok;
+	struct gw_token_state tok;	/* gw_token.c */
 	/* Settings fixed at start (a reload cannot change them). */
 	size_t max_json_bytes;
 	char *audit_dir;
@@ -123,6 +140,7 @@ struct gw_response {
 	char content_type_buf[GW_CONTENT_TYPE_MAX];
 	struct sg_buf body;
 	const char *allow;		/* Allow header for 405, static */
+	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
 };
 
 /* --- gw_snapshot.c --- */
@@ -146,14 +164,12 @@ int gw_identity_refusal(struct gw *gw, const struct gw_identity *id, int64_t win
 /* Re-read the config file and publish it (SIGHUP). The old one stays on
  * failure. reason goes to the audit entry. */
 int gw_reload(struct gw *gw, const char *reason);
-/* The token failed with SG_ERR_TOKEN_LOST under snap: recover the token
- * (re-login or reopen) and publish a snapshot with fresh keys, unless
- * another thread already did. 0 when a retry may succeed. */
-int gw_token_recover(struct gw *gw, const struct gw_snapshot *snap);
-/* 1 while the last token recovery failed, until one succeeds or a
- * signature with the published keys does (gw_token_good). */
-int gw_token_failing(struct gw *gw);
-void gw_token_good(struct gw *gw);
+/* A new snapshot of from's configuration text (not the file, which may
+ * have changed since) with every key found on the token again, after the
+ * token recovered. SG_ERR_KEY_NOT_FOUND, with err naming it, when a key
+ * from has is not there (yet). */
+int gw_snapshot_rebuild(struct gw *gw, const struct gw_snapshot *from, struct gw_snapshot **snapp,
+    char *err, size_t errlen);
 
 /* --- gw_error.c: the one place an SG_ERR_* becomes an HTTP status --- */
 int gw_err_status(int r, const char **codep);

@@ -14,6 +14,7 @@
 
 #include "gw.h"
 #include "gw_refusals.h"
+#include "gw_token.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -28,11 +29,18 @@ struct gw_checkpointer {
 	time_t last_time;
 };
 
+struct seal_arg {
+	struct gw_identity *id;
+	int r;			/* the token's answer */
+	unsigned long ckr;
+};
+
 /* Called by the audit writer with the prev the checkpoint line gets. */
 static int
 seal(void *arg, const char prev_hex[65], char **sig_b64p)
 {
-	struct gw_identity *id = arg;
+	struct seal_arg *sa = arg;
+	struct gw_identity *id = sa->id;
 	unsigned char *head = NULL, *sig = NULL;
 	size_t head_len = 0, sig_len = 0;
 	int r;
@@ -42,7 +50,9 @@ seal(void *arg, const char prev_hex[65], char **sig_b64p)
 		return r;
 	/* The 32 bytes of the head hash are signed as a SHA-256 digest, so
 	 * openssl pkeyutl -verify -pkeyopt digest:sha256 checks them. */
-	r = sgp11_sign_digest(id->key, NID_sha256, SGP11_PAD_DEFAULT, head, head_len, &sig, &sig_len);
+	r = sa->r = sgp11_sign_digest(id->key, NID_sha256, SGP11_PAD_DEFAULT, head, head_len, &sig,
+	    &sig_len);
+	sa->ckr = sgp11_last_ckr();
 	if (r == 0)
 		r = sg_b64_encode(sig, sig_len, SG_B64_STD, sig_b64p);
 	if (r != 0)
@@ -52,34 +62,61 @@ seal(void *arg, const char prev_hex[65], char **sig_b64p)
 	return r;
 }
 
-int
-gw_checkpoint_write(struct gw *gw)
+/* One checkpoint under snap; *tokenp gets the token's answer. */
+static int
+write_under(struct gw *gw, struct gw_snapshot *snap, int *tokenp, unsigned long *ckrp)
 {
-	struct gw_snapshot *snap = gw_snapshot_get(gw);
 	const struct sg_identity *cid = snap->cfg->audit.checkpoint_identity;
-	struct gw_identity *id = NULL;
+	struct seal_arg sa;
 	struct sg_audit_entry e;
 	size_t i;
 	int r;
 
+	*tokenp = 0;
+	memset(&sa, 0, sizeof(sa));
 	for (i = 0; cid != NULL && i < snap->n_ids; i++) {
 		if (snap->ids[i].cfg == cid)
-			id = &snap->ids[i];
+			sa.id = &snap->ids[i];
 	}
-	if (id == NULL || id->key == NULL) {
-		r = cid == NULL ? SG_ERR_NOT_FOUND : SG_ERR_KEY_NOT_FOUND;
-		goto out;
-	}
+	if (sa.id == NULL || sa.id->key == NULL)
+		return cid == NULL ? SG_ERR_NOT_FOUND : SG_ERR_KEY_NOT_FOUND;
 	memset(&e, 0, sizeof(e));
 	e.type = "checkpoint";
-	e.identity = id->cfg->name;
-	e.key_id = sgp11_key_id_hex(id->key);
-	e.cert_serial = id->cert_serial[0] != '\0' ? id->cert_serial : NULL;
+	e.identity = sa.id->cfg->name;
+	e.key_id = sgp11_key_id_hex(sa.id->key);
+	e.cert_serial = sa.id->cert_serial[0] != '\0' ? sa.id->cert_serial : NULL;
 	e.outcome = "ok";
 	e.seal = seal;
-	e.seal_arg = id;
-	e.seal_alg = sgp11_key_spec(id->key)->kind == SGP11_EC ? "ecdsa-sha256" : "rsa-pkcs1-sha256";
-	if ((r = sg_audit_append(gw->audit, &e, NULL, NULL)) != 0)
+	e.seal_arg = &sa;
+	e.seal_alg = sgp11_key_spec(sa.id->key)->kind == SGP11_EC ? "ecdsa-sha256" :
+	    "rsa-pkcs1-sha256";
+	r = sg_audit_append(gw->audit, &e, NULL, NULL);
+	*tokenp = sa.r;
+	*ckrp = sa.ckr;
+	return r;
+}
+
+int
+gw_checkpoint_write(struct gw *gw)
+{
+	struct gw_snapshot *snap = gw_snapshot_get(gw);
+	unsigned long ckr = 0;
+	int r, token;
+
+	/* While the token is away the prober alone asks it. */
+	if (!gw_token_up(gw)) {
+		r = SG_ERR_TOKEN_LOST;
+		goto out;
+	}
+	r = write_under(gw, snap, &token, &ckr);
+	if (token == SG_ERR_TOKEN_LOST && gw_token_recover(gw, snap, ckr) == 0) {
+		gw_snapshot_put(gw, snap);
+		snap = gw_snapshot_get(gw);
+		r = write_under(gw, snap, &token, &ckr);
+	}
+	if (token != 0)
+		r = token;
+	if (r != 0)
 		sg_warn_r(r, "checkpoint not written");
  out:
 	gw_snapshot_put(gw, snap);
@@ -95,7 +132,7 @@ checkpoint_main(void *arg)
 	struct timespec until;
 	unsigned int every_entries, every_seconds;
 	time_t now;
-	int due;
+	int due, r;
 
 	pthread_mutex_lock(&cp->lock);
 	while (!cp->stop) {
@@ -122,11 +159,14 @@ checkpoint_main(void *arg)
 		if (!due)
 			continue;
 		pthread_mutex_unlock(&cp->lock);
-		if (gw_checkpoint_write(cp->gw) == 0) {
+		if ((r = gw_checkpoint_write(cp->gw)) == 0) {
 			sg_audit_stats(cp->gw->audit, &st);
 			cp->last_entries = st.entries;
 		}
-		cp->last_time = now;
+		/* A checkpoint the token could not sign is tried again each
+		 * second (without touching the token while it is away). */
+		if (r != SG_ERR_TOKEN_LOST)
+			cp->last_time = now;
 		pthread_mutex_lock(&cp->lock);
 	}
 	pthread_mutex_unlock(&cp->lock);

@@ -212,6 +212,8 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (x->resp.allow != NULL)
 		(void)MHD_add_response_header(r, "Allow", x->resp.allow);
+	if (x->resp.retry_after != NULL)
+		(void)MHD_add_response_header(r, "Retry-After", x->resp.retry_after);
 	ret = MHD_queue_response(conn, (unsigned int)x->resp.status, r);
 	MHD_destroy_response(r);
 	x->queued = 1;

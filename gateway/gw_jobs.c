@@ -25,6 +25,7 @@
 #include "gw_admit.h"
 #include "gw_jobs.h"
 #include "gw_metrics.h"
+#include "gw_token.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_file.h"
@@ -509,6 +510,23 @@ wait_authority(struct gw_jobs *j, struct job *job, unsigned int interval_s)
 	job->next_at = time(NULL) + (time_t)interval_s * factor;
 }
 
+/* The token is away: the step runs again once it is back, without
+ * counting as an attempt (nothing was sent). */
+static void
+wait_token(struct gw_jobs *j, struct job *job, const struct step_ctx *c, int r)
+{
+	static const char waiting[] = "the token is unavailable; waiting for it";
+
+	if (r == SG_ERR_TOKEN_LOST && gw_token_up(j->gw))
+		(void)gw_token_recover(j->gw, c->snap, sgp11_last_ckr());
+	job->next_at = time(NULL) + 1;
+	/* Saved once, not every second the wait lasts. */
+	if (strcmp(job->detail, waiting) != 0) {
+		set_detail(j, job, "%s", waiting);
+		job_save(j, job);
+	}
+}
+
 /* The answer to SignNew or Renew: a RetrievalId to poll, or the end. */
 static void
 await_certificate(struct gw_jobs *j, struct job *job, const struct step_ctx *c,
@@ -547,7 +565,10 @@ step_enroll_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	}
 	if ((r = new_key(j, job, job->new_label, &key)) != 0 ||
 	    (r = make_csr(j, job, c->id->cfg, key, &csr)) != 0) {
-		job_fail(j, job, "token_unavailable");
+		if (r == SG_ERR_TOKEN_LOST)
+			wait_token(j, job, c, r);
+		else
+			job_fail(j, job, "token_unavailable");
 		goto out;
 	}
 	/* Persisted as sent before it is: never sent twice. */
@@ -601,11 +622,19 @@ step_renew_start(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	}
 	if ((r = new_key(j, job, job->new_label, &key)) != 0 ||
 	    (r = make_csr(j, job, c->id->cfg, key, &csr)) != 0) {
-		job_fail(j, job, "token_unavailable");
+		if (r == SG_ERR_TOKEN_LOST)
+			wait_token(j, job, c, r);
+		else
+			job_fail(j, job, "token_unavailable");
 		goto out;
 	}
 	job_save(j, job);
 	r = gw_vero_renew(c->vero, c->id->cfg, csr, c->id->key, c->id->cert, &res, why, sizeof(why));
+	if (r == SG_ERR_TOKEN_LOST) {
+		/* The request was not signed, so nothing was sent. */
+		wait_token(j, job, c, r);
+		goto out;
+	}
 	gw_metrics_authority(j->gw->metrics, c->id->cfg->issuer->name, r == 0 && res.ok ? "ok" :
 	    "error");
 	if (r != 0) {
@@ -772,6 +801,12 @@ run_step(struct gw_jobs *j, struct job *job)
 
 	if (step_ctx_get(j, job, &c) != 0) {
 		job_fail(j, job, "conflict");
+		goto out;
+	}
+	/* While the token is away the prober alone asks it. */
+	if (!gw_token_up(j->gw) && (job->step == STEP_START || job->step == STEP_SWITCHING ||
+	    job->step == STEP_POLLING)) {
+		wait_token(j, job, &c, 0);
 		goto out;
 	}
 	switch (job->step) {

@@ -489,6 +489,15 @@ put_gauges(struct sg_buf *out, const struct gw_metrics_gauges *g)
 	    (r = sg_buf_printf(out, "sealgate_token_last_good_signature_timestamp_seconds %" PRId64
 	    "\n", g->last_good_signature)) != 0))
 		return r;
+	if (g->token_available >= 0 &&
+	    ((r = put_header(out, "sealgate_token_available",
+	    "1 while the token signs, 0 while it is away and requests are refused.", "gauge")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_token_available %d\n", g->token_available != 0)) != 0 ||
+	    (r = put_header(out, "sealgate_token_refused_while_unavailable",
+	    "Requests refused without touching the token in the current outage.", "gauge")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_token_refused_while_unavailable %" PRIu64 "\n",
+	    g->token_refused)) != 0))
+		return r;
 	if (!g->have_sessions)
 		return 0;
 	if ((r = put_header(out, "sealgate_token_sessions_in_use",

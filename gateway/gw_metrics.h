@@ -29,6 +29,8 @@ struct gw_metrics_gauges {
 	const struct gw_metrics_cert_expiry *cert_expiry;
 	size_t n_cert_expiry;
 	int64_t last_good_signature;	/* seconds since the epoch; 0: left out */
+	int token_available;		/* 1 or 0; negative: left out */
+	uint64_t token_refused;		/* refused in the current outage */
 	int have_sessions;		/* 0: leave the two session gauges out */
 	uint64_t sessions_in_use, sessions_max;
 };

@@ -19,9 +19,6 @@
 #include "sg_log.h"
 #include "sg_secret.h"
 
-/* Least time between two attempts to bring back a token that is away. */
-#define RECOVER_INTERVAL_MS 1000
-
 static time_t
 cert_not_after(X509 *cert)
 {
@@ -64,8 +61,10 @@ snapshot_free(struct gw_snapshot *snap)
 	free(snap);
 }
 
-int
-gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot **snapp,
+/* A snapshot of cfg (taken over, freed on failure too) with every
+ * identity's key found on the token. */
+static int
+snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snapshot **snapp,
     char *err, size_t errlen)
 {
 	struct gw_snapshot *snap = NULL;
@@ -73,18 +72,17 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 	size_t i;
 	int r;
 
-	*snapp = NULL;
-	err[0] = '\0';
-	if ((snap = calloc(1, sizeof(*snap))) == NULL)
+	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
+		sg_config_free(cfg);
 		return SG_ERR_ALLOC;
+	}
 	snap->refs = 1;
-	if ((r = sg_config_load_file(path, &snap->cfg, err, errlen)) != 0)
-		goto out;
-	snap->n_ids = snap->cfg->n_identities;
-	if ((snap->ids = calloc(snap->n_ids + 1, sizeof(*snap->ids))) == NULL) {
+	snap->cfg = cfg;
+	if ((snap->ids = calloc(cfg->n_identities + 1, sizeof(*snap->ids))) == NULL) {
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
+	snap->n_ids = cfg->n_identities;
 	for (i = 0; i < snap->n_ids; i++)
 		pthread_mutex_init(&snap->ids[i].ready_lock, NULL);
 	if (gw->token == NULL) {
@@ -153,6 +151,48 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
  out:
 	snapshot_free(snap);
 	return r;
+}
+
+int
+gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot **snapp,
+    char *err, size_t errlen)
+{
+	struct sg_config *cfg = NULL;
+	int r;
+
+	*snapp = NULL;
+	err[0] = '\0';
+	if ((r = sg_config_load_file(path, &cfg, err, errlen)) != 0)
+		return r;
+	return snapshot_build(gw, cfg, strict, snapp, err, errlen);
+}
+
+int
+gw_snapshot_rebuild(struct gw *gw, const struct gw_snapshot *from, struct gw_snapshot **snapp,
+    char *err, size_t errlen)
+{
+	struct gw_snapshot *snap = NULL;
+	struct sg_config *cfg = NULL;
+	size_t i;
+	int r;
+
+	*snapp = NULL;
+	err[0] = '\0';
+	if ((r = sg_config_load_string(from->cfg->source, from->cfg->source_len,
+	    from->cfg->base_dir, &cfg, err, errlen)) != 0 ||
+	    (r = snapshot_build(gw, cfg, 0, &snap, err, errlen)) != 0)
+		return r;
+	/* Same text, same identities in the same order. */
+	for (i = 0; i < from->n_ids && i < snap->n_ids; i++) {
+		if (from->ids[i].key != NULL && snap->ids[i].key == NULL) {
+			snprintf(err, errlen, "the key \"%s\" of identity %s is not on the token",
+			    from->ids[i].cfg->key_label, from->ids[i].cfg->name);
+			snapshot_free(snap);
+			return SG_ERR_KEY_NOT_FOUND;
+		}
+	}
+	*snapp = snap;
+	return 0;
 }
 
 struct gw_snapshot *
@@ -324,56 +364,4 @@ gw_reload(struct gw *gw, const char *reason)
 	r = reload_locked(gw, reason);
 	pthread_mutex_unlock(&gw->reload_lock);
 	return r;
-}
-
-int
-gw_token_recover(struct gw *gw, const struct gw_snapshot *snap)
-{
-	struct gw_snapshot *cur;
-	int64_t now = gw_monotonic_ms();
-	const char *level = "none";
-	int r;
-
-	pthread_mutex_lock(&gw->reload_lock);
-	/* Fresh keys were published after snap was taken: just retry. */
-	cur = gw_snapshot_get(gw);
-	r = cur->token_generation != snap->token_generation &&
-	    cur->token_generation == sgp11_generation(gw->token);
-	gw_snapshot_put(gw, cur);
-	if (r) {
-		pthread_mutex_unlock(&gw->reload_lock);
-		return 0;
-	}
-	/* While the token stays away, try again at most once a second rather
-	 * than reopening the module for every request. */
-	if (gw->recover_failed_ms != 0 && now - gw->recover_failed_ms < RECOVER_INTERVAL_MS) {
-		pthread_mutex_unlock(&gw->reload_lock);
-		return SG_ERR_TOKEN_LOST;
-	}
-	if ((r = sgp11_recover(gw->token, &level)) == 0 &&
-	    sgp11_generation(gw->token) != snap->token_generation)
-		r = reload_locked(gw, "token recovered");	/* module reopened: find the keys again */
-	/* Read without the lock by gw_token_failing. */
-	__atomic_store_n(&gw->recover_failed_ms, r == 0 ? 0 : now, __ATOMIC_RELEASE);
-	__atomic_store_n(&gw->recovery_level, level, __ATOMIC_RELEASE);
-	__atomic_store_n(&gw->recovery_ok, r == 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&gw->reload_lock);
-	gw_metrics_token_recovery(gw->metrics, level, r == 0 ? "ok" : "error");
-	if (r != 0)
-		sg_error_r(r, "token recovery failed (%s)", level);
-	else
-		sg_info("token recovered (%s)", level);
-	return r;
-}
-
-int
-gw_token_failing(struct gw *gw)
-{
-	return __atomic_load_n(&gw->recover_failed_ms, __ATOMIC_ACQUIRE) != 0;
-}
-
-void
-gw_token_good(struct gw *gw)
-{
-	__atomic_store_n(&gw->recover_failed_ms, 0, __ATOMIC_RELEASE);
 }

@@ -17,6 +17,7 @@
 
 #include "gw.h"
 #include "gw_jobs.h"
+#include "gw_token.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
@@ -33,34 +34,6 @@ gw_route_healthz(struct gw_request *req, struct gw_response *resp)
 	(void)req;
 	cJSON_AddStringToObject(doc, "status", "ok");
 	gw_json(resp, 200, doc);
-}
-
-/* Sign a fixed digest on the token and check it with the public key. */
-static int
-test_signature(struct gw_identity *id)
-{
-	static const unsigned char probe[] = "sealgate readiness probe";
-	unsigned char digest[32], *sig = NULL;
-	size_t sig_len = 0;
-	EVP_PKEY_CTX *vctx = NULL;
-	int r;
-
-	if (EVP_Digest(probe, sizeof(probe) - 1, digest, NULL, EVP_sha256(), NULL) != 1)
-		return SG_ERR_CRYPTO;
-	if ((r = sgp11_sign_digest(id->key, NID_sha256, SGP11_PAD_DEFAULT, digest, sizeof(digest),
-	    &sig, &sig_len)) != 0)
-		return r;
-	r = SG_ERR_CRYPTO;
-	if ((vctx = EVP_PKEY_CTX_new(sgp11_key_get0_public(id->key), NULL)) != NULL &&
-	    EVP_PKEY_verify_init(vctx) == 1 && EVP_PKEY_CTX_set_signature_md(vctx, EVP_sha256()) == 1 &&
-	    EVP_PKEY_verify(vctx, sig, sig_len, digest, sizeof(digest)) == 1)
-		r = 0;
-	else
-		sg_error("readiness: the token's signature with %s does not verify", id->cfg->name);
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(vctx);
-	OPENSSL_free(sig);
-	return r;
 }
 
 static int
@@ -81,26 +54,27 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 		snprintf(why, whylen, "certificate expired");
 		return 0;
 	}
+	/* While the token is away the prober alone asks it. */
+	if (!gw_token_up(gw)) {
+		snprintf(why, whylen, "the token is unavailable");
+		return 0;
+	}
 	pthread_mutex_lock(&id->ready_lock);
-	/* A recent good test signature stands, unless the token has been
-	 * lost since: then the token itself is asked (at most every
-	 * READY_RETRY_S). */
-	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S && !gw_token_failing(gw)) {
+	/* A recent good test signature stands. */
+	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S) {
 		pthread_mutex_unlock(&id->ready_lock);
 		return 1;
 	}
-	/* Anyone may ask /readyz: a failing token is not made to sign for
+	/* Anyone may ask /readyz: a key that fails is not made to sign for
 	 * every caller. */
 	if (id->failed_at != 0 && now - id->failed_at < READY_RETRY_S)
 		r = id->failed_r;
 	else {
-		r = test_signature(id);
+		r = gw_token_test_signature(id);
 		if (r == SG_ERR_TOKEN_LOST)
-			(void)gw_token_recover(gw, snap);
+			(void)gw_token_recover(gw, snap, sgp11_last_ckr());
 		id->failed_at = r == 0 ? 0 : now;
 		id->failed_r = r;
-		if (r == 0)
-			gw_token_good(gw);
 	}
 	id->ready_at = r == 0 ? now : 0;
 	pthread_mutex_unlock(&id->ready_lock);
@@ -109,27 +83,40 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	return r == 0;
 }
 
-/* "token": whether recovery is failing, the last recovery's level and
+static void
+add_time(cJSON *obj, const char *name, time_t when)
+{
+	struct tm tm;
+	char text[32];
+
+	if (gmtime_r(&when, &tm) != NULL && strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		cJSON_AddStringToObject(obj, name, text);
+}
+
+/* "token": whether it is available (since when it is not, and how many
+ * requests were refused meanwhile), the last recovery's level and
  * outcome, and when the token last signed (UTC), for the operator. */
 static void
 add_token_state(struct gw *gw, cJSON *doc)
 {
 	cJSON *t = cJSON_AddObjectToObject(doc, "token");
-	const char *level = __atomic_load_n(&gw->recovery_level, __ATOMIC_ACQUIRE);
+	const char *level = __atomic_load_n(&gw->tok.level, __ATOMIC_ACQUIRE);
 	int64_t last = gw->token != NULL ? sgp11_last_good_signature(gw->token) : 0;
-	time_t when = (time_t)last;
-	struct tm tm;
-	char text[32];
+	int up = gw_token_up(gw);
 
-	cJSON_AddStringToObject(t, "recovery", gw_token_failing(gw) ? "failing" : "ok");
+	cJSON_AddStringToObject(t, "state", up ? "available" : "unavailable");
+	cJSON_AddStringToObject(t, "recovery", up ? "ok" : "failing");
+	if (!up) {
+		add_time(t, "unavailable_since", __atomic_load_n(&gw->tok.down_since, __ATOMIC_RELAXED));
+		cJSON_AddNumberToObject(t, "refused", (double)gw_token_refused(gw));
+	}
 	if (level != NULL) {
 		cJSON_AddStringToObject(t, "last_recovery_level", level);
 		cJSON_AddStringToObject(t, "last_recovery_outcome",
-		    __atomic_load_n(&gw->recovery_ok, __ATOMIC_ACQUIRE) ? "ok" : "error");
+		    __atomic_load_n(&gw->tok.ok, __ATOMIC_ACQUIRE) ? "ok" : "error");
 	}
-	if (last != 0 && gmtime_r(&when, &tm) != NULL &&
-	    strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
-		cJSON_AddStringToObject(t, "last_good_signature", text);
+	if (last != 0)
+		add_time(t, "last_good_signature", (time_t)last);
 }
 
 /* Identity names, token and renewal troubles are for the operator: a

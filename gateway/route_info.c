@@ -13,6 +13,7 @@
 
 #include "gw.h"
 #include "gw_metrics.h"
+#include "gw_token.h"
 #include "sg_err.h"
 
 void
@@ -29,6 +30,8 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	sg_audit_stats(req->gw->audit, &st);
 	g.audit_entries = st.entries;
 	g.last_good_signature = sgp11_last_good_signature(req->gw->token);
+	g.token_available = gw_token_up(req->gw);
+	g.token_refused = gw_token_refused(req->gw);
 	if ((expiry = calloc(snap->n_ids + 1, sizeof(*expiry))) == NULL) {
 		gw_error(resp, 500, "internal", "out of memory");
 		return;

@@ -18,6 +18,7 @@
 #include "gw_admit.h"
 #include "gw_cms.h"
 #include "gw_metrics.h"
+#include "gw_token.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -148,10 +149,13 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	digest_label(&sr, digest_text, sizeof(digest_text));
 	if ((admitted = admit(req, snap, &sr, &id, resp)) != GW_ADMIT_OK)
 		goto refused;
+	/* While the token is away: 503 at once, counted for the outage. */
+	if (gw_token_refuses(gw, resp))
+		goto out;
 	r = sign_once(id, gw, &sr, &sig, &sig_len);
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
-		if (gw_token_recover(gw, snap) == 0) {
+		if (gw_token_recover(gw, snap, sgp11_last_ckr()) == 0) {
 			/* The same checks again under what recovery published. */
 			fresh = gw_snapshot_get(gw);
 			if ((admitted = admit(req, fresh, &sr, &id, resp)) != GW_ADMIT_OK)

@@ -16,6 +16,7 @@
 #include "gw_headers.h"
 #include "gw_metrics.h"
 #include "gw_soapenv.h"
+#include "gw_token.h"
 #include "gw_wssec_sign.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -169,13 +170,16 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	}
 	if ((admitted = ready_to_call(req, id, resp)) != GW_ADMIT_OK)
 		goto refused;
+	/* While the token is away: 503 at once, counted for the outage. */
+	if (gw_token_refuses(gw, resp))
+		goto out;
 	r = gw_soap_call(id->soap, req->body.data, req->body.len, action, req->request_id, &res,
 	    why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		/* Nothing reached the authority: sign again with fresh keys. */
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
 		gw_soap_result_clear(&res);
-		if (gw_token_recover(gw, req->snap) == 0) {
+		if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) == 0) {
 			/* The same checks again under what recovery published. */
 			fresh = gw_snapshot_get(gw);
 			if ((admitted = gw_admit(req, fresh, name, SG_USE_SOAP, a->name, &id, resp)) !=

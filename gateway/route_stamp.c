@@ -19,6 +19,7 @@
 #include "gw_admit.h"
 #include "gw_idem.h"
 #include "gw_metrics.h"
+#include "gw_token.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -272,11 +273,15 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 			goto refused;
 		}
 	}
+	/* While the token is away: 503 at once, counted for the outage (a
+	 * replay above needs no token and is answered). */
+	if (gw_token_refuses(gw, resp))
+		goto out;
 	r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res, why,
 	    sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
-		if (gw_token_recover(gw, req->snap) == 0) {
+		if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) == 0) {
 			/* The same checks again under what recovery published, and
 			 * its adapter, whose interface key was found again. */
 			fresh = gw_snapshot_get(gw);
@@ -306,7 +311,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		else
 			gw_error_r(resp, r == SG_ERR_TIMEOUT ? r : SG_ERR_AUTHORITY, "%s", why);
 		e.outcome = "error";
-		e.error = r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
+		e.error = r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN ? "token_unavailable" :
+		    r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
 		extra_keys[0] = "detail";
 		extra_values[0] = why;
 		e.extra_keys = extra_keys;

@@ -26,6 +26,7 @@
 #include "gw_jobs.h"
 #include "gw_metrics.h"
 #include "gw_refusals.h"
+#include "gw_token.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"
 #include "sg_file.h"
@@ -276,6 +277,7 @@ main(int argc, char **argv)
 	}
 	pthread_mutex_init(&gw.snap_lock, NULL);
 	pthread_mutex_init(&gw.reload_lock, NULL);
+	gw_token_init(&gw);
 	if ((gw.config_path = realpath(path, NULL)) == NULL) {
 		fatal(path, strerror(errno));
 		return 1;
@@ -370,6 +372,10 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if ((r = gw_token_watch_start(&gw)) != 0) {
+		fatal("token", sg_strerror(r));
+		goto out;
+	}
 	if ((r = gw_checkpoint_start(&gw, &checkpointer)) != 0) {
 		fatal("checkpoints", sg_strerror(r));
 		goto out;
@@ -408,6 +414,7 @@ main(int argc, char **argv)
 	gw.jobs = NULL;
 	gw_checkpoint_stop(checkpointer);
 	checkpointer = NULL;
+	gw_token_watch_stop(&gw);
 	gw_refusals_flush(&gw, 0, 1);	/* every count, before the last seal */
 	if (audit_event(&gw, "shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT") != 0)
 		sg_error("audit: cannot record the shutdown");
@@ -419,6 +426,7 @@ main(int argc, char **argv)
 	gw_http_stop(http, 0);
 	gw_jobs_stop(gw.jobs);
 	gw_checkpoint_stop(checkpointer);
+	gw_token_watch_stop(&gw);
 	sg_audit_close(gw.audit);
 	if (gw.snap != NULL)
 		gw_snapshot_put(&gw, gw.snap);

@@ -79,13 +79,33 @@ int sgp11_login(struct sgp11_ctx *ctx, const char *pin);
  * locked): that PIN is never presented again, recovery stops short of
  * logging in, and only sgp11_login with another PIN clears it. */
 int sgp11_pin_refused(struct sgp11_ctx *ctx);
-/* Check the token is still there and logged in, and climb only as far as
- * needed: find the keys again (sessions and login alive: their handles
- * may be stale), log in again, reopen the module. *levelp (may be NULL)
- * gets the highest level tried: "find_keys", "login" or "reopen"; "none"
- * when nothing was tried. 0, or the error that stopped recovery
- * (SG_ERR_PIN_INCORRECT at once, touching nothing, after a refused PIN). */
-int sgp11_recover(struct sgp11_ctx *ctx, const char **levelp);
+/* How far recovery climbs, cheapest first. */
+enum sgp11_recovery {
+	SGP11_RECOVER_NONE = 0,		/* nothing tried */
+	SGP11_RECOVER_FIND_KEYS,	/* handles stale: find the objects again */
+	SGP11_RECOVER_LOGIN,		/* sessions or login lost: new ones */
+	SGP11_RECOVER_REOPEN		/* C_Finalize, C_Initialize, find the token */
+};
+/* The module is reopened at most this often (a module that is reset in a
+ * loop may never come back). */
+#define SGP11_REOPEN_MIN_MS 1000
+/* "none", "find_keys", "login", "reopen" (static). */
+const char *sgp11_recovery_name(enum sgp11_recovery level);
+/* Where recovery from a call that failed with rv should start:
+ * FIND_KEYS for a stale object handle, REOPEN for a removed device or a
+ * module that lost its initialisation, LOGIN for the rest. */
+enum sgp11_recovery sgp11_recovery_for(unsigned long rv);
+/* Make the token usable again, starting at level from and climbing only
+ * as far as needed: a session is opened to see what is left; when it
+ * sees the login, the key handles are made stale (FIND_KEYS); when it
+ * sees no login, or from asks for more, new sessions and a new login
+ * (LOGIN); when no session opens, the module is reopened (REOPEN). Keys
+ * found before are stale afterwards (sgp11_key_stale). *levelp (may be
+ * NULL) gets the highest level tried. 0, or the error that stopped it:
+ * SG_ERR_PIN_INCORRECT at once, touching nothing, after a refused PIN;
+ * SG_ERR_BUSY when only reopening is left and the module was reopened
+ * less than SGP11_REOPEN_MIN_MS ago (nothing done: ask again later). */
+int sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recovery *levelp);
 /* When the last signature sgp11_sign_digest made succeeded (seconds since
  * the epoch), 0 before the first. Read without a lock. */
 int64_t sgp11_last_good_signature(const struct sgp11_ctx *ctx);

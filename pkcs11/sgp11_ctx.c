@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -33,13 +34,22 @@ label_equals(const char *padded_or_c, const char *want)
 	return 1;
 }
 
+/* At start a module that does not load is an error; while recovery
+ * tries again every so often, the outage is reported once by the caller. */
+#define LOAD_FAILED(quiet, ...) do { \
+	if (quiet) \
+		sg_debug(__VA_ARGS__); \
+	else \
+		sg_error(__VA_ARGS__); \
+} while (0)
+
 static int
-load_module(struct sgp11_ctx *ctx)
+load_module(struct sgp11_ctx *ctx, int quiet)
 {
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 
 	if (access(ctx->module_path, R_OK) != 0) {
-		sg_error("PKCS#11 module %s is not readable", ctx->module_path);
+		LOAD_FAILED(quiet, "PKCS#11 module %s is not readable", ctx->module_path);
 		return SG_ERR_MODULE_LOAD;
 	}
 	/* Our own reference first, so a file that is not a PKCS#11 module is
@@ -48,13 +58,13 @@ load_module(struct sgp11_ctx *ctx)
 	if ((ctx->dl = dlopen(ctx->module_path, RTLD_NOW | RTLD_LOCAL)) == NULL ||
 	    (*(void **)&get_list = dlsym(ctx->dl, "C_GetFunctionList")) == NULL ||
 	    get_list(&ctx->fl) != CKR_OK) {
-		sg_error("%s is not a PKCS#11 module", ctx->module_path);
+		LOAD_FAILED(quiet, "%s is not a PKCS#11 module", ctx->module_path);
 		return SG_ERR_MODULE_LOAD;
 	}
 	if ((ctx->p11 = PKCS11_CTX_new()) == NULL)
 		return SG_ERR_ALLOC;
 	if (PKCS11_CTX_load(ctx->p11, ctx->module_path) != 0) {
-		sg_error("PKCS#11 module %s failed to initialise", ctx->module_path);
+		LOAD_FAILED(quiet, "PKCS#11 module %s failed to initialise", ctx->module_path);
 		ERR_clear_error();
 		PKCS11_CTX_free(ctx->p11);
 		ctx->p11 = NULL;
@@ -62,7 +72,7 @@ load_module(struct sgp11_ctx *ctx)
 	}
 	if (PKCS11_enumerate_slots(ctx->p11, &ctx->slots, &ctx->nslots) != 0) {
 		ERR_clear_error();
-		sg_error("PKCS#11 module %s: cannot list slots", ctx->module_path);
+		LOAD_FAILED(quiet, "PKCS#11 module %s: cannot list slots", ctx->module_path);
 		return SG_ERR_MODULE_LOAD;
 	}
 	return 0;
@@ -214,7 +224,7 @@ sgp11_open(const char *module, const char *token_label, struct sgp11_ctx **ctxp)
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
-	if ((r = load_module(ctx)) != 0)
+	if ((r = load_module(ctx, 0)) != 0)
 		goto out;
 	if (token_label != NULL && (r = select_token(ctx)) != 0)
 		goto out;
@@ -440,15 +450,73 @@ probe(struct sgp11_ctx *ctx)
 /* Defined in sgp11_login.c: log in with ctx->pin, honouring PIN hygiene. */
 int sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin);
 
-int
-sgp11_recover(struct sgp11_ctx *ctx, const char **levelp)
+static int64_t
+monotonic_ms(void)
 {
-	int r = SG_ERR_TOKEN_LOST, stale = 0;
-	const char *level_dummy;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sessions work: make every handle from before unusable and log in again.
+ * libp11's pooled sessions died with ours; make it forget their handles
+ * (same mode: nothing is closed) before new sessions could be given the
+ * same numbers. Its cache of key objects goes only with a logout (the
+ * token may answer that nobody is logged in, which is true). Keys found
+ * before must be found again: the generation moves. */
+static int
+forget_objects(struct sgp11_ctx *ctx)
+{
+	ctx->generation++;
+	if (ctx->pin == NULL)
+		return ctx->pin_refused ? SG_ERR_PIN_INCORRECT : 0;
+	if (PKCS11_open_session(ctx->slot, 1) != 0)
+		ERR_clear_error();
+	if (PKCS11_logout(ctx->slot) != 0)
+		ERR_clear_error();
+	return sgp11_login_locked(ctx, ctx->pin);
+}
+
+static const char *const recovery_names[] = { "none", "find_keys", "login", "reopen" };
+
+const char *
+sgp11_recovery_name(enum sgp11_recovery level)
+{
+	if ((unsigned int)level >= sizeof(recovery_names) / sizeof(recovery_names[0]))
+		return "none";
+	return recovery_names[level];
+}
+
+enum sgp11_recovery
+sgp11_recovery_for(unsigned long rv)
+{
+	switch (rv) {
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_OBJECT_HANDLE_INVALID:
+		return SGP11_RECOVER_FIND_KEYS;
+	case CKR_DEVICE_REMOVED:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+		return SGP11_RECOVER_REOPEN;
+	default:
+		/* Sessions or the login lost, the token not present, a device
+		 * error: new sessions first; the probe tells what is left. */
+		return SGP11_RECOVER_LOGIN;
+	}
+}
+
+int
+sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recovery *levelp)
+{
+	enum sgp11_recovery level_dummy;
+	int r = SG_ERR_TOKEN_LOST, alive;
+	int64_t now = monotonic_ms();
 
 	if (levelp == NULL)
 		levelp = &level_dummy;
-	*levelp = "none";
+	*levelp = SGP11_RECOVER_NONE;
 	pthread_rwlock_wrlock(&ctx->use_lock);
 	/* Reopening the module would only lead to the refused PIN again. */
 	if (ctx->pin_refused) {
@@ -458,55 +526,37 @@ sgp11_recover(struct sgp11_ctx *ctx, const char **levelp)
 	/* Nobody holds a session now: close our idle ones first, so none of
 	 * their handles is alive when the module hands out new ones. */
 	sgp11_pool_drain(ctx);
-	if (ctx->fl != NULL && ctx->slot != NULL && (r = probe(ctx)) == 1) {
-		/* Sessions and the login are fine, yet a call failed as lost:
-		 * the token's objects may have gone away and come back with new
-		 * handles (CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID).
-		 * Every key found before must be found again, libp11's too: its
-		 * object cache goes only with a logout, so log in again. */
-		ctx->generation++;
-		r = 0;
-		*levelp = "find_keys";
-		if (ctx->pin == NULL)
-			goto out;
-		stale = 1;
-	}
-	if (ctx->fl != NULL && ctx->slot != NULL && r == 0 && ctx->pin != NULL) {
-		if (stale)
-			sg_warn("token key handle went stale; finding the keys again");
-		else {
-			sg_warn("token session logged out; logging in again");
-			*levelp = "login";
+	if (from < SGP11_RECOVER_REOPEN && ctx->fl != NULL && ctx->slot != NULL &&
+	    (alive = probe(ctx)) >= 0) {
+		/* Sessions can be opened. Logged in and asked for no more: the
+		 * token's objects may have gone away and come back with new
+		 * handles (CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID). */
+		if (alive == 1 && from <= SGP11_RECOVER_FIND_KEYS) {
+			*levelp = SGP11_RECOVER_FIND_KEYS;
+			sg_debug("token key handles may be stale; finding the keys again");
+		} else {
+			*levelp = SGP11_RECOVER_LOGIN;
+			sg_debug("token sessions or login lost; logging in again");
 		}
-		/* libp11's pooled sessions died with ours. Make it forget their
-		 * handles (same mode: nothing is closed) before new sessions
-		 * could be given the same numbers. */
-		if (PKCS11_open_session(ctx->slot, 1) != 0)
-			ERR_clear_error();
-		/* And its cache of key objects, whose handles are stale too;
-		 * the token answers that nobody is logged in, which is true. */
-		if (PKCS11_logout(ctx->slot) != 0)
-			ERR_clear_error();
-		if ((r = sgp11_login_locked(ctx, ctx->pin)) == 0) {
-			/* Private objects may get new handles once the login was
-			 * lost: keys found before must be found again. */
-			ctx->generation++;
-			goto out;
-		}
-		if (ctx->pin_refused)
+		if ((r = forget_objects(ctx)) == 0 || ctx->pin_refused)
 			goto out;
 	}
-	/* Sessions are dead: reopen the module from scratch. */
-	*levelp = "reopen";
-	sg_warn("token %s unreachable; reopening module %s", ctx->token_label,
-	    ctx->module_path);
+	/* Sessions are dead, or what is cheaper did not help: reopen the
+	 * module from scratch, but not more often than a module can bear. */
+	*levelp = SGP11_RECOVER_REOPEN;
+	if (ctx->last_reopen_ms != 0 && now - ctx->last_reopen_ms < SGP11_REOPEN_MIN_MS) {
+		r = SG_ERR_BUSY;
+		goto out;
+	}
+	ctx->last_reopen_ms = now;
+	sg_debug("token %s unreachable; reopening module %s", ctx->token_label, ctx->module_path);
 	pthread_mutex_lock(&ctx->pool_lock);
 	/* Busy sessions die with the module; forget them. */
 	ctx->n_open = 0;
 	pthread_mutex_unlock(&ctx->pool_lock);
 	retire_module(ctx);
 	ctx->generation++;
-	if ((r = load_module(ctx)) != 0)
+	if ((r = load_module(ctx, 1)) != 0)
 		goto out;
 	if (ctx->token_label != NULL && (r = select_token(ctx)) != 0)
 		goto out;

@@ -182,10 +182,11 @@ client_token() {
 
 # start_gateway [CONFIG]: sealgated in the background on the config's port
 # (0 in tests); waits for its ready file and sets GW_URL and GW_PID.
+# GW_VERBOSE=--verbose gives a debug log when a test is looked into.
 start_gateway() {
     local config=${1:-$SG_WORK/sealgate.json}
     rm -f "$SG_WORK/ready.json"
-    ${GW_WRAPPER:-} sealgated --foreground --config "$config" --ready-file "$SG_WORK/ready.json" \
+    ${GW_WRAPPER:-} sealgated --foreground ${GW_VERBOSE:-} --config "$config" --ready-file "$SG_WORK/ready.json" \
         >>"$SG_WORK/sealgated.log" 2>&1 &
     GW_PID=$!
     wait_ready "$SG_WORK/ready.json" "$GW_PID" sealgated "$SG_WORK/sealgated.log"
@@ -300,3 +301,98 @@ gateway_fixture() {
 }
 JSON
 }
+
+# --- signing load, for the token outage tests ---------------------------------
+
+# sign_load_start N: N clients (billing, with identity local-seal) each sign
+# documents of their own until sign_load_stop. Per request a line "i status"
+# in $SG_WORK/load/CLIENT.status; the document and answer of each 200 are
+# kept, any answer but 200 or 503 token_unavailable as CLIENT.i.other. A
+# client asks again after a 503 when its Retry-After says, as a well-behaved
+# client of the gateway does (it is not a wait for anything in the test).
+sign_load_start() {
+    local n
+    mkdir -p "$SG_WORK/load"
+    rm -f "$SG_WORK/load.stop"
+    LOAD_PIDS=()
+    for n in $(seq 1 "$1"); do sign_load_client "$n" & LOAD_PIDS+=($!); done
+}
+sign_load_client() {
+    local n=$1 i=0 status after out token
+    token=$(cat "$SG_WORK/billing.token")
+    while [ ! -e "$SG_WORK/load.stop" ]; do
+        i=$((i + 1))
+        out=$SG_WORK/load/$n.$i
+        printf 'document %s of client %s\n' "$i" "$n" > "$out.doc"
+        read -r status after < <(curl -sS -o "$out.json" -w '%{http_code} %header{retry-after}\n' \
+            --max-time 60 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+            --data "$(sign_body local-seal sha256 "$out.doc" raw)" "$GW_URL/v1/sign")
+        if [ "$status" != 200 ]; then
+            { [ "$status" = 503 ] && [ "$(jq -r .error "$out.json")" = token_unavailable ]; } ||
+                cp "$out.json" "$out.other"
+            rm -f "$out.doc" "$out.json"
+        fi
+        echo "$i $status" >> "$SG_WORK/load/$n.status"
+        case "${after:-}" in [1-9]) [ -e "$SG_WORK/load.stop" ] || sleep "$after" ;; esac
+    done
+}
+sign_load_stop() { touch "$SG_WORK/load.stop"; wait "${LOAD_PIDS[@]}"; }
+# load_answers STATUS: how many requests of the load were answered STATUS.
+load_answers() { cat "$SG_WORK"/load/*.status 2>/dev/null | awk -v s="$1" '$2 == s' | wc -l; }
+# load_check PUBKEY: after sign_load_stop, every 200's signature verifies
+# with openssl against PUBKEY and nothing but 200 and 503 token_unavailable
+# was answered. Sets LOAD_OK to the number of signatures.
+load_check() {
+    local doc bad=0 others
+    LOAD_OK=0
+    for doc in "$SG_WORK"/load/*.doc; do
+        [ -e "$doc" ] || continue
+        LOAD_OK=$((LOAD_OK + 1))
+        jq -r .signature "${doc%.doc}.json" | base64 -d > "$SG_WORK/load.sig"
+        openssl dgst -sha256 -verify "$1" -signature "$SG_WORK/load.sig" "$doc" >/dev/null 2>&1 ||
+            bad=$((bad + 1))
+    done
+    expect_eq "every one of the $LOAD_OK signatures under load verifies with openssl" "$bad" 0
+    expect_eq "  and each 200 was kept" "$LOAD_OK" "$(load_answers 200)"
+    others=$(find "$SG_WORK/load" -name '*.other' | wc -l)
+    expect_eq "nothing but 200 or 503 token_unavailable ($(load_answers 503) refused)" "$others" 0
+}
+
+# fault_fixture: gateway_fixture with the token behind
+# tests/fixtures/p11fault.so (controlled by $SG_WORK/fault, calls noted in
+# $SG_WORK/calls) and no timed checkpoint, so the token is asked only for
+# what the test does.
+fault_fixture() {
+    gateway_fixture
+    jq --arg m "$SG_BUILDDIR/tests/fixtures/p11fault.so" \
+        '.token.module = $m | .audit.checkpoint_every_seconds = 86400' \
+        "$SG_WORK/sealgate.json" > "$SG_WORK/c.json" && mv "$SG_WORK/c.json" "$SG_WORK/sealgate.json"
+    export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$SG_WORK/fault P11FAULT_CALLS=$SG_WORK/calls
+}
+
+# expect_outage_over WHAT BACK_AT RECOVERED: after the token came back at
+# BACK_AT (ms, now_ms) with RECOVERED token_recovered entries in the log
+# before, the next one is written within 2 s of it.
+expect_outage_over() {
+    local rec_at
+    wait_until 30 "$1: the outage ends" at_least $(($3 + 1)) audit_entries token_recovered || return
+    rec_at=$(audit_ms "$(audit_last token_recovered time)")
+    if [ $((rec_at - $2)) -le 2000 ]; then
+        pass "$1: signing again $((rec_at - $2)) ms after the token returned"
+    else
+        fail "$1: signing again only $((rec_at - $2)) ms after the token returned"
+    fi
+}
+
+# audit_last TYPE MEMBER: MEMBER of the last entry of TYPE.
+audit_last() {
+    cat "$SG_WORK"/audit/audit-*.jsonl | jq -s -r --arg t "$1" --arg m "$2" \
+        '[.[] | select(.type == $t)] | last | .[$m]'
+}
+# audit_ms TIME: an entry's time in ms since the epoch.
+audit_ms() {
+    python3 -c 'import sys, datetime
+t = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ")
+print(int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))' "$1"
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

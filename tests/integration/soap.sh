@@ -325,7 +325,7 @@ echo logout > "$W/fault"
 expect_eq "lost login: signed again after logging in, 200" \
     "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 200
 check "  and that answer verifies" answer_verifies
-expect_match "  after a new login" "$(cat "$W/sealgated.log")" 'logging in again'
+expect_match "  after a new login" "$(cat "$W/sealgated.log")" 'token recovered \(login\)'
 rm -f "$W/fault"
 echo dead > "$W/fault"
 expect_error "dead token: nothing is sent" 503 token_unavailable "$(soap stil-ipl "$W/e12.xml" -H "$CT12")"
@@ -333,7 +333,7 @@ rm -f "$W/fault"
 wait_until 30 "back after the module is reopened, with fresh adapters" \
     eval '[ "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" = 200 ]' &&
     pass "back after the module is reopened, with fresh adapters"
-expect_match "  module reopened" "$(cat "$W/sealgated.log")" 'reopening module'
+expect_match "  module reopened" "$(cat "$W/sealgated.log")" 'token recovered \(reopen\)'
 check "  and that answer verifies" answer_verifies
 # The token's objects came back with new handles: the signing key and the
 # TLS client key (libp11's) are found again; the call goes through.

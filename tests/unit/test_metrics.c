@@ -148,6 +148,14 @@ static const char expected_scenario[] =
 	"signature the gateway asked for.\n"
 	"# TYPE sealgate_token_last_good_signature_timestamp_seconds gauge\n"
 	"sealgate_token_last_good_signature_timestamp_seconds 1796211095\n"
+	"# HELP sealgate_token_available 1 while the token signs, 0 while it is away and requests "
+	"are refused.\n"
+	"# TYPE sealgate_token_available gauge\n"
+	"sealgate_token_available 0\n"
+	"# HELP sealgate_token_refused_while_unavailable Requests refused without touching the "
+	"token in the current outage.\n"
+	"# TYPE sealgate_token_refused_while_unavailable gauge\n"
+	"sealgate_token_refused_while_unavailable 17\n"
 	"# HELP sealgate_token_sessions_in_use Token sessions currently signing.\n"
 	"# TYPE sealgate_token_sessions_in_use gauge\n"
 	"sealgate_token_sessions_in_use 3\n"
@@ -199,6 +207,8 @@ test_exact_text(void)
 	g.audit_entries = 42;
 	g.cert_expiry = expiry;
 	g.n_cert_expiry = 2;
+	g.token_available = 0;
+	g.token_refused = 17;
 	g.have_sessions = 1;
 	g.sessions_in_use = 3;
 	g.sessions_max = 8;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the token layer's pure helpers (no token): key specs,
- * CK_RV names and their translation to SG_ERR_* codes. */
+ * CK_RV names, their translation to SG_ERR_* codes and the recovery level
+ * each calls for. */
 #include "config.h"
 
 #include <string.h>
@@ -79,6 +80,38 @@ test_ckr_names(void)
 	CU_ASSERT_STRING_EQUAL(sgp11_ckr_name(0x80001234UL), "CKR_0x80001234");
 }
 
+/* Where recovery starts for what the module answered. */
+static void
+test_recovery_levels(void)
+{
+	static const struct { CK_RV rv; enum sgp11_recovery level; const char *name; } cases[] = {
+		{ CKR_KEY_HANDLE_INVALID, SGP11_RECOVER_FIND_KEYS, "find_keys" },
+		{ CKR_OBJECT_HANDLE_INVALID, SGP11_RECOVER_FIND_KEYS, "find_keys" },
+		{ CKR_SESSION_HANDLE_INVALID, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_SESSION_CLOSED, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_USER_NOT_LOGGED_IN, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_TOKEN_NOT_PRESENT, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_DEVICE_ERROR, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_GENERAL_ERROR, SGP11_RECOVER_LOGIN, "login" },
+		{ CKR_DEVICE_REMOVED, SGP11_RECOVER_REOPEN, "reopen" },
+		{ CKR_CRYPTOKI_NOT_INITIALIZED, SGP11_RECOVER_REOPEN, "reopen" },
+		{ CKR_SLOT_ID_INVALID, SGP11_RECOVER_REOPEN, "reopen" },
+		{ CKR_TOKEN_NOT_RECOGNIZED, SGP11_RECOVER_REOPEN, "reopen" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(sgp11_recovery_for(cases[i].rv), cases[i].level);
+		CU_ASSERT_STRING_EQUAL(sgp11_recovery_name(sgp11_recovery_for(cases[i].rv)),
+		    cases[i].name);
+	}
+	CU_ASSERT_STRING_EQUAL(sgp11_recovery_name(SGP11_RECOVER_NONE), "none");
+	CU_ASSERT_STRING_EQUAL(sgp11_recovery_name((enum sgp11_recovery)42), "none");
+	/* Levels are ordered: climbing is adding one. */
+	CU_ASSERT(SGP11_RECOVER_FIND_KEYS < SGP11_RECOVER_LOGIN);
+	CU_ASSERT(SGP11_RECOVER_LOGIN < SGP11_RECOVER_REOPEN);
+}
+
 int
 main(void)
 {
@@ -87,6 +120,7 @@ main(void)
 		{ "key specs reject the rest", test_keyspec_rejects },
 		{ "CK_RV to SG_ERR", test_ckr_translation },
 		{ "CK_RV names", test_ckr_names },
+		{ "recovery levels", test_recovery_levels },
 		{ NULL, NULL }
 	};
 
