@@ -187,6 +187,21 @@ expect_eq "stamps after the key handles went stale" "$(stamp_doc "$W/doc.pdf")" 
 check "and that stamp verifies" sh -c "jq -r .cms '$W/body' | base64 -d > '$W/renum.p7s' &&
     openssl cms -verify -binary -inform DER -in '$W/renum.p7s' -content '$W/doc.pdf' -CAfile '$SIM/stamp-ca.pem' -out /dev/null"
 rm -f "$W/fault"
+# The token goes away (a module that must be re-initialised): stamps are
+# refused with 503 and nothing reaches the authority; once it is back the
+# next stamp goes through, without a restart.
+before=$(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0')
+recovered=$(audit_entries token_recovered)
+echo dead > "$W/fault"
+expect_error "while the token is away, a stamp" 503 token_unavailable "$(stamp_doc "$W/doc.pdf")"
+expect_error "  and the next one, at once" 503 token_unavailable "$(stamp_doc "$W/doc.pdf")"
+expect_eq "  nothing reached the authority" \
+    "$(simcurl "$SIM_ROOT/sim/counts?month=$(date -u +%Y-%m)" | jq '.counts["org-stamp-1"] // 0')" "$before"
+rm -f "$W/fault"
+wait_until 30 "the token is back" at_least $((recovered + 1)) audit_entries token_recovered
+expect_eq "stamps again after the token returned" "$(stamp_doc "$W/doc.pdf")" 200
+check "and that stamp verifies" sh -c "jq -r .cms '$W/body' | base64 -d > '$W/back.p7s' &&
+    openssl cms -verify -binary -inform DER -in '$W/back.p7s' -content '$W/doc.pdf' -CAfile '$SIM/stamp-ca.pem' -out /dev/null"
 stop_gateway
 
 # The auditor's count equals the simulator's.
@@ -195,7 +210,11 @@ sim_count=$(simcurl "$SIM_ROOT/sim/counts?month=$month" | jq '.counts["org-stamp
 audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.counts[] | select(.identity | startswith("dvv-interface")) | .stamps] | add // 0')
 expect_eq "audit log's stamps equal the simulator's count ($sim_count)" "$audit_count" "$sim_count"
 expect_eq "failures audited with the authority" \
-    "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .authority=="dvv-stamp")] | length' "$W"/audit/audit-*.jsonl)" 3
+    "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .authority=="dvv-stamp")] | length' "$W"/audit/audit-*.jsonl)" 4
+expect_eq "  the one the token failed as token_unavailable" \
+    "$(jq -s '[.[] | select(.type=="stamp" and .error=="token_unavailable")] | length' "$W"/audit/audit-*.jsonl)" 1
+expect_eq "  the refusal made without the token is counted in its outage" \
+    "$(jq -s -r '[.[] | select(.type=="token_recovered")] | last | .refused' "$W"/audit/audit-*.jsonl)" 1
 expect_eq "the repeats audited as replays" \
     "$(jq -s '[.[] | select(.type=="stamp" and .replay != null)] | length' "$W"/audit/audit-*.jsonl)" 2
 check "chain verifies" audit_verify "$W/audit"

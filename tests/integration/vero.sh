@@ -45,8 +45,11 @@ transfer() {  # → "ID PASSWORD" of a new transfer credential
         "$SIM_ROOT/sim/transfers" | jq -r '"\(.transfer_id) \(.password)"'
 }
 start_sim
+# The token through tests/fixtures/p11fault.so, which passes everything on
+# until a test breaks the token.
+export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
 jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca.pem" \
-    --arg officer "$officer" --arg cust "$CUSTOMER" '
+    --arg officer "$officer" --arg cust "$CUSTOMER" --arg fault "$SG_BUILDDIR/tests/fixtures/p11fault.so" '
     .authorities.vero = {type: "vero-certservice", url: $url, ca_file: $ca, response_signer_ca_file: $sca,
         environment: "TEST", poll_interval_s: 1, poll_max: 10} |
     .identities += [
@@ -59,7 +62,9 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca
         {name: "vero-tamper", key_label: "vero-tamper", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-closed", key_label: "vero-closed", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-auto", key_label: "vero-auto", issuer: "vero", uses: [], customer_id: $cust,
-         auto_renew: true}] |
+         auto_renew: true},
+        {name: "vero-outage", key_label: "vero-outage", issuer: "vero", uses: [], customer_id: $cust}] |
+    .token.module = $fault |
     .clients += [{name: "officer", token_sha256: $officer, roles: ["officer"]}]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
@@ -163,6 +168,23 @@ JOB=$(job_id)
 expect_eq "fails the job" "$(wait_job "$JOB")" failed
 expect_match "with TRANSFER_INVALID" "$(jq -r .detail "$W/job.json")" 'TRANSFER_INVALID'
 expect_eq "again sent once only" "$(sent signNewCertificate)" 2
+
+# --- the token away while an enrolment runs: the job waits, nothing is sent ---
+read -r TID4 TPW4 <<< "$(transfer)"
+sim_reset
+echo dead > "$W/fault"
+expect_eq "an enrolment while the token is away is accepted" "$(enroll vero-outage "$TID4" "$TPW4")" 202
+JOB=$(job_id)
+job_waits() { api officer GET "/v1/jobs/$JOB" >/dev/null && jq -e '.detail | test("waiting for it")' "$W/body"; }
+wait_until 30 "the job waits for the token" job_waits && pass "the job waits for the token"
+expect_eq "  without failing" "$(jq -r '.state == "failed"' "$W/body")" false
+expect_eq "  and nothing was sent meanwhile" "$(sent signNewCertificate)" 0
+rm -f "$W/fault"
+expect_eq "the job finishes once the token is back" "$(wait_job "$JOB")" done
+expect_eq "  SignNewCertificate sent once" "$(sent signNewCertificate)" 1
+expect_match "  and the certificate is on the token beside the key it made" \
+    "$(pkcs11-tool --module "$MODULE" --token-label sealgate --login --pin "$(cat "$W/pin")" \
+        --list-objects --type cert 2>/dev/null)" 'label: +vero-outage$'
 
 # --- renewal ---
 sim_config '{"cert_lifetime_s": 63072000}'
