@@ -15,6 +15,7 @@
 #include "authorities/authority_soap.h"
 #include "gw.h"
 #include "gw_metrics.h"
+#include "gw_token.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -348,6 +349,9 @@ reload_locked(struct gw *gw, const char *reason)
 	gw_snapshot_put(gw, cur);
 	gw_snapshot_publish(gw, snap);
 	snap = NULL;
+	/* The reload may have brought the token back (a new PIN): find out
+	 * before the load is counted, so what follows it sees the result. */
+	gw_token_probe_locked(gw);
 	gw_metrics_config_load(gw->metrics, "ok");
 	sg_info("configuration loaded (%s)", reason);
  out:

@@ -262,22 +262,28 @@ gw_token_recover(struct gw *gw, const struct gw_snapshot *snap, unsigned long ck
 	return r == 0 ? 0 : SG_ERR_TOKEN_LOST;
 }
 
-/* One probe while the token is down. */
-static void
-probe(struct gw *gw)
+void
+gw_token_probe_locked(struct gw *gw)
 {
 	const char *level = "none";
 	char why[512];
 	int r;
 
+	if (gw_token_up(gw))
+		return;
+	r = recover_locked(gw, SGP11_RECOVER_NONE, &level, why, sizeof(why));
+	if (r == 0)
+		came_back(gw, level);
+	else if (r != SG_ERR_BUSY)
+		sg_debug("token still unavailable (%s): %s", level, why);
+}
+
+/* One probe while the token is down. */
+static void
+probe(struct gw *gw)
+{
 	pthread_mutex_lock(&gw->reload_lock);
-	if (!gw_token_up(gw)) {
-		r = recover_locked(gw, SGP11_RECOVER_NONE, &level, why, sizeof(why));
-		if (r == 0)
-			came_back(gw, level);
-		else if (r != SG_ERR_BUSY)
-			sg_debug("token still unavailable (%s): %s", level, why);
-	}
+	gw_token_probe_locked(gw);
 	pthread_mutex_unlock(&gw->reload_lock);
 }
 

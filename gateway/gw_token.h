@@ -34,6 +34,10 @@ uint64_t gw_token_refused(struct gw *gw);
  * (logged, audited as token_recovered). Otherwise SG_ERR_TOKEN_LOST and
  * the token is down (at once, without touching it, when it already was). */
 int gw_token_recover(struct gw *gw, const struct gw_snapshot *snap, unsigned long ckr);
+/* With gw->reload_lock held: when the token is down, one probe now
+ * rather than at the prober's next turn (a reload that logged in with a
+ * new PIN calls it, so the next request signs). */
+void gw_token_probe_locked(struct gw *gw);
 /* Sign a fixed digest with id's key on the token and verify it with the
  * key's public half. 0, SG_ERR_CRYPTO when it does not verify, or the
  * token's error. */
