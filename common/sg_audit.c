@@ -368,7 +368,7 @@ check_entry(const struct sg_audit_entry *e)
 	size_t i, j;
 
 	if (e->type == NULL || !in_list(entry_types, e->type)) {
-		sg_error("audit: entry type %s is not one of AUDIT.md's",
+		sg_error("audit: entry type %s is not a known one (entry_types)",
 		    e->type != NULL ? e->type : "(null)");
 		return SG_ERR_INVALID_ARG;
 	}

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /*
- * On-disk format (the contract auditors rely on; see design/AUDIT.md)
- * -------------------------------------------------------------------
+ * On-disk format (the contract auditors rely on; README.md, "The audit
+ * log format", describes it for them)
+ * ----------------------------------------------------------------------
  * Files audit-NNNNNN.jsonl (six digits, from audit-000001.jsonl) in the
  * audit directory. One JSON object per line, UTF-8, each line ended by
  * one "\n", compact (no whitespace outside strings), members always
@@ -67,7 +68,7 @@ struct sg_audit;
 
 /* What one entry records. Every string is borrowed for the duration of
  * the call and may be NULL (written as null) except type and outcome.
- * type is one of design/AUDIT.md's list; outcome is "ok" or "error".
+ * type is one of sg_audit.c's entry_types; outcome is "ok" or "error".
  * There is deliberately no member for PINs, passwords, tokens or
  * document bytes: digest carries "sha256:<hex>" of what was signed. */
 struct sg_audit_entry {

@@ -113,12 +113,12 @@ static const struct enum_name role_names[] = {
 	{ NULL, 0 }
 };
 
-/* The one profile header AUTHORITIES.md names, and its namespace: the
+/* The one profile header docs/authorities.md §3 names, and its namespace: the
  * default header_namespace for a profile whose own headers are just it. */
 #define STIL_BPI_HEADER		"UdbydersystemId"
 #define STIL_BPI_NAMESPACE	"https://brugerdatabasen.stil.dk/bpi/common/3"
 
-/* WS-Security profiles from AUTHORITIES.md section 3; a preset fills in
+/* WS-Security profiles from docs/authorities.md section 3; a preset fills in
  * what the authority entry leaves out. */
 static const char *const stil_ipl_parts[] = { "Body", "Timestamp", NULL };
 static const char *const stil_bpi_parts[] = {
@@ -814,7 +814,8 @@ load_listen(struct loader *l, const cJSON *root)
 	size_t old;
 	int r;
 
-	/* HTTP-API.md: http://127.0.0.1:8440 unless the config says otherwise. */
+	/* http://127.0.0.1:8440 unless the config says otherwise (README.md,
+	 * "Configuration"). */
 	lc->port = 8440;
 	lc->threads = 8;
 	lc->max_connections_per_peer = 256;
@@ -900,7 +901,7 @@ load_audit(struct loader *l, const cJSON *root)
 	size_t old;
 	int r;
 
-	/* CONFIG.md's example values serve as defaults. */
+	/* Defaults; README.md, "The audit log format", says what each does. */
 	audit->checkpoint_every_entries = 1000;
 	audit->checkpoint_every_seconds = 60;
 	audit->rotate_bytes = 256 * 1024 * 1024;
@@ -967,7 +968,7 @@ load_vero(struct loader *l, const cJSON *obj, struct sg_vero_settings *vero)
 {
 	int env = 0, r;
 
-	/* AUTHORITIES.md: renewal at the earliest 60 days before expiry, so a
+	/* docs/authorities.md §2: renewal at the earliest 60 days before expiry, so a
 	 * wider window could only produce refusals; polls 15-45 s, <= 10 tries.
 	 * No default environment: sending to PRODUCTION by accident is worse
 	 * than a load error. Responses are always signed and always checked. */
@@ -1309,9 +1310,10 @@ type_name(enum sg_authority_type type)
 }
 
 /*
- * The rules that keep each key to its purpose (CONFIG.md): stamp goes
- * through csc-v2, soap through wssec-soap, and sign takes no authority at
- * all, so no authority credential can be made to sign arbitrary digests.
+ * The rules that keep each key to its purpose (README.md, "Configuration"):
+ * stamp goes through csc-v2, soap through wssec-soap, and sign takes no
+ * authority at all, so no authority credential can be made to sign
+ * arbitrary digests.
  */
 static int
 check_identity_uses(struct loader *l, struct sg_identity *id)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sealgated's JSON configuration (design/CONFIG.md), loaded and validated
- * in one step into plain structs. A loaded struct sg_config owns every
- * string and array in it; nothing of cJSON survives the load. */
+/* sealgated's JSON configuration (README.md, "Configuration"), loaded and
+ * validated in one step into plain structs. A loaded struct sg_config owns
+ * every string and array in it; nothing of cJSON survives the load. */
 #ifndef SG_CONFIG_H
 #define SG_CONFIG_H
 
@@ -14,7 +14,7 @@
  * from A-Z a-z 0-9 . _ - (they appear in URLs and audit lines). */
 #define SG_CONFIG_NAME_MAX	64
 
-/* Defaults for the limits object (HTTP-API.md). */
+/* Defaults for the limits object (README.md, "Configuration" and "Stamping"). */
 #define SG_CONFIG_DEFAULT_MAX_DOCUMENT_BYTES	((size_t)64 * 1024 * 1024)
 #define SG_CONFIG_DEFAULT_MAX_JSON_BYTES	((size_t)1024 * 1024)
 #define SG_CONFIG_DEFAULT_MAX_SOAP_BYTES	((size_t)4 * 1024 * 1024)
@@ -54,8 +54,8 @@ enum sg_xmldigest_alg {
 	SG_XMLDIGEST_SHA512
 };
 
-/* Defaults for absent members are in the comments; where CONFIG.md gives
- * only an example value, that value is the default. */
+/* Defaults for absent members are in the comments; README.md,
+ * "Configuration", shows a whole file. */
 struct sg_config_listen {
 	char *address;			/* "127.0.0.1" */
 	unsigned int port;		/* 8440; 0: ephemeral, the daemon reports it */
@@ -67,7 +67,9 @@ struct sg_config_listen {
 };
 
 struct sg_config_token {
-	char *module;			/* NULL: the caller's fallback (CLI.md) */
+	/* NULL: the caller's fallback (SEALGATE_PKCS11_MODULE, then the
+	 * configure-time default; README.md, "Security officer's walkthrough"). */
+	char *module;
 	char *label;
 	char *pin_file;			/* NULL: PIN from the environment */
 	unsigned int max_sessions;	/* 16 (1-1024) */

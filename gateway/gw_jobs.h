@@ -41,8 +41,8 @@ int gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer
  * (only a new enrolment helps then), SG_ERR_NOT_FOUND. */
 int gw_jobs_renew(struct gw_jobs *j, const char *identity, const char *client,
     const char *request_id, char *id_out, char *why, size_t whylen);
-/* The job as HTTP-API.md shows it (new cJSON object), or NULL when there
- * is no such job. */
+/* The job as GET /v1/jobs/{id} answers it (new cJSON object; README.md,
+ * "Certificates from the Vero service"), or NULL when there is no such job. */
 struct cJSON *gw_jobs_describe(struct gw_jobs *j, const char *id);
 /* For /readyz: one line per identity whose latest renewal failed, into a
  * new cJSON object {identity: detail}, or NULL when there is none. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* XML signatures made on the token (PLATFORM.md: Debian 12's xmlsec1
+/* XML signatures made on the token (docs/platform.md: Debian 12's xmlsec1
  * cannot sign with a token key). libxml2 builds the ds:Signature and
  * canonicalises with exclusive C14N 1.0, OpenSSL digests, the token signs
  * the canonical SignedInfo. The caller serialises the document once,

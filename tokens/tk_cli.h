@@ -22,7 +22,7 @@ struct tk_opts {
 
 /* The action a command tried, for the audit log (tk_audit.c). */
 struct tk_audit_record {
-	const char *type;		/* AUDIT.md type, NULL: nothing to record */
+	const char *type;		/* entry type (sg_audit.c), NULL: none */
 	char label[129], key_id[130], cert_serial[80], digest[160], detail[256];
 };
 extern struct tk_audit_record tk_record;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The remote seal service adapter (CSC API v2 subset, AUTHORITIES.md §1):
+/* The remote seal service adapter (CSC API v2 subset, docs/authorities.md §1):
  * with authority_csc_answer.h (the answers) the only code that knows
  * that protocol. One per identity with use "stamp": it talks to the
  * authority over mutual TLS with the identity's interface key on the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The WS-Security SOAP authority adapter ("wssec-soap", AUTHORITIES.md
+/* The WS-Security SOAP authority adapter ("wssec-soap", docs/authorities.md
  * section 3; STIL presets): one per identity with use "soap". It signs the
  * caller's envelope on the token, posts it over mutual TLS with the same
  * key and certificate, and checks the response signature when the profile

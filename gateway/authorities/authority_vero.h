@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Vero / Incomes Register certificate service ("vero-certservice",
- * AUTHORITIES.md section 2): SignNewCertificate, RenewCertificate (signed
+ * docs/authorities.md section 2): SignNewCertificate, RenewCertificate (signed
  * on the token with the current key) and GetCertificate as SOAP 1.1 built
  * with libxml2 exactly to schema v1.01, and their signed responses checked
  * against the service's CA. With authority_vero_answer.h (the answers)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The csc-v2 seal service simulator (tests/sim/csc_sim.py) on its own,
 # driven with curl and openssl only (no gateway): init and issue-client from
-# an openssl CSR, then every check AUTHORITIES.md section 1 asks of it —
+# an openssl CSR, then every check docs/authorities.md section 1 asks of it —
 # client certificate from its client CA, detached JWS request signature
 # against that certificate, credential allow-list, strict JSON and signHash
 # parameters, signatures that verify with openssl against the stamp

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # scripts/demo end to end with this build's binaries (SEALGATE_DEMO_BINDIR):
 # --detach makes the token, identities, CA, client tokens and config and
-# starts sealgated; demo.env has what CLI.md lists; the printed examples run
-# as printed; signatures verify with openssl alone; no PIN leaks into files;
-# a second --detach is refused; --stop stops (twice is fine); a restart into
-# the stopped directory reuses the token instead of initialising a new one.
+# starts sealgated; demo.env (README.md, "The two commands") has the
+# variables checked below; the printed examples run as printed; signatures
+# verify with openssl alone; no PIN leaks into files; a second --detach is
+# refused; --stop stops (twice is fine); a restart into the stopped
+# directory reuses the token instead of initialising a new one.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 
 if [ ! -x "$SG_BUILDDIR/gateway/sealgated" ]; then
@@ -48,7 +49,7 @@ fi
 pid=$(cat "$D/sealgated.pid")
 check "the daemon runs" alive "$pid"
 
-# --- demo.env: every variable CLI.md lists, exported, nothing else needed ---
+# --- demo.env: the variables scripts/demo writes, exported, nothing else needed ---
 set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
     SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
     SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL

@@ -5,7 +5,7 @@
 # shape the gateway sends, for stil-ipl and stil-bpi in SOAP 1.2 and 1.1,
 # accepted with a signed response that xmlsec1 verifies (exc-c14n with an
 # InclusiveNamespaces PrefixList) from a signer that openssl chains to
-# service-ca.pem; next to each, the rejections AUTHORITIES.md section 3
+# service-ca.pem; next to each, the rejections docs/authorities.md section 3
 # asks for (client certificate, BST = TLS certificate, unsigned or changed
 # parts, Timestamp, MessageID replay across a restart, algorithms, wrapping)
 # and the response fault modes for the gateway's response checks.

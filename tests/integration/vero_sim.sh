@@ -5,7 +5,7 @@
 # openssl CSR, getCertificate's "not ready" polls, renewCertificate signed
 # with `xmlsec1 --sign`, every response's signature verified with xmlsec1
 # against the service CA after copying the element out of the SOAP Body,
-# and the refusals AUTHORITIES.md section 2 asks for, good and bad cases
+# and the refusals docs/authorities.md section 2 asks for, good and bad cases
 # side by side; state kept across a restart.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK

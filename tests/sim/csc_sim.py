@@ -3,7 +3,7 @@
 """csc_sim: a strict local stand-in for the remote seal service (csc-v2).
 
 It speaks the subset of the Cloud Signature Consortium API v2 that
-AUTHORITIES.md section 1 describes (credentials/info, signatures/signHash)
+docs/authorities.md section 1 describes (credentials/info, signatures/signHash)
 over HTTPS with TLS client authentication, verifies the detached JWS request
 signature (X-Request-Signature) against the TLS client certificate, signs
 with its own stamp key and counts signatures per credential and calendar

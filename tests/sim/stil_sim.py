@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """stil_sim: a strict local stand-in for STIL's WS-Security SOAP services
-(Integrationsplatformen and UNI-Login BPI; "wssec-soap", AUTHORITIES.md
+(Integrationsplatformen and UNI-Login BPI; "wssec-soap", docs/authorities.md
 section 3).
 
 It takes SOAP over HTTPS with TLS client authentication, checks the

@@ -4,7 +4,7 @@
 certificate service (Incomes Register "vero-certservice").
 
 It speaks the SOAP 1.1 interface of CertificateServices.wsdl/.xsd v1.01
-(tests/sim/vero-certservice/) as AUTHORITIES.md section 2 describes it:
+(tests/sim/vero-certservice/) as docs/authorities.md section 2 describes it:
 signNewCertificate, renewCertificate and getCertificate, over HTTPS. Every
 check uses library APIs: lxml (libxml2) for parsing and XSD validation,
 python-xmlsec (libxmlsec1) for XML-DSig, `cryptography` for CSRs and

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for common/sg_config: CONFIG.md's example loads field by
+/* Unit tests for common/sg_config: the full example loads field by
  * field, defaults apply, and every bad configuration is refused with the
  * JSON path of the problem. Files live in a fresh temporary directory. */
 #include "config.h"
@@ -24,7 +24,7 @@
 #define HASH_OFFICER	"3e4f1189ca4e64f6981981adad73798a940b771ae89bf869c31af1d0ac2bd4c9"
 #define HASH_MONITOR	"78402532f9418180afc7d6f22578b95beccb176d527ce952b66a8fe6ba310ce3"
 
-/* CONFIG.md's example, with real hashes. */
+/* The full example: every section and authority type, with real hashes. */
 static const char full_config[] =
 "{\n"
 "  \"listen\": { \"address\": \"127.0.0.1\", \"port\": 8440, \"threads\": 8,\n"
@@ -862,8 +862,8 @@ int
 main(void)
 {
 	static const struct sg_test_case cases[] = {
-		{ "CONFIG.md example, every field", test_full_example },
-		{ "CONFIG.md example from a string", test_example_from_string },
+		{ "the full example, every field", test_full_example },
+		{ "the full example from a string", test_example_from_string },
 		{ "defaults", test_defaults },
 		{ "authority defaults and presets", test_type_defaults_and_preset },
 		{ "paths relative to the config directory", test_relative_to_config_dir },
