@@ -106,13 +106,26 @@ job_free(struct job *job)
 	free(job);
 }
 
+/* state is one of the names in struct job's comment, all shorter than
+ * the field; with j->lock held, or before anyone else sees the job. */
+static void
+put_state(struct job *job, const char *state)
+{
+	size_t n = strlen(state);
+
+	if (n >= sizeof(job->state))
+		n = sizeof(job->state) - 1;
+	memcpy(job->state, state, n);
+	job->state[n] = '\0';
+}
+
 /* The worker changes a running job's state under the lock: request
  * threads read it (active_job, gw_jobs_failures). */
 static void
 set_state(struct gw_jobs *j, struct job *job, const char *state)
 {
 	pthread_mutex_lock(&j->lock);
-	snprintf(job->state, sizeof(job->state), "%s", state);
+	put_state(job, state);
 	pthread_mutex_unlock(&j->lock);
 }
 
@@ -347,7 +360,7 @@ load_all(struct gw_jobs *j)
 		if (!terminal(job) && job->step == STEP_SIGN_NEW_SENT) {
 			/* Sent, answer lost: the transfer credentials are
 			 * single-use, so never send it again. */
-			strcpy(job->state, "failed");
+			put_state(job, "failed");
 			set_detail(j, job, "SignNewCertificate was sent but its answer was lost in a "
 			    "restart; it is never sent again: ask the authority for new transfer "
 			    "credentials and enrol again");
@@ -921,7 +934,7 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, const char *cl
 	snprintf(job->issuer, sizeof(job->issuer), "%s", id->cfg->issuer->name);
 	snprintf(job->client, sizeof(job->client), "%s", client != NULL ? client : "");
 	snprintf(job->request_id, sizeof(job->request_id), "%s", request_id != NULL ? request_id : "");
-	strcpy(job->state, "queued");
+	put_state(job, "queued");
 	snprintf(job->detail, sizeof(job->detail), "queued");	/* not listed yet */
 	if (renew) {
 		gmtime_r(&now, &tm);
@@ -990,7 +1003,7 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 	}
 	if ((job->transfer_id = strdup(transfer_id)) == NULL ||
 	    (job->transfer_password = strdup(transfer_password)) == NULL) {
-		strcpy(job->state, "failed");
+		put_state(job, "failed");
 		snprintf(job->detail, sizeof(job->detail), "out of memory");	/* lock held */
 		job_save(j, job);
 		r = sg_why(SG_ERR_ALLOC, why, whylen, "out of memory");
