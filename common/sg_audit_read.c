@@ -953,32 +953,32 @@ sg_audit_seal_judge(const struct sg_audit_verify_result *res, int key_given, uns
 
 	memset(seal, 0, sizeof(*seal));
 	if (!key_given) {
-		snprintf(seal->why, sizeof(seal->why), "checkpoint signatures not checked: "
+		sg_msg(seal->why, sizeof(seal->why), "checkpoint signatures not checked: "
 		    "nothing is known to be sealed (give the audit certificate)");
 		return;
 	}
 	if (res->entries == 0) {
-		snprintf(seal->why, sizeof(seal->why), "the log is empty: nothing is sealed");
+		sg_msg(seal->why, sizeof(seal->why), "the log is empty: nothing is sealed");
 		return;
 	}
 	if (res->sealed_by == 0) {
-		snprintf(seal->why, sizeof(seal->why), "no checkpoint signed by the audit key: "
+		sg_msg(seal->why, sizeof(seal->why), "no checkpoint signed by the audit key: "
 		    "nothing is sealed");
 		return;
 	}
 	waited_s = res->unsealed > 0 ? (now_ms - res->first_unsealed_ms) / 1000 : 0;
 	if (res->unsealed > 0 && (res->first_unsealed_ms == 0 || waited_s > (int64_t)max_age_s)) {
-		snprintf(seal->why, sizeof(seal->why), "the %" PRIu64 " entries after the checkpoint "
+		sg_msg(seal->why, sizeof(seal->why), "the %" PRIu64 " entries after the checkpoint "
 		    "at seq %" PRIu64 " have waited %" PRId64 " s for a seal (at most %u s allowed)",
 		    res->unsealed, res->sealed_by, waited_s, max_age_s);
 		return;
 	}
 	seal->sealed = 1;
 	if (res->unsealed == 0)
-		snprintf(seal->why, sizeof(seal->why), "sealed to the end by the checkpoint at seq %"
+		sg_msg(seal->why, sizeof(seal->why), "sealed to the end by the checkpoint at seq %"
 		    PRIu64, res->sealed_by);
 	else
-		snprintf(seal->why, sizeof(seal->why), "sealed up to seq %" PRIu64 " by the checkpoint "
+		sg_msg(seal->why, sizeof(seal->why), "sealed up to seq %" PRIu64 " by the checkpoint "
 		    "at seq %" PRIu64 "; the %" PRIu64 " entries after it are at most %" PRId64
 		    " s old, on their way to a seal", res->sealed_seq, res->sealed_by, res->unsealed,
 		    waited_s);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sg_err.h"
 
@@ -64,4 +65,35 @@ sg_why(int r, char *why, size_t whylen, const char *fmt, ...)
 		why[0] = '\0';
 	va_end(ap);
 	return r;
+}
+
+void
+sg_msg(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out == NULL || outlen == 0)
+		return;
+	va_start(ap, fmt);
+	/* Cut is fine for a message; failing leaves it empty. */
+	if (vsnprintf(out, outlen, fmt, ap) < 0)
+		out[0] = '\0';
+	va_end(ap);
+}
+
+int
+sg_strfit(char *out, size_t outlen, const char *src)
+{
+	size_t n;
+
+	if (outlen == 0)
+		return SG_ERR_TOO_LARGE;
+	if (src == NULL)
+		src = "";
+	if ((n = strlen(src)) >= outlen) {
+		out[0] = '\0';
+		return SG_ERR_TOO_LARGE;
+	}
+	memcpy(out, src, n + 1);
+	return 0;
 }

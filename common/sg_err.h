@@ -49,5 +49,15 @@ const char *sg_strerror(int r);
  * into why (cut to whylen; why may be NULL when whylen is 0) and return r. */
 int sg_why(int r, char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A sentence for a person (a reason, a detail, a log or audit text) into
+ * out, cut to outlen when it is longer: a message may be cut. A name, an
+ * identifier, a path or a number may not: copy those with sg_strfit or
+ * check snprintf's result (tests/lint/banned_functions.py refuses an
+ * snprintf whose result is thrown away). */
+void sg_msg(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copy src into out (outlen bytes with its NUL): 0, or SG_ERR_TOO_LARGE
+ * when it does not fit, and out is then "" (never half a name). */
+int sg_strfit(char *out, size_t outlen, const char *src);
 
 #endif

@@ -45,7 +45,8 @@ sg_log_set_request_id(const char *request_id)
 		log_request_id[0] = '\0';
 		return;
 	}
-	snprintf(log_request_id, sizeof(log_request_id), "%s", request_id);
+	/* A request id that does not fit is left out, never cut. */
+	(void)sg_strfit(log_request_id, sizeof(log_request_id), request_id);
 }
 
 const char *

@@ -115,7 +115,7 @@ gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *t
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "error");
 
 		if (cJSON_IsString(c))
-			snprintf(code, sizeof(code), "%s", c->valuestring);
+			(void)sg_strfit(code, sizeof(code), c->valuestring);	/* ours: short */
 		cJSON_Delete(doc);
 	}
 	memset(&e, 0, sizeof(e));

@@ -108,11 +108,10 @@ set_request_id(struct exchange *x, struct MHD_Connection *conn)
 	/* A client's id may repeat (a retry, a bug, another client); the
 	 * log's ids must not, or reconciliation breaks. */
 	if (gw_request_id_valid(given))
-		snprintf(x->req.client_request_id, sizeof(x->req.client_request_id), "%s", given);
-	if (RAND_bytes(rnd, sizeof(rnd)) == 1 && sg_hex_encode(rnd, sizeof(rnd), &hex) == 0)
-		snprintf(x->req.request_id, sizeof(x->req.request_id), "%s", hex);
-	else
-		snprintf(x->req.request_id, sizeof(x->req.request_id), "unknown");
+		(void)sg_strfit(x->req.client_request_id, sizeof(x->req.client_request_id), given);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || sg_hex_encode(rnd, sizeof(rnd), &hex) != 0 ||
+	    sg_strfit(x->req.request_id, sizeof(x->req.request_id), hex) != 0)
+		(void)sg_strfit(x->req.request_id, sizeof(x->req.request_id), "unknown");
 	free(hex);
 }
 

@@ -138,7 +138,9 @@ set_detail(struct gw_jobs *j, struct job *job, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	/* A detail is a message: cut to fit is fine. */
+	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
+		text[0] = '\0';
 	va_end(ap);
 	pthread_mutex_lock(&j->lock);
 	memcpy(job->detail, text, sizeof(text));
@@ -244,8 +246,10 @@ job_save(struct gw_jobs *j, struct job *job)
 		cJSON_Delete(o);
 		return SG_ERR_ALLOC;
 	}
-	snprintf(path, sizeof(path), "%s/%s.json", j->dir, job->id);
-	r = sg_file_write_atomic(path, text, strlen(text), 0600);
+	if (snprintf(path, sizeof(path), "%s/%s.json", j->dir, job->id) >= (int)sizeof(path))
+		r = SG_ERR_TOO_LARGE;
+	else
+		r = sg_file_write_atomic(path, text, strlen(text), 0600);
 	if (r != 0)
 		sg_error("job %s: cannot save %s: %s", job->id, path, sg_strerror(r));
 	cJSON_free(text);
@@ -354,8 +358,8 @@ load_all(struct gw_jobs *j)
 		len = strlen(de->d_name);
 		if (len != GW_JOB_ID_LEN + 5 || strcmp(de->d_name + GW_JOB_ID_LEN, ".json") != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", j->dir, de->d_name);
-		if ((job = job_load(path)) == NULL)
+		if (snprintf(path, sizeof(path), "%s/%s", j->dir, de->d_name) >= (int)sizeof(path) ||
+		    (job = job_load(path)) == NULL)
 			continue;
 		if (!terminal(job) && job->step == STEP_SIGN_NEW_SENT) {
 			/* Sent, answer lost: the transfer credentials are
@@ -930,20 +934,23 @@ queue(struct gw_jobs *j, const struct gw_identity *id, int renew, const char *cl
 	memcpy(job->id, hex, GW_JOB_ID_LEN + 1);
 	free(hex);
 	job->renew = renew;
-	snprintf(job->identity, sizeof(job->identity), "%s", id->cfg->name);
-	snprintf(job->issuer, sizeof(job->issuer), "%s", id->cfg->issuer->name);
-	snprintf(job->client, sizeof(job->client), "%s", client != NULL ? client : "");
-	snprintf(job->request_id, sizeof(job->request_id), "%s", request_id != NULL ? request_id : "");
 	put_state(job, "queued");
-	snprintf(job->detail, sizeof(job->detail), "queued");	/* not listed yet */
-	if (renew) {
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(job->new_label, sizeof(job->new_label), "%s" SG_LABEL_NEXT_SUFFIX, id->cfg->key_label);
-		snprintf(job->retired_label, sizeof(job->retired_label), "%s" SG_LABEL_RETIRED_INFIX "%s",
-		    id->cfg->key_label, stamp);
-	} else {
-		snprintf(job->new_label, sizeof(job->new_label), "%s", id->cfg->key_label);
+	sg_msg(job->detail, sizeof(job->detail), "queued");	/* not listed yet */
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	/* Names, labels and ids go into files and onto the token: one that
+	 * does not fit is refused, never cut. */
+	if (sg_strfit(job->identity, sizeof(job->identity), id->cfg->name) != 0 ||
+	    sg_strfit(job->issuer, sizeof(job->issuer), id->cfg->issuer->name) != 0 ||
+	    sg_strfit(job->client, sizeof(job->client), client) != 0 ||
+	    sg_strfit(job->request_id, sizeof(job->request_id), request_id) != 0 ||
+	    (renew && (snprintf(job->new_label, sizeof(job->new_label), "%s" SG_LABEL_NEXT_SUFFIX,
+	    id->cfg->key_label) >= (int)sizeof(job->new_label) ||
+	    snprintf(job->retired_label, sizeof(job->retired_label), "%s" SG_LABEL_RETIRED_INFIX "%s",
+	    id->cfg->key_label, stamp) >= (int)sizeof(job->retired_label))) ||
+	    (!renew && sg_strfit(job->new_label, sizeof(job->new_label), id->cfg->key_label) != 0)) {
+		job_free(job);
+		return SG_ERR_TOO_LARGE;
 	}
 	job->created_at = job->next_at = now;
 	if ((r = job_save(j, job)) != 0) {
@@ -1004,7 +1011,7 @@ gw_jobs_enroll(struct gw_jobs *j, const char *identity, const char *transfer_id,
 	if ((job->transfer_id = strdup(transfer_id)) == NULL ||
 	    (job->transfer_password = strdup(transfer_password)) == NULL) {
 		put_state(job, "failed");
-		snprintf(job->detail, sizeof(job->detail), "out of memory");	/* lock held */
+		sg_msg(job->detail, sizeof(job->detail), "out of memory");	/* lock held */
 		job_save(j, job);
 		r = sg_why(SG_ERR_ALLOC, why, whylen, "out of memory");
 		goto out;
@@ -1083,8 +1090,8 @@ gw_jobs_describe(struct gw_jobs *j, const char *id)
 	pthread_mutex_unlock(&j->lock);
 	if (!known)
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%s.json", j->dir, id);
-	if ((job = job_load(path)) != NULL)
+	if (snprintf(path, sizeof(path), "%s/%s.json", j->dir, id) < (int)sizeof(path) &&
+	    (job = job_load(path)) != NULL)
 		o = job_json(job, 1);
 	job_free(job);
 	return o;

@@ -63,9 +63,10 @@ write_counted(struct gw *gw, const struct window *w)
 	const char *values[3];
 	char detail[160], count[24];
 
-	snprintf(detail, sizeof(detail), "%s: %llu more from this peer within a second of the "
+	sg_msg(detail, sizeof(detail), "%s: %llu more from this peer within a second of the "
 	    "first", w->kind, (unsigned long long)w->counted);
-	snprintf(count, sizeof(count), "%llu", (unsigned long long)w->counted);
+	if (snprintf(count, sizeof(count), "%llu", (unsigned long long)w->counted) >= (int)sizeof(count))
+		count[0] = '\0';	/* a decimal 64-bit number fits */
 	values[0] = detail;
 	values[1] = w->peer;
 	values[2] = count;
@@ -125,8 +126,9 @@ gw_refusals_admit(struct gw *gw, const char *peer, const char *kind, int64_t now
 			closed = *w;	/* its second is over: write it first */
 		memset(w, 0, sizeof(*w));
 		w->used = 1;
-		snprintf(w->peer, sizeof(w->peer), "%s", peer);
-		snprintf(w->kind, sizeof(w->kind), "%s", kind);
+		/* An address string and a route's audit type: they fit. */
+		(void)sg_strfit(w->peer, sizeof(w->peer), peer);
+		(void)sg_strfit(w->kind, sizeof(w->kind), kind);
 		w->start_ms = now_ms;
 		break;
 	}

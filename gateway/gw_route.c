@@ -175,7 +175,7 @@ auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
 	if (resp->status == 401 &&
 	    !gw_refusals_admit(req->gw, req->peer, why, gw_monotonic_ms()))
 		return;
-	snprintf(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
+	sg_msg(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
 	values[0] = detail;
 	values[1] = req->peer;
 	memset(&e, 0, sizeof(e));

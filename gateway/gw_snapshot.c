@@ -100,7 +100,7 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 			/* An identity with an issuer gets its key when it is
 			 * enrolled (POST /v1/identities/NAME/enroll). */
 			if ((strict && id->cfg->issuer == NULL) || r != SG_ERR_KEY_NOT_FOUND) {
-				snprintf(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s%s%s", i,
+				sg_msg(err, errlen, "$.identities[%zu].key_label: key \"%s\": %s%s%s", i,
 				    id->cfg->key_label, sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
 				    sgp11_last_ckr() != 0 ? sgp11_ckr_name(sgp11_last_ckr()) : "");
 				goto out;
@@ -113,8 +113,8 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 				    id->cfg->key_label);
 			continue;
 		}
-		snprintf(id->key_type, sizeof(id->key_type), "%s",
-		    sgp11_keyspec_name(sgp11_key_spec(id->key)));
+		(void)sg_strfit(id->key_type, sizeof(id->key_type),
+		    sgp11_keyspec_name(sgp11_key_spec(id->key)));	/* "rsa:4096" at most */
 		if ((id->cert = sgp11_key_get0_cert(id->key)) != NULL) {
 			id->not_after = cert_not_after(id->cert);
 			cert_serial_hex(id->cert, id->cert_serial, sizeof(id->cert_serial));
@@ -126,7 +126,7 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 				    id->cfg->name);
 			else if ((r = gw_csc_new(id->cfg->authority, gw->token, id->key, id->cert,
 			    &id->csc)) != 0) {
-				snprintf(err, errlen, "$.identities[%zu]: authority %s: %s", i,
+				sg_msg(err, errlen, "$.identities[%zu]: authority %s: %s", i,
 				    id->cfg->authority->name, sg_strerror(r));
 				goto out;
 			}
@@ -137,7 +137,7 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 				sg_warn("identity %s: no certificate; SOAP calls are off", id->cfg->name);
 			else if ((r = gw_soap_new(id->cfg->authority, gw->token, id->key, id->cert,
 			    &id->soap, why, sizeof(why))) != 0) {
-				snprintf(err, errlen, "$.identities[%zu]: authority %s: %s", i,
+				sg_msg(err, errlen, "$.identities[%zu]: authority %s: %s", i,
 				    id->cfg->authority->name, why[0] != '\0' ? why : sg_strerror(r));
 				goto out;
 			}
@@ -186,7 +186,7 @@ gw_snapshot_rebuild(struct gw *gw, const struct gw_snapshot *from, struct gw_sna
 	/* Same text, same identities in the same order. */
 	for (i = 0; i < from->n_ids && i < snap->n_ids; i++) {
 		if (from->ids[i].key != NULL && snap->ids[i].key == NULL) {
-			snprintf(err, errlen, "the key \"%s\" of identity %s is not on the token",
+			sg_msg(err, errlen, "the key \"%s\" of identity %s is not on the token",
 			    from->ids[i].cfg->key_label, from->ids[i].cfg->name);
 			snapshot_free(snap);
 			return SG_ERR_KEY_NOT_FOUND;

@@ -95,7 +95,7 @@ test_snapshot(const struct gw_snapshot *snap, char *why, size_t whylen)
 		if (snap->ids[i].key == NULL)
 			continue;
 		if ((r = gw_token_test_signature(&snap->ids[i])) != 0)
-			snprintf(why, whylen, "the test signature with %s failed: %s%s%s",
+			sg_msg(why, whylen, "the test signature with %s failed: %s%s%s",
 			    snap->ids[i].cfg->name, sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
 			    sgp11_last_ckr() != 0 ? sgp11_ckr_name(sgp11_last_ckr()) : "");
 		return r;
@@ -161,8 +161,12 @@ came_back(struct gw *gw, const char *level)
 	pthread_mutex_unlock(&t->lock);
 	down_ms = since != 0 ? gw_monotonic_ms() - since : 0;
 
-	snprintf(down_text, sizeof(down_text), "%" PRId64, down_ms);
-	snprintf(refused_text, sizeof(refused_text), "%" PRIu64, refused);
+	/* Decimal 64-bit numbers: they fit. */
+	if (snprintf(down_text, sizeof(down_text), "%" PRId64, down_ms) >= (int)sizeof(down_text))
+		down_text[0] = '\0';
+	if (snprintf(refused_text, sizeof(refused_text), "%" PRIu64, refused) >=
+	    (int)sizeof(refused_text))
+		refused_text[0] = '\0';
 	if (since != 0)
 		sg_info("token recovered (%s) after %s ms unavailable, %s requests refused meanwhile; "
 		    "a test signature verified", level, down_text, refused_text);
@@ -198,7 +202,7 @@ recover_locked(struct gw *gw, enum sgp11_recovery from, const char **levelp, cha
 	if (r == SG_ERR_BUSY)
 		goto out;
 	if (r != 0)
-		snprintf(why, whylen, "%s%s%s", sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
+		sg_msg(why, whylen, "%s%s%s", sg_strerror(r), sgp11_last_ckr() != 0 ? ", " : "",
 		    sgp11_last_ckr() != 0 ? sgp11_ckr_name(sgp11_last_ckr()) : "");
 	/* Every key the published snapshot has must be found again. */
 	if (r == 0 && sgp11_generation(gw->token) != cur->token_generation &&

@@ -386,7 +386,9 @@ add_ref(struct build *b, xmlNodePtr node)
 		if ((wsu = gw_soapenv_ns_for(node, GW_WSU_NS, "wsu")) == NULL ||
 		    xmlNewNsProp(node, wsu, BAD_CAST "Id", BAD_CAST id) == NULL)
 			return SG_ERR_ALLOC;
-		snprintf(b->uris[b->n_refs], sizeof(b->uris[0]), "#%s", id);
+		if (snprintf(b->uris[b->n_refs], sizeof(b->uris[0]), "#%s", id) >=
+		    (int)sizeof(b->uris[0]))
+			return SG_ERR_INTERNAL;
 	}
 	b->refs[b->n_refs].node = node;
 	b->refs[b->n_refs].uri = b->uris[b->n_refs];

@@ -35,7 +35,7 @@ xmlsec_error(const char *file, int line, const char *func, const char *errorObje
 	(void)file;
 	(void)line;
 	if (xmlsec_reason[0] == '\0')
-		snprintf(xmlsec_reason, sizeof(xmlsec_reason), "%s: %s",
+		sg_msg(xmlsec_reason, sizeof(xmlsec_reason), "%s: %s",
 		    errorObject != NULL ? errorObject : "xmlsec", msg != NULL ? msg : "error");
 	sg_debug("xmlsec: %s: %s/%s reason %d: %s", func != NULL ? func : "?",
 	    errorObject != NULL ? errorObject : "", errorSubject != NULL ? errorSubject : "",

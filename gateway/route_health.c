@@ -43,20 +43,20 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	int r;
 
 	if (id->key == NULL && id->cfg->issuer != NULL) {
-		snprintf(why, whylen, "not enrolled yet");
+		sg_msg(why, whylen, "not enrolled yet");
 		return 1;	/* not in use until enrolled */
 	}
 	if (id->key == NULL) {
-		snprintf(why, whylen, "key not on the token");
+		sg_msg(why, whylen, "key not on the token");
 		return 0;
 	}
 	if (id->cert != NULL && id->not_after < now) {
-		snprintf(why, whylen, "certificate expired");
+		sg_msg(why, whylen, "certificate expired");
 		return 0;
 	}
 	/* While the token is away the prober alone asks it. */
 	if (!gw_token_up(gw)) {
-		snprintf(why, whylen, "the token is unavailable");
+		sg_msg(why, whylen, "the token is unavailable");
 		return 0;
 	}
 	pthread_mutex_lock(&id->ready_lock);
@@ -79,7 +79,7 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	id->ready_at = r == 0 ? now : 0;
 	pthread_mutex_unlock(&id->ready_lock);
 	if (r != 0)
-		snprintf(why, whylen, "test signature failed: %s", sg_strerror(r));
+		sg_msg(why, whylen, "test signature failed: %s", sg_strerror(r));
 	return r == 0;
 }
 
@@ -170,7 +170,11 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 		struct gw_identity *id = &snap->ids[i];
 		char name[96];
 
-		snprintf(name, sizeof(name), "identity:%s", id->cfg->name);
+		/* Names are at most SG_CONFIG_NAME_MAX: this fits. */
+		if (snprintf(name, sizeof(name), "identity:%s", id->cfg->name) >= (int)sizeof(name)) {
+			ready = 0;
+			continue;
+		}
 		why[0] = '\0';
 		if (identity_ready(gw, snap, id, now, why, sizeof(why)))
 			cJSON_AddStringToObject(checks, name, why[0] != '\0' ? why : "ok");

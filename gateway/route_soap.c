@@ -199,8 +199,8 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		extra_values[n_extra++] = why[0] != '\0' ? why : sg_strerror(r);
 	} else if (!answered_ok(r, &res))
 		error = "authority_fault";
-	if (res.status != 0) {
-		snprintf(status_text, sizeof(status_text), "%d", res.status);
+	if (res.status != 0 &&
+	    snprintf(status_text, sizeof(status_text), "%d", res.status) < (int)sizeof(status_text)) {
 		extra_keys[n_extra] = "http_status";
 		extra_values[n_extra++] = status_text;
 	}

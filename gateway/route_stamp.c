@@ -106,10 +106,8 @@ from_json(struct gw_request *req, struct gw_response *resp, struct stamp_request
 	int r;
 
 	r = gw_stamp_request_parse(sg_buf_str(&req->body), req->body.len, &p, why, sizeof(why));
-	if (p.identity != NULL) {
-		snprintf(sr->identity_buf, sizeof(sr->identity_buf), "%s", p.identity);
+	if (p.identity != NULL && sg_strfit(sr->identity_buf, sizeof(sr->identity_buf), p.identity) == 0)
 		sr->identity = sr->identity_buf;
-	}
 	if (r != 0) {
 		gw_error_r(resp, r, "%s", why);
 		goto out;

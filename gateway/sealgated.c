@@ -153,8 +153,11 @@ write_ready_file(const char *path, const char *address, unsigned int port)
 	char url[128], *text;
 	int r;
 
-	snprintf(url, sizeof(url), strchr(address, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
-	    address, port);
+	if (snprintf(url, sizeof(url), strchr(address, ':') != NULL ? "http://[%s]:%u" :
+	    "http://%s:%u", address, port) >= (int)sizeof(url)) {
+		cJSON_Delete(doc);
+		return SG_ERR_TOO_LARGE;
+	}
 	cJSON_AddStringToObject(doc, "url", url);
 	cJSON_AddNumberToObject(doc, "port", port);
 	cJSON_AddNumberToObject(doc, "pid", (double)getpid());
@@ -354,7 +357,7 @@ main(int argc, char **argv)
 	gw.snap = snap;
 	snap = NULL;
 	gw_metrics_config_load(gw.metrics, "ok");
-	snprintf(detail, sizeof(detail), "sealgated %s pid %ld%s%s", PACKAGE_VERSION, (long)getpid(),
+	sg_msg(detail, sizeof(detail), "sealgated %s pid %ld%s%s", PACKAGE_VERSION, (long)getpid(),
 	    sg_audit_recovered(gw.audit) != NULL ? "; torn audit tail set aside in " : "",
 	    sg_audit_recovered(gw.audit) != NULL ? sg_audit_recovered(gw.audit) : "");
 	if (audit_event(&gw, "startup", detail) != 0 ||

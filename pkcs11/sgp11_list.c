@@ -92,8 +92,10 @@ entry_for(struct sgp11_object_info **infop, size_t *np, size_t *allocp,
 	o = &(*infop)[(*np)++];
 	memset(o, 0, sizeof(*o));
 	o->sensitive = o->extractable = o->always_sensitive = o->never_extractable = -1;
-	snprintf(o->label, sizeof(o->label), "%s", label);
-	snprintf(o->id_hex, sizeof(o->id_hex), "%s", id_hex);
+	/* A label or id longer than the listing's field shows as empty, never
+	 * as another, shorter one. */
+	(void)sg_strfit(o->label, sizeof(o->label), label);
+	(void)sg_strfit(o->id_hex, sizeof(o->id_hex), id_hex);
 	return o;
 }
 

@@ -28,7 +28,7 @@ tk_audit_begin(const char *type, const char *label)
 	memset(&tk_record, 0, sizeof(tk_record));
 	tk_record.type = type;
 	if (label != NULL)
-		snprintf(tk_record.label, sizeof(tk_record.label), "%s", label);
+		(void)sg_strfit(tk_record.label, sizeof(tk_record.label), label);	/* else left out */
 }
 
 static void

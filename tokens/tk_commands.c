@@ -189,7 +189,7 @@ format_time(time_t t, char out[32])
 
 	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
 	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "-");
+		sg_msg(out, 32, "-");
 }
 
 int
@@ -281,7 +281,7 @@ tk_cmd_keygen(const struct tk_opts *o)
 		return tk_usage_error("--id is 1 to 64 bytes in hex");
 	}
 	tk_audit_begin("keygen", o->label);
-	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", o->type);
+	sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", o->type);
 	if ((ret = tk_open(o, 1, &ctx)) != 0) {
 		free(id);
 		return ret;
@@ -297,7 +297,7 @@ tk_cmd_keygen(const struct tk_opts *o)
 		ret = tk_fail("keygen", "generated key not found: %s", sg_strerror(r));
 		goto out;
 	}
-	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
+	(void)sg_strfit(tk_record.key_id, sizeof(tk_record.key_id), sgp11_key_id_hex(key));
 	if (o->json) {
 		cJSON *doc = cJSON_CreateObject();
 
@@ -341,9 +341,11 @@ record_csr(X509_REQ *req)
 	if ((len = i2d_X509_REQ(req, &der)) > 0 &&
 	    EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) == 1 &&
 	    sg_hex_encode(md, sizeof(md), &hex) == 0)
-		snprintf(tk_record.digest, sizeof(tk_record.digest), "sha256:%s", hex);
+		if (snprintf(tk_record.digest, sizeof(tk_record.digest), "sha256:%s", hex) >=
+		    (int)sizeof(tk_record.digest))
+			tk_record.digest[0] = '\0';
 	if ((subject = X509_NAME_oneline(X509_REQ_get_subject_name(req), NULL, 0)) != NULL)
-		snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
+		sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
 	OPENSSL_free(subject);
 	OPENSSL_free(der);
 	free(hex);
@@ -372,7 +374,7 @@ tk_cmd_csr(const struct tk_opts *o)
 	tk_audit_begin("csr", o->label);
 	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
 		goto out;
-	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
+	(void)sg_strfit(tk_record.key_id, sizeof(tk_record.key_id), sgp11_key_id_hex(key));
 	if (o->profile != NULL && (r = tk_subject_profile(o->profile, o->customer_id,
 	    o->customer_name, sgp11_key_spec(key), &subject, &why)) != 0) {
 		ret = r == SG_ERR_INVALID_ARG ? tk_fail("csr", "%s", why) :
@@ -446,9 +448,9 @@ record_cert(X509 *cert)
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *subject;
 
 	if (hex != NULL)
-		snprintf(tk_record.cert_serial, sizeof(tk_record.cert_serial), "%s", hex);
+		(void)sg_strfit(tk_record.cert_serial, sizeof(tk_record.cert_serial), hex);
 	if ((subject = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) != NULL)
-		snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
+		sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", subject);
 	OPENSSL_free(subject);
 	OPENSSL_free(hex);
 	BN_free(bn);
@@ -512,7 +514,7 @@ tk_cmd_change_pin(const struct tk_opts *o)
 	int r, ret;
 
 	tk_audit_begin("pin_change", NULL);
-	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s PIN", o->so ? "SO" : "user");
+	sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s PIN", o->so ? "SO" : "user");
 	if ((ret = tk_open(o, 0, &ctx)) != 0)
 		return ret;
 	if (tk_pin_get(o->so ? o->so_pin_file : o->pin_file,
@@ -674,11 +676,13 @@ tk_cmd_sign(const struct tk_opts *o)
 		goto out;
 	}
 	if (sg_hex_encode(dgst, dgst_len, &hex) == 0)
-		snprintf(tk_record.digest, sizeof(tk_record.digest), "%s:%s", alg, hex);
-	snprintf(tk_record.detail, sizeof(tk_record.detail), "%s", o->pss ? "pss" : "default padding");
+		if (snprintf(tk_record.digest, sizeof(tk_record.digest), "%s:%s", alg, hex) >=
+		    (int)sizeof(tk_record.digest))
+			tk_record.digest[0] = '\0';
+	sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", o->pss ? "pss" : "default padding");
 	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
 		goto out;
-	snprintf(tk_record.key_id, sizeof(tk_record.key_id), "%s", sgp11_key_id_hex(key));
+	(void)sg_strfit(tk_record.key_id, sizeof(tk_record.key_id), sgp11_key_id_hex(key));
 	if ((r = sgp11_sign_digest(key, EVP_MD_get_type(md), o->pss ? SGP11_PAD_PSS :
 	    SGP11_PAD_DEFAULT, dgst, dgst_len, &sig, &sig_len)) != 0) {
 		ret = tk_fail("sign", "%s", r == SG_ERR_INVALID_ARG && o->pss ?

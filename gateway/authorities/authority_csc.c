@@ -204,7 +204,7 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 		return SG_ERR_ALLOC;
 	if (c->authority->csc.sign_request_body) {
 		if ((r = request_signature(c, body, strlen(body), &jws)) != 0) {
-			snprintf(why, whylen, "the request signature could not be made on the token");
+			sg_msg(why, whylen, "the request signature could not be made on the token");
 			goto out;
 		}
 		if (snprintf(sig_header, sizeof(sig_header), "X-Request-Signature: %s", jws) >=
@@ -214,12 +214,16 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 		}
 		headers[n++] = sig_header;
 	}
-	snprintf(id_header, sizeof(id_header), "X-Request-ID: %s", request_id);
+	if (snprintf(id_header, sizeof(id_header), "X-Request-ID: %s", request_id) >=
+	    (int)sizeof(id_header)) {
+		r = SG_ERR_TOO_LARGE;
+		goto out;
+	}
 	headers[n++] = id_header;
 	r = gw_forward_post(c->forward, path, "application/json", body, strlen(body), headers, n,
 	    &reply);
 	if (r != 0) {
-		snprintf(why, whylen, "%s: %s", c->authority->name,
+		sg_msg(why, whylen, "%s: %s", c->authority->name,
 		    r == SG_ERR_TIMEOUT ? "no answer in time" : "not reachable over TLS");
 		goto out;
 	}
@@ -347,7 +351,7 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 	/* gw_cms_finish checks the value against the stamp certificate: a
 	 * wrong signature from the authority never reaches the client. */
 	if ((r = gw_cms_finish(pending, 0, sig, sig_len, &res->cms, &res->cms_len)) != 0) {
-		snprintf(why, whylen, "%s: the returned signature does not verify with the stamp "
+		sg_msg(why, whylen, "%s: the returned signature does not verify with the stamp "
 		    "certificate", c->authority->name);
 		r = SG_ERR_AUTHORITY;
 		goto out;
@@ -356,7 +360,8 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
-	snprintf(res->authority_ref, sizeof(res->authority_ref), "%s", request_id);
+	if ((r = sg_strfit(res->authority_ref, sizeof(res->authority_ref), request_id)) != 0)
+		goto out;
 	r = 0;
  out:
 	if (r != 0) {

@@ -41,13 +41,13 @@ gw_csc_answer_object(const char *authority, int http_status, const void *body, s
 		printable(cJSON_IsString(err) ? err->valuestring : "without an error code", err_text,
 		    sizeof(err_text));
 		printable(cJSON_IsString(desc) ? desc->valuestring : "", desc_text, sizeof(desc_text));
-		snprintf(why, whylen, "%s answered %d %s%s%s", authority, http_status, err_text,
+		sg_msg(why, whylen, "%s answered %d %s%s%s", authority, http_status, err_text,
 		    desc_text[0] != '\0' ? ": " : "", desc_text);
 		cJSON_Delete(doc);
 		return SG_ERR_AUTHORITY;
 	}
 	if (!cJSON_IsObject(doc)) {
-		snprintf(why, whylen, "%s answered 200 without a JSON object", authority);
+		sg_msg(why, whylen, "%s answered 200 without a JSON object", authority);
 		cJSON_Delete(doc);
 		return SG_ERR_AUTHORITY;
 	}
@@ -91,7 +91,7 @@ gw_csc_answer_chain(const char *authority, const cJSON *reply, STACK_OF(X509) **
 	list = cJSON_GetObjectItemCaseSensitive(cert, "certificates");
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
 	    cJSON_GetArraySize(list) > GW_CSC_CHAIN_MAX) {
-		snprintf(why, whylen, "%s: credentials/info without certificates", authority);
+		sg_msg(why, whylen, "%s: credentials/info without certificates", authority);
 		goto out;
 	}
 	if ((chain = sk_X509_new_null()) == NULL) {
@@ -100,7 +100,7 @@ gw_csc_answer_chain(const char *authority, const cJSON *reply, STACK_OF(X509) **
 	}
 	cJSON_ArrayForEach(item, list) {
 		if (!cJSON_IsString(item) || (x = cert_from_b64(item->valuestring)) == NULL) {
-			snprintf(why, whylen, "%s: credentials/info with a bad certificate", authority);
+			sg_msg(why, whylen, "%s: credentials/info with a bad certificate", authority);
 			goto out;
 		}
 		if (sk_X509_push(chain, x) <= 0) {
@@ -140,7 +140,7 @@ gw_csc_answer_signature(const char *authority, const cJSON *reply, unsigned char
 	}
 	if (r != 0 || len == 0 || len > GW_CSC_SIGNATURE_MAX) {
 		free(sig);
-		snprintf(why, whylen, "%s: signHash answered without one base64 signature", authority);
+		sg_msg(why, whylen, "%s: signHash answered without one base64 signature", authority);
 		return SG_ERR_AUTHORITY;
 	}
 	*sigp = sig;

@@ -220,17 +220,17 @@ gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *ht
 	r = gw_forward_post(s->forward, s->path, ctype, msg.wire.data, msg.wire.len, headers,
 	    n_headers, &reply);
 	if (r == SG_ERR_TIMEOUT) {
-		snprintf(why, whylen, "%s: no answer in time", name);
+		sg_msg(why, whylen, "%s: no answer in time", name);
 		goto out;
 	}
 	if (r == SG_ERR_TOO_LARGE) {
-		snprintf(why, whylen, "%s: the answer is larger than %u bytes", name,
+		sg_msg(why, whylen, "%s: the answer is larger than %u bytes", name,
 		    GW_FORWARD_REPLY_MAX);
 		r = SG_ERR_AUTHORITY;
 		goto out;
 	}
 	if (r == SG_ERR_AUTHORITY) {
-		snprintf(why, whylen, "%s: not reachable over TLS", name);
+		sg_msg(why, whylen, "%s: not reachable over TLS", name);
 		goto out;
 	}
 	if (r != 0)

@@ -186,7 +186,10 @@ call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_ver
 	sg_buf_init_secret(&wire, REQUEST_MAX);	/* SignNew carries the transfer password */
 	if ((r = gw_xml_serialise(doc, &wire)) != 0)
 		goto out;
-	snprintf(action, sizeof(action), "SOAPAction: \"%s\"", op->action);
+	if (snprintf(action, sizeof(action), "SOAPAction: \"%s\"", op->action) >= (int)sizeof(action)) {
+		r = SG_ERR_INTERNAL;
+		goto out;
+	}
 	headers[0] = action;
 	r = gw_forward_post(v->forward, "", "text/xml; charset=utf-8", wire.data, wire.len, headers,
 	    1, &reply);

@@ -43,7 +43,7 @@ child_text(xmlNodePtr parent, const char *name, char *out, size_t outlen)
 
 	out[0] = '\0';
 	if (text != NULL)
-		snprintf(out, outlen, "%s", (const char *)text);
+		sg_msg(out, outlen, "%s", (const char *)text);
 	xmlFree(text);
 }
 
@@ -103,7 +103,7 @@ fault_text(xmlNodePtr body, char *out, size_t outlen)
 	xmlNodePtr s = fault != NULL ? child(fault, NULL, "faultstring") : NULL;
 	xmlChar *text = s != NULL ? xmlNodeGetContent(s) : NULL;
 
-	snprintf(out, outlen, "%s", text != NULL ? (const char *)text : "no faultstring");
+	sg_msg(out, outlen, "%s", text != NULL ? (const char *)text : "no faultstring");
 	xmlFree(text);
 }
 

@@ -39,6 +39,24 @@ test_why(void)
 	CU_ASSERT_EQUAL(sg_why(SG_ERR_IO, NULL, 0, "nowhere"), SG_ERR_IO);
 }
 
+/* A message may be cut; a name never is: it fits whole or is left empty. */
+static void
+test_msg_and_strfit(void)
+{
+	char small[8], fit[6];
+
+	sg_msg(small, sizeof(small), "%s %d", "count", 12345);
+	CU_ASSERT_STRING_EQUAL(small, "count 1");
+	sg_msg(NULL, 0, "nowhere");
+	CU_ASSERT_EQUAL(sg_strfit(fit, sizeof(fit), "abcde"), 0);
+	CU_ASSERT_STRING_EQUAL(fit, "abcde");
+	CU_ASSERT_EQUAL(sg_strfit(fit, sizeof(fit), "abcdef"), SG_ERR_TOO_LARGE);
+	CU_ASSERT_STRING_EQUAL(fit, "");
+	CU_ASSERT_EQUAL(sg_strfit(fit, sizeof(fit), NULL), 0);
+	CU_ASSERT_STRING_EQUAL(fit, "");
+	CU_ASSERT_EQUAL(sg_strfit(fit, 0, "x"), SG_ERR_TOO_LARGE);
+}
+
 static void
 test_buf_cap(void)
 {
@@ -269,6 +287,7 @@ main(void)
 	static const struct sg_test_case cases[] = {
 		{ "strerror covers every code", test_strerror_covers_every_code },
 		{ "why: a reason and the code", test_why },
+		{ "messages are cut, names fit whole or not at all", test_msg_and_strfit },
 		{ "buffer cap", test_buf_cap },
 		{ "buffer growth and steal", test_buf_grow_and_steal },
 		{ "base64 RFC 4648 vectors", test_b64_vectors },
