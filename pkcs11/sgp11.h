@@ -86,9 +86,14 @@ enum sgp11_recovery {
 	SGP11_RECOVER_LOGIN,		/* sessions or login lost: new ones */
 	SGP11_RECOVER_REOPEN		/* C_Finalize, C_Initialize, find the token */
 };
-/* The module is reopened at most this often (a module that is reset in a
- * loop may never come back). */
-#define SGP11_REOPEN_MIN_MS 1000
+/* The module is reopened at most every SGP11_REOPEN_MIN_MS while
+ * reopening has failed for less than SGP11_REOPEN_FAST_FOR_MS (so a token
+ * back after a short outage is found at once), then at most every
+ * SGP11_REOPEN_SLOW_MS (a module reset in a loop for long may never come
+ * back). */
+#define SGP11_REOPEN_MIN_MS 500
+#define SGP11_REOPEN_FAST_FOR_MS 10000
+#define SGP11_REOPEN_SLOW_MS 3000
 /* "none", "find_keys", "login", "reopen" (static). */
 const char *sgp11_recovery_name(enum sgp11_recovery level);
 /* Where recovery from a call that failed with rv should start:
@@ -104,7 +109,7 @@ enum sgp11_recovery sgp11_recovery_for(unsigned long rv);
  * NULL) gets the highest level tried. 0, or the error that stopped it:
  * SG_ERR_PIN_INCORRECT at once, touching nothing, after a refused PIN;
  * SG_ERR_BUSY when only reopening is left and the module was reopened
- * less than SGP11_REOPEN_MIN_MS ago (nothing done: ask again later). */
+ * too recently (see SGP11_REOPEN_MIN_MS; nothing done: ask again later). */
 int sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recovery *levelp);
 /* When the last signature sgp11_sign_digest made succeeded (seconds since
  * the epoch), 0 before the first. Read without a lock. */

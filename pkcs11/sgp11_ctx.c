@@ -478,6 +478,19 @@ forget_objects(struct sgp11_ctx *ctx)
 	return sgp11_login_locked(ctx, ctx->pin);
 }
 
+/* The least time between two reopens: short while reopening has failed
+ * for less than SGP11_REOPEN_FAST_FOR_MS (a token back after a short
+ * outage is found at once), SGP11_REOPEN_SLOW_MS after that (a module
+ * reset in a loop for long may never come back). */
+static int64_t
+reopen_interval(const struct sgp11_ctx *ctx, int64_t now)
+{
+	if (ctx->reopen_failing_since_ms != 0 &&
+	    now - ctx->reopen_failing_since_ms >= SGP11_REOPEN_FAST_FOR_MS)
+		return SGP11_REOPEN_SLOW_MS;
+	return SGP11_REOPEN_MIN_MS;
+}
+
 static const char *const recovery_names[] = { "none", "find_keys", "login", "reopen" };
 
 const char *
@@ -511,7 +524,7 @@ int
 sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recovery *levelp)
 {
 	enum sgp11_recovery level_dummy;
-	int r = SG_ERR_TOKEN_LOST, alive;
+	int r = SG_ERR_TOKEN_LOST, alive, reopened = 0;
 	int64_t now = monotonic_ms();
 
 	if (levelp == NULL)
@@ -544,11 +557,12 @@ sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recove
 	/* Sessions are dead, or what is cheaper did not help: reopen the
 	 * module from scratch, but not more often than a module can bear. */
 	*levelp = SGP11_RECOVER_REOPEN;
-	if (ctx->last_reopen_ms != 0 && now - ctx->last_reopen_ms < SGP11_REOPEN_MIN_MS) {
+	if (ctx->last_reopen_ms != 0 && now - ctx->last_reopen_ms < reopen_interval(ctx, now)) {
 		r = SG_ERR_BUSY;
 		goto out;
 	}
 	ctx->last_reopen_ms = now;
+	reopened = 1;
 	sg_debug("token %s unreachable; reopening module %s", ctx->token_label, ctx->module_path);
 	pthread_mutex_lock(&ctx->pool_lock);
 	/* Busy sessions die with the module; forget them. */
@@ -565,6 +579,11 @@ sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recove
 	else if (ctx->pin_refused)
 		r = SG_ERR_PIN_INCORRECT;
  out:
+	/* How long reopening has been failing sets how often it is tried. */
+	if (r == 0)
+		ctx->reopen_failing_since_ms = 0;
+	else if (reopened && ctx->reopen_failing_since_ms == 0)
+		ctx->reopen_failing_since_ms = now;
 	pthread_rwlock_unlock(&ctx->use_lock);
 	return r;
 }

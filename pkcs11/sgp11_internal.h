@@ -39,6 +39,7 @@ struct sgp11_ctx {
 	size_t n_retired;
 	unsigned long generation;	/* bumped when the module is reopened */
 	int64_t last_reopen_ms;		/* monotonic: the last reopen, 0 before */
+	int64_t reopen_failing_since_ms; /* the first reopen that failed, 0 */
 	int64_t last_good_s;		/* atomic: the last good signature's time */
 
 	/* Serialises recovery against everything else: signers hold it
