@@ -127,9 +127,9 @@ went_down(struct gw *gw, const char *level, const char *why)
 	const char *keys[] = { "level", "detail" };
 	const char *values[] = { level, why };
 
-	/* A longer reason is cut: the log line and audit entry have it all. */
-	if (snprintf(t->reason, sizeof(t->reason), "%s", why) >= (int)sizeof(t->reason))
-		t->reason[sizeof(t->reason) - 1] = '\0';
+	/* Kept for the stop's warning, cut to fit: the log line and the audit
+	 * entry below have it all. */
+	sg_msg(t->reason, sizeof(t->reason), "%s", why);
 	pthread_mutex_lock(&t->lock);
 	__atomic_store_n(&t->down_since, time(NULL), __ATOMIC_RELAXED);
 	t->refused = 0;
@@ -189,9 +189,8 @@ recover_locked(struct gw *gw, enum sgp11_recovery from, const char **levelp, cha
 	struct gw_token_state *t = &gw->tok;
 	struct gw_snapshot *cur = gw_snapshot_get(gw), *fresh = NULL;
 	enum sgp11_recovery level = SGP11_RECOVER_NONE;
-	int r;
-
 	int64_t t0 = gw_monotonic_ms(), t1, t2;
+	int r;
 
 	why[0] = '\0';
 	if (from < t->next_from)
