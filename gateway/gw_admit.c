@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "gw_admit.h"
+#include "gw_error.h"
+#include "gw_request.h"
+#include "gw_snapshot.h"
 #include "sg_config.h"
 
 static const char *

@@ -7,6 +7,7 @@
 #define GW_ADMIT_H
 
 #include "gw.h"
+#include "gw_request.h"
 
 /* Signing refused after an audit write failed less than this long ago
  * (each refusal's own entry re-tests the disk). */

@@ -10,25 +10,20 @@
 #include <cjson/cJSON.h>
 
 #include "gw.h"
+#include "gw_audit.h"
+#include "gw_error.h"
 #include "gw_metrics.h"
+#include "gw_request.h"
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_log.h"
-
-int64_t
-gw_monotonic_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 int
 gw_audit_failing(struct gw *gw, int64_t window_ms)
 {
 	int64_t failed = __atomic_load_n(&gw->audit_failed_ms, __ATOMIC_ACQUIRE);
 
-	return failed != 0 && gw_monotonic_ms() - failed < window_ms;
+	return failed != 0 && sg_monotonic_ms() - failed < window_ms;
 }
 
 /* Client-supplied values longer than this are replaced in an entry that
@@ -95,7 +90,7 @@ gw_audit_append(struct gw *gw, const struct sg_audit_entry *e)
 	/* Only a log that did not take a well-formed entry stops signing;
 	 * every append re-tests the disk. */
 	if (r == 0 || r == SG_ERR_AUDIT)
-		__atomic_store_n(&gw->audit_failed_ms, r != 0 ? gw_monotonic_ms() : 0,
+		__atomic_store_n(&gw->audit_failed_ms, r != 0 ? sg_monotonic_ms() : 0,
 		    __ATOMIC_RELEASE);
 	if (r != 0)
 		sg_error_r(r, "audit entry %s not durable", e->type);

@@ -13,8 +13,11 @@
 #include <openssl/objects.h>
 
 #include "gw.h"
+#include "gw_checkpoint.h"
 #include "gw_refusals.h"
+#include "gw_snapshot.h"
 #include "gw_token.h"
+#include "sg_clock.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -142,7 +145,7 @@ checkpoint_main(void *arg)
 			continue;
 		/* Each second, the counted refusals of seconds that are over. */
 		pthread_mutex_unlock(&cp->lock);
-		gw_refusals_flush(cp->gw, gw_monotonic_ms(), 0);
+		gw_refusals_flush(cp->gw, sg_monotonic_ms(), 0);
 		pthread_mutex_lock(&cp->lock);
 		if (cp->stop)
 			continue;

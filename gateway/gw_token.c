@@ -12,8 +12,13 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
+#include "gw_audit.h"
+#include "gw_error.h"
 #include "gw_metrics.h"
+#include "gw_request.h"
+#include "gw_snapshot.h"
 #include "gw_token.h"
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
@@ -133,7 +138,7 @@ went_down(struct gw *gw, const char *level, const char *why)
 	pthread_mutex_lock(&t->lock);
 	__atomic_store_n(&t->down_since, time(NULL), __ATOMIC_RELAXED);
 	t->refused = 0;
-	__atomic_store_n(&t->down_since_ms, gw_monotonic_ms(), __ATOMIC_RELEASE);
+	__atomic_store_n(&t->down_since_ms, sg_monotonic_ms(), __ATOMIC_RELEASE);
 	pthread_cond_signal(&t->wake);
 	pthread_mutex_unlock(&t->lock);
 	sg_error("token unavailable: %s (recovery up to %s failed); requests are refused, "
@@ -159,7 +164,7 @@ came_back(struct gw *gw, const char *level)
 	refused = t->refused;
 	t->refused = 0;
 	pthread_mutex_unlock(&t->lock);
-	down_ms = since != 0 ? gw_monotonic_ms() - since : 0;
+	down_ms = since != 0 ? sg_monotonic_ms() - since : 0;
 
 	/* Decimal 64-bit numbers: they fit. */
 	if (snprintf(down_text, sizeof(down_text), "%" PRId64, down_ms) >= (int)sizeof(down_text))
@@ -189,14 +194,14 @@ recover_locked(struct gw *gw, enum sgp11_recovery from, const char **levelp, cha
 	struct gw_token_state *t = &gw->tok;
 	struct gw_snapshot *cur = gw_snapshot_get(gw), *fresh = NULL;
 	enum sgp11_recovery level = SGP11_RECOVER_NONE;
-	int64_t t0 = gw_monotonic_ms(), t1, t2;
+	int64_t t0 = sg_monotonic_ms(), t1, t2;
 	int r;
 
 	why[0] = '\0';
 	if (from < t->next_from)
 		from = t->next_from;
 	r = sgp11_recover(gw->token, from, &level);
-	t1 = gw_monotonic_ms();
+	t1 = sg_monotonic_ms();
 	*levelp = sgp11_recovery_name(level);
 	if (r == SG_ERR_BUSY)
 		goto out;
@@ -210,12 +215,12 @@ recover_locked(struct gw *gw, enum sgp11_recovery from, const char **levelp, cha
 		gw_snapshot_put(gw, cur);
 		cur = gw_snapshot_get(gw);
 	}
-	t2 = gw_monotonic_ms();
+	t2 = sg_monotonic_ms();
 	if (r == 0)
 		r = test_snapshot(cur, why, whylen);
 	sg_debug("token recovery (%s): %s; module %" PRId64 " ms, keys %" PRId64 " ms, test %" PRId64
 	    " ms", sgp11_recovery_name(level), r == 0 ? "ok" : why, t1 - t0, t2 - t1,
-	    gw_monotonic_ms() - t2);
+	    sg_monotonic_ms() - t2);
 	/* A level that did not help: the next attempt starts above it. */
 	if (r == 0)
 		t->next_from = SGP11_RECOVER_NONE;

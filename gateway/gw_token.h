@@ -13,6 +13,8 @@
 #define GW_TOKEN_H
 
 #include "gw.h"
+#include "gw_request.h"
+#include "gw_snapshot.h"
 
 /* While the token is down, one probe this often. */
 #define GW_TOKEN_PROBE_MS 500

@@ -21,11 +21,14 @@
 #include <openssl/err.h>
 
 #include "gw.h"
+#include "gw_checkpoint.h"
 #include "gw_forward.h"
+#include "gw_http.h"
 #include "gw_idem.h"
 #include "gw_jobs.h"
 #include "gw_metrics.h"
 #include "gw_refusals.h"
+#include "gw_snapshot.h"
 #include "gw_token.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"

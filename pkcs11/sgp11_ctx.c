@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -450,15 +451,6 @@ probe(struct sgp11_ctx *ctx)
 /* Defined in sgp11_login.c: log in with ctx->pin, honouring PIN hygiene. */
 int sgp11_login_locked(struct sgp11_ctx *ctx, const char *pin);
 
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sessions work: make every handle from before unusable and log in again.
  * libp11's pooled sessions died with ours; make it forget their handles
  * (same mode: nothing is closed) before new sessions could be given the
@@ -525,7 +517,7 @@ sgp11_recover(struct sgp11_ctx *ctx, enum sgp11_recovery from, enum sgp11_recove
 {
 	enum sgp11_recovery level_dummy;
 	int r = SG_ERR_TOKEN_LOST, alive, reopened = 0;
-	int64_t now = monotonic_ms();
+	int64_t now = sg_monotonic_ms();
 
 	if (levelp == NULL)
 		levelp = &level_dummy;

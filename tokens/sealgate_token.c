@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sealgate-token, the security officer's tool: option parsing, where the
- * module, token and PIN come from, and dispatch to tk_commands.c. */
+/* sealgate-token, the security officer's tool: option parsing and
+ * dispatch to tk_commands.c (tk_session.c finds the token and the PIN). */
 #include "config.h"
 
 #include <getopt.h>
@@ -17,8 +17,6 @@
 #include "sg_secret.h"
 #include "tk_cli.h"
 #include "tk_pin.h"
-
-#define DEFAULT_CONFIG "/etc/sealgate/sealgate.json"
 
 static const char usage_text[] =
 "usage: sealgate-token [options] COMMAND [command options]\n"
@@ -39,120 +37,11 @@ static const char usage_text[] =
 "options:\n"
 "  --module PATH    PKCS#11 module (config token.module, SEALGATE_PKCS11_MODULE, or built-in)\n"
 "  --token LABEL    token label (config token.label, or SEALGATE_TOKEN_LABEL)\n"
-"  --config FILE    configuration (SEALGATE_CONFIG, or " DEFAULT_CONFIG " if present)\n"
+"  --config FILE    configuration (SEALGATE_CONFIG, or " TK_DEFAULT_CONFIG " if present)\n"
 "  --pin-file F     user PIN (else SEALGATE_PIN, else a prompt)\n"
 "  --so-pin-file F  SO PIN (else SEALGATE_SO_PIN, else a prompt)\n"
 "  --json           machine-readable output\n"
 "  --help, --version\n";
-
-int
-tk_fail(const char *what, const char *why_fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, why_fmt);
-	if (vsnprintf(why, sizeof(why), why_fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, "sealgate-token: %s: %s\n", what, why);
-	if (snprintf(tk_last_error, sizeof(tk_last_error), "%s: %s", what, why) >=
-	    (int)sizeof(tk_last_error))
-		tk_last_error[sizeof(tk_last_error) - 1] = '\0';
-	return TK_EXIT_FAIL;
-}
-
-int
-tk_usage_error(const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, "sealgate-token: usage: %s (see --help)\n", why);
-	return TK_EXIT_USAGE;
-}
-
-/* Settings from the configuration file, when there is one. */
-static struct sg_config *loaded_config;
-
-const struct sg_config *
-tk_config(void)
-{
-	return loaded_config;
-}
-
-static int
-load_config(const struct tk_opts *o)
-{
-	const char *path = o->config;
-	char err[512];
-	int explicit_path = 1, r;
-
-	if (path == NULL && (path = getenv("SEALGATE_CONFIG")) == NULL) {
-		path = DEFAULT_CONFIG;
-		explicit_path = 0;
-	}
-	if (!explicit_path && access(path, F_OK) != 0)
-		return 0;
-	if ((r = sg_config_load_file(path, &loaded_config, err, sizeof(err))) != 0)
-		return tk_fail(path, "%s", err[0] != '\0' ? err : sg_strerror(r));
-	return 0;
-}
-
-const char *
-tk_module(const struct tk_opts *o)
-{
-	const char *module = o->module;
-
-	if (module == NULL && loaded_config != NULL)
-		module = loaded_config->token.module;
-	if (module == NULL)
-		module = getenv("SEALGATE_PKCS11_MODULE");
-	return module != NULL ? module : SG_DEFAULT_MODULE_PATH;
-}
-
-int
-tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
-{
-	const char *module = tk_module(o), *label = o->token, *why;
-	char *pin = NULL;
-	int r;
-
-	*ctxp = NULL;
-	if (label == NULL && loaded_config != NULL)
-		label = loaded_config->token.label;
-	if (label == NULL)
-		label = getenv("SEALGATE_TOKEN_LABEL");
-	if (label == NULL)
-		return tk_usage_error("no token label: give --token, a config, or SEALGATE_TOKEN_LABEL");
-	if ((r = sgp11_open(module, label, ctxp)) != 0) {
-		if (r == SG_ERR_TOKEN_NOT_FOUND)
-			return tk_fail("open token", "no initialised token labelled \"%s\" in %s",
-			    label, module);
-		return tk_fail("open token", "%s: %s", module, sg_strerror(r));
-	}
-	if (!login)
-		return 0;
-	if ((r = tk_pin_get(o->pin_file != NULL ? o->pin_file :
-	    loaded_config != NULL ? loaded_config->token.pin_file : NULL,
-	    "SEALGATE_PIN", "User PIN: ", 0, &pin, &why)) != 0) {
-		sgp11_close(*ctxp);
-		*ctxp = NULL;
-		return tk_fail("user PIN", "%s", why);
-	}
-	r = sgp11_login(*ctxp, pin);
-	sg_free_secret_str(pin);
-	if (r != 0) {
-		sgp11_close(*ctxp);
-		*ctxp = NULL;
-		return tk_fail("log in", "%s", sg_strerror(r));
-	}
-	return 0;
-}
 
 static const struct {
 	const char *name;
@@ -266,10 +155,10 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, o.command) != 0)
 			continue;
-		if ((r = load_config(&o)) != 0)
+		if ((r = tk_load_config(&o)) != 0)
 			return r;
 		r = tk_audit_finish(commands[i].fn(&o));
-		sg_config_free(loaded_config);
+		tk_unload_config();
 		return r;
 	}
 	return tk_usage_error("unknown command \"%s\"", o.command);

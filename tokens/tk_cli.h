@@ -37,9 +37,17 @@ int tk_audit_finish(int ret);
 /* The same, now, for a command that must not show its result before the
  * entry is durable (sign); tk_audit_finish then writes nothing more. */
 int tk_audit_commit(int ret);
-/* The loaded configuration, or NULL. */
+/* The configuration file read when no --config and no SEALGATE_CONFIG
+ * names one (only when it exists). */
+#define TK_DEFAULT_CONFIG "/etc/sealgate/sealgate.json"
+
+/* tk_session.c: load the configuration o names (--config,
+ * SEALGATE_CONFIG or TK_DEFAULT_CONFIG); 0, or TK_EXIT_FAIL with the line
+ * on stderr. The loaded configuration (or NULL), and its release. */
 struct sg_config;
+int tk_load_config(const struct tk_opts *o);
 const struct sg_config *tk_config(void);
+void tk_unload_config(void);
 
 /* Print "sealgate-token: <what>: <why>" on stderr; returns TK_EXIT_FAIL. */
 int tk_fail(const char *what, const char *why_fmt, ...)

@@ -20,6 +20,7 @@
 
 #include "gw.h"
 #include "gw_headers.h"
+#include "gw_sign_request.h"
 #include "sg_config.h"
 #include "sg_err.h"
 

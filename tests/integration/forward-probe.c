@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 
 #include "gw.h"
+#include "gw_error.h"
 #include "gw_forward.h"
 #include "sg_err.h"
 #include "sg_log.h"

@@ -14,7 +14,7 @@ import sys
 
 BANNED = ("strcpy", "strcat", "sprintf", "vsprintf", "gets", "strtok")
 CALL = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(BANNED) + r")\s*\(")
-DIRS = ("common", "pkcs11", "tokens", "gateway")
+DIRS = ("common", "audit", "pkcs11", "tokens", "gateway")
 
 
 def code_only(text):

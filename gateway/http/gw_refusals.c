@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gw.h"
+#include "gw_audit.h"
 #include "gw_refusals.h"
 #include "sg_err.h"
 

@@ -12,8 +12,11 @@
 #include <openssl/x509.h>
 
 #include "gw.h"
+#include "gw_error.h"
 #include "gw_metrics.h"
+#include "gw_request.h"
 #include "gw_token.h"
+#include "routes.h"
 #include "sg_err.h"
 
 void

@@ -11,8 +11,14 @@
 #include <openssl/evp.h>
 
 #include "gw.h"
+#include "gw_audit.h"
+#include "gw_error.h"
 #include "gw_headers.h"
 #include "gw_refusals.h"
+#include "gw_request.h"
+#include "gw_route.h"
+#include "routes.h"
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -173,7 +179,7 @@ auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
 	/* Nobody to hold to account: the first of each second per peer is
 	 * written, the rest counted into one entry (gw_refusals.h). */
 	if (resp->status == 401 &&
-	    !gw_refusals_admit(req->gw, req->peer, why, gw_monotonic_ms()))
+	    !gw_refusals_admit(req->gw, req->peer, why, sg_monotonic_ms()))
 		return;
 	sg_msg(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
 	values[0] = detail;

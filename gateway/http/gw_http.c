@@ -23,8 +23,13 @@
 #include <openssl/rand.h>
 
 #include "gw.h"
+#include "gw_error.h"
 #include "gw_headers.h"
+#include "gw_http.h"
 #include "gw_metrics.h"
+#include "gw_request.h"
+#include "gw_route.h"
+#include "gw_snapshot.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"

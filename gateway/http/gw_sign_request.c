@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "gw.h"
+#include "gw_sign_request.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 

@@ -16,8 +16,12 @@
 #include <openssl/objects.h>
 
 #include "gw.h"
+#include "gw_audit.h"
+#include "gw_error.h"
 #include "gw_jobs.h"
+#include "gw_request.h"
 #include "gw_token.h"
+#include "routes.h"
 #include "sg_err.h"
 #include "sg_log.h"
 

@@ -21,6 +21,7 @@
 
 #include "gw.h"
 #include "gw_forward.h"
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_file.h"
 #include "sg_log.h"
@@ -745,7 +746,7 @@ attempt_once(struct gw_forward *f, CURL *h, const char *url, const char *log_url
 {
 	struct attempt a;
 	char errbuf[CURL_ERROR_SIZE];
-	int64_t left = deadline_ms - gw_monotonic_ms();
+	int64_t left = deadline_ms - sg_monotonic_ms();
 	long status = 0, connects = 0;
 	char *ctype = NULL;
 	CURLcode rc;
@@ -822,7 +823,7 @@ gw_forward_post(struct gw_forward *f, const char *path, const char *content_type
     const void *body, size_t len, const char *const *extra_headers, size_t n_headers,
     struct gw_forward_reply *reply)
 {
-	int64_t start = gw_monotonic_ms(), deadline = start + f->timeout_ms;
+	int64_t start = sg_monotonic_ms(), deadline = start + f->timeout_ms;
 	struct curl_slist *headers = NULL;
 	char log_url[URL_MAX];
 	char *url = NULL;
@@ -846,7 +847,7 @@ gw_forward_post(struct gw_forward *f, const char *path, const char *content_type
 		    &retry);
 		if (r == 0 || !retry || attempt > f->retries)
 			break;
-		if (gw_monotonic_ms() + backoff >= deadline)
+		if (sg_monotonic_ms() + backoff >= deadline)
 			break;
 		sleep_ms(backoff);
 		backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
@@ -854,7 +855,7 @@ gw_forward_post(struct gw_forward *f, const char *path, const char *content_type
 		reply->status = 0;
 	}
  out:
-	reply->elapsed_ms = gw_monotonic_ms() - start;
+	reply->elapsed_ms = sg_monotonic_ms() - start;
 	pool_give(f, h);
 	curl_slist_free_all(headers);
 	free(url);

@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 
 #include "gw.h"
+#include "gw_error.h"
+#include "gw_request.h"
 #include "sg_err.h"
 
 int

@@ -13,6 +13,10 @@
 #include <cjson/cJSON.h>
 
 #include "gw.h"
+#include "gw_error.h"
+#include "gw_request.h"
+#include "gw_snapshot.h"
+#include "routes.h"
 #include "sg_audit_read.h"
 #include "sg_err.h"
 

@@ -12,7 +12,11 @@
 #include <cjson/cJSON.h>
 
 #include "gw.h"
+#include "gw_audit.h"
+#include "gw_error.h"
 #include "gw_jobs.h"
+#include "gw_request.h"
+#include "routes.h"
 #include "sg_err.h"
 #include "sg_secret.h"
 

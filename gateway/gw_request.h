@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A request and its response as every route handler, the admission check
+ * and the audit glue see them. No libmicrohttpd type appears here;
+ * http/gw_http.c alone owns that library. */
+#ifndef GW_REQUEST_H
+#define GW_REQUEST_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "gw.h"
+#include "sg_buf.h"
+
+/* A request as the routes see it. Strings are NUL-terminated and live
+ * until the request is finished. */
+struct gw_request {
+	struct gw *gw;
+	struct gw_snapshot *snap;	/* held reference */
+	const char *method, *path;
+	/* The path segment the route's "{}" matched ("" when none). */
+	char path_arg[GW_PATH_ARG_MAX + 1];
+	/* The gateway's own id, unique per request: the audit entry's
+	 * request_id, the authority reference, the X-Request-Id answered. */
+	char request_id[GW_REQUEST_ID_MAX + 1];
+	/* The client's X-Request-Id when it sent a well-formed one (else ""):
+	 * recorded beside the gateway's, never instead of it. */
+	char client_request_id[GW_REQUEST_ID_MAX + 1];
+	char peer[64];			/* the client's address, "" when unknown */
+	const char *authorization, *content_type, *accept;
+	const struct sg_client *client;	/* after authentication, else NULL */
+	struct sg_buf body;
+	/* A document body (POST /v1/stamp): hashed as it streams in, never
+	 * kept; doc_md is SHA-256 over its doc_len bytes. */
+	int document;
+	EVP_MD_CTX *doc_md;
+	uint64_t doc_len;
+	const char *idempotency_key;
+	const char *soap_action;	/* SOAPAction header, or NULL */
+	/* Looks up a query parameter (NULL when absent). */
+	const char *(*query)(const struct gw_request *req, const char *name);
+	void *transport;		/* gw_http.c's connection */
+	struct timespec started;
+};
+
+/* Longest Content-Type relayed from an authority. */
+#define GW_CONTENT_TYPE_MAX 128
+
+struct gw_response {
+	int status;
+	const char *content_type;	/* static, or content_type_buf */
+	char content_type_buf[GW_CONTENT_TYPE_MAX];
+	struct sg_buf body;
+	const char *allow;		/* Allow header for 405, static */
+	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
+};
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one place an SG_ERR_* becomes an HTTP status, and the
+ * {"error","error_description"} body every refusal carries. */
+#ifndef GW_ERROR_H
+#define GW_ERROR_H
+
+#include "gw_request.h"
+
+int gw_err_status(int r, const char **codep);
+/* Fill resp with {"error","error_description"}. */
+void gw_error(struct gw_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void gw_error_r(struct gw_response *resp, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* resp gets the JSON text of a cJSON document (consumed). */
+struct cJSON;
+void gw_json(struct gw_response *resp, int status, struct cJSON *doc);
+
+#endif

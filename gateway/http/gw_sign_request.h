@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The JSON bodies of POST /v1/sign and of POST /v1/stamp's digest form,
+ * parsed and checked. */
+#ifndef GW_SIGN_REQUEST_H
+#define GW_SIGN_REQUEST_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+/* POST /v1/sign's body, checked: {"identity","digest":{"alg","value"},
+ * "format"?}. */
+struct gw_sign_request {
+	char *identity;			/* new; non-empty */
+	const EVP_MD *md;		/* static */
+	const char *alg;		/* static: "sha256", "sha384" or "sha512" */
+	unsigned char *digest;		/* new; digest_len == EVP_MD_get_size(md) */
+	size_t digest_len;
+	int cms;			/* "format":"cms" (absent: raw) */
+};
+/* Room for every description gw_sign_request_parse writes. */
+#define GW_SIGN_WHY_MAX 160
+/* Parse len bytes of body (need not be NUL-terminated) into *out, which
+ * is cleared first. The body must be UTF-8 JSON (RFC 8259: no raw NUL,
+ * nothing but whitespace after the object, and no string holding \u0000)
+ * and "identity" a name as sg_config.h defines them. 0 on success.
+ * SG_ERR_PARSE when the body is not a valid request: why gets the 400's
+ * one-sentence description, and out->identity stays set when the body
+ * named a well-formed one (the refusal is audited under it). SG_ERR_ALLOC.
+ * Release *out with gw_sign_request_free whatever the result. */
+int gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen);
+/* POST /v1/stamp's digest form, {"identity","digest":{"alg","value"},
+ * "name"?}, under the same rules; "name" (not kept) is 1 to
+ * GW_STAMP_NAME_MAX bytes without control characters; out->cms is 0. */
+#define GW_STAMP_NAME_MAX 255
+int gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen);
+/* Free what sr holds (not sr itself) and clear it; NULL is fine. */
+void gw_sign_request_free(struct gw_sign_request *sr);
+
+#endif
