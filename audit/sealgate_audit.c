@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +20,12 @@
 #include <openssl/x509.h>
 
 #include "sg_audit_read.h"
+#include "sg_cli.h"
 #include "sg_config.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
 #define DEFAULT_CONFIG	"/etc/sealgate/sealgate.json"
-#define EXIT_OK		0
-#define EXIT_FAIL	1
-#define EXIT_USAGE	2
 
 static const char usage_text[] =
 "usage: sealgate-audit [options] COMMAND [command options] [LOG...]\n"
@@ -100,42 +97,6 @@ struct audit_opts {
 	size_t n_logs;
 };
 
-static int
-fail(const char *what, const char *why_fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(const char *what, const char *why_fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, why_fmt);
-	if (vsnprintf(why, sizeof(why), why_fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, "sealgate-audit: %s: %s\n", what, why);
-	return EXIT_FAIL;
-}
-
-static int
-usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, "sealgate-audit: usage: %s (see --help)\n", why);
-	return EXIT_USAGE;
-}
-
 /* The audit directory from the configuration, when no LOG is given. */
 static int
 config_audit_dir(const struct audit_opts *o, char **dirp, unsigned int *intervalp)
@@ -150,15 +111,15 @@ config_audit_dir(const struct audit_opts *o, char **dirp, unsigned int *interval
 		path = DEFAULT_CONFIG;
 	err[0] = '\0';
 	if ((r = sg_config_load_file(path, &cfg, err, sizeof(err))) != 0)
-		return fail(path, "%s (or give LOG)", err[0] != '\0' ? err : sg_strerror(r));
+		return sg_cli_fail(path, "%s (or give LOG)", err[0] != '\0' ? err : sg_strerror(r));
 	if (cfg->audit.dir == NULL || (*dirp = strdup(cfg->audit.dir)) == NULL) {
 		sg_config_free(cfg);
-		return fail(path, "no audit.dir");
+		return sg_cli_fail(path, "no audit.dir");
 	}
 	if (intervalp != NULL)
 		*intervalp = cfg->audit.checkpoint_every_seconds;
 	sg_config_free(cfg);
-	return EXIT_OK;
+	return SG_EXIT_OK;
 }
 
 static const char *
@@ -184,7 +145,7 @@ open_log(const struct audit_opts *o, struct sg_audit_files **filesp, unsigned in
 
 	*filesp = NULL;
 	if (o->n_logs == 0) {
-		if ((rc = config_audit_dir(o, &dir, intervalp)) != EXIT_OK)
+		if ((rc = config_audit_dir(o, &dir, intervalp)) != SG_EXIT_OK)
 			return rc;
 		what = dir;
 		r = sg_audit_files_dir(dir, filesp);
@@ -194,26 +155,26 @@ open_log(const struct audit_opts *o, struct sg_audit_files **filesp, unsigned in
 	} else {
 		for (i = 0; i < o->n_logs; i++) {
 			if (stat(o->logs[i], &st) != 0)
-				return fail(o->logs[i], "%s", files_error(errno == ENOENT ||
+				return sg_cli_fail(o->logs[i], "%s", files_error(errno == ENOENT ||
 				    errno == ENOTDIR ? SG_ERR_NOT_FOUND : errno == EACCES ?
 				    SG_ERR_PERMISSION : SG_ERR_IO));
 			if (S_ISDIR(st.st_mode))
-				return usage_error("give one directory or audit files, not both");
+				return sg_cli_usage("give one directory or audit files, not both");
 		}
 		what = o->n_logs == 1 ? o->logs[0] : "LOG";
 		r = sg_audit_files_paths(o->logs, o->n_logs, filesp);
 	}
 	if (r != 0) {
-		rc = fail(what, "%s", files_error(r));
+		rc = sg_cli_fail(what, "%s", files_error(r));
 		goto out;
 	}
 	if ((*filesp)->n == 0) {
-		rc = fail(what, "no audit-NNNNNN.jsonl files");
+		rc = sg_cli_fail(what, "no audit-NNNNNN.jsonl files");
 		sg_audit_files_free(*filesp);
 		*filesp = NULL;
 		goto out;
 	}
-	rc = EXIT_OK;
+	rc = SG_EXIT_OK;
  out:
 	free(dir);
 	return rc;
@@ -227,16 +188,16 @@ load_cert(const char *path, EVP_PKEY **keyp, char **serialp)
 	X509 *cert = NULL;
 	BIO *bio = NULL;
 	char *hex = NULL;
-	int rc = EXIT_FAIL;
+	int rc = SG_EXIT_FAIL;
 
 	*keyp = NULL;
 	*serialp = NULL;
 	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		fail(path, "cannot read the certificate");
+		sg_cli_fail(path, "cannot read the certificate");
 		goto out;
 	}
 	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		fail(path, "not a PEM certificate");
+		sg_cli_fail(path, "not a PEM certificate");
 		goto out;
 	}
 	if ((*keyp = X509_get_pubkey(cert)) == NULL ||
@@ -244,10 +205,10 @@ load_cert(const char *path, EVP_PKEY **keyp, char **serialp)
 	    (hex = BN_bn2hex(bn)) == NULL || (*serialp = strdup(hex)) == NULL) {
 		EVP_PKEY_free(*keyp);
 		*keyp = NULL;
-		fail(path, "cannot take the public key and serial from the certificate");
+		sg_cli_fail(path, "cannot take the public key and serial from the certificate");
 		goto out;
 	}
-	rc = EXIT_OK;
+	rc = SG_EXIT_OK;
  out:
 	OPENSSL_free(hex);
 	BN_free(bn);
@@ -260,15 +221,15 @@ static int
 print_json(cJSON *obj)
 {
 	char *text;
-	int rc = EXIT_FAIL;
+	int rc = SG_EXIT_FAIL;
 
 	if (obj == NULL)
-		return fail("output", "out of memory");
+		return sg_cli_fail("output", "out of memory");
 	if ((text = cJSON_PrintUnformatted(obj)) != NULL) {
 		printf("%s\n", text);
-		rc = EXIT_OK;
+		rc = SG_EXIT_OK;
 	} else
-		fail("output", "out of memory");
+		sg_cli_fail("output", "out of memory");
 	cJSON_free(text);
 	cJSON_Delete(obj);
 	return rc;
@@ -278,7 +239,7 @@ static int
 finish_output(int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail("output", "cannot write to stdout");
+		return sg_cli_fail("output", "cannot write to stdout");
 	return rc;
 }
 
@@ -308,44 +269,44 @@ cmd_verify(const struct audit_opts *o)
 
 	memset(&vo, 0, sizeof(vo));
 	if (o->cert_file != NULL) {
-		if ((rc = load_cert(o->cert_file, &key, &serial)) != EXIT_OK)
+		if ((rc = load_cert(o->cert_file, &key, &serial)) != SG_EXIT_OK)
 			goto out;
 		vo.checkpoint_key = key;
 		vo.checkpoint_serial = serial;
 	}
-	if ((rc = open_log(o, &files, &interval)) != EXIT_OK)
+	if ((rc = open_log(o, &files, &interval)) != SG_EXIT_OK)
 		goto out;
 	max_age = interval + SG_AUDIT_SEAL_SLACK_S;
 	if (o->max_unsealed_age != NULL) {
 		errno = 0;
 		v = strtoul(o->max_unsealed_age, &end, 10);
 		if (errno != 0 || end == o->max_unsealed_age || *end != '\0' || v > 31U * 86400) {
-			rc = usage_error("--max-unsealed-age is a number of seconds");
+			rc = sg_cli_usage("--max-unsealed-age is a number of seconds");
 			goto out;
 		}
 		max_age = (unsigned int)v;
 	}
 	if ((r = sg_audit_verify(files, &vo, &res)) != 0) {
 		where = res.bad_file < files->n ? files->files[res.bad_file].path : "LOG";
-		rc = fail(where, "%s", files_error(r));
+		rc = sg_cli_fail(where, "%s", files_error(r));
 		goto out;
 	}
 	sg_audit_seal_judge(&res, key != NULL, max_age, now_ms(), &seal);
 	if (o->json) {
 		rc = print_json(sg_audit_verify_json(&res, files, &seal, o->accept_unsealed));
-		if (rc == EXIT_OK && (!res.ok || (!seal.sealed && !o->accept_unsealed)))
-			rc = EXIT_FAIL;
+		if (rc == SG_EXIT_OK && (!res.ok || (!seal.sealed && !o->accept_unsealed)))
+			rc = SG_EXIT_FAIL;
 		goto out;
 	}
 	if (res.ok && (seal.sealed || o->accept_unsealed)) {
 		printf("OK: %" PRIu64 " entries, %" PRIu64 " checkpoints, chain intact%s\n",
 		    res.entries, res.checkpoints, seal.sealed ? ", sealed" : "");
 		printf("%s: %s\n", seal.sealed ? "seal" : "NOT SEALED (accepted)", seal.why);
-		rc = EXIT_OK;
+		rc = SG_EXIT_OK;
 	} else if (res.ok) {
 		printf("FAILED: not sealed: %s (--accept-unsealed to pass an intact chain anyway)\n",
 		    seal.why);
-		rc = EXIT_FAIL;
+		rc = SG_EXIT_FAIL;
 	} else {
 		if (res.first_bad_seq != 0)
 			printf("FAILED at seq %" PRIu64 ": %s", res.first_bad_seq,
@@ -357,7 +318,7 @@ cmd_verify(const struct audit_opts *o)
 			    res.bad_line);
 		else
 			printf(" (%s)\n", files->files[res.bad_file].name);
-		rc = EXIT_FAIL;
+		rc = SG_EXIT_FAIL;
 	}
 	for (i = 0; i < files->n_set_aside; i++)
 		printf("note: torn line set aside in %s (not part of the chain)\n",
@@ -384,11 +345,11 @@ cmd_show(const struct audit_opts *o)
 	struct sg_audit_files *files = NULL;
 	int r, rc;
 
-	if ((rc = open_log(o, &files, NULL)) != EXIT_OK)
+	if ((rc = open_log(o, &files, NULL)) != SG_EXIT_OK)
 		goto out;
 	if ((r = sg_audit_each(files, &o->filter, show_entry, NULL)) != 0)
-		rc = r == SG_ERR_IO ? fail("output", "cannot write to stdout") :
-		    fail("LOG", "%s", files_error(r));
+		rc = r == SG_ERR_IO ? sg_cli_fail("output", "cannot write to stdout") :
+		    sg_cli_fail("LOG", "%s", files_error(r));
  out:
 	sg_audit_files_free(files);
 	return finish_output(rc);
@@ -414,19 +375,19 @@ cmd_counts(const struct audit_opts *o)
 	int year, month, r, rc;
 
 	if (o->month == NULL)
-		return usage_error("counts needs --month YYYY-MM");
+		return sg_cli_usage("counts needs --month YYYY-MM");
 	if (sg_audit_parse_month(o->month, &year, &month) != 0)
-		return usage_error("--month %s is not YYYY-MM", o->month);
+		return sg_cli_usage("--month %s is not YYYY-MM", o->month);
 	if (o->by != NULL && strcmp(o->by, "identity") == 0)
 		by = SG_AUDIT_BY_IDENTITY;
 	else if (o->by != NULL && strcmp(o->by, "client") == 0)
 		by = SG_AUDIT_BY_CLIENT;
 	else if (o->by != NULL)
-		return usage_error("--by is identity or client");
-	if ((rc = open_log(o, &files, NULL)) != EXIT_OK)
+		return sg_cli_usage("--by is identity or client");
+	if ((rc = open_log(o, &files, NULL)) != SG_EXIT_OK)
 		goto out;
 	if ((r = sg_audit_counts(files, year, month, by, &counts)) != 0) {
-		rc = fail("LOG", "%s", files_error(r));
+		rc = sg_cli_fail("LOG", "%s", files_error(r));
 		goto out;
 	}
 	if (o->json) {
@@ -458,7 +419,7 @@ cmd_counts(const struct audit_opts *o)
 	printf("%-*s  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
 	    (int)((by != SG_AUDIT_BY_CLIENT ? wi + 2 : 0) + (by != SG_AUDIT_BY_IDENTITY ? wc + 2 : 0)) - 2,
 	    "total", stamps, signatures, soap);
-	rc = EXIT_OK;
+	rc = SG_EXIT_OK;
  out:
 	sg_audit_counts_free(counts);
 	sg_audit_files_free(files);
@@ -519,7 +480,7 @@ main(int argc, char **argv)
 		case OPT_OUTCOME: o.filter.outcome = optarg; break;
 		case OPT_AFTER_SEQ:
 			if (parse_seq(optarg, &o.filter.after_seq) != 0)
-				return usage_error("--after-seq %s is not a number", optarg);
+				return sg_cli_usage("--after-seq %s is not a number", optarg);
 			break;
 		case OPT_MONTH: o.month = optarg; break;
 		case OPT_BY: o.by = optarg; break;
@@ -528,40 +489,40 @@ main(int argc, char **argv)
 		case OPT_MAX_UNSEALED_AGE: o.max_unsealed_age = optarg; break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
-			return EXIT_OK;
+			return SG_EXIT_OK;
 		case OPT_VERSION:
 			printf("sealgate-audit %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
+			return SG_EXIT_OK;
 		default:
 			if (optopt >= OPT_CONFIG && optopt <= OPT_VERSION)
-				return usage_error("option --%s needs a value",
+				return sg_cli_usage("option --%s needs a value",
 				    long_options[optopt - OPT_CONFIG].name);
-			return usage_error("unknown option %s", argv[optind - 1]);
+			return sg_cli_usage("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command");
+		return sg_cli_usage("no command");
 	command = argv[optind];
 	o.logs = (const char *const *)argv + optind + 1;
 	o.n_logs = (size_t)(argc - optind - 1);
 	if (o.from != NULL && sg_audit_parse_time(o.from, &o.filter.from_ms) != 0)
-		return usage_error("--from %s is not an RFC 3339 time or a date", o.from);
+		return sg_cli_usage("--from %s is not an RFC 3339 time or a date", o.from);
 	if (o.to != NULL && sg_audit_parse_time(o.to, &o.filter.to_ms) != 0)
-		return usage_error("--to %s is not an RFC 3339 time or a date", o.to);
+		return sg_cli_usage("--to %s is not an RFC 3339 time or a date", o.to);
 	if (o.filter.outcome != NULL && strcmp(o.filter.outcome, "ok") != 0 &&
 	    strcmp(o.filter.outcome, "error") != 0)
-		return usage_error("--outcome is ok or error");
+		return sg_cli_usage("--outcome is ok or error");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, command) != 0)
 			continue;
 		if ((o.given & ~commands[i].options) != 0) {
 			for (c = OPT_CONFIG; c <= OPT_VERSION; c++) {
 				if ((o.given & ~commands[i].options & BIT(c)) != 0)
-					return usage_error("%s does not take --%s", command,
+					return sg_cli_usage("%s does not take --%s", command,
 					    long_options[c - OPT_CONFIG].name);
 			}
 		}
 		return commands[i].fn(&o);
 	}
-	return usage_error("unknown command \"%s\"", command);
+	return sg_cli_usage("unknown command \"%s\"", command);
 }

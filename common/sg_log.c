@@ -26,6 +26,12 @@ sg_log_init(const char *progname, enum sg_log_level level)
 	log_level = level;
 }
 
+const char *
+sg_log_progname(void)
+{
+	return log_progname;
+}
+
 void
 sg_log_set_level(enum sg_log_level level)
 {

@@ -11,6 +11,7 @@ enum sg_log_level { SG_LOG_QUIET = -1, SG_LOG_ERROR = 0, SG_LOG_WARN, SG_LOG_INF
 
 /* Program name shown in each line (borrowed; must outlive logging). */
 void sg_log_init(const char *progname, enum sg_log_level level);
+const char *sg_log_progname(void);
 void sg_log_set_level(enum sg_log_level level);
 enum sg_log_level sg_log_get_level(void);
 /* Request id for lines logged by this thread; NULL clears it. Copied. */

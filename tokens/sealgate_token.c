@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "sg_cli.h"
 #include "sg_config.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -141,16 +142,16 @@ main(int argc, char **argv)
 			printf("sealgate-token %s\n", PACKAGE_VERSION);
 			return TK_EXIT_OK;
 		case 'P':
-			return tk_usage_error("PINs are never taken from the command line; "
+			return sg_cli_usage("PINs are never taken from the command line; "
 			    "use --pin-file/--so-pin-file, SEALGATE_PIN/SEALGATE_SO_PIN or the prompt");
 		default:
-			return tk_usage_error("unknown option");
+			return sg_cli_usage("unknown option");
 		}
 	}
 	if (optind >= argc)
-		return tk_usage_error("no command");
+		return sg_cli_usage("no command");
 	if (optind + 1 < argc)
-		return tk_usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+		return sg_cli_usage("unexpected argument \"%s\"", argv[optind + 1]);
 	o.command = argv[optind];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, o.command) != 0)
@@ -161,5 +162,5 @@ main(int argc, char **argv)
 		tk_unload_config();
 		return r;
 	}
-	return tk_usage_error("unknown command \"%s\"", o.command);
+	return sg_cli_usage("unknown command \"%s\"", o.command);
 }

@@ -4,11 +4,12 @@
 #ifndef TK_CLI_H
 #define TK_CLI_H
 
+#include "sg_cli.h"
 #include "sgp11.h"
 
-#define TK_EXIT_OK 0
-#define TK_EXIT_FAIL 1
-#define TK_EXIT_USAGE 2
+#define TK_EXIT_OK SG_EXIT_OK
+#define TK_EXIT_FAIL SG_EXIT_FAIL
+#define TK_EXIT_USAGE SG_EXIT_USAGE
 
 struct tk_opts {
 	const char *command;
@@ -49,10 +50,10 @@ int tk_load_config(const struct tk_opts *o);
 const struct sg_config *tk_config(void);
 void tk_unload_config(void);
 
-/* Print "sealgate-token: <what>: <why>" on stderr; returns TK_EXIT_FAIL. */
+/* sg_cli_fail that also keeps the line in tk_last_error for the audit
+ * entry of the officer's operation; returns TK_EXIT_FAIL. */
 int tk_fail(const char *what, const char *why_fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int tk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The module path: --module, the config's token.module,
  * SEALGATE_PKCS11_MODULE, or the one found at configure time. */

@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "sg_cli.h"
 #include "sg_codec.h"
 #include "sg_config.h"
 #include "sg_err.h"
@@ -46,7 +47,7 @@ static int
 need_label(const struct tk_opts *o)
 {
 	if (o->label == NULL || *o->label == '\0')
-		return tk_usage_error("%s needs --label", o->command);
+		return sg_cli_usage("%s needs --label", o->command);
 	return 0;
 }
 
@@ -77,7 +78,7 @@ tk_cmd_init(const struct tk_opts *o)
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if (strlen(o->label) > 32)
-		return tk_usage_error("a token label has at most 32 characters");
+		return sg_cli_usage("a token label has at most 32 characters");
 	tk_audit_begin("token_init", o->label);
 	if ((r = sgp11_open(module, NULL, &ctx)) != 0)
 		return tk_fail("open module", "%s: %s", module, sg_strerror(r));
@@ -274,11 +275,11 @@ tk_cmd_keygen(const struct tk_opts *o)
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if (o->type == NULL || sgp11_keyspec_parse(o->type, &spec) != 0)
-		return tk_usage_error("--type is one of rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384");
+		return sg_cli_usage("--type is one of rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384");
 	if (o->id_hex != NULL && (sg_hex_decode(o->id_hex, strlen(o->id_hex), &id, &id_len) != 0 ||
 	    id_len == 0 || id_len > 64)) {
 		free(id);
-		return tk_usage_error("--id is 1 to 64 bytes in hex");
+		return sg_cli_usage("--id is 1 to 64 bytes in hex");
 	}
 	tk_audit_begin("keygen", o->label);
 	sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", o->type);
@@ -368,9 +369,9 @@ tk_cmd_csr(const struct tk_opts *o)
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if ((o->subject == NULL) == (o->profile == NULL))
-		return tk_usage_error("csr needs exactly one of --subject and --profile");
+		return sg_cli_usage("csr needs exactly one of --subject and --profile");
 	if (o->subject != NULL && tk_subject_parse(o->subject, &subject, &why) != 0)
-		return tk_usage_error("--subject: %s", why);
+		return sg_cli_usage("--subject: %s", why);
 	tk_audit_begin("csr", o->label);
 	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
 		goto out;
@@ -466,7 +467,7 @@ tk_cmd_import_cert(const struct tk_opts *o)
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if (o->cert_file == NULL)
-		return tk_usage_error("import-cert needs --cert FILE");
+		return sg_cli_usage("import-cert needs --cert FILE");
 	if ((ret = read_certs(o->cert_file, &certs)) != 0)
 		return ret;
 	if (sk_X509_num(certs) != 1) {
@@ -546,7 +547,7 @@ confirm_retire(const char *label)
 	size_t len;
 
 	if (!isatty(STDIN_FILENO))
-		return tk_usage_error("retire deletes the key for good: add --yes");
+		return sg_cli_usage("retire deletes the key for good: add --yes");
 	fprintf(stderr, "Retiring deletes key \"%s\" and its certificate. Type the label to confirm: ",
 	    label);
 	if (fgets(answer, sizeof(answer), stdin) == NULL)
@@ -652,7 +653,7 @@ tk_cmd_sign(const struct tk_opts *o)
 	if ((ret = need_label(o)) != 0)
 		return ret;
 	if (o->in_file == NULL)
-		return tk_usage_error("sign needs --in FILE");
+		return sg_cli_usage("sign needs --in FILE");
 	/* Every signature is audited: without the configuration there is
 	 * no log to write to, and no way to know the gateway's own keys. */
 	if (tk_config() == NULL)
@@ -665,7 +666,7 @@ tk_cmd_sign(const struct tk_opts *o)
 	else if (strcmp(alg, "sha512") == 0)
 		md = EVP_sha512();
 	else
-		return tk_usage_error("--digest is sha256, sha384 or sha512");
+		return sg_cli_usage("--digest is sha256, sha384 or sha512");
 	tk_audit_begin("officer_sign", o->label);
 	if ((ret = refuse_gateway_key(tk_config(), o->label)) != 0)
 		return ret;

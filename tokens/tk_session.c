@@ -5,10 +5,10 @@
 #include "config.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "sg_cli.h"
 #include "sg_config.h"
 #include "sg_err.h"
 #include "sg_secret.h"
@@ -18,32 +18,12 @@
 int
 tk_fail(const char *what, const char *why_fmt, ...)
 {
-	char why[512];
 	va_list ap;
 
 	va_start(ap, why_fmt);
-	if (vsnprintf(why, sizeof(why), why_fmt, ap) < 0)
-		why[0] = '\0';
+	(void)sg_cli_vfail(tk_last_error, sizeof(tk_last_error), what, why_fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "sealgate-token: %s: %s\n", what, why);
-	if (snprintf(tk_last_error, sizeof(tk_last_error), "%s: %s", what, why) >=
-	    (int)sizeof(tk_last_error))
-		tk_last_error[sizeof(tk_last_error) - 1] = '\0';
 	return TK_EXIT_FAIL;
-}
-
-int
-tk_usage_error(const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, "sealgate-token: usage: %s (see --help)\n", why);
-	return TK_EXIT_USAGE;
 }
 
 /* Settings from the configuration file, when there is one. */
@@ -105,7 +85,7 @@ tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
 	if (label == NULL)
 		label = getenv("SEALGATE_TOKEN_LABEL");
 	if (label == NULL)
-		return tk_usage_error("no token label: give --token, a config, or SEALGATE_TOKEN_LABEL");
+		return sg_cli_usage("no token label: give --token, a config, or SEALGATE_TOKEN_LABEL");
 	if ((r = sgp11_open(module, label, ctxp)) != 0) {
 		if (r == SG_ERR_TOKEN_NOT_FOUND)
 			return tk_fail("open token", "no initialised token labelled \"%s\" in %s",

@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +20,13 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "sg_cli.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
 #include "sgp11.h"
 
 #define PROG "sg-p11bench"
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
 #define MAX_THREADS 256
 
 static const char usage_text[] =
@@ -65,31 +63,6 @@ struct worker {
 	int err;
 	unsigned long ckr;
 };
-
-static int
-fail(const char *what, const char *why_fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(const char *what, const char *why_fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, why_fmt);
-	if (vsnprintf(why, sizeof(why), why_fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	fprintf(stderr, PROG ": %s: %s\n", what, why);
-	return EXIT_FAIL;
-}
-
-static int
-usage_error(const char *why)
-{
-	fprintf(stderr, PROG ": usage: %s (see --help)\n", why);
-	return EXIT_USAGE;
-}
 
 static int64_t
 now_ns(void)
@@ -226,9 +199,9 @@ report(const struct bench *b, struct worker *workers, size_t nthreads)
 	for (i = 0; i < nthreads; i++)
 		total += workers[i].n;
 	if (total == 0)
-		return fail("measure", "no signature completed in %.1f s", seconds);
+		return sg_cli_fail("measure", "no signature completed in %.1f s", seconds);
 	if ((all = malloc(total * sizeof(*all))) == NULL)
-		return fail("measure", "%s", sg_strerror(SG_ERR_ALLOC));
+		return sg_cli_fail("measure", "%s", sg_strerror(SG_ERR_ALLOC));
 	for (i = 0; i < nthreads; i++) {
 		memcpy(all + at, workers[i].latency_ns, workers[i].n * sizeof(*all));
 		at += workers[i].n;
@@ -239,7 +212,7 @@ report(const struct bench *b, struct worker *workers, size_t nthreads)
 	    sgp11_keyspec_name(sgp11_key_spec(b->key)), nthreads, total, seconds,
 	    (double)total / seconds, percentile_ms(all, total, 50.0), percentile_ms(all, total, 99.0));
 	free(all);
-	return fflush(stdout) == 0 ? 0 : fail("output", "%s", strerror(errno));
+	return fflush(stdout) == 0 ? 0 : sg_cli_fail("output", "%s", strerror(errno));
 }
 
 static int
@@ -252,13 +225,13 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 	char *pin = NULL;
 	size_t started = 0, i;
 	int64_t start;
-	int r, ret = EXIT_FAIL;
+	int r, ret = SG_EXIT_FAIL;
 
 	memset(&b, 0, sizeof(b));
 	/* SHA-256("sg-p11bench"): any fixed digest will do, signing cost
 	 * does not depend on it. */
 	if (EVP_Digest(PROG, strlen(PROG), b.digest, NULL, EVP_sha256(), NULL) != 1) {
-		ret = fail("digest", "%s", sg_strerror(SG_ERR_CRYPTO));
+		ret = sg_cli_fail("digest", "%s", sg_strerror(SG_ERR_CRYPTO));
 		goto out;
 	}
 	if (pin_file != NULL)
@@ -266,25 +239,25 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 	else
 		r = sg_secret_take_env("SEALGATE_PIN", &pin);
 	if (r != 0) {
-		ret = fail("user PIN", "%s: %s", pin_file != NULL ? pin_file : "SEALGATE_PIN",
+		ret = sg_cli_fail("user PIN", "%s: %s", pin_file != NULL ? pin_file : "SEALGATE_PIN",
 		    sg_strerror(r));
 		goto out;
 	}
 	if ((r = sgp11_open(module, token, &ctx)) != 0) {
 		if (r == SG_ERR_TOKEN_NOT_FOUND)
-			ret = fail("open token", "no initialised token labelled \"%s\" in %s", token,
+			ret = sg_cli_fail("open token", "no initialised token labelled \"%s\" in %s", token,
 			    module);
 		else
-			ret = fail("open token", "%s: %s", module, sg_strerror(r));
+			ret = sg_cli_fail("open token", "%s: %s", module, sg_strerror(r));
 		goto out;
 	}
 	/* Before any session is open: afterwards the pool refuses a change. */
 	if ((r = sgp11_set_session_limit(ctx, nthreads)) != 0) {
-		ret = fail("session limit", "%s", sg_strerror(r));
+		ret = sg_cli_fail("session limit", "%s", sg_strerror(r));
 		goto out;
 	}
 	if (sgp11_session_limit(ctx) < nthreads) {
-		ret = fail("session limit", "the token allows %zu signing sessions, not %zu",
+		ret = sg_cli_fail("session limit", "the token allows %zu signing sessions, not %zu",
 		    sgp11_session_limit(ctx), nthreads);
 		goto out;
 	}
@@ -292,20 +265,20 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 	sg_free_secret_str(pin);
 	pin = NULL;
 	if (r != 0) {
-		ret = fail("log in", "%s", sg_strerror(r));
+		ret = sg_cli_fail("log in", "%s", sg_strerror(r));
 		goto out;
 	}
 	if ((r = sgp11_key_find(ctx, label, &b.key)) != 0) {
-		ret = fail("key", "\"%s\": %s", label, sg_strerror(r));
+		ret = sg_cli_fail("key", "\"%s\": %s", label, sg_strerror(r));
 		goto out;
 	}
 	if ((r = check_signature(&b)) != 0) {
-		ret = fail("check signature", "\"%s\": %s (%s)", label, sg_strerror(r),
+		ret = sg_cli_fail("check signature", "\"%s\": %s (%s)", label, sg_strerror(r),
 		    sgp11_ckr_name(sgp11_last_ckr()));
 		goto out;
 	}
 	if ((workers = calloc(nthreads, sizeof(*workers))) == NULL) {
-		ret = fail("threads", "%s", sg_strerror(SG_ERR_ALLOC));
+		ret = sg_cli_fail("threads", "%s", sg_strerror(SG_ERR_ALLOC));
 		goto out;
 	}
 	start = now_ns();
@@ -316,7 +289,7 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 		if ((r = pthread_create(&workers[started].tid, NULL, sign_loop,
 		    &workers[started])) != 0) {
 			__atomic_store_n(&b.failed, 1, __ATOMIC_RELAXED);
-			fail("threads", "pthread_create: %s", strerror(r));
+			sg_cli_fail("threads", "pthread_create: %s", strerror(r));
 			break;
 		}
 	}
@@ -326,7 +299,7 @@ run(const char *module, const char *token, const char *label, const char *pin_fi
 		goto out;
 	for (i = 0; i < nthreads; i++) {
 		if (workers[i].err != 0) {
-			ret = fail("sign", "\"%s\" on thread %zu: %s (%s)", label, i,
+			ret = sg_cli_fail("sign", "\"%s\" on thread %zu: %s (%s)", label, i,
 			    sg_strerror(workers[i].err), sgp11_ckr_name(workers[i].ckr));
 			goto out;
 		}
@@ -379,15 +352,15 @@ main(int argc, char **argv)
 		case OPT_THREADS:
 			if (parse_number(optarg, 1, MAX_THREADS, &threads) != 0 ||
 			    threads != floor(threads))
-				return usage_error("--threads wants a whole number 1..256");
+				return sg_cli_usage("--threads wants a whole number 1..256");
 			break;
 		case OPT_SECONDS:
 			if (parse_number(optarg, 0.1, 3600, &seconds) != 0)
-				return usage_error("--seconds wants a number 0.1..3600");
+				return sg_cli_usage("--seconds wants a number 0.1..3600");
 			break;
 		case OPT_WARMUP:
 			if (parse_number(optarg, 0, 60, &warmup) != 0)
-				return usage_error("--warmup wants a number 0..60");
+				return sg_cli_usage("--warmup wants a number 0..60");
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
@@ -396,19 +369,19 @@ main(int argc, char **argv)
 			printf(PROG " %s\n", PACKAGE_VERSION);
 			return 0;
 		case 'P':
-			return usage_error("a PIN is never taken from the command line; "
+			return sg_cli_usage("a PIN is never taken from the command line; "
 			    "use --pin-file or SEALGATE_PIN");
 		default:
-			return usage_error("unknown option");
+			return sg_cli_usage("unknown option");
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument");
+		return sg_cli_usage("unexpected argument");
 	if (label == NULL)
-		return usage_error("--label is required");
+		return sg_cli_usage("--label is required");
 	if (module == NULL && (module = getenv("SEALGATE_PKCS11_MODULE")) == NULL)
 		module = SG_DEFAULT_MODULE_PATH;
 	if (token == NULL && (token = getenv("SEALGATE_TOKEN_LABEL")) == NULL)
-		return usage_error("no token label: give --token or SEALGATE_TOKEN_LABEL");
+		return sg_cli_usage("no token label: give --token or SEALGATE_TOKEN_LABEL");
 	return run(module, token, label, pin_file, (size_t)threads, seconds, warmup);
 }
