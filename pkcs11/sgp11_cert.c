@@ -12,7 +12,7 @@
 #include <openssl/x509.h>
 
 #include "sg_err.h"
-#include "sg_log.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 #define CHAIN_MAX 8
@@ -59,8 +59,8 @@ store_cert(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, X509 *cert, const char *l
 
 		if (id == NULL)
 			n--;
-		if ((rv = ctx->fl->C_CreateObject(s, tmpl, n, &h)) != CKR_OK) {
-			sg_error("C_CreateObject(certificate %s): %s", label, sgp11_ckr_name(rv));
+		if ((rv = sgp11_C_CreateObject(ctx, SGP11_FAIL_ERROR, s, tmpl, n, &h,
+		    "certificate %s", label)) != CKR_OK) {
 			r = sgp11_ckr_to_err(rv);
 			goto out;
 		}
@@ -118,7 +118,7 @@ sgp11_cert_import(struct sgp11_ctx *ctx, const char *label, X509 *cert, STACK_OF
 	r = 0;
  out:
 	if (s != CK_INVALID_HANDLE)
-		(void)ctx->fl->C_CloseSession(s);
+		(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	free(existing);
 	sgp11_key_free(key);
 	return r;
@@ -136,8 +136,8 @@ destroy_labelled(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls
 	if ((r = sgp11_find_objects(ctx, s, cls, label, NULL, 0, &h, &n)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if ((rv = ctx->fl->C_DestroyObject(s, h[i])) != CKR_OK) {
-			sg_error("C_DestroyObject(%s): %s", label, sgp11_ckr_name(rv));
+		if ((rv = sgp11_C_DestroyObject(ctx, SGP11_FAIL_ERROR, s, h[i], "%s", label)) !=
+		    CKR_OK) {
 			free(h);
 			return sgp11_ckr_to_err(rv);
 		}
@@ -176,7 +176,7 @@ sgp11_key_retire(struct sgp11_ctx *ctx, const char *label)
 		goto out;
 	r = destroyed == 0 ? SG_ERR_KEY_NOT_FOUND : 0;
  out:
-	(void)ctx->fl->C_CloseSession(s);
+	(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	return r;
 }
 
@@ -194,9 +194,8 @@ relabel_class(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, c
 	if ((r = sgp11_find_objects(ctx, s, cls, from, NULL, 0, &h, &n)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if ((rv = ctx->fl->C_SetAttributeValue(s, h[i], &label, 1)) != CKR_OK) {
-			sg_error("C_SetAttributeValue(CKA_LABEL %s -> %s): %s", from, to,
-			    sgp11_ckr_name(rv));
+		if ((rv = sgp11_C_SetAttributeValue(ctx, SGP11_FAIL_ERROR, s, h[i], &label, 1,
+		    "CKA_LABEL %s -> %s", from, to)) != CKR_OK) {
 			free(h);
 			return sgp11_ckr_to_err(rv);
 		}
@@ -254,6 +253,6 @@ sgp11_key_relabel(struct sgp11_ctx *ctx, const char *from, const char *to)
 		goto out;
 	r = 0;
  out:
-	(void)ctx->fl->C_CloseSession(s);
+	(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 #define DEFAULT_SESSION_LIMIT 16
@@ -119,7 +120,7 @@ retire_module(struct sgp11_ctx *ctx)
 	ctx->retired[ctx->n_retired].dl = ctx->dl;
 	ctx->n_retired++;
 	if (ctx->fl != NULL)
-		(void)ctx->fl->C_Finalize(NULL);
+		(void)sgp11_C_Finalize(ctx, SGP11_FAIL_QUIET, NULL);
 	ctx->p11 = NULL;
 	ctx->slots = NULL;
 	ctx->nslots = 0;
@@ -155,7 +156,7 @@ token_session_cap(struct sgp11_ctx *ctx)
 {
 	CK_TOKEN_INFO info;
 
-	if (ctx->fl->C_GetTokenInfo(ctx->slot_id, &info) != CKR_OK)
+	if (sgp11_C_GetTokenInfo(ctx, SGP11_FAIL_QUIET, ctx->slot_id, &info) != CKR_OK)
 		return 0;
 	if (info.ulMaxSessionCount == CK_EFFECTIVELY_INFINITE ||
 	    info.ulMaxSessionCount == CK_UNAVAILABLE_INFORMATION)
@@ -305,13 +306,13 @@ sgp11_session_get(struct sgp11_ctx *ctx, CK_SESSION_HANDLE *sp)
 	}
 	ctx->n_open++;
 	pthread_mutex_unlock(&ctx->pool_lock);
-	rv = ctx->fl->C_OpenSession(ctx->slot_id, CKF_SERIAL_SESSION, NULL, NULL, sp);
+	rv = sgp11_C_OpenSession(ctx, SGP11_FAIL_WARN, ctx->slot_id, CKF_SERIAL_SESSION, NULL,
+	    NULL, sp);
 	if (rv != CKR_OK) {
 		pthread_mutex_lock(&ctx->pool_lock);
 		ctx->n_open--;
 		pthread_cond_signal(&ctx->pool_cond);
 		pthread_mutex_unlock(&ctx->pool_lock);
-		sg_warn("C_OpenSession: %s", sgp11_ckr_name(rv));
 		return sgp11_ckr_to_err(rv);
 	}
 	return 0;
@@ -325,7 +326,7 @@ sgp11_session_put(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, int lost)
 		ctx->n_open--;
 		pthread_mutex_unlock(&ctx->pool_lock);
 		/* Closing may fail when the session is already gone. */
-		(void)ctx->fl->C_CloseSession(s);
+		(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 		pthread_mutex_lock(&ctx->pool_lock);
 	} else
 		ctx->idle[ctx->n_idle++] = s;
@@ -341,7 +342,7 @@ sgp11_pool_drain(struct sgp11_ctx *ctx)
 		ctx->n_idle--;
 		ctx->n_open--;
 		if (ctx->fl != NULL)
-			(void)ctx->fl->C_CloseSession(ctx->idle[ctx->n_idle]);
+			(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, ctx->idle[ctx->n_idle]);
 	}
 	pthread_cond_broadcast(&ctx->pool_cond);
 	pthread_mutex_unlock(&ctx->pool_lock);
@@ -354,12 +355,10 @@ sgp11_session_open_rw(struct sgp11_ctx *ctx, CK_SESSION_HANDLE *sp)
 
 	if (ctx->slot == NULL)
 		return SG_ERR_TOKEN_NOT_FOUND;
-	rv = ctx->fl->C_OpenSession(ctx->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-	    NULL, NULL, sp);
-	if (rv != CKR_OK) {
-		sg_error("C_OpenSession: %s", sgp11_ckr_name(rv));
+	rv = sgp11_C_OpenSession(ctx, SGP11_FAIL_ERROR, ctx->slot_id,
+	    CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, sp);
+	if (rv != CKR_OK)
 		return sgp11_ckr_to_err(rv);
-	}
 	return 0;
 }
 
@@ -395,11 +394,12 @@ sgp11_slots(struct sgp11_ctx *ctx, struct sgp11_slot_info **infop, size_t *np)
 		struct sgp11_slot_info *o = &info[i];
 
 		o->slot_id = PKCS11_get_slotid_from_slot(&ctx->slots[i]);
-		if (ctx->fl->C_GetSlotInfo(o->slot_id, &si) == CKR_OK) {
+		if (sgp11_C_GetSlotInfo(ctx, SGP11_FAIL_QUIET, o->slot_id, &si) == CKR_OK) {
 			memcpy(o->description, si.slotDescription, sizeof(si.slotDescription));
 			o->token_present = (si.flags & CKF_TOKEN_PRESENT) != 0;
 		}
-		if (!o->token_present || ctx->fl->C_GetTokenInfo(o->slot_id, &ti) != CKR_OK)
+		if (!o->token_present ||
+		    sgp11_C_GetTokenInfo(ctx, SGP11_FAIL_QUIET, o->slot_id, &ti) != CKR_OK)
 			continue;
 		memcpy(o->label, ti.label, sizeof(ti.label));
 		memcpy(o->manufacturer, ti.manufacturerID, sizeof(ti.manufacturerID));
@@ -438,11 +438,12 @@ probe(struct sgp11_ctx *ctx)
 	CK_SESSION_INFO si;
 	CK_RV rv;
 
-	rv = ctx->fl->C_OpenSession(ctx->slot_id, CKF_SERIAL_SESSION, NULL, NULL, &s);
+	rv = sgp11_C_OpenSession(ctx, SGP11_FAIL_QUIET, ctx->slot_id, CKF_SERIAL_SESSION, NULL,
+	    NULL, &s);
 	if (rv != CKR_OK)
 		return sgp11_ckr_to_err(rv);
-	rv = ctx->fl->C_GetSessionInfo(s, &si);
-	(void)ctx->fl->C_CloseSession(s);
+	rv = sgp11_C_GetSessionInfo(ctx, SGP11_FAIL_QUIET, s, &si);
+	(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	if (rv != CKR_OK)
 		return sgp11_ckr_to_err(rv);
 	return si.state == CKS_RO_USER_FUNCTIONS || si.state == CKS_RW_USER_FUNCTIONS;

@@ -2,7 +2,8 @@
 /* What the pkcs11/ files share and nobody else sees: the context and key
  * structures, the raw Cryptoki function list and the signing session pool.
  * libp11 gives OpenSSL its EVP_PKEYs; the raw list does what libp11 cannot
- * (key templates, attribute reads, exact CK_RVs, bounded session pool). */
+ * (key templates, attribute reads, exact CK_RVs, bounded session pool).
+ * The raw list is called only through the wrappers of sgp11_call.h. */
 #ifndef SGP11_INTERNAL_H
 #define SGP11_INTERNAL_H
 

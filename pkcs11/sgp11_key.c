@@ -15,6 +15,7 @@
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 static const struct { const char *name; struct sgp11_keyspec spec; } keyspecs[] = {
@@ -77,21 +78,22 @@ sgp11_find_objects(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS c
 		tmpl[nt].pValue = (void *)id;
 		tmpl[nt++].ulValueLen = id_len;
 	}
-	if ((rv = ctx->fl->C_FindObjectsInit(s, tmpl, nt)) != CKR_OK)
+	if ((rv = sgp11_C_FindObjectsInit(ctx, SGP11_FAIL_QUIET, s, tmpl, nt)) != CKR_OK)
 		return sgp11_ckr_to_err(rv);
 	for (;;) {
 		if (n == alloc) {
 			alloc = alloc == 0 ? 16 : alloc * 2;
 			if ((grown = realloc(handles, alloc * sizeof(*handles))) == NULL) {
-				(void)ctx->fl->C_FindObjectsFinal(s);
+				(void)sgp11_C_FindObjectsFinal(ctx, SGP11_FAIL_QUIET, s);
 				free(handles);
 				return SG_ERR_ALLOC;
 			}
 			handles = grown;
 		}
-		rv = ctx->fl->C_FindObjects(s, handles + n, (CK_ULONG)(alloc - n), &got);
+		rv = sgp11_C_FindObjects(ctx, SGP11_FAIL_QUIET, s, handles + n, (CK_ULONG)(alloc - n),
+		    &got);
 		if (rv != CKR_OK) {
-			(void)ctx->fl->C_FindObjectsFinal(s);
+			(void)sgp11_C_FindObjectsFinal(ctx, SGP11_FAIL_QUIET, s);
 			free(handles);
 			return sgp11_ckr_to_err(rv);
 		}
@@ -99,7 +101,7 @@ sgp11_find_objects(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_CLASS c
 			break;
 		n += got;
 	}
-	(void)ctx->fl->C_FindObjectsFinal(s);
+	(void)sgp11_C_FindObjectsFinal(ctx, SGP11_FAIL_QUIET, s);
 	*handlesp = handles;
 	*np = n;
 	return 0;
@@ -114,13 +116,13 @@ sgp11_get_attr(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
 
 	*valp = NULL;
 	*lenp = 0;
-	if ((rv = ctx->fl->C_GetAttributeValue(s, obj, &a, 1)) != CKR_OK)
+	if ((rv = sgp11_C_GetAttributeValue(ctx, SGP11_FAIL_QUIET, s, obj, &a, 1)) != CKR_OK)
 		return sgp11_ckr_to_err(rv);
 	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
 		return SG_ERR_NOT_FOUND;
 	if ((a.pValue = malloc(a.ulValueLen + 1)) == NULL)
 		return SG_ERR_ALLOC;
-	if ((rv = ctx->fl->C_GetAttributeValue(s, obj, &a, 1)) != CKR_OK) {
+	if ((rv = sgp11_C_GetAttributeValue(ctx, SGP11_FAIL_QUIET, s, obj, &a, 1)) != CKR_OK) {
 		free(a.pValue);
 		return sgp11_ckr_to_err(rv);
 	}
@@ -137,7 +139,7 @@ sgp11_get_bool(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
 	CK_BBOOL v = CK_FALSE;
 	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
 
-	if (ctx->fl->C_GetAttributeValue(s, obj, &a, 1) != CKR_OK)
+	if (sgp11_C_GetAttributeValue(ctx, SGP11_FAIL_QUIET, s, obj, &a, 1) != CKR_OK)
 		return -1;
 	return v == CK_TRUE;
 }
@@ -155,7 +157,7 @@ sgp11_spec_from_object(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_HAN
 	int r;
 
 	memset(spec, 0, sizeof(*spec));
-	if (ctx->fl->C_GetAttributeValue(s, obj, &a, 1) != CKR_OK)
+	if (sgp11_C_GetAttributeValue(ctx, SGP11_FAIL_QUIET, s, obj, &a, 1) != CKR_OK)
 		return SG_ERR_TOKEN;
 	if (kt == CKK_RSA) {
 		if ((r = sgp11_get_attr(ctx, s, obj, CKA_MODULUS, &val, &len)) != 0)

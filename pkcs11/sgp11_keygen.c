@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 
 #include "sg_err.h"
-#include "sg_log.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 #define GENERATED_ID_LEN 16
@@ -101,18 +101,17 @@ sgp11_keygen(struct sgp11_ctx *ctx, const char *label, const unsigned char *id,
 		r = SG_ERR_EXISTS;
 		goto out;
 	}
-	rv = ctx->fl->C_GenerateKeyPair(s, &mech, pub, n_pub, priv,
-	    sizeof(priv) / sizeof(priv[0]), &pub_h, &priv_h);
+	rv = sgp11_C_GenerateKeyPair(ctx, SGP11_FAIL_ERROR, s, &mech, pub, n_pub, priv,
+	    sizeof(priv) / sizeof(priv[0]), &pub_h, &priv_h, "%s, %s", label,
+	    sgp11_keyspec_name(spec));
 	if (rv != CKR_OK) {
-		sg_error("C_GenerateKeyPair(%s, %s): %s", label, sgp11_keyspec_name(spec),
-		    sgp11_ckr_name(rv));
 		r = sgp11_ckr_to_err(rv);
 		goto out;
 	}
 	r = 0;
  out:
 	if (s != CK_INVALID_HANDLE)
-		(void)ctx->fl->C_CloseSession(s);
+		(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	free(existing);
 	free(ec_params);
 	return r;

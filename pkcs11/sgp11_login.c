@@ -13,6 +13,7 @@
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 static int
@@ -21,10 +22,8 @@ pin_state(struct sgp11_ctx *ctx, CK_SLOT_ID slot_id, int so)
 	CK_TOKEN_INFO ti;
 	CK_RV rv;
 
-	if ((rv = ctx->fl->C_GetTokenInfo(slot_id, &ti)) != CKR_OK) {
-		sg_error("C_GetTokenInfo: %s", sgp11_ckr_name(rv));
+	if ((rv = sgp11_C_GetTokenInfo(ctx, SGP11_FAIL_ERROR, slot_id, &ti)) != CKR_OK)
 		return sgp11_ckr_to_err(rv);
-	}
 	if (ti.flags & (so ? CKF_SO_PIN_LOCKED : CKF_USER_PIN_LOCKED))
 		return SG_ERR_PIN_LOCKED;
 	if (ti.flags & (so ? CKF_SO_PIN_FINAL_TRY : CKF_USER_PIN_FINAL_TRY))
@@ -39,10 +38,10 @@ login_on(struct sgp11_ctx *ctx, CK_SESSION_HANDLE s, CK_USER_TYPE who, const cha
 {
 	CK_RV rv;
 
-	rv = ctx->fl->C_Login(s, who, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin));
+	rv = sgp11_C_Login(ctx, SGP11_FAIL_ERROR, s, who, (CK_UTF8CHAR_PTR)pin,
+	    (CK_ULONG)strlen(pin));
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
 		return 0;
-	sg_error("C_Login: %s", sgp11_ckr_name(rv));
 	return sgp11_ckr_to_err(rv);
 }
 
@@ -196,34 +195,30 @@ sgp11_token_init(struct sgp11_ctx *ctx, const char *label, const char *so_pin,
 	if (!found)
 		return SG_ERR_NOT_FOUND;
 	pad_label(padded, label);
-	rv = ctx->fl->C_InitToken(free_slot, (CK_UTF8CHAR_PTR)so_pin, (CK_ULONG)strlen(so_pin),
-	    padded);
-	if (rv != CKR_OK) {
-		sg_error("C_InitToken: %s", sgp11_ckr_name(rv));
+	rv = sgp11_C_InitToken(ctx, SGP11_FAIL_ERROR, free_slot, (CK_UTF8CHAR_PTR)so_pin,
+	    (CK_ULONG)strlen(so_pin), padded);
+	if (rv != CKR_OK)
 		return sgp11_ckr_to_err(rv);
-	}
 	/* The module may give the initialised token a new slot id. */
 	if ((r = reselect(ctx, label)) != 0)
 		return r;
 	free(ctx->token_label);
 	if ((ctx->token_label = strdup(label)) == NULL)
 		return SG_ERR_ALLOC;
-	rv = ctx->fl->C_OpenSession(ctx->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-	    NULL, &s);
-	if (rv != CKR_OK)
-		return sgp11_ckr_to_err(rv);
+	if ((r = sgp11_session_open_rw(ctx, &s)) != 0)
+		return r;
 	if ((r = login_on(ctx, s, CKU_SO, so_pin)) != 0)
 		goto out;
-	rv = ctx->fl->C_InitPIN(s, (CK_UTF8CHAR_PTR)user_pin, (CK_ULONG)strlen(user_pin));
-	(void)ctx->fl->C_Logout(s);
+	rv = sgp11_C_InitPIN(ctx, SGP11_FAIL_ERROR, s, (CK_UTF8CHAR_PTR)user_pin,
+	    (CK_ULONG)strlen(user_pin));
+	(void)sgp11_C_Logout(ctx, SGP11_FAIL_QUIET, s);
 	if (rv != CKR_OK) {
-		sg_error("C_InitPIN: %s", sgp11_ckr_name(rv));
 		r = sgp11_ckr_to_err(rv);
 		goto out;
 	}
 	r = 0;
  out:
-	(void)ctx->fl->C_CloseSession(s);
+	(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	return r;
 }
 
@@ -242,17 +237,16 @@ sgp11_change_pin(struct sgp11_ctx *ctx, int so, const char *old_pin, const char 
 		return r;
 	if ((r = login_on(ctx, s, so ? CKU_SO : CKU_USER, old_pin)) != 0)
 		goto out;
-	rv = ctx->fl->C_SetPIN(s, (CK_UTF8CHAR_PTR)old_pin, (CK_ULONG)strlen(old_pin),
-	    (CK_UTF8CHAR_PTR)new_pin, (CK_ULONG)strlen(new_pin));
-	(void)ctx->fl->C_Logout(s);
+	rv = sgp11_C_SetPIN(ctx, SGP11_FAIL_ERROR, s, (CK_UTF8CHAR_PTR)old_pin,
+	    (CK_ULONG)strlen(old_pin), (CK_UTF8CHAR_PTR)new_pin, (CK_ULONG)strlen(new_pin));
+	(void)sgp11_C_Logout(ctx, SGP11_FAIL_QUIET, s);
 	if (rv != CKR_OK) {
-		sg_error("C_SetPIN: %s", sgp11_ckr_name(rv));
 		r = sgp11_ckr_to_err(rv);
 		goto out;
 	}
 	r = 0;
  out:
-	(void)ctx->fl->C_CloseSession(s);
+	(void)sgp11_C_CloseSession(ctx, SGP11_FAIL_QUIET, s);
 	return r;
 }
 

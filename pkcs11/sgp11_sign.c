@@ -14,7 +14,7 @@
 #include <openssl/objects.h>
 
 #include "sg_err.h"
-#include "sg_log.h"
+#include "sgp11_call.h"
 #include "sgp11_internal.h"
 
 /* DER DigestInfo prefixes (RFC 8017 section 9.2, note 1). SHA-1 is here
@@ -104,20 +104,21 @@ token_sign(struct sgp11_key *key, CK_MECHANISM *mech, const unsigned char *data,
 
 	if ((r = sgp11_session_get(ctx, &s)) != 0)
 		return r;
-	if ((rv = ctx->fl->C_SignInit(s, mech, key->priv)) != CKR_OK)
+	if ((rv = sgp11_C_SignInit(ctx, SGP11_FAIL_WARN, s, mech, key->priv, "%s",
+	    key->label)) != CKR_OK)
 		goto fail;
 	/* Ask the size first: an RSA signature is the modulus size, an ECDSA
 	 * one twice the order size, but the token is the authority. */
-	if ((rv = ctx->fl->C_Sign(s, (CK_BYTE_PTR)data, (CK_ULONG)data_len, NULL, &sig_len)) !=
-	    CKR_OK)
+	if ((rv = sgp11_C_Sign(ctx, SGP11_FAIL_WARN, s, (CK_BYTE_PTR)data, (CK_ULONG)data_len,
+	    NULL, &sig_len, "%s", key->label)) != CKR_OK)
 		goto fail;
 	if ((sig = OPENSSL_malloc(sig_len)) == NULL) {
 		/* The operation is still active: end it with a short buffer. */
 		sgp11_session_put(ctx, s, 1);
 		return SG_ERR_ALLOC;
 	}
-	if ((rv = ctx->fl->C_Sign(s, (CK_BYTE_PTR)data, (CK_ULONG)data_len, sig, &sig_len)) !=
-	    CKR_OK)
+	if ((rv = sgp11_C_Sign(ctx, SGP11_FAIL_WARN, s, (CK_BYTE_PTR)data, (CK_ULONG)data_len,
+	    sig, &sig_len, "%s", key->label)) != CKR_OK)
 		goto fail;
 	sgp11_session_put(ctx, s, 0);
 	*sigp = sig;
@@ -126,7 +127,6 @@ token_sign(struct sgp11_key *key, CK_MECHANISM *mech, const unsigned char *data,
  fail:
 	OPENSSL_free(sig);
 	r = sgp11_ckr_to_err(rv);
-	sg_warn("sign with %s: %s", key->label, sgp11_ckr_name(rv));
 	/* A failed C_Sign ends the operation, but a session whose token or
 	 * login is gone is closed, never reused. */
 	sgp11_session_put(ctx, s, sgp11_ckr_is_lost(rv));
