@@ -43,6 +43,9 @@ static const char *const messages[] = {
 	[-SG_ERR_UNAUTHORIZED] = "unauthorized",
 	[-SG_ERR_FORBIDDEN] = "forbidden",
 	[-SG_ERR_BUSY] = "busy",
+	[-SG_ERR_METHOD_NOT_ALLOWED] = "method not allowed",
+	[-SG_ERR_MEDIA_TYPE] = "unsupported media type",
+	[-SG_ERR_HEADERS_TOO_LARGE] = "request headers too large",
 };
 
 const char *

@@ -39,7 +39,11 @@ enum sg_err {
 	SG_ERR_UNAUTHORIZED = -29,
 	SG_ERR_FORBIDDEN = -30,
 	SG_ERR_BUSY = -31,
-	SG_ERR_LAST_ = -32	/* keep last: one past the final code */
+	/* A request the gateway's HTTP layer refuses by its form. */
+	SG_ERR_METHOD_NOT_ALLOWED = -32,
+	SG_ERR_MEDIA_TYPE = -33,
+	SG_ERR_HEADERS_TOO_LARGE = -34,
+	SG_ERR_LAST_ = -35	/* keep last: one past the final code */
 };
 
 /* Text for an SG_ERR_* code; never NULL, static storage. */

@@ -9,6 +9,7 @@
 #include "gw_request.h"
 #include "gw_snapshot.h"
 #include "sg_config.h"
+#include "sg_err.h"
 
 static const char *
 use_name(unsigned int use)
@@ -32,7 +33,7 @@ gw_admit(const struct gw_request *req, const struct gw_snapshot *snap, const cha
 
 	*idp = NULL;
 	if ((id = gw_snapshot_identity(snap, name)) == NULL) {
-		gw_error(resp, 404, "not_found", "no identity \"%.64s\"", name != NULL ? name : "");
+		gw_error_r(resp, SG_ERR_NOT_FOUND, "no identity \"%.64s\"", name != NULL ? name : "");
 		return GW_ADMIT_REFUSED;
 	}
 	cfg = id->cfg;
@@ -41,17 +42,17 @@ gw_admit(const struct gw_request *req, const struct gw_snapshot *snap, const cha
 	if (snap != req->snap && client != NULL &&
 	    ((client = sg_config_client_by_token(snap->cfg, client->token_sha256)) == NULL ||
 	    strcmp(client->name, req->client->name) != 0)) {
-		gw_error(resp, 401, "unauthorized", "client %s is no longer configured",
+		gw_error_r(resp, SG_ERR_UNAUTHORIZED, "client %s is no longer configured",
 		    req->client->name);
 		return GW_ADMIT_AUTH_FAILURE;
 	}
 	if (!sg_client_may_use(client, cfg)) {
-		gw_error(resp, 403, "forbidden", "client %s may not use identity %s",
+		gw_error_r(resp, SG_ERR_FORBIDDEN, "client %s may not use identity %s",
 		    client != NULL ? client->name : "-", cfg->name);
 		return GW_ADMIT_AUTH_FAILURE;
 	}
 	if ((cfg->uses & use) == 0) {
-		gw_error(resp, 403, "forbidden", "identity %s is not for %s", cfg->name,
+		gw_error_r(resp, SG_ERR_FORBIDDEN, "identity %s is not for %s", cfg->name,
 		    use_name(use));
 		return GW_ADMIT_REFUSED;
 	}
@@ -61,13 +62,13 @@ gw_admit(const struct gw_request *req, const struct gw_snapshot *snap, const cha
 		 * client's digest, whatever a configuration says. */
 		if (cfg->authority != NULL || cfg->issuer != NULL ||
 		    snap->cfg->audit.checkpoint_identity == cfg) {
-			gw_error(resp, 403, "forbidden", "identity %s is not for local signing",
+			gw_error_r(resp, SG_ERR_FORBIDDEN, "identity %s is not for local signing",
 			    cfg->name);
 			return GW_ADMIT_REFUSED;
 		}
 	} else if (cfg->authority == NULL ||
 	    (authority != NULL && strcmp(cfg->authority->name, authority) != 0)) {
-		gw_error(resp, 403, "forbidden", "identity %s is not for %s%s%s", cfg->name,
+		gw_error_r(resp, SG_ERR_FORBIDDEN, "identity %s is not for %s%s%s", cfg->name,
 		    use_name(use), authority != NULL ? " to " : "", authority != NULL ? authority : "");
 		return GW_ADMIT_REFUSED;
 	}

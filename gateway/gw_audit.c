@@ -120,6 +120,6 @@ gw_audit_refusal(struct gw_request *req, struct gw_response *resp, const char *t
 	e.outcome = "error";
 	e.error = code[0] != '\0' ? code : "refused";
 	if (gw_audit(req, &e) != 0)
-		gw_error(resp, 503, "audit_unavailable",
+		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the request was refused");
 }

@@ -255,12 +255,12 @@ gw_identity_refusal(struct gw *gw, const struct gw_identity *id, int64_t window_
     struct gw_response *resp)
 {
 	if (id->cert != NULL && id->not_after < time(NULL)) {
-		gw_error(resp, 409, "certificate_expired", "the certificate of %s has expired",
+		gw_error_r(resp, SG_ERR_CERT_EXPIRED, "the certificate of %s has expired",
 		    id->cfg->name);
 		return 1;
 	}
 	if (gw_audit_failing(gw, window_ms)) {
-		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		return 1;
 	}
 	return 0;

@@ -54,7 +54,7 @@ gw_token_refuses(struct gw *gw, struct gw_response *resp)
 	pthread_mutex_unlock(&gw->tok.lock);
 	if (!down)
 		return 0;
-	gw_error(resp, 503, "token_unavailable",
+	gw_error_r(resp, SG_ERR_TOKEN,
 	    "the token is unavailable; requests are refused until it is back");
 	/* RFC 9110 §10.2.3: when to ask again, the prober's pace rounded up. */
 	resp->retry_after = "1";

@@ -22,6 +22,9 @@ gw_err_status(int r, const char **codep)
 	case SG_ERR_PARSE:
 		*codep = "invalid_request";
 		return 400;
+	case SG_ERR_HEADERS_TOO_LARGE:
+		*codep = "invalid_request";
+		return 431;
 	case SG_ERR_UNAUTHORIZED:
 		*codep = "unauthorized";
 		return 401;
@@ -32,6 +35,9 @@ gw_err_status(int r, const char **codep)
 	case SG_ERR_KEY_NOT_FOUND:
 		*codep = "not_found";
 		return 404;
+	case SG_ERR_METHOD_NOT_ALLOWED:
+		*codep = "method_not_allowed";
+		return 405;
 	case SG_ERR_CONFLICT:
 	case SG_ERR_EXISTS:
 		*codep = "conflict";
@@ -42,6 +48,9 @@ gw_err_status(int r, const char **codep)
 	case SG_ERR_TOO_LARGE:
 		*codep = "payload_too_large";
 		return 413;
+	case SG_ERR_MEDIA_TYPE:
+		*codep = "unsupported_media_type";
+		return 415;
 	case SG_ERR_AUDIT:
 		*codep = "audit_unavailable";
 		return 503;
@@ -90,37 +99,20 @@ gw_json(struct gw_response *resp, int status, cJSON *doc)
 	resp->content_type = "application/json";
 }
 
-static void
-verror(struct gw_response *resp, int status, const char *code, const char *fmt, va_list ap)
-{
-	char description[512];
-	cJSON *doc = cJSON_CreateObject();
-
-	if (vsnprintf(description, sizeof(description), fmt, ap) < 0)
-		description[0] = '\0';
-	cJSON_AddStringToObject(doc, "error", code);
-	cJSON_AddStringToObject(doc, "error_description", description);
-	gw_json(resp, status, doc);
-}
-
-void
-gw_error(struct gw_response *resp, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	verror(resp, status, code, fmt, ap);
-	va_end(ap);
-}
-
 void
 gw_error_r(struct gw_response *resp, int r, const char *fmt, ...)
 {
 	const char *code;
 	int status = gw_err_status(r, &code);
+	char description[512];
+	cJSON *doc = cJSON_CreateObject();
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(resp, status, code, fmt, ap);
+	if (vsnprintf(description, sizeof(description), fmt, ap) < 0)
+		description[0] = '\0';
 	va_end(ap);
+	cJSON_AddStringToObject(doc, "error", code);
+	cJSON_AddStringToObject(doc, "error_description", description);
+	gw_json(resp, status, doc);
 }

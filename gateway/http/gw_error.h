@@ -6,10 +6,13 @@
 
 #include "gw_request.h"
 
+/* The HTTP status for r (an SG_ERR_*), and in *codep the "error" string
+ * the answer carries (static storage). A code without a row of its own is
+ * 500 "internal". */
 int gw_err_status(int r, const char **codep);
-/* Fill resp with {"error","error_description"}. */
-void gw_error(struct gw_response *resp, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Fill resp with {"error","error_description"}: status and "error" from
+ * gw_err_status(r), the description formatted from fmt (cut at 511
+ * characters). Every refusal the gateway answers is made here. */
 void gw_error_r(struct gw_response *resp, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* resp gets the JSON text of a cJSON document (consumed). */

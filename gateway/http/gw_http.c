@@ -290,12 +290,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		sg_log_set_request_id(x->req.request_id);
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &header_bytes);
 		if (header_bytes > HEADER_BYTES_MAX) {
-			gw_error(&x->resp, 431, "invalid_request",
+			gw_error_r(&x->resp, SG_ERR_HEADERS_TOO_LARGE,
 			    "request headers are limited to %d bytes", HEADER_BYTES_MAX);
 			return send_response(x, conn);
 		}
 		if ((ambiguous = ambiguous_headers(conn)) != NULL) {
-			gw_error(&x->resp, 400, "invalid_request", "%s", ambiguous);
+			gw_error_r(&x->resp, SG_ERR_INVALID_ARG, "%s", ambiguous);
 			return send_response(x, conn);
 		}
 		has_length = parse_length(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

@@ -192,7 +192,7 @@ auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
 	e.extra_values = values;
 	e.n_extra = 2;
 	if (gw_audit(req, &e) != 0)
-		gw_error(resp, 503, "audit_unavailable",
+		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the request was refused");
 }
 
@@ -206,9 +206,9 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 	if (rt == NULL) {
 		if (allow != NULL) {
 			resp->allow = allow;
-			gw_error(resp, 405, "method_not_allowed", "use %s for %s", allow, req->path);
+			gw_error_r(resp, SG_ERR_METHOD_NOT_ALLOWED, "use %s for %s", allow, req->path);
 		} else
-			gw_error(resp, 404, "not_found", "no such endpoint");
+			gw_error_r(resp, SG_ERR_NOT_FOUND, "no such endpoint");
 		return 1;
 	}
 	/* An open route (/readyz) still learns who asks, when someone says:
@@ -218,12 +218,12 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		req->client = authenticate(req);
 	if (rt->role != 0) {
 		if ((req->client = authenticate(req)) == NULL) {
-			gw_error(resp, 401, "unauthorized", "a valid bearer token is required");
+			gw_error_r(resp, SG_ERR_UNAUTHORIZED, "a valid bearer token is required");
 			auth_failure(req, resp, req->authorization == NULL ? "no token" : "unknown token");
 			return 1;
 		}
 		if ((req->client->roles & rt->role) == 0) {
-			gw_error(resp, 403, "forbidden", "client %s may not use %s", req->client->name,
+			gw_error_r(resp, SG_ERR_FORBIDDEN, "client %s may not use %s", req->client->name,
 			    req->path);
 			auth_failure(req, resp, "role not granted");
 			return 1;
@@ -231,7 +231,7 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 	}
 	if (rt->body == BODY_NONE) {
 		if (has_length && content_length > 0) {
-			gw_error(resp, 400, "invalid_request", "%s %s takes no body", req->method,
+			gw_error_r(resp, SG_ERR_INVALID_ARG, "%s %s takes no body", req->method,
 			    req->path);
 			return 1;
 		}
@@ -241,25 +241,25 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		/* A document: any media type but JSON, hashed while it streams. */
 		req->document = 1;
 		if (has_length && content_length > req->gw->max_document_bytes) {
-			gw_error(resp, 413, "payload_too_large", "documents are limited to %zu bytes",
+			gw_error_r(resp, SG_ERR_TOO_LARGE, "documents are limited to %zu bytes",
 			    req->gw->max_document_bytes);
 			goto refused;
 		}
 		if ((req->doc_md = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestInit_ex(req->doc_md, EVP_sha256(), NULL) != 1) {
-			gw_error(resp, 500, "internal", "out of memory");
+			gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 			return 1;
 		}
 		return 0;
 	}
 	if (rt->body == BODY_SOAP) {
 		if (!is_xml(req->content_type)) {
-			gw_error(resp, 415, "unsupported_media_type",
+			gw_error_r(resp, SG_ERR_MEDIA_TYPE,
 			    "send a SOAP envelope as text/xml or application/soap+xml");
 			goto refused;
 		}
 		if (has_length && content_length > req->gw->max_soap_bytes) {
-			gw_error(resp, 413, "payload_too_large", "SOAP bodies are limited to %zu bytes",
+			gw_error_r(resp, SG_ERR_TOO_LARGE, "SOAP bodies are limited to %zu bytes",
 			    req->gw->max_soap_bytes);
 			goto refused;
 		}
@@ -269,11 +269,11 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 	    (!has_length || content_length == 0))
 		return 0;	/* no body; one sent chunked is still parsed as JSON */
 	if (!is_json(req->content_type)) {
-		gw_error(resp, 415, "unsupported_media_type", "send Content-Type: application/json");
+		gw_error_r(resp, SG_ERR_MEDIA_TYPE, "send Content-Type: application/json");
 		goto refused;
 	}
 	if (has_length && content_length > req->gw->max_json_bytes) {
-		gw_error(resp, 413, "payload_too_large", "JSON bodies are limited to %zu bytes",
+		gw_error_r(resp, SG_ERR_TOO_LARGE, "JSON bodies are limited to %zu bytes",
 		    req->gw->max_json_bytes);
 		goto refused;
 	}
@@ -291,7 +291,7 @@ gw_route_finish(struct gw_request *req, struct gw_response *resp, int body_too_l
 	const struct route *rt = find(req->method, req->path, &allow);
 
 	if (body_too_large) {
-		gw_error(resp, 413, "payload_too_large", "the body is larger than %zu bytes",
+		gw_error_r(resp, SG_ERR_TOO_LARGE, "the body is larger than %zu bytes",
 		    gw_route_body_cap(req));
 		if (rt->audit_type != NULL)
 			gw_audit_refusal(req, resp, rt->audit_type, NULL, NULL);

@@ -60,24 +60,24 @@ gw_route_audit_entries(struct gw_request *req, struct gw_response *resp)
 
 	sg_audit_filter_init(&f);
 	if ((v = req->query(req, "from")) != NULL && sg_audit_parse_time(v, &f.from_ms) != 0) {
-		gw_error(resp, 400, "invalid_request", "\"from\" is an RFC 3339 time");
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"from\" is an RFC 3339 time");
 		return;
 	}
 	if ((v = req->query(req, "to")) != NULL && sg_audit_parse_time(v, &f.to_ms) != 0) {
-		gw_error(resp, 400, "invalid_request", "\"to\" is an RFC 3339 time");
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"to\" is an RFC 3339 time");
 		return;
 	}
 	if ((v = req->query(req, "after_seq")) != NULL && parse_u64(v, &f.after_seq) != 0) {
-		gw_error(resp, 400, "invalid_request", "\"after_seq\" is a sequence number");
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"after_seq\" is a sequence number");
 		return;
 	}
 	if ((v = req->query(req, "limit")) != NULL && (parse_u64(v, &limit) != 0 || limit == 0 ||
 	    limit > SG_AUDIT_QUERY_LIMIT_MAX)) {
-		gw_error(resp, 400, "invalid_request", "\"limit\" is 1 to %u", SG_AUDIT_QUERY_LIMIT_MAX);
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"limit\" is 1 to %u", SG_AUDIT_QUERY_LIMIT_MAX);
 		return;
 	}
 	if ((v = req->query(req, "outcome")) != NULL && strcmp(v, "ok") != 0 && strcmp(v, "error") != 0) {
-		gw_error(resp, 400, "invalid_request", "\"outcome\" is ok or error");
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"outcome\" is ok or error");
 		return;
 	}
 	f.outcome = v;
@@ -145,7 +145,7 @@ gw_route_audit_verify(struct gw_request *req, struct gw_response *resp)
 	    (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, &seal);
 	accept = (v = req->query(req, "accept_unsealed")) != NULL && strcmp(v, "1") == 0;
 	if ((doc = sg_audit_verify_json(&res, files, &seal, accept)) == NULL) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		goto out;
 	}
 	gw_json(resp, 200, doc);
@@ -164,7 +164,7 @@ gw_route_audit_counts(struct gw_request *req, struct gw_response *resp)
 	int year, mon, r;
 
 	if (month == NULL || sg_audit_parse_month(month, &year, &mon) != 0) {
-		gw_error(resp, 400, "invalid_request", "\"month\" is YYYY-MM");
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "\"month\" is YYYY-MM");
 		return;
 	}
 	if ((v = req->query(req, "by")) != NULL) {
@@ -173,7 +173,7 @@ gw_route_audit_counts(struct gw_request *req, struct gw_response *resp)
 		else if (strcmp(v, "client") == 0)
 			by = SG_AUDIT_BY_CLIENT;
 		else {
-			gw_error(resp, 400, "invalid_request", "\"by\" is identity or client");
+			gw_error_r(resp, SG_ERR_INVALID_ARG, "\"by\" is identity or client");
 			return;
 		}
 	}
@@ -184,7 +184,7 @@ gw_route_audit_counts(struct gw_request *req, struct gw_response *resp)
 		goto out;
 	}
 	if ((doc = sg_audit_counts_json(counts, by)) == NULL) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		goto out;
 	}
 	gw_json(resp, 200, doc);

@@ -67,20 +67,13 @@ queued(struct gw_request *req, struct gw_response *resp, const char *type, int r
 		if ((doc = cJSON_CreateObject()) == NULL ||
 		    cJSON_AddStringToObject(doc, "job", job) == NULL) {
 			cJSON_Delete(doc);
-			gw_error(resp, 500, "internal", "out of memory");
+			gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 			return;
 		}
 		gw_json(resp, 202, doc);
 		return;
 	}
-	if (r == SG_ERR_NOT_FOUND)
-		gw_error(resp, 404, "not_found", "%s", why);
-	else if (r == SG_ERR_CERT_EXPIRED)
-		gw_error(resp, 409, "certificate_expired", "%s", why);
-	else if (r == SG_ERR_CONFLICT)
-		gw_error(resp, 409, "conflict", "%s", why);
-	else
-		gw_error_r(resp, r, "%s", why);
+	gw_error_r(resp, r, "%s", why);
 	gw_audit_refusal(req, resp, type, req->path_arg, NULL);
 }
 
@@ -96,7 +89,7 @@ gw_route_enroll(struct gw_request *req, struct gw_response *resp)
 	if (!cJSON_IsObject(body) || !only_members(body, members, 2) ||
 	    (tid = short_text(body, "transfer_id", TRANSFER_ID_MAX)) == NULL ||
 	    (pw = short_text(body, "transfer_password", TRANSFER_PASSWORD_MAX)) == NULL) {
-		gw_error(resp, 400, "invalid_request", "send {\"transfer_id\" (1-%d characters), "
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "send {\"transfer_id\" (1-%d characters), "
 		    "\"transfer_password\" (1-%d)} and nothing else", TRANSFER_ID_MAX,
 		    TRANSFER_PASSWORD_MAX);
 		gw_audit_refusal(req, resp, "enroll", req->path_arg, NULL);
@@ -126,7 +119,7 @@ gw_route_renew(struct gw_request *req, struct gw_response *resp)
 		if (!cJSON_IsObject(body) || !only_members(body, members, 1) ||
 		    (cJSON_GetObjectItemCaseSensitive(body, "force") != NULL &&
 		    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(body, "force")))) {
-			gw_error(resp, 400, "invalid_request", "send no body or {\"force\": true|false}");
+			gw_error_r(resp, SG_ERR_INVALID_ARG, "send no body or {\"force\": true|false}");
 			gw_audit_refusal(req, resp, "renew", req->path_arg, NULL);
 			goto out;
 		}
@@ -146,7 +139,7 @@ gw_route_job(struct gw_request *req, struct gw_response *resp)
 	cJSON *doc = gw_jobs_describe(req->gw->jobs, req->path_arg);
 
 	if (doc == NULL) {
-		gw_error(resp, 404, "not_found", "no such job");
+		gw_error_r(resp, SG_ERR_NOT_FOUND, "no such job");
 		return;
 	}
 	gw_json(resp, 200, doc);

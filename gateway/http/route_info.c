@@ -36,7 +36,7 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	g.token_available = gw_token_up(req->gw);
 	g.token_refused = gw_token_refused(req->gw);
 	if ((expiry = calloc(snap->n_ids + 1, sizeof(*expiry))) == NULL) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		return;
 	}
 	for (i = 0; i < snap->n_ids; i++) {
@@ -50,7 +50,7 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	g.n_cert_expiry = n;
 	sg_buf_reset(&resp->body);
 	if (gw_metrics_render(req->gw->metrics, &g, &resp->body) != 0)
-		gw_error(resp, 500, "internal", "metrics could not be rendered");
+		gw_error_r(resp, SG_ERR_INTERNAL, "metrics could not be rendered");
 	else {
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";

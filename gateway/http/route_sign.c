@@ -113,12 +113,12 @@ admit(const struct gw_request *req, const struct gw_snapshot *snap,
 		return a;
 	id = *idp;
 	if (id->key == NULL) {
-		gw_error(resp, 503, "token_unavailable", "the key of identity %s is not on the token",
+		gw_error_r(resp, SG_ERR_TOKEN, "the key of identity %s is not on the token",
 		    id->cfg->name);
 		return GW_ADMIT_REFUSED;
 	}
 	if (sr->cms && id->cert == NULL) {
-		gw_error(resp, 409, "conflict", "identity %s has no certificate for a CMS signature",
+		gw_error_r(resp, SG_ERR_CONFLICT, "identity %s has no certificate for a CMS signature",
 		    id->cfg->name);
 		return GW_ADMIT_REFUSED;
 	}
@@ -177,7 +177,7 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 		goto refused;
 	}
 	if ((answer = success_body(req, id, &sr, sig, sig_len)) == NULL) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		goto refused;
 	}
 	memset(&e, 0, sizeof(e));
@@ -189,7 +189,7 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	e.outcome = "ok";
 	if (gw_audit(req, &e) != 0) {
 		cJSON_Delete(answer);
-		gw_error(resp, 503, "audit_unavailable",
+		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the signature was discarded");
 		goto out;
 	}

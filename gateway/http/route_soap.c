@@ -87,7 +87,7 @@ failure_answer(struct gw_response *resp, int r, const char *why)
 
 	switch (r) {
 	case SG_ERR_PARSE:
-		gw_error(resp, 400, "invalid_request", "%s", why);
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "%s", why);
 		return "invalid_request";
 	case SG_ERR_TIMEOUT:
 	case SG_ERR_AUTHORITY:
@@ -95,12 +95,12 @@ failure_answer(struct gw_response *resp, int r, const char *why)
 		gw_err_status(r, &code);
 		return code;
 	case SG_ERR_TOO_LARGE:
-		gw_error(resp, 413, "payload_too_large", "the signed message would be too large");
+		gw_error_r(resp, SG_ERR_TOO_LARGE, "the signed message would be too large");
 		return "payload_too_large";
 	case SG_ERR_TOKEN_LOST:
 	case SG_ERR_TOKEN:
 	case SG_ERR_CRYPTO:
-		gw_error(resp, 503, "token_unavailable", "the identity's key could not sign");
+		gw_error_r(resp, SG_ERR_TOKEN, "the identity's key could not sign");
 		return "token_unavailable";
 	default:
 		gw_error_r(resp, r, "the message could not be signed and sent");
@@ -116,7 +116,7 @@ ready_to_call(const struct gw_request *req, const struct gw_identity *id,
     struct gw_response *resp)
 {
 	if (id->soap == NULL) {
-		gw_error(resp, 503, "token_unavailable",
+		gw_error_r(resp, SG_ERR_TOKEN,
 		    "identity %s has no key or certificate on the token", id->cfg->name);
 		return GW_ADMIT_REFUSED;
 	}
@@ -145,13 +145,13 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	name = req->query(req, "identity");
 	a = sg_config_authority(req->snap->cfg, req->path_arg);
 	if (a == NULL || a->type != SG_AUTHORITY_WSSEC_SOAP) {
-		gw_error(resp, 404, "not_found", "no SOAP authority named \"%.64s\"",
+		gw_error_r(resp, SG_ERR_NOT_FOUND, "no SOAP authority named \"%.64s\"",
 		    req->path_arg);
 		goto refused;
 	}
 	version = a->wssec.soap_version;
 	if (name == NULL && (name = only_soap_identity(req, a)) == NULL) {
-		gw_error(resp, 400, "invalid_request", "name the identity with ?identity= "
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "name the identity with ?identity= "
 		    "(the client has more than one for %s, or none)", a->name);
 		goto refused;
 	}
@@ -162,14 +162,14 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	 * is not: the envelope is not even looked at). */
 	if (gw_content_type_parse(req->content_type, gw_soapenv_media_type(version), action,
 	    sizeof(action)) != 0) {
-		gw_error(resp, 415, "unsupported_media_type", "%s takes SOAP %s: send Content-Type "
+		gw_error_r(resp, SG_ERR_MEDIA_TYPE, "%s takes SOAP %s: send Content-Type "
 		    "%s (charset utf-8 if any)", a->name, version == SG_SOAP_12 ? "1.2" : "1.1",
 		    gw_soapenv_media_type(version));
 		goto refused;
 	}
 	if (version == SG_SOAP_11 &&
 	    gw_soap_action_value(req->soap_action, action, sizeof(action)) != 0) {
-		gw_error(resp, 400, "invalid_request", "SOAPAction is longer than %d characters",
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "SOAPAction is longer than %d characters",
 		    GW_WSSEC_ACTION_MAX);
 		goto refused;
 	}
@@ -223,7 +223,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	e.extra_values = extra_values;
 	e.n_extra = n_extra;
 	if (gw_audit(req, &e) != 0) {
-		gw_error(resp, 503, "audit_unavailable",
+		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the authority's answer was discarded");
 		goto out;
 	}
@@ -234,7 +234,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 		goto out;
 	sg_buf_reset(&resp->body);
 	if (sg_buf_append(&resp->body, res.body.data, res.body.len) != 0) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		goto out;
 	}
 	resp->status = res.status;

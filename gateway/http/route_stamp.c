@@ -82,20 +82,20 @@ from_document(struct gw_request *req, struct gw_response *resp, struct stamp_req
 
 	sr->identity = req->query(req, "identity");
 	if (sr->identity != NULL && !sg_config_name_valid(sr->identity)) {
-		gw_error(resp, 400, "invalid_request",
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
 		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
 		sr->identity = NULL;
 		return SG_ERR_PARSE;
 	}
 	if (sr->identity == NULL && (sr->identity = only_stamp_identity(req)) == NULL) {
-		gw_error(resp, 400, "invalid_request",
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
 		    "name the identity with ?identity= (the client has more than one, or none)");
 		return SG_ERR_PARSE;
 	}
 	sr->md = EVP_sha256();
 	sr->alg = "sha256";
 	if (req->doc_md == NULL || EVP_DigestFinal_ex(req->doc_md, sr->digest, &len) != 1) {
-		gw_error(resp, 500, "internal", "the document digest could not be computed");
+		gw_error_r(resp, SG_ERR_INTERNAL, "the document digest could not be computed");
 		return SG_ERR_CRYPTO;
 	}
 	sr->digest_len = len;
@@ -188,7 +188,7 @@ send_answer(struct gw_request *req, struct gw_response *resp, const char *json, 
 			return;
 	}
 	if (sg_buf_append(&resp->body, json, len) != 0 || sg_buf_append(&resp->body, "\n", 1) != 0) {
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		return;
 	}
 	resp->status = 200;
@@ -229,17 +229,17 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		goto refused;
 	}
 	if (req->idempotency_key != NULL && !gw_idem_key_valid(req->idempotency_key)) {
-		gw_error(resp, 400, "invalid_request", "Idempotency-Key is 1 to %d printable characters",
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "Idempotency-Key is 1 to %d printable characters",
 		    GW_IDEM_KEY_MAX);
 		goto refused;
 	}
 	if (id->csc == NULL) {
-		gw_error(resp, 503, "token_unavailable", "identity %s has no interface key or certificate",
+		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
 		    id->cfg->name);
 		goto refused;
 	}
 	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
-		gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto refused;
 	}
 	memset(&e, 0, sizeof(e));
@@ -252,7 +252,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		r = gw_idem_begin(gw->idem, req->client->name, req->idempotency_key, id->cfg->name,
 		    sr.digest_text, &slot, &stored, &stored_len, &first_id);
 		if (r == GW_IDEM_CONFLICT) {
-			gw_error(resp, 409, "conflict",
+			gw_error_r(resp, SG_ERR_CONFLICT,
 			    "this Idempotency-Key was used for another identity or digest");
 			goto refused;
 		}
@@ -266,7 +266,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 			e.outcome = "ok";
 			e.authority_ref = first_id;
 			if (gw_audit(req, &e) != 0) {
-				gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+				gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 				goto out;
 			}
 			send_answer(req, resp, stored, stored_len);
@@ -294,7 +294,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 				goto refused;
 			id = (struct gw_identity *)admitted;
 			if (id->csc == NULL) {
-				gw_error(resp, 503, "token_unavailable",
+				gw_error_r(resp, SG_ERR_TOKEN,
 				    "identity %s has no interface key or certificate", id->cfg->name);
 				goto refused;
 			}
@@ -311,7 +311,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	if (r != 0) {
 		sg_error_r(r, "stamp with %s: %s", id->cfg->name, why);
 		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
-			gw_error(resp, 503, "token_unavailable", "the interface key could not sign");
+			gw_error_r(resp, SG_ERR_TOKEN, "the interface key could not sign");
 		else
 			gw_error_r(resp, r == SG_ERR_TIMEOUT ? r : SG_ERR_AUTHORITY, "%s", why);
 		e.outcome = "error";
@@ -323,13 +323,13 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		e.extra_values = extra_values;
 		e.n_extra = 1;
 		if (gw_audit(req, &e) != 0)
-			gw_error(resp, 503, "audit_unavailable", "the audit log cannot be written");
+			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;
 	}
 	if ((answer = answer_json(req, id, &sr, &res)) == NULL ||
 	    (json = cJSON_PrintUnformatted(answer)) == NULL) {
 		cJSON_Delete(answer);
-		gw_error(resp, 500, "internal", "out of memory");
+		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		goto out;
 	}
 	cJSON_Delete(answer);
@@ -345,7 +345,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		BN_free(bn);
 	}
 	if (r != 0) {
-		gw_error(resp, 503, "audit_unavailable",
+		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the stamp was discarded");
 		goto out;
 	}
