@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The route handlers, one file per group of routes: route_health.c,
- * route_info.c, route_sign.c, route_stamp.c, route_soap.c, route_audit.c,
- * route_identity.c. Each fills resp; gw_route.c calls them. */
+/* The route handlers, one file per group of routes (the route table in
+ * gw_route.c names them): route_health.c (/healthz, /readyz),
+ * route_info.c (/metrics), route_identities.c (GET /v1/identities),
+ * route_sign.c, route_stamp.c, route_soap.c, route_audit.c
+ * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
+ * (/v1/jobs/{id}). Each fills resp, refusals through gw_error_r. */
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
 

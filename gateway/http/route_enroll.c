@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The identity lifecycle endpoints (role officer): POST
- * /v1/identities/{name}/enroll and /renew queue a job (gw_jobs.c) and
- * answer 202 with its id; GET /v1/jobs/{id} shows it. Refusals are
- * audited under the endpoint's type; the transfer password is never
- * logged nor stored. */
+ * /v1/identities/{name}/enroll and /renew queue a job (gw_jobs.h) and
+ * answer 202 with its id (route_jobs.c shows it). Refusals are audited
+ * under the endpoint's type; the transfer password is never logged nor
+ * stored. */
 #include "config.h"
 
 #include <stdio.h>
@@ -131,16 +131,4 @@ gw_route_renew(struct gw_request *req, struct gw_response *resp)
 	queued(req, resp, "renew", r, job, why);
 out:
 	cJSON_Delete(body);
-}
-
-void
-gw_route_job(struct gw_request *req, struct gw_response *resp)
-{
-	cJSON *doc = gw_jobs_describe(req->gw->jobs, req->path_arg);
-
-	if (doc == NULL) {
-		gw_error_r(resp, SG_ERR_NOT_FOUND, "no such job");
-		return;
-	}
-	gw_json(resp, 200, doc);
 }
