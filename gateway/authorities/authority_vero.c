@@ -20,6 +20,7 @@
 #include "authority_vero_answer.h"
 #include "gw_forward.h"
 #include "gw_soapenv.h"
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_buf.h"

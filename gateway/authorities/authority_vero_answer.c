@@ -11,6 +11,7 @@
 
 #include "authority_vero_answer.h"
 #include "gw_soapenv.h"
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"

@@ -10,6 +10,7 @@
 #include <libxml/xmlerror.h>
 
 #include "gw_soapenv.h"
+#include "gw_xml.h"
 #include "sg_err.h"
 
 #define NS_PREFIX_TRIES	100

@@ -2,8 +2,9 @@
 /* SOAP envelopes as the WS-Security code sees them: parsed with libxml2
  * without network access, DTD or processing instructions, checked to be
  * one SOAP version's Envelope holding an optional Header and a Body (walk
- * it with gw_xmldsig.h's gw_xml_is, gw_xml_element, gw_xml_child). Shared by the request signer
- * (gw_wssec_sign.c) and the response verifier (gw_wssec_verify.c). */
+ * it with gw_xml.h's gw_xml_is, gw_xml_element, gw_xml_child). Shared by
+ * the request signer (gw_wssec_sign.c) and the response verifier
+ * (gw_wssec_verify.c). */
 #ifndef GW_SOAPENV_H
 #define GW_SOAPENV_H
 
@@ -11,7 +12,6 @@
 
 #include <libxml/tree.h>
 
-#include "gw_xmldsig.h"
 #include "sg_config.h"
 
 #define GW_SOAP11_NS	"http://schemas.xmlsoap.org/soap/envelope/"

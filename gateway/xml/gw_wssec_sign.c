@@ -13,6 +13,7 @@
 
 #include "gw_soapenv.h"
 #include "gw_wssec_sign.h"
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "sg_codec.h"
 #include "sg_err.h"

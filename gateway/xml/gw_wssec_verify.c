@@ -12,6 +12,7 @@
 
 #include "gw_soapenv.h"
 #include "gw_wssec_verify.h"
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"

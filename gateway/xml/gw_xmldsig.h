@@ -13,7 +13,6 @@
 #include <libxml/tree.h>
 #include <openssl/x509.h>
 
-#include "sg_buf.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
@@ -34,14 +33,6 @@ struct gw_xmldsig_ref {
 	 * comes before exc-c14n and the Signature's subtree is left out. */
 	int enveloped;
 };
-
-/* Exclusive XML Canonicalization 1.0 without comments of the subtree at
- * apex (an element), leaving out the subtree at exclude (NULL: nothing),
- * appended to out. Namespaces declared above apex and used inside are
- * rendered on the apex, so the bytes equal those of the subtree as a
- * document of its own. SG_ERR_TOO_LARGE past out's cap, SG_ERR_CRYPTO
- * when libxml2 fails, SG_ERR_ALLOC. */
-int gw_xml_c14n(xmlNodePtr apex, xmlNodePtr exclude, struct sg_buf *out);
 
 /* Append a ds:Signature (prefix "ds", namespace declared on it) as the
  * last child of parent: SignedInfo with exclusive C14N, sig_alg and one
@@ -65,27 +56,5 @@ int gw_xmldsig_key_info_cert(xmlNodePtr sig, X509 *cert);
 /* Algorithm identifiers (URIs) of the XML Signature specifications. */
 const char *gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg);
 const char *gw_xmldsig_digest_uri(enum sg_xmldigest_alg alg);
-
-/* 1 when n is an element named local in namespace ns (NULL: in no
- * namespace, an unqualified element). */
-int gw_xml_is(xmlNodePtr n, const char *ns, const char *local);
-/* The first element among n and its following siblings (get0), or NULL. */
-xmlNodePtr gw_xml_element(xmlNodePtr n);
-/* The one child element of parent named local in ns: 0 with *foundp
- * (NULL when there is none), SG_ERR_PARSE when there are several. */
-int gw_xml_child(xmlNodePtr parent, const char *ns, const char *local, xmlNodePtr *foundp);
-
-/* Decode the text of an xs:base64Binary element (whitespace between the
- * characters allowed, as XML Schema does; otherwise strict). *outp is new.
- * SG_ERR_PARSE, SG_ERR_ALLOC. */
-int gw_xml_base64_decode(const xmlChar *text, unsigned char **outp, size_t *lenp);
-
-/* The X.509 certificate (base64 DER, nothing after it) in the text of
- * node, or NULL (node may be NULL). New; X509_free it. */
-X509 *gw_xml_cert(xmlNodePtr node);
-
-/* Serialise doc as UTF-8 with an XML declaration and no added
- * whitespace into out (reset first). SG_ERR_TOO_LARGE, SG_ERR_ALLOC. */
-int gw_xml_serialise(xmlDocPtr doc, struct sg_buf *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/openssl/evp.h>
 
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"

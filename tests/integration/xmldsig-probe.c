@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gw_xml.h"
 #include "gw_xmldsig.h"
 #include "gw_xmlverify.h"
 #include "sg_buf.h"
