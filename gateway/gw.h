@@ -15,7 +15,6 @@
 #include <openssl/x509.h>
 
 #include "sg_audit.h"
-#include "sg_buf.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
