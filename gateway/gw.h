@@ -19,8 +19,7 @@
 #include "sgp11.h"
 
 struct gw_metrics;
-struct gw_csc;
-struct gw_soap;
+struct gw_authority;
 struct gw_idem;
 struct gw_jobs;
 
@@ -36,8 +35,9 @@ struct gw_identity {
 	char key_type[16];
 	char cert_serial[80];		/* hex, or "" */
 	time_t not_after;		/* 0 without a certificate */
-	struct gw_csc *csc;		/* use stamp: the authority adapter, or NULL */
-	struct gw_soap *soap;		/* use soap: the authority adapter, or NULL */
+	/* Use stamp or soap: the adapter of cfg->authority (authorities/
+	 * authority.h), or NULL without a key or certificate. */
+	struct gw_authority *authority;
 	/* Readiness: when a test signature last succeeded (0: never), and
 	 * when one last failed, with what (so a failing token is not asked
 	 * again on every call). Under ready_lock. */

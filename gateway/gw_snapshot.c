@@ -11,8 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 
-#include "authorities/authority_csc.h"
-#include "authorities/authority_soap.h"
+#include "authorities/authority.h"
 #include "gw.h"
 #include "gw_audit.h"
 #include "gw_error.h"
@@ -56,8 +55,7 @@ snapshot_free(struct gw_snapshot *snap)
 		return;
 	for (i = 0; i < snap->n_ids; i++) {
 		/* The adapter's connections hold the key: it goes first. */
-		gw_csc_free(snap->ids[i].csc);
-		gw_soap_free(snap->ids[i].soap);
+		gw_authority_close(snap->ids[i].authority);
 		sgp11_key_free(snap->ids[i].key);
 		pthread_mutex_destroy(&snap->ids[i].ready_lock);
 	}
@@ -72,6 +70,7 @@ static int
 snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snapshot **snapp,
     char *err, size_t errlen)
 {
+	const struct gw_authority_ops *ops;
 	struct gw_snapshot *snap = NULL;
 	char why[256];
 	size_t i;
@@ -123,28 +122,19 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 			id->not_after = cert_not_after(id->cert);
 			cert_serial_hex(id->cert, id->cert_serial, sizeof(id->cert_serial));
 		}
-		if ((id->cfg->uses & SG_USE_STAMP) && id->cfg->authority != NULL &&
-		    id->cfg->authority->type == SG_AUTHORITY_CSC_V2) {
-			if (id->cert == NULL)
-				sg_warn("identity %s: no interface certificate; stamping is off",
-				    id->cfg->name);
-			else if ((r = gw_csc_new(id->cfg->authority, gw->token, id->key, id->cert,
-			    &id->csc)) != 0) {
-				sg_msg(err, errlen, "$.identities[%zu]: authority %s: %s", i,
-				    id->cfg->authority->name, sg_strerror(r));
-				goto out;
-			}
-		}
-		if ((id->cfg->uses & SG_USE_SOAP) && id->cfg->authority != NULL &&
-		    id->cfg->authority->type == SG_AUTHORITY_WSSEC_SOAP) {
-			if (id->cert == NULL)
-				sg_warn("identity %s: no certificate; SOAP calls are off", id->cfg->name);
-			else if ((r = gw_soap_new(id->cfg->authority, gw->token, id->key, id->cert,
-			    &id->soap, why, sizeof(why))) != 0) {
-				sg_msg(err, errlen, "$.identities[%zu]: authority %s: %s", i,
-				    id->cfg->authority->name, why[0] != '\0' ? why : sg_strerror(r));
-				goto out;
-			}
+		/* The identity's authority serves its use through the adapter
+		 * its type's row opens. */
+		ops = id->cfg->authority != NULL ? gw_authority_ops_find(id->cfg->authority->type) :
+		    NULL;
+		if (ops == NULL || (id->cfg->uses & ops->use) == 0)
+			continue;
+		if (id->cert == NULL)
+			sg_warn("identity %s: %s", id->cfg->name, ops->without_cert);
+		else if ((r = gw_authority_open(id->cfg->authority, gw->token, id->key, id->cert,
+		    &id->authority, why, sizeof(why))) != 0) {
+			sg_msg(err, errlen, "$.identities[%zu]: authority %s: %s", i,
+			    id->cfg->authority->name, why[0] != '\0' ? why : sg_strerror(r));
+			goto out;
 		}
 	}
  done:

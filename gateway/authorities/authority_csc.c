@@ -102,14 +102,6 @@ gw_csc_free(struct gw_csc *c)
 	free(c);
 }
 
-void
-gw_csc_result_clear(struct gw_csc_result *res)
-{
-	OPENSSL_free(res->cms);
-	X509_free(res->stamp_cert);
-	memset(res, 0, sizeof(*res));
-}
-
 /* ECDSA-Sig-Value (DER) → the fixed-width r||s a JWS carries. */
 static int
 ecdsa_der_to_raw(const unsigned char *der, size_t len, unsigned char out[64])
@@ -307,7 +299,7 @@ sign_algo_oid(const EVP_MD *md, int key_type)
 
 int
 gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, size_t len,
-    const char *request_id, struct gw_csc_result *res, char *why, size_t whylen)
+    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
 {
 	STACK_OF(X509) *chain = NULL, *rest = NULL;
 	struct gw_cms_pending *pending = NULL;
@@ -367,7 +359,7 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 	if (r != 0) {
 		if (r == SG_ERR_AUTHORITY || r == SG_ERR_TIMEOUT)
 			forget_chain(c);
-		gw_csc_result_clear(res);
+		gw_stamp_result_clear(res);
 	}
 	free(tbs64);
 	free(sig);
@@ -378,3 +370,42 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 	sk_X509_pop_free(chain, X509_free);
 	return r;
 }
+
+/* --- the ops table row (authority.h) --- */
+
+static int
+csc_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key *key, X509 *cert,
+    void **statep, char *why, size_t whylen)
+{
+	struct gw_csc *c = NULL;
+	int r;
+
+	(void)why;	/* gw_csc_new's errors need no description */
+	(void)whylen;
+	r = gw_csc_new(a, token, key, cert, &c);
+	*statep = c;
+	return r;
+}
+
+static void
+csc_close(void *state)
+{
+	gw_csc_free(state);
+}
+
+static int
+csc_stamp(void *state, const EVP_MD *md, const unsigned char *digest, size_t len,
+    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
+{
+	return gw_csc_stamp(state, md, digest, len, request_id, res, why, whylen);
+}
+
+const struct gw_authority_ops gw_authority_csc_ops = {
+	.type = SG_AUTHORITY_CSC_V2,
+	.name = "csc-v2",
+	.use = SG_USE_STAMP,
+	.without_cert = "no interface certificate; stamping is off",
+	.open = csc_open,
+	.close = csc_close,
+	.stamp = csc_stamp,
+};

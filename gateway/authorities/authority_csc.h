@@ -3,7 +3,7 @@
  * with authority_csc_answer.h (the answers) the only code that knows
  * that protocol. One per identity with use "stamp": it talks to the
  * authority over mutual TLS with the identity's interface key on the
- * token. */
+ * token. Its row in the ops table (authority.h) is gw_authority_csc_ops. */
 #ifndef AUTHORITY_CSC_H
 #define AUTHORITY_CSC_H
 
@@ -13,17 +13,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "authority.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
 struct gw_csc;
-
-struct gw_csc_result {
-	unsigned char *cms;		/* detached CAdES-B-B SignedData, DER (OPENSSL_free) */
-	size_t cms_len;
-	X509 *stamp_cert;		/* the authority's stamp certificate (X509_free) */
-	char authority_ref[96];		/* what the authority answered with, or our id */
-};
 
 /* An adapter for authority a (type csc-v2) and the identity's interface
  * key and certificate (borrowed: they must outlive it). SG_ERR_* */
@@ -40,7 +34,6 @@ void gw_csc_free(struct gw_csc *c);
  * description, or the transport's), SG_ERR_TIMEOUT, SG_ERR_TOKEN_LOST
  * (the interface key could not sign), SG_ERR_INVALID_ARG. */
 int gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, size_t len,
-    const char *request_id, struct gw_csc_result *res, char *why, size_t whylen);
-void gw_csc_result_clear(struct gw_csc_result *res);
+    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
 
 #endif

@@ -136,15 +136,6 @@ gw_soap_free(struct gw_soap *s)
 	free(s);
 }
 
-void
-gw_soap_result_clear(struct gw_soap_result *res)
-{
-	sg_buf_free(&res->body);
-	free(res->content_type);
-	free(res->message_id);
-	memset(res, 0, sizeof(*res));
-}
-
 static int
 wire_digest(const struct sg_buf *wire, char *out, size_t outlen)
 {
@@ -255,3 +246,40 @@ gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *ht
 	gw_wssec_signed_free(&msg);
 	return r;
 }
+
+/* --- the ops table row (authority.h) --- */
+
+static int
+soap_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key *key,
+    X509 *cert, void **statep, char *why, size_t whylen)
+{
+	struct gw_soap *s = NULL;
+	int r;
+
+	r = gw_soap_new(a, token, key, cert, &s, why, whylen);
+	*statep = s;
+	return r;
+}
+
+static void
+soap_close(void *state)
+{
+	gw_soap_free(state);
+}
+
+static int
+soap_call(void *state, const void *envelope, size_t len, const char *http_action,
+    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen)
+{
+	return gw_soap_call(state, envelope, len, http_action, request_id, res, why, whylen);
+}
+
+const struct gw_authority_ops gw_authority_soap_ops = {
+	.type = SG_AUTHORITY_WSSEC_SOAP,
+	.name = "wssec-soap",
+	.use = SG_USE_SOAP,
+	.without_cert = "no certificate; SOAP calls are off",
+	.open = soap_open,
+	.close = soap_close,
+	.call = soap_call,
+};

@@ -3,7 +3,8 @@
  * section 3; STIL presets): one per identity with use "soap". It signs the
  * caller's envelope on the token, posts it over mutual TLS with the same
  * key and certificate, and checks the response signature when the profile
- * asks. The authority's answer is handed back as it came. */
+ * asks. The authority's answer is handed back as it came. Its row in the
+ * ops table (authority.h) is gw_authority_soap_ops. */
 #ifndef AUTHORITY_SOAP_H
 #define AUTHORITY_SOAP_H
 
@@ -11,21 +12,11 @@
 
 #include <openssl/x509.h>
 
-#include "sg_buf.h"
+#include "authority.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
 struct gw_soap;
-
-struct gw_soap_result {
-	int status;			/* the authority's HTTP status; 0: no answer */
-	struct sg_buf body;		/* its body, unchanged (empty when refused) */
-	char *content_type;		/* its Content-Type (new), or NULL */
-	/* "sha256:<hex>" of the bytes sent; "" when nothing was signed. */
-	char digest[80];
-	char *message_id;		/* new: the wsa:MessageID sent, or NULL */
-	int verified;			/* 1: the response signature was checked and holds */
-};
 
 /* An adapter for authority a (type wssec-soap) with the identity's key and
  * certificate (borrowed: they must outlive it): the forwarder, the
@@ -53,6 +44,5 @@ void gw_soap_free(struct gw_soap *s);
  * and call again with a fresh adapter). SG_ERR_TOKEN, SG_ERR_ALLOC. */
 int gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *http_action,
     const char *request_id, struct gw_soap_result *res, char *why, size_t whylen);
-void gw_soap_result_clear(struct gw_soap_result *res);
 
 #endif

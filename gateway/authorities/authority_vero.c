@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "authority.h"
 #include "authority_vero.h"
 #include "authority_vero_answer.h"
 #include "gw_forward.h"
@@ -294,3 +295,65 @@ out:
 	xmlFreeDoc(doc);
 	return r;
 }
+
+/* --- the ops table row (authority.h) --- */
+
+/* The adapter holds no key: the service takes no client certificate, and
+ * a renewal is signed with the key the call names. */
+static int
+vero_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key *key,
+    X509 *cert, void **statep, char *why, size_t whylen)
+{
+	struct gw_vero *v = NULL;
+	int r;
+
+	(void)token;
+	(void)key;
+	(void)cert;
+	(void)why;	/* gw_vero_new's errors need no description */
+	(void)whylen;
+	r = gw_vero_new(a, &v);
+	*statep = v;
+	return r;
+}
+
+static void
+vero_close(void *state)
+{
+	gw_vero_free(state);
+}
+
+static int
+vero_sign_new(void *state, const struct sg_identity *id, const char *transfer_id,
+    const char *transfer_password, X509_REQ *csr, struct gw_vero_result *res, char *why,
+    size_t whylen)
+{
+	return gw_vero_sign_new(state, id, transfer_id, transfer_password, csr, res, why, whylen);
+}
+
+static int
+vero_renew(void *state, const struct sg_identity *id, X509_REQ *csr,
+    struct sgp11_key *current_key, X509 *current_cert, struct gw_vero_result *res, char *why,
+    size_t whylen)
+{
+	return gw_vero_renew(state, id, csr, current_key, current_cert, res, why, whylen);
+}
+
+static int
+vero_get(void *state, const struct sg_identity *id, const char *retrieval_id,
+    struct gw_vero_result *res, char *why, size_t whylen)
+{
+	return gw_vero_get(state, id, retrieval_id, res, why, whylen);
+}
+
+const struct gw_authority_ops gw_authority_vero_ops = {
+	.type = SG_AUTHORITY_VERO_CERTSERVICE,
+	.name = "vero-certservice",
+	.use = 0,
+	.without_cert = NULL,
+	.open = vero_open,
+	.close = vero_close,
+	.sign_new = vero_sign_new,
+	.renew = vero_renew,
+	.get = vero_get,
+};

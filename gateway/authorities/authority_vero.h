@@ -5,7 +5,8 @@
  * with libxml2 exactly to schema v1.01, and their signed responses checked
  * against the service's CA. With authority_vero_answer.h (the answers)
  * the only code that knows the service's wire format; the enrolment and
- * renewal jobs (gw_jobs.c) use it. */
+ * renewal jobs (gw_jobs.c) use it. Its row in the ops table (authority.h)
+ * is gw_authority_vero_ops. */
 #ifndef AUTHORITY_VERO_H
 #define AUTHORITY_VERO_H
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "authorities/authority_soap.h"
+#include "authorities/authority.h"
 #include "gw.h"
 #include "gw_admit.h"
 #include "gw_audit.h"
@@ -115,7 +115,7 @@ static enum gw_admit_result
 ready_to_call(const struct gw_request *req, const struct gw_identity *id,
     struct gw_response *resp)
 {
-	if (id->soap == NULL) {
+	if (id->authority == NULL) {
 		gw_error_r(resp, SG_ERR_TOKEN,
 		    "identity %s has no key or certificate on the token", id->cfg->name);
 		return GW_ADMIT_REFUSED;
@@ -178,8 +178,8 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	/* While the token is away: 503 at once, counted for the outage. */
 	if (gw_token_refuses(gw, resp))
 		goto out;
-	r = gw_soap_call(id->soap, req->body.data, req->body.len, action, req->request_id, &res,
-	    why, sizeof(why));
+	r = gw_authority_call(id->authority, req->body.data, req->body.len, action,
+	    req->request_id, &res, why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		/* Nothing reached the authority: sign again with fresh keys. */
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
@@ -190,7 +190,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 			if ((admitted = gw_admit(req, fresh, name, SG_USE_SOAP, a->name, &id, resp)) !=
 			    GW_ADMIT_OK || (admitted = ready_to_call(req, id, resp)) != GW_ADMIT_OK)
 				goto refused;
-			r = gw_soap_call(id->soap, req->body.data, req->body.len, action,
+			r = gw_authority_call(id->authority, req->body.data, req->body.len, action,
 			    req->request_id, &res, why, sizeof(why));
 		}
 	}

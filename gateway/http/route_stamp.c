@@ -14,7 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 
-#include "authorities/authority_csc.h"
+#include "authorities/authority.h"
 #include "gw.h"
 #include "gw_admit.h"
 #include "gw_audit.h"
@@ -130,7 +130,7 @@ from_json(struct gw_request *req, struct gw_response *resp, struct stamp_request
 
 static cJSON *
 answer_json(const struct gw_request *req, const struct gw_identity *id,
-    const struct stamp_request *sr, const struct gw_csc_result *res)
+    const struct stamp_request *sr, const struct gw_stamp_result *res)
 {
 	cJSON *doc = cJSON_CreateObject(), *d;
 	unsigned char *der = NULL;
@@ -203,7 +203,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	const struct gw_identity *admitted;
 	struct gw_identity *id;
 	struct stamp_request sr;
-	struct gw_csc_result res;
+	struct gw_stamp_result res;
 	struct gw_idem_slot *slot = NULL;
 	struct sg_audit_entry e;
 	const char *extra_keys[2], *extra_values[2];
@@ -233,7 +233,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		    GW_IDEM_KEY_MAX);
 		goto refused;
 	}
-	if (id->csc == NULL) {
+	if (id->authority == NULL) {
 		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
 		    id->cfg->name);
 		goto refused;
@@ -281,8 +281,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	 * replay above needs no token and is answered). */
 	if (gw_token_refuses(gw, resp))
 		goto out;
-	r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res, why,
-	    sizeof(why));
+	r = gw_authority_stamp(id->authority, sr.md, sr.digest, sr.digest_len, req->request_id,
+	    &res, why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
 		if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) == 0) {
@@ -293,7 +293,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 			    GW_ADMIT_OK)
 				goto refused;
 			id = (struct gw_identity *)admitted;
-			if (id->csc == NULL) {
+			if (id->authority == NULL) {
 				gw_error_r(resp, SG_ERR_TOKEN,
 				    "identity %s has no interface key or certificate", id->cfg->name);
 				goto refused;
@@ -302,8 +302,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 			e.key_id = sgp11_key_id_hex(id->key);
 			e.authority = id->cfg->authority->name;
 			why[0] = '\0';
-			r = gw_csc_stamp(id->csc, sr.md, sr.digest, sr.digest_len, req->request_id, &res,
-			    why, sizeof(why));
+			r = gw_authority_stamp(id->authority, sr.md, sr.digest, sr.digest_len,
+			    req->request_id, &res, why, sizeof(why));
 		}
 	}
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
@@ -360,7 +360,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	gw_audit_refusal(req, resp, "stamp", sr.identity, sr.digest_text[0] != '\0' ? sr.digest_text : NULL);
  out:
 	gw_idem_release(gw->idem, slot);
-	gw_csc_result_clear(&res);
+	gw_stamp_result_clear(&res);
 	gw_snapshot_put(gw, fresh);
 	cJSON_free(json);
 	free(stored);

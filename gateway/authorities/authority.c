@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one table of authority backends and the calls that go through it
+ * (see authority.h). The backends own their state; an adapter here is
+ * just the row and that state. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "authority.h"
+#include "sg_err.h"
+
+static const struct gw_authority_ops *const backends[] = {
+	&gw_authority_csc_ops,
+	&gw_authority_vero_ops,
+	&gw_authority_soap_ops,
+};
+
+const struct gw_authority_ops *
+gw_authority_ops_find(enum sg_authority_type type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (backends[i]->type == type)
+			return backends[i];
+	}
+	return NULL;
+}
+
+int
+gw_authority_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key *key,
+    X509 *cert, struct gw_authority **authp, char *why, size_t whylen)
+{
+	const struct gw_authority_ops *ops;
+	struct gw_authority *auth = NULL;
+	int r;
+
+	*authp = NULL;
+	why[0] = '\0';
+	if (a == NULL)
+		return SG_ERR_INVALID_ARG;
+	if ((ops = gw_authority_ops_find(a->type)) == NULL)
+		return SG_ERR_UNSUPPORTED;
+	if ((auth = calloc(1, sizeof(*auth))) == NULL)
+		return SG_ERR_ALLOC;
+	auth->ops = ops;
+	if ((r = ops->open(a, token, key, cert, &auth->state, why, whylen)) != 0)
+		goto out;
+	*authp = auth;
+	auth = NULL;
+	r = 0;
+ out:
+	gw_authority_close(auth);
+	return r;
+}
+
+void
+gw_authority_close(struct gw_authority *auth)
+{
+	if (auth == NULL)
+		return;
+	if (auth->state != NULL)
+		auth->ops->close(auth->state);
+	free(auth);
+}
+
+int
+gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
+    size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
+{
+	if (auth->ops->stamp == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->stamp(auth->state, md, digest, len, request_id, res, why, whylen);
+}
+
+int
+gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
+    const char *http_action, const char *request_id, struct gw_soap_result *res, char *why,
+    size_t whylen)
+{
+	if (auth->ops->call == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->call(auth->state, envelope, len, http_action, request_id, res, why,
+	    whylen);
+}
+
+int
+gw_authority_sign_new(struct gw_authority *auth, const struct sg_identity *id,
+    const char *transfer_id, const char *transfer_password, X509_REQ *csr,
+    struct gw_vero_result *res, char *why, size_t whylen)
+{
+	if (auth->ops->sign_new == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->sign_new(auth->state, id, transfer_id, transfer_password, csr, res, why,
+	    whylen);
+}
+
+int
+gw_authority_renew(struct gw_authority *auth, const struct sg_identity *id, X509_REQ *csr,
+    struct sgp11_key *current_key, X509 *current_cert, struct gw_vero_result *res, char *why,
+    size_t whylen)
+{
+	if (auth->ops->renew == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->renew(auth->state, id, csr, current_key, current_cert, res, why, whylen);
+}
+
+int
+gw_authority_get(struct gw_authority *auth, const struct sg_identity *id,
+    const char *retrieval_id, struct gw_vero_result *res, char *why, size_t whylen)
+{
+	if (auth->ops->get == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->get(auth->state, id, retrieval_id, res, why, whylen);
+}
+
+void
+gw_stamp_result_clear(struct gw_stamp_result *res)
+{
+	OPENSSL_free(res->cms);
+	X509_free(res->stamp_cert);
+	memset(res, 0, sizeof(*res));
+}
+
+void
+gw_soap_result_clear(struct gw_soap_result *res)
+{
+	sg_buf_free(&res->body);
+	free(res->content_type);
+	free(res->message_id);
+	memset(res, 0, sizeof(*res));
+}

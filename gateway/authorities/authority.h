@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The authority adapters behind one ops table (the shape of curl's vtls/):
+ * each authority type is one file, authority_<type>.c, that fills one
+ * struct gw_authority_ops; authority.c holds the table and opens the
+ * adapter a configured authority's type names. Callers (the snapshot, the
+ * routes) see struct gw_authority and the gw_authority_* functions, never
+ * a backend. Adding a type: its settings in common/sg_config_authority.c,
+ * its file here, one row in authority.c's table. */
+#ifndef AUTHORITY_H
+#define AUTHORITY_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "sg_buf.h"
+#include "sg_config.h"
+#include "sgp11.h"
+
+struct gw_vero_result;
+
+/* What a stamp (use "stamp") hands back. */
+struct gw_stamp_result {
+	unsigned char *cms;		/* detached CAdES-B-B SignedData, DER (OPENSSL_free) */
+	size_t cms_len;
+	X509 *stamp_cert;		/* the authority's stamp certificate (X509_free) */
+	char authority_ref[96];		/* what the authority answered with, or our id */
+};
+
+/* What a SOAP call (use "soap") hands back. */
+struct gw_soap_result {
+	int status;			/* the authority's HTTP status; 0: no answer */
+	struct sg_buf body;		/* its body, unchanged (empty when refused) */
+	char *content_type;		/* its Content-Type (new), or NULL */
+	/* "sha256:<hex>" of the bytes sent; "" when nothing was signed. */
+	char digest[80];
+	char *message_id;		/* new: the wsa:MessageID sent, or NULL */
+	int verified;			/* 1: the response signature was checked and holds */
+};
+
+/* One authority type. The entry points a type does not offer are NULL;
+ * the contracts of the others are those of the gw_authority_* functions
+ * below, with the backend's state in place of the adapter. */
+struct gw_authority_ops {
+	enum sg_authority_type type;
+	const char *name;		/* the configuration's name of the type */
+	/* The SG_USE_* an identity names this type as its authority for
+	 * (the snapshot opens one adapter per such identity); 0: the type is
+	 * only an issuer, opened by the enrolment and renewal jobs. */
+	unsigned int use;
+	/* Logged when such an identity has no certificate: no adapter then. */
+	const char *without_cert;
+	/* State for authority a with the identity's key and certificate
+	 * (borrowed: they must outlive it; types that need none take NULL).
+	 * *statep is new. why gets a description for the operator, or "". */
+	int (*open)(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key *key,
+	    X509 *cert, void **statep, char *why, size_t whylen);
+	void (*close)(void *state);		/* accepts NULL */
+	/* use "stamp" */
+	int (*stamp)(void *state, const EVP_MD *md, const unsigned char *digest, size_t len,
+	    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
+	/* use "soap" */
+	int (*call)(void *state, const void *envelope, size_t len, const char *http_action,
+	    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen);
+	/* an issuer's certificate operations */
+	int (*sign_new)(void *state, const struct sg_identity *id, const char *transfer_id,
+	    const char *transfer_password, X509_REQ *csr, struct gw_vero_result *res, char *why,
+	    size_t whylen);
+	int (*renew)(void *state, const struct sg_identity *id, X509_REQ *csr,
+	    struct sgp11_key *current_key, X509 *current_cert, struct gw_vero_result *res,
+	    char *why, size_t whylen);
+	int (*get)(void *state, const struct sg_identity *id, const char *retrieval_id,
+	    struct gw_vero_result *res, char *why, size_t whylen);
+};
+
+/* The rows, one per file (authority_csc.c, authority_soap.c, authority_vero.c). */
+extern const struct gw_authority_ops gw_authority_csc_ops;
+extern const struct gw_authority_ops gw_authority_soap_ops;
+extern const struct gw_authority_ops gw_authority_vero_ops;
+
+/* An open adapter: its type's row and the backend's state. */
+struct gw_authority {
+	const struct gw_authority_ops *ops;
+	void *state;
+};
+
+/* The row for type (get0), or NULL when no backend implements it. */
+const struct gw_authority_ops *gw_authority_ops_find(enum sg_authority_type type);
+
+/* Open an adapter for authority a through its type's row; key and cert
+ * are borrowed and must outlive it. *authp is new (gw_authority_close).
+ * why is set to "" first and gets the backend's description when it has
+ * one. SG_ERR_UNSUPPORTED (no backend for the type), SG_ERR_INVALID_ARG,
+ * SG_ERR_ALLOC, and the backend's errors (authority_<type>.h). */
+int gw_authority_open(const struct sg_authority *a, struct sgp11_ctx *token,
+    struct sgp11_key *key, X509 *cert, struct gw_authority **authp, char *why, size_t whylen);
+void gw_authority_close(struct gw_authority *auth);	/* accepts NULL */
+
+/* The entry points: SG_ERR_UNSUPPORTED when the adapter's type does not
+ * offer it, else the backend's result (authority_csc.h gw_csc_stamp,
+ * authority_soap.h gw_soap_call, authority_vero.h gw_vero_*). */
+int gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
+    size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
+int gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
+    const char *http_action, const char *request_id, struct gw_soap_result *res, char *why,
+    size_t whylen);
+int gw_authority_sign_new(struct gw_authority *auth, const struct sg_identity *id,
+    const char *transfer_id, const char *transfer_password, X509_REQ *csr,
+    struct gw_vero_result *res, char *why, size_t whylen);
+int gw_authority_renew(struct gw_authority *auth, const struct sg_identity *id, X509_REQ *csr,
+    struct sgp11_key *current_key, X509 *current_cert, struct gw_vero_result *res, char *why,
+    size_t whylen);
+int gw_authority_get(struct gw_authority *auth, const struct sg_identity *id,
+    const char *retrieval_id, struct gw_vero_result *res, char *why, size_t whylen);
+
+/* Release what a result holds (every member may be empty); the struct
+ * can be used again. */
+void gw_stamp_result_clear(struct gw_stamp_result *res);
+void gw_soap_result_clear(struct gw_soap_result *res);
+
+#endif
