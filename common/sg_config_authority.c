@@ -2,8 +2,8 @@
 /* The authorities' settings in the configuration: the generic part every
  * authority has (type, url, ca_file) and each type's own (csc-v2,
  * vero-certservice, wssec-soap with the STIL presets). Adding an authority
- * type is one more table entry and loader here, and one adapter in
- * gateway/authorities/. */
+ * type is one more name, one row of authority_kinds and its loader here,
+ * and one backend in gateway/authorities/ (authority.h). */
 #include "config.h"
 
 #include <stdint.h>
@@ -108,8 +108,9 @@ cfg_authority_type_name(enum sg_authority_type type)
 }
 
 static int
-load_csc(struct loader *l, const cJSON *obj, struct sg_csc_settings *csc)
+load_csc(struct loader *l, const cJSON *obj, struct sg_authority *a)
 {
+	struct sg_csc_settings *csc = &a->csc;
 	int r;
 
 	csc->sign_request_body = 1;
@@ -124,8 +125,9 @@ load_csc(struct loader *l, const cJSON *obj, struct sg_csc_settings *csc)
 }
 
 static int
-load_vero(struct loader *l, const cJSON *obj, struct sg_vero_settings *vero)
+load_vero(struct loader *l, const cJSON *obj, struct sg_authority *a)
 {
+	struct sg_vero_settings *vero = &a->vero;
 	int env = 0, r;
 
 	/* docs/authorities.md §2: renewal at the earliest 60 days before expiry, so a
@@ -276,8 +278,9 @@ own_headers(const struct sg_wssec_settings *ws, const char **foreign)
 }
 
 static int
-load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
+load_wssec(struct loader *l, const cJSON *obj, struct sg_authority *a)
 {
+	struct sg_wssec_settings *ws = &a->wssec;
 	const struct wssec_preset *preset = NULL;
 	const cJSON *parts, *headers;
 	const char *ns = NULL, *foreign;
@@ -369,14 +372,57 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_wssec_settings *ws)
 	return 0;
 }
 
+static void
+clear_csc(struct sg_authority *a)
+{
+	free(a->csc.credential_id);
+}
+
+static void
+clear_vero(struct sg_authority *a)
+{
+	free(a->vero.response_signer_ca_file);
+}
+
+static void
+clear_wssec(struct sg_authority *a)
+{
+	struct sg_wssec_settings *ws = &a->wssec;
+	size_t i;
+
+	free(ws->preset);
+	for (i = 0; i < ws->n_sign_parts; i++)
+		free(ws->sign_parts[i]);
+	free(ws->sign_parts);
+	for (i = 0; i < ws->n_headers; i++) {
+		free(ws->headers[i].name);
+		free(ws->headers[i].value);
+	}
+	free(ws->headers);
+	free(ws->response_signer_ca_file);
+	free(ws->header_namespace);
+}
+
+/* Each type's own part of an authority entry, indexed by type (the names
+ * are in authority_types, which cfg_get_enum reads): the keys the entry
+ * may have, the loader of the type's settings and what frees them.
+ * Adding a type is one name there, one row here, and its functions. */
+static const struct authority_kind {
+	const char *const *keys;
+	int (*load)(struct loader *l, const cJSON *obj, struct sg_authority *a);
+	void (*clear)(struct sg_authority *a);
+} authority_kinds[] = {
+	[SG_AUTHORITY_CSC_V2] = { csc_keys, load_csc, clear_csc },
+	[SG_AUTHORITY_VERO_CERTSERVICE] = { vero_keys, load_vero, clear_vero },
+	[SG_AUTHORITY_WSSEC_SOAP] = { wssec_keys, load_wssec, clear_wssec },
+};
+/* authority_types has its NULL row where authority_kinds has row 0. */
+_Static_assert(sizeof(authority_kinds) / sizeof(authority_kinds[0]) ==
+    sizeof(authority_types) / sizeof(authority_types[0]), "one row per authority type");
+
 int
 cfg_load_authority(struct loader *l, const cJSON *obj, struct sg_authority *a)
 {
-	static const char *const *const keys_by_type[] = {
-		[SG_AUTHORITY_CSC_V2] = csc_keys,
-		[SG_AUTHORITY_VERO_CERTSERVICE] = vero_keys,
-		[SG_AUTHORITY_WSSEC_SOAP] = wssec_keys,
-	};
 	const char *url;
 	char what[64];
 	int type = 0, r, n;
@@ -389,7 +435,7 @@ cfg_load_authority(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	n = snprintf(what, sizeof(what), " for a %s authority", authority_types[type - 1].name);
 	if (n < 0 || (size_t)n >= sizeof(what))
 		what[0] = '\0';	/* the type in the message is a courtesy */
-	if ((r = cfg_check_keys(l, obj, keys_by_type[type], what)) != 0 ||
+	if ((r = cfg_check_keys(l, obj, authority_kinds[type].keys, what)) != 0 ||
 	    (r = cfg_get_str(l, obj, "url", 1, &url)) != 0)
 		return r;
 	/* Authorities are reached with mutual TLS; plain http would send the
@@ -401,36 +447,16 @@ cfg_load_authority(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	if ((r = cfg_dup_str(l, url, &a->url)) != 0 ||
 	    (r = cfg_get_path(l, obj, "ca_file", 1, &a->ca_file)) != 0)
 		return r;
-	switch (a->type) {
-	case SG_AUTHORITY_CSC_V2:
-		return load_csc(l, obj, &a->csc);
-	case SG_AUTHORITY_VERO_CERTSERVICE:
-		return load_vero(l, obj, &a->vero);
-	case SG_AUTHORITY_WSSEC_SOAP:
-		return load_wssec(l, obj, &a->wssec);
-	}
-	return cfg_fail_r(l, SG_ERR_INTERNAL, "unhandled authority type");
+	return authority_kinds[type].load(l, obj, a);
 }
 
 void
 cfg_authority_clear(struct sg_authority *a)
 {
-	size_t i;
-
 	free(a->name);
 	free(a->url);
 	free(a->ca_file);
-	free(a->csc.credential_id);
-	free(a->vero.response_signer_ca_file);
-	free(a->wssec.preset);
-	for (i = 0; i < a->wssec.n_sign_parts; i++)
-		free(a->wssec.sign_parts[i]);
-	free(a->wssec.sign_parts);
-	for (i = 0; i < a->wssec.n_headers; i++) {
-		free(a->wssec.headers[i].name);
-		free(a->wssec.headers[i].value);
-	}
-	free(a->wssec.headers);
-	free(a->wssec.response_signer_ca_file);
-	free(a->wssec.header_namespace);
+	/* Type 0: the entry was refused before its type was known. */
+	if (a->type != 0)
+		authority_kinds[a->type].clear(a);
 }
