@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "authorities/authority.h"
 #include "authorities/authority_vero.h"
 #include "gw.h"
 #include "gw_jobs_internal.h"
@@ -34,13 +35,13 @@
 struct step_ctx {
 	struct gw_snapshot *snap;
 	const struct gw_identity *id;
-	struct gw_vero *vero;
+	struct gw_authority *issuer;	/* the identity's issuer, opened for this step */
 };
 
 static void
 step_ctx_free(struct gw_jobs *j, struct step_ctx *c)
 {
-	gw_vero_free(c->vero);
+	gw_authority_close(c->issuer);
 	if (c->snap != NULL)
 		gw_snapshot_put(j->gw, c->snap);
 	memset(c, 0, sizeof(*c));
@@ -49,6 +50,7 @@ step_ctx_free(struct gw_jobs *j, struct step_ctx *c)
 static int
 step_ctx_get(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 {
+	char why[256];
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -58,7 +60,8 @@ step_ctx_get(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 		gw_job_set_detail(j, job, "identity %s is no longer configured with an issuer", job->identity);
 		return SG_ERR_NOT_FOUND;
 	}
-	if ((r = gw_vero_new(c->id->cfg->issuer, &c->vero)) != 0) {
+	if ((r = gw_authority_open(c->id->cfg->issuer, NULL, NULL, NULL, &c->issuer, why,
+	    sizeof(why))) != 0) {
 		gw_job_set_detail(j, job, "the %s adapter cannot be set up: %s", c->id->cfg->issuer->name,
 		    sg_strerror(r));
 		return r;
@@ -215,7 +218,7 @@ send_sign_new(struct gw_jobs *j, struct job *job, struct step_ctx *c, X509_REQ *
 		job_fail(j, job, "internal");
 		goto out;
 	}
-	r = gw_vero_sign_new(c->vero, c->id->cfg, job->transfer_id, job->transfer_password, csr,
+	r = gw_authority_sign_new(c->issuer, c->id->cfg, job->transfer_id, job->transfer_password, csr,
 	    &res, why, sizeof(why));
 	sg_free_secret_str(job->transfer_password);
 	job->transfer_password = NULL;
@@ -243,7 +246,7 @@ send_renew(struct gw_jobs *j, struct job *job, struct step_ctx *c, X509_REQ *csr
 
 	memset(&res, 0, sizeof(res));
 	gw_job_save(j, job);
-	r = gw_vero_renew(c->vero, c->id->cfg, csr, c->id->key, c->id->cert, &res, why, sizeof(why));
+	r = gw_authority_renew(c->issuer, c->id->cfg, csr, c->id->key, c->id->cert, &res, why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		/* The request was not signed, so nothing was sent. */
 		wait_token(j, job, c, r);
@@ -400,7 +403,7 @@ step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	int r;
 
 	memset(&res, 0, sizeof(res));
-	r = gw_vero_get(c->vero, c->id->cfg, job->retrieval_id, &res, why, sizeof(why));
+	r = gw_authority_get(c->issuer, c->id->cfg, job->retrieval_id, &res, why, sizeof(why));
 	gw_metrics_authority(j->gw->metrics, c->id->cfg->issuer->name, r == 0 && res.ok ? "ok" :
 	    "error");
 	if (r == 0 && !res.ok) {
