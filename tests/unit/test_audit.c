@@ -35,86 +35,15 @@ static const char *const fixed_order[] = {
 };
 #define N_FIXED (sizeof(fixed_order) / sizeof(fixed_order[0]))
 
-/* A temporary directory holding the audit dir "log" (created by open). */
-struct tmp {
-	char root[64];
-	char dir[80];
-};
-
-static int
-tmp_make(struct tmp *t)
-{
-	int n;
-
-	n = snprintf(t->root, sizeof(t->root), "/tmp/sg-audit-XXXXXX");
-	if (n < 0 || (size_t)n >= sizeof(t->root) || mkdtemp(t->root) == NULL)
-		return -1;
-	n = snprintf(t->dir, sizeof(t->dir), "%s/log", t->root);
-	return n < 0 || (size_t)n >= sizeof(t->dir) ? -1 : 0;
-}
-
-static void
-rm_dir(const char *path)
-{
-	char sub[512];
-	struct dirent *de;
-	DIR *d;
-	int n;
-
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (n < 0 || (size_t)n >= sizeof(sub))
-			continue;
-		if (de->d_type == DT_DIR)
-			rm_dir(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-static void
-tmp_clean(struct tmp *t)
-{
-	chmod(t->dir, 0700);
-	rm_dir(t->root);
-}
-
+/* Scratch directories (sg_test_tmp) hold the audit dir "log", which open
+ * creates; path_in names a file in it. */
 static char *
-path_in(const struct tmp *t, const char *name)
+path_in(const struct sg_test_tmp *t, const char *name)
 {
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "%s/%s", t->dir, name);
 
 	return n < 0 || (size_t)n >= sizeof(buf) ? NULL : strdup(buf);
-}
-
-static char *
-read_whole(const char *path, size_t *lenp)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	*lenp = 0;
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t)len + 1)) == NULL ||
-	    fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	buf[len] = '\0';
-	*lenp = (size_t)len;
-	fclose(f);
-	return buf;
 }
 
 static int
@@ -128,23 +57,6 @@ append_bytes(const char *path, const void *p, size_t n)
 	w = write(fd, p, n);
 	close(fd);
 	return w == (ssize_t)n ? 0 : -1;
-}
-
-static void
-sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	static const char digits[] = "0123456789abcdef";
-
-	memset(md, 0, sizeof(md));
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /*
@@ -172,7 +84,7 @@ recompute_hash(const char *line, size_t len, char out[65])
 		return -1;
 	memcpy(canon, line, cut);
 	canon[cut] = '}';
-	sha256_hex(canon, cut + 1, out);
+	sg_test_sha256_hex(canon, cut + 1, out);
 	free(canon);
 	return 0;
 }
@@ -266,7 +178,7 @@ check_log(const char *dir, struct log_check *lc)
 	for (k = 0; k < n; k++) {
 		lc->files++;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, names[k]->d_name) >=
-		    (int)sizeof(path) || (data = read_whole(path, &len)) == NULL) {
+		    (int)sizeof(path) || (data = sg_test_read_file(path, &len)) == NULL) {
 			lc->bad++;
 			continue;
 		}
@@ -320,12 +232,12 @@ test_append_and_verify(void)
 	struct sg_audit_entry e;
 	struct log_check lc;
 	struct sg_audit_stats st;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char head[65], want[65];
 	uint64_t seq = 0;
 	int i;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_PTR_NULL(sg_audit_recovered(a));
 	CU_ASSERT_EQUAL(sg_audit_healthy(a), 0);
@@ -371,7 +283,7 @@ test_append_and_verify(void)
 	CU_ASSERT_EQUAL(st.failures, 0);
 	sg_audit_close(a);
 	sg_audit_close(NULL);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /* A seal callback that "signs" by returning base64 of the prev it is
@@ -410,13 +322,13 @@ test_seal(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e;
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char head[65], prev_seen[65], *b64 = NULL, want[128];
 	unsigned char raw[32];
 	uint64_t seq = 0;
 	int i;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	e = sample_entry("r1");
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
@@ -471,7 +383,7 @@ test_seal(void)
 	e.seal_alg = "Bad Alg";
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), SG_ERR_INVALID_ARG);
 	sg_audit_close(a);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /* A tampered line fails the independent check: the checker can fail. */
@@ -481,19 +393,19 @@ test_checker_detects_tampering(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-t");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *path, *data, *p;
 	size_t len;
 	FILE *f;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	sg_audit_close(a);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	data = read_whole(path, &len);
+	data = sg_test_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	CU_ASSERT_PTR_NOT_NULL_FATAL((p = strstr(data, "billing")));
 	p[0] = 'B';	/* first line: its hash no longer matches */
@@ -507,7 +419,7 @@ test_checker_detects_tampering(void)
 	CU_ASSERT_EQUAL(lc.bad, 2);
 	free(data);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -516,12 +428,12 @@ test_reopen_continues(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-r");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char head[65], head2[65];
 	uint64_t seq = 0;
 	int round, i;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	for (round = 0; round < 3; round++) {
 		CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 		CU_ASSERT_PTR_NULL(sg_audit_recovered(a));
@@ -544,7 +456,7 @@ test_reopen_continues(void)
 	check_log(t.dir, &lc);
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_STRING_EQUAL(lc.head, head2);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 #define N_THREADS 8
@@ -588,11 +500,11 @@ test_threads_group_commit(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_stats st;
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	int i, j, failures = 0, dup = 0, started = 0;
 
 	memset(seen, 0, sizeof(seen));
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	for (i = 0; i < N_THREADS; i++) {
 		memset(&workers[i], 0, sizeof(workers[i]));
@@ -628,7 +540,7 @@ test_threads_group_commit(void)
 	check_log(t.dir, &lc);
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_EQUAL(lc.lines, N_THREADS * N_PER_THREAD);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -638,7 +550,7 @@ test_rotation(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-rot");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	struct stat sb;
 	char *path;
 	uint64_t seq = 0;
@@ -647,7 +559,7 @@ test_rotation(void)
 
 	umask(um);
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, &opts, &a), 0);
 	for (i = 0; i < 10; i++)
 		CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
@@ -675,7 +587,7 @@ test_rotation(void)
 		CU_ASSERT_EQUAL(sb.st_mode & 0777, 0640 & ~um);
 		free(path);
 	}
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /* A crash right after rotation leaves an empty newest file: the chain
@@ -686,12 +598,12 @@ test_empty_newest_file(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-e");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *path;
 	uint64_t seq = 0;
 	int fd;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, NULL, &e, &seq), 0);
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, NULL, &e, &seq), 0);
 	path = path_in(&t, "audit-000002.jsonl");
@@ -717,7 +629,7 @@ test_empty_newest_file(void)
 	CU_ASSERT_EQUAL(sg_audit_open(t.dir, NULL, &a), SG_ERR_AUDIT);
 	CU_ASSERT_PTR_NULL(a);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -727,21 +639,21 @@ test_torn_tail(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-torn");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	const char *rec;
 	char *path, *data, prefix[64];
 	size_t len, before;
 	uint64_t seq = 0;
 	int i, n;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	sg_audit_close(a);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	free(read_whole(path, &before));
+	free(sg_test_read_file(path, &before));
 	CU_ASSERT_EQUAL_FATAL(append_bytes(path, torn, sizeof(torn) - 1), 0);
 
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
@@ -755,7 +667,7 @@ test_torn_tail(void)
 	free(path);
 	path = path_in(&t, rec);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	data = read_whole(path, &len);
+	data = sg_test_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	CU_ASSERT_EQUAL(len, sizeof(torn) - 1);
 	CU_ASSERT(memcmp(data, torn, sizeof(torn) - 1) == 0);
@@ -763,7 +675,7 @@ test_torn_tail(void)
 	free(path);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	free(read_whole(path, &len));
+	free(sg_test_read_file(path, &len));
 	CU_ASSERT_EQUAL(len, before);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(seq, 4);
@@ -774,8 +686,8 @@ test_torn_tail(void)
 
 	/* A torn line alone in a fresh log, recovered by the one-shot path. */
 	free(path);
-	tmp_clean(&t);
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	sg_test_tmp_clean(&t);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(mkdir(t.dir, 0750), 0);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
@@ -791,7 +703,7 @@ test_torn_tail(void)
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_EQUAL(lc.lines, 1);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /* Another writer died mid-line while we were open: the next batch sees
@@ -804,13 +716,13 @@ test_torn_tail_while_open(void)
 	struct sg_audit_entry e = sample_entry("req-tw");
 	struct log_check lc;
 	struct dirent **names = NULL;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *path, *data;
 	size_t len;
 	uint64_t seq = 0;
 	int n, k;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
@@ -831,7 +743,7 @@ test_torn_tail_while_open(void)
 			free(path);
 			path = path_in(&t, names[k]->d_name);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-			data = read_whole(path, &len);
+			data = sg_test_read_file(path, &len);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 			CU_ASSERT(len == sizeof(torn) - 1 && memcmp(data, torn, len) == 0);
 			free(data);
@@ -842,7 +754,7 @@ test_torn_tail_while_open(void)
 	free(names);
 	CU_ASSERT_EQUAL(seq, 0);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -855,20 +767,20 @@ test_corrupt_last_line(void)
 	};
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-c");
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *path, *data, *p;
 	size_t len, i;
 	uint64_t seq = 0;
 	FILE *f;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	sg_audit_close(a);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	data = read_whole(path, &len);
+	data = sg_test_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	/* Change one byte of the last line's content, keep its hash. */
 	p = strstr(strchr(data, '\n'), "dvv-interface");
@@ -882,7 +794,7 @@ test_corrupt_last_line(void)
 	CU_ASSERT_PTR_NULL(a);
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, NULL, &e, &seq), SG_ERR_AUDIT);
 	/* Nothing was written or set aside by the refusals. */
-	free(read_whole(path, &i));
+	free(sg_test_read_file(path, &i));
 	CU_ASSERT_EQUAL(i, len);
 	/* Other malformed last lines are refused as well. */
 	for (i = 0; i < sizeof(bad_tails) / sizeof(bad_tails[0]); i++) {
@@ -898,7 +810,7 @@ test_corrupt_last_line(void)
 	}
 	free(data);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -906,11 +818,11 @@ test_unusable_dir(void)
 {
 	struct sg_audit *a = (struct sg_audit *)1;
 	struct sg_audit_entry e = sample_entry("req-u");
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *probe;
 	int fd;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	/* A regular file where the directory should be: fails even as root. */
 	fd = open(t.dir, O_WRONLY | O_CREAT | O_EXCL, 0640);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -937,7 +849,7 @@ test_unusable_dir(void)
 		CU_ASSERT_PTR_NULL(a);
 	}
 	free(probe);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -961,13 +873,13 @@ test_escaping(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e;
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	const char *values[1];
 	char *path, *data, *line, *nl, *copy;
 	cJSON *obj;
 	size_t i, len;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = sample_entry(cases[i].in);
@@ -985,7 +897,7 @@ test_escaping(void)
 	/* Each entry is one line and reads back as the (cleaned) input. */
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	data = read_whole(path, &len);
+	data = sg_test_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	for (i = 0, line = data; i < sizeof(cases) / sizeof(cases[0]); i++, line = nl + 1) {
 		const char *want = cases[i].parsed != NULL ? cases[i].parsed : cases[i].in;
@@ -1005,7 +917,7 @@ test_escaping(void)
 	CU_ASSERT_EQUAL((size_t)(line - data), len);
 	free(data);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -1022,7 +934,7 @@ test_bad_entries(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e;
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *big;
 	uint64_t seq = 0;
 	size_t i;
@@ -1046,7 +958,7 @@ test_bad_entries(void)
 		{ "sign", "ok", many, many, SG_AUDIT_EXTRA_MAX, 0 },
 	};
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = sample_entry("req-b");
@@ -1081,7 +993,7 @@ test_bad_entries(void)
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_EQUAL(lc.lines, 4);
 	free(big);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /* Disk failure without test hooks: RLIMIT_FSIZE makes write(2) fail with
@@ -1094,19 +1006,19 @@ test_fail_closed(void)
 	struct sg_audit_stats st;
 	struct log_check lc;
 	struct rlimit old, lim;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char *path;
 	size_t good, now;
 	uint64_t seq = 0;
 	int r;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-	free(read_whole(path, &good));
+	free(sg_test_read_file(path, &good));
 	CU_ASSERT_FATAL(good > 0);
 
 	signal(SIGXFSZ, SIG_IGN);
@@ -1119,7 +1031,7 @@ test_fail_closed(void)
 	CU_ASSERT_EQUAL(sg_audit_healthy(a), SG_ERR_AUDIT);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), SG_ERR_AUDIT);
 	/* No torn or unsynced line is left behind. */
-	free(read_whole(path, &now));
+	free(sg_test_read_file(path, &now));
 	CU_ASSERT_EQUAL(now, good);
 	CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_DFL);
@@ -1136,7 +1048,7 @@ test_fail_closed(void)
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_EQUAL(lc.lines, 3);
 	free(path);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 #define CHILD_APPENDS 60
@@ -1172,11 +1084,11 @@ test_cross_process(void)
 	struct sg_audit *a = NULL;
 	struct sg_audit_entry e = sample_entry("req-first");
 	struct log_check lc;
-	struct tmp t;
+	struct sg_test_tmp t;
 	pid_t pid;
 	int i, status = -1, failures = 0;
 
-	CU_ASSERT_EQUAL_FATAL(tmp_make(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, &opts, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	fflush(NULL);
@@ -1209,7 +1121,7 @@ test_cross_process(void)
 	CU_ASSERT_EQUAL(lc.bad, 0);
 	CU_ASSERT_EQUAL(lc.lines, 2 + CHILD_APPENDS + PARENT_THREADS * PARENT_APPENDS);
 	CU_ASSERT(lc.files > 1);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 int

@@ -33,60 +33,13 @@
 #define HASH_TAG_FROM_END 75
 
 /*
- * Scaffolding: temporary directories, files as arrays of lines.
+ * Scaffolding: files of a scratch directory (sg_test_tmp) as arrays of
+ * lines.
  */
-
-struct tmp {
-	char root[64];
-	char dir[80];
-};
-
-static int
-tmp_make(struct tmp *t)
-{
-	int n;
-
-	n = snprintf(t->root, sizeof(t->root), "/tmp/sg-auditrd-XXXXXX");
-	if (n < 0 || (size_t)n >= sizeof(t->root) || mkdtemp(t->root) == NULL)
-		return -1;
-	n = snprintf(t->dir, sizeof(t->dir), "%s/log", t->root);
-	return n < 0 || (size_t)n >= sizeof(t->dir) ? -1 : 0;
-}
-
-static void
-rm_dir(const char *path)
-{
-	char sub[512];
-	struct dirent *de;
-	DIR *d;
-	int n;
-
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (n < 0 || (size_t)n >= sizeof(sub))
-			continue;
-		if (de->d_type == DT_DIR)
-			rm_dir(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-static void
-tmp_clean(struct tmp *t)
-{
-	rm_dir(t->root);
-}
 
 /* dir/audit-NNNNNN.jsonl into buf. */
 static const char *
-log_path(const struct tmp *t, unsigned int number, char *buf, size_t len)
+log_path(const struct sg_test_tmp *t, unsigned int number, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/audit-%06u.jsonl", t->dir, number);
 
@@ -143,22 +96,6 @@ lines_save(const char *path, const struct lines *l)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static void
-sha256_hex(const void *p, size_t n, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	memset(md, 0, sizeof(md));
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* Set a line's prev and recompute its hash by the documented rule, as a
  * forger without the audit key would. */
 static void
@@ -172,7 +109,7 @@ rehash_line(char *line, const char *prev)
 	canon = malloc(len);
 	memcpy(canon, line, len - HASH_TAG_FROM_END);
 	canon[len - HASH_TAG_FROM_END] = '}';
-	sha256_hex(canon, len - HASH_TAG_FROM_END + 1, hash);
+	sg_test_sha256_hex(canon, len - HASH_TAG_FROM_END + 1, hash);
 	free(canon);
 	memcpy(line + len - HASH_FROM_END, hash, 64);
 }
@@ -275,7 +212,7 @@ struct log_spec {
 /* Entries 1..entries, a checkpoint after every checkpoint_every-th, then
  * the replays. Returns the last seq, 0 on failure. */
 static uint64_t
-build_log(const struct tmp *t, const struct log_spec *spec)
+build_log(const struct sg_test_tmp *t, const struct log_spec *spec)
 {
 	static const char *const ck_keys[] = { "alg", "signature" };
 	static const char *const replay_keys[] = { "replay" };
@@ -351,7 +288,7 @@ build_log(const struct tmp *t, const struct log_spec *spec)
 
 /* Verify the directory; -1 when the call itself failed. */
 static int
-verify_dir(const struct tmp *t, EVP_PKEY *key, const char *serial,
+verify_dir(const struct sg_test_tmp *t, EVP_PKEY *key, const char *serial,
     struct sg_audit_verify_result *res)
 {
 	struct sg_audit_verify_opts vo;
@@ -379,12 +316,12 @@ verify_dir(const struct tmp *t, EVP_PKEY *key, const char *serial,
 /* A fresh single-file log of 30 entries and 3 EC checkpoints (seq 11, 22,
  * 33), loaded as lines for editing. */
 static int
-tamper_setup(struct tmp *t, struct lines *l, char *path, size_t path_len)
+tamper_setup(struct sg_test_tmp *t, struct lines *l, char *path, size_t path_len)
 {
 	struct log_spec spec = { 30, 10, NULL, 0, 0 };
 
 	spec.key = ec_key;
-	if (tmp_make(t) != 0 || build_log(t, &spec) != 33)
+	if (sg_test_tmp_make(t, "sg-auditrd", "log") != 0 || build_log(t, &spec) != 33)
 		return -1;
 	log_path(t, 1, path, path_len);
 	return lines_load(path, l) == 0 && l->n == 33 ? 0 : -1;
@@ -399,13 +336,13 @@ test_verify_intact(void)
 {
 	struct log_spec spec = { 30, 10, NULL, 0, 0 };
 	struct sg_audit_verify_result res;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 	struct lines l;
 	char head[65];
 
 	spec.key = ec_key;
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(build_log(&t, &spec) == 33);
 	CU_ASSERT_FATAL(lines_load(log_path(&t, 1, path, sizeof(path)), &l) == 0);
 	line_hash_of(l.line[32], head);
@@ -431,7 +368,7 @@ test_verify_intact(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, "000a1b2c", &res), 0);
 	CU_ASSERT_TRUE(res.ok);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -439,10 +376,10 @@ test_verify_rsa_checkpoints(void)
 {
 	struct log_spec spec = { 12, 4, NULL, 0, 0 };
 	struct sg_audit_verify_result res;
-	struct tmp t;
+	struct sg_test_tmp t;
 
 	spec.key = rsa_key;
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(build_log(&t, &spec) == 15);
 	CU_ASSERT_EQUAL(verify_dir(&t, rsa_key, AUDIT_SERIAL, &res), 0);
 	CU_ASSERT_TRUE(res.ok);
@@ -455,7 +392,7 @@ test_verify_rsa_checkpoints(void)
 	EXPECT_BREAK(res, SG_AUDIT_BAD_CHECKPOINT_ALG, 5, 0, 5);
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why),
 	    "checkpoint algorithm does not match the key");
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -463,7 +400,7 @@ test_verify_wrong_key_or_serial(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -476,7 +413,7 @@ test_verify_wrong_key_or_serial(void)
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why),
 	    "checkpoint certificate serial does not match");
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /*
@@ -489,7 +426,7 @@ test_tamper_edit_field(void)
 	struct sg_audit_verify_result res;
 	cJSON *still_json;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -506,7 +443,7 @@ test_tamper_edit_field(void)
 	CU_ASSERT_EQUAL(res.entries, 4);
 	CU_ASSERT_EQUAL(res.last_seq, 4);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -514,7 +451,7 @@ test_tamper_edit_seq(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -524,7 +461,7 @@ test_tamper_edit_seq(void)
 	/* The seq read from the edited line is what it now claims. */
 	EXPECT_BREAK(res, SG_AUDIT_BAD_HASH, 29, 0, 20);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -532,7 +469,7 @@ test_tamper_delete_line(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -545,7 +482,7 @@ test_tamper_delete_line(void)
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why), "seq gap");
 	CU_ASSERT_EQUAL(res.entries, 6);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -553,7 +490,7 @@ test_tamper_delete_first_line(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -565,7 +502,7 @@ test_tamper_delete_first_line(void)
 	EXPECT_BREAK(res, SG_AUDIT_SEQ_GAP, 2, 0, 1);
 	CU_ASSERT_EQUAL(res.entries, 0);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -573,7 +510,7 @@ test_tamper_swap_lines(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], *keep;
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -596,7 +533,7 @@ test_tamper_swap_lines(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_REORDERED, 9, 0, 3);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -604,7 +541,7 @@ test_tamper_duplicate_line(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -616,7 +553,7 @@ test_tamper_duplicate_line(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_REORDERED, 5, 0, 6);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -625,7 +562,7 @@ test_tamper_truncate(void)
 	struct sg_audit_verify_result res;
 	struct lines l;
 	struct stat st;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -650,7 +587,7 @@ test_tamper_truncate(void)
 	CU_ASSERT_EQUAL(res.sealed_seq, 21);
 	CU_ASSERT_EQUAL(res.sealed_by, 22);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -658,7 +595,7 @@ test_tamper_append_forged(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], *forged, hash31[65];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
@@ -682,7 +619,7 @@ test_tamper_append_forged(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_BAD_HASH, 34, 0, 34);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -690,7 +627,7 @@ test_tamper_rewrite_chain(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], prev[65];
 	size_t i;
 
@@ -728,7 +665,7 @@ test_tamper_rewrite_chain(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_BAD_SIGNATURE, 11, 0, 11);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -736,7 +673,7 @@ test_tamper_checkpoint_form(void)
 {
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], prev[65];
 	size_t i;
 
@@ -753,7 +690,7 @@ test_tamper_checkpoint_form(void)
 	CU_ASSERT_EQUAL(verify_dir(&t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_BAD_CHECKPOINT, 11, 0, 11);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -767,7 +704,7 @@ test_tamper_not_entry(void)
 	};
 	struct sg_audit_verify_result res;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], *keep;
 	size_t i;
 
@@ -790,7 +727,7 @@ test_tamper_not_entry(void)
 	EXPECT_BREAK(res, SG_AUDIT_NOT_ENTRY, 5, 0, 5);
 	free(keep);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /*
@@ -798,7 +735,7 @@ test_tamper_not_entry(void)
  */
 
 struct multi {
-	struct tmp t;
+	struct sg_test_tmp t;
 	unsigned int files;
 	uint64_t last_seq;
 	uint64_t first_seq[64];	/* by file number */
@@ -829,7 +766,7 @@ multi_setup(struct multi *m)
 
 	memset(m, 0, sizeof(*m));
 	spec.key = ec_key;
-	if (tmp_make(&m->t) != 0 || (m->last_seq = build_log(&m->t, &spec)) != 28)
+	if (sg_test_tmp_make(&m->t, "sg-auditrd", "log") != 0 || (m->last_seq = build_log(&m->t, &spec)) != 28)
 		return -1;
 	for (i = 1; i < 64; i++) {
 		if (access(log_path(&m->t, i, path, sizeof(path)), F_OK) != 0)
@@ -851,7 +788,7 @@ test_files_intact(void)
 	CU_ASSERT_TRUE(res.ok);
 	CU_ASSERT_EQUAL(res.entries, 28);
 	CU_ASSERT_EQUAL(res.checkpoints, 4);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -869,7 +806,7 @@ test_files_missing_middle(void)
 	EXPECT_BREAK(res, SG_AUDIT_MISSING_FILE, m.first_seq[3], 1, 1);
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why), "missing file");
 	CU_ASSERT_EQUAL(res.entries, m.first_seq[2] - 1);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -883,7 +820,7 @@ test_files_missing_first(void)
 	CU_ASSERT_FATAL(unlink(log_path(&m.t, 1, path, sizeof(path))) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&m.t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_MISSING_FILE, m.first_seq[2], 0, 1);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -905,7 +842,7 @@ test_files_gap(void)
 	CU_ASSERT_EQUAL(verify_dir(&m.t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_FILE_GAP, m.first_seq[3], 1, 1);
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why), "gap between files");
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -926,7 +863,7 @@ test_files_first_line_deleted(void)
 	CU_ASSERT_EQUAL(verify_dir(&m.t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_FILE_GAP, m.first_seq[3] + 1, 2, 1);
 	lines_free(&l);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -945,7 +882,7 @@ test_files_torn_in_middle_file(void)
 	CU_ASSERT_EQUAL(res.why, SG_AUDIT_TRUNCATED);
 	CU_ASSERT_EQUAL(res.first_bad_seq, m.first_seq[3] - 1);
 	CU_ASSERT_EQUAL(res.bad_file, 1);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -997,7 +934,7 @@ test_files_explicit_list(void)
 	/* No such file. */
 	paths[0] = "/nonexistent/audit-000001.jsonl";
 	CU_ASSERT_EQUAL(sg_audit_files_paths(paths, 1, &files), SG_ERR_NOT_FOUND);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 static void
@@ -1005,7 +942,7 @@ test_files_dir_listing(void)
 {
 	struct sg_audit_files *files = NULL;
 	struct sg_audit_verify_result res;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], side[256];
 	FILE *f;
 	struct log_spec spec = { 5, 0, NULL, 0, 0 };
@@ -1013,7 +950,7 @@ test_files_dir_listing(void)
 	struct sg_audit_entry e;
 
 	CU_ASSERT_EQUAL(sg_audit_files_dir("/nonexistent-sealgate-dir", &files), SG_ERR_NOT_FOUND);
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(mkdir(t.dir, 0700) == 0);
 	/* An empty directory is an empty list; verify calls that not found. */
 	CU_ASSERT_EQUAL_FATAL(sg_audit_files_dir(t.dir, &files), 0);
@@ -1052,7 +989,7 @@ test_files_dir_listing(void)
 	CU_ASSERT_TRUE(res.ok);
 	CU_ASSERT_EQUAL(res.entries, 6);
 	sg_audit_files_free(files);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /*
@@ -1060,30 +997,18 @@ test_files_dir_listing(void)
  */
 
 static void
-write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return;
-	if (len > 0)
-		fwrite(data, 1, len, f);
-	fclose(f);
-}
-
-static void
 test_reader(void)
 {
 	struct sg_audit_files *files = NULL;
 	struct sg_audit_reader *rd = NULL;
 	struct sg_audit_line line;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char p1[256], p2[256], p3[256], *big;
 	const char *paths[3];
 	size_t off, i, n_lines;
 	FILE *f;
 
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(mkdir(t.dir, 0700) == 0);
 	/* File 1: a short line, the longest line allowed, one too long, a torn end. */
 	big = malloc(3 * SG_AUDIT_LINE_MAX);
@@ -1098,10 +1023,10 @@ test_reader(void)
 	big[off++] = '\n';
 	memcpy(big + off, "tail", 4);
 	off += 4;
-	write_file(log_path(&t, 1, p1, sizeof(p1)), big, off);
+	(void)sg_test_write_file(log_path(&t, 1, p1, sizeof(p1)), big, off);
 	free(big);
 	/* File 2 empty; file 3 many lines over several read chunks. */
-	write_file(log_path(&t, 2, p2, sizeof(p2)), "", 0);
+	(void)sg_test_write_file(log_path(&t, 2, p2, sizeof(p2)), "", 0);
 	CU_ASSERT_FATAL((f = fopen(log_path(&t, 3, p3, sizeof(p3)), "w")) != NULL);
 	for (i = 0; i < 300; i++)
 		fprintf(f, "%0999zu\n", i);
@@ -1152,7 +1077,7 @@ test_reader(void)
 	sg_audit_reader_free(rd);
 	CU_ASSERT_EQUAL(sg_audit_reader_open(files, 4, &rd), SG_ERR_INVALID_ARG);
 	sg_audit_files_free(files);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /*
@@ -1270,7 +1195,7 @@ test_query_filters(void)
 	CU_ASSERT_EQUAL(sg_audit_each(files, &f, collect, &c), 0);
 	CU_ASSERT_EQUAL(c.n, 0);
 	sg_audit_files_free(files);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 /* Give entry seq (1-based line in a single-file log) another time. The
@@ -1291,7 +1216,7 @@ test_query_time_window(void)
 	struct sg_audit_filter f;
 	struct collected c;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 	size_t i;
 
@@ -1331,7 +1256,7 @@ test_query_time_window(void)
 	CU_ASSERT_EQUAL(c.n, 10);
 	sg_audit_files_free(files);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -1394,7 +1319,7 @@ test_query_paging(void)
 	CU_ASSERT_EQUAL(next, 0);
 	cJSON_Delete(page);
 	sg_audit_files_free(files);
-	tmp_clean(&m.t);
+	sg_test_tmp_clean(&m.t);
 }
 
 /*
@@ -1416,7 +1341,7 @@ test_counts(void)
 	const struct sg_audit_count_row *row;
 	struct tm tm;
 	time_t now = time(NULL);
-	struct tmp t;
+	struct sg_test_tmp t;
 	cJSON *json, *list, *first;
 	char *printed;
 	unsigned int i, k;
@@ -1424,7 +1349,7 @@ test_counts(void)
 	int year, month;
 
 	spec.key = ec_key;
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(build_log(&t, &spec) == 69);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_files_dir(t.dir, &files), 0);
 	gmtime_r(&now, &tm);
@@ -1506,7 +1431,7 @@ test_counts(void)
 	CU_ASSERT_EQUAL(sg_audit_counts(files, year, 13, SG_AUDIT_BY_IDENTITY_CLIENT, &counts),
 	    SG_ERR_INVALID_ARG);
 	sg_audit_files_free(files);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 static void
@@ -1515,7 +1440,7 @@ test_counts_month_edges(void)
 	struct sg_audit_files *files = NULL;
 	struct sg_audit_counts *counts = NULL;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256];
 	uint64_t sum;
 	size_t i;
@@ -1540,7 +1465,7 @@ test_counts_month_edges(void)
 	sg_audit_counts_free(counts);
 	sg_audit_files_free(files);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 /*
@@ -1619,13 +1544,13 @@ test_seal_judge(void)
 	struct sg_audit_verify_result res;
 	struct sg_audit_seal seal;
 	struct timespec now;
-	struct tmp t;
+	struct sg_test_tmp t;
 	int64_t now_ms;
 
 	spec.key = ec_key;
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(build_log(&t, &spec) == 38);	/* 35 + 3 checkpoints */
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	CU_ASSERT_TRUE(res.ok);
@@ -1645,18 +1570,18 @@ test_seal_judge(void)
 	/* Without the key, no seal is known. */
 	sg_audit_seal_judge(&res, 0, 65, res.first_unsealed_ms, &seal);
 	CU_ASSERT_FALSE(seal.sealed);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 
 	/* Checkpoints none: nothing is sealed, however young. */
 	spec.checkpoint_every = 0;
-	CU_ASSERT_FATAL(tmp_make(&t) == 0);
+	CU_ASSERT_FATAL(sg_test_tmp_make(&t, "sg-auditrd", "log") == 0);
 	CU_ASSERT_FATAL(build_log(&t, &spec) == 35);
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	CU_ASSERT_TRUE(res.ok);
 	sg_audit_seal_judge(&res, 1, 65, res.first_unsealed_ms, &seal);
 	CU_ASSERT_FALSE(seal.sealed);
 	CU_ASSERT_PTR_NOT_NULL(strstr(seal.why, "no checkpoint signed by the audit key"));
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 
 	/* An empty log is not a sealed one. */
 	memset(&res, 0, sizeof(res));
@@ -1673,7 +1598,7 @@ test_verify_json(void)
 	struct sg_audit_verify_result res;
 	struct sg_audit_files *files = NULL;
 	struct lines l;
-	struct tmp t;
+	struct sg_test_tmp t;
 	char path[256], *text;
 	cJSON *obj;
 
@@ -1713,7 +1638,7 @@ test_verify_json(void)
 	cJSON_Delete(obj);
 	sg_audit_files_free(files);
 	lines_free(&l);
-	tmp_clean(&t);
+	sg_test_tmp_clean(&t);
 }
 
 int

@@ -578,18 +578,6 @@ test_corrupted_signature(void)
 /* The command-line verifier the HTTP API documents. */
 
 static int
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f;
-	int ok;
-
-	if ((f = fopen(path, "wb")) == NULL)
-		return 0;
-	ok = fwrite(data, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
-
-static int
 write_ca(const char *path)
 {
 	FILE *f;
@@ -629,14 +617,6 @@ run(char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int
-path_in(char *out, size_t size, const char *dir, const char *name)
-{
-	int n = snprintf(out, size, "%s/%s", dir, name);
-
-	return n > 0 && (size_t)n < size;
-}
-
 static void
 test_openssl_cli(void)
 {
@@ -651,12 +631,12 @@ test_openssl_cli(void)
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(dir));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	CU_ASSERT_FATAL(path_in(doc, sizeof(doc), dir, "document.bin") &&
-	    path_in(other, sizeof(other), dir, "other.bin") &&
-	    path_in(sig_path, sizeof(sig_path), dir, "stamp.p7s") &&
-	    path_in(ca, sizeof(ca), dir, "ca.pem"));
-	CU_ASSERT_FATAL(write_file(doc, document, sizeof(document)));
-	CU_ASSERT_FATAL(write_file(other, other_document, sizeof(other_document)));
+	CU_ASSERT_FATAL(sg_test_path(doc, sizeof(doc), dir, "document.bin") == 0 &&
+	    sg_test_path(other, sizeof(other), dir, "other.bin") == 0 &&
+	    sg_test_path(sig_path, sizeof(sig_path), dir, "stamp.p7s") == 0 &&
+	    sg_test_path(ca, sizeof(ca), dir, "ca.pem") == 0);
+	CU_ASSERT_FATAL(sg_test_write_file(doc, document, sizeof(document)) == 0);
+	CU_ASSERT_FATAL(sg_test_write_file(other, other_document, sizeof(other_document)) == 0);
 	CU_ASSERT_FATAL(write_ca(ca));
 
 	/* RSA from the local path, EC from the external one. */
@@ -687,7 +667,7 @@ test_openssl_cli(void)
 			CU_ASSERT_EQUAL_FATAL(gw_cms_finish(p, 0, sig, sig_len, &der, &len), 0);
 			gw_cms_pending_free(p);
 		}
-		CU_ASSERT_FATAL(write_file(sig_path, der, len));
+		CU_ASSERT_FATAL(sg_test_write_file(sig_path, der, len) == 0);
 		OPENSSL_free(der);
 		der = NULL;
 

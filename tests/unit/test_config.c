@@ -67,31 +67,22 @@ static const char full_config[] =
 "  ]\n"
 "}\n";
 
-/* The fixture directory (absolute, symlinks resolved) and its files. */
+/* The fixture directory (absolute, symlinks resolved). */
 static char fixture_dir[PATH_MAX];
-static const char *const fixture_files[] = {
-	"pin", "pin-open", "sealgate.json", "big.json", NULL
-};
 
 static int
 fixture_path(const char *name, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s/%s", fixture_dir, name);
-
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+	return sg_test_path(out, outlen, fixture_dir, name);
 }
 
 static int
 write_file(const char *name, const char *content, size_t len, mode_t mode)
 {
 	char path[PATH_MAX];
-	FILE *f;
-	int ok;
 
-	if (fixture_path(name, path, sizeof(path)) != 0 || (f = fopen(path, "w")) == NULL)
-		return -1;
-	ok = fwrite(content, 1, len, f) == len;
-	if (fclose(f) != 0 || !ok || chmod(path, mode) != 0)
+	if (fixture_path(name, path, sizeof(path)) != 0 ||
+	    sg_test_write_file(path, content, len) != 0 || chmod(path, mode) != 0)
 		return -1;
 	return 0;
 }
@@ -112,16 +103,8 @@ fixture_setup(void)
 static void
 fixture_teardown(void)
 {
-	char path[PATH_MAX];
-	size_t i;
-
-	if (fixture_dir[0] == '\0')
-		return;
-	for (i = 0; fixture_files[i] != NULL; i++) {
-		if (fixture_path(fixture_files[i], path, sizeof(path)) == 0)
-			unlink(path);
-	}
-	rmdir(fixture_dir);
+	if (fixture_dir[0] != '\0')
+		sg_test_rm_rf(fixture_dir);
 }
 
 /* base with its single occurrence of find replaced by repl, or cut just

@@ -24,12 +24,8 @@ static char dir[64];
 static void
 fresh_dir(void)
 {
-	char cmd[128];
-
-	if (dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		(void)!system(cmd);
-	}
+	if (dir[0] != '\0')
+		sg_test_rm_rf(dir);
 	snprintf(dir, sizeof(dir), "/tmp/sg-idem-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 }
