@@ -80,7 +80,6 @@ import argparse
 import base64
 import binascii
 import http
-import ipaddress
 import json
 import os
 import random
@@ -92,18 +91,20 @@ import time
 from urllib.parse import parse_qs
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     Prehashed, encode_dss_signature)
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 import simcommon
-from simcommon import (Fatal, add_serve_arguments, atomic_write, build_cert, cert_not_after,
-                       cert_not_before, check_listen_address, days_from_now, die, dump_json,
-                       ensure_ca, iso_utc, ku, load_cert, load_key, log, name_from, run_command,
-                       serve_until_signal, server_tls_context, utcnow, write_cert, write_key)
+from simcommon import (Fatal, add_issue_client_arguments, add_serve_arguments, atomic_write,
+                       build_cert, cert_not_after, cert_not_before, check_listen_address,
+                       client_csr, days_from_now, die, dump_json, ensure_ca, ensure_leaf,
+                       init_tls_state, iso_utc, issue_client_cert, ku, listen, load_cert, load_key,
+                       log, name_from, require_state, run_command, serve_until_signal,
+                       server_tls_context, utcnow)
 
 PROG = "csc_sim"
 simcommon.set_prog(PROG)
@@ -161,23 +162,6 @@ def key_type(key):
     return "other"
 
 
-def signed_by(cert, issuer):
-    """True when ISSUER's key verifies CERT's signature (RSA or ECDSA)."""
-    pub = issuer.public_key()
-    try:
-        if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                       cert.signature_hash_algorithm)
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes,
-                       ec.ECDSA(cert.signature_hash_algorithm))
-        else:
-            return False
-    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
-        return False
-    return cert.issuer == issuer.subject
-
-
 # ---------------------------------------------------------------- init
 
 def new_key(kind):
@@ -186,38 +170,10 @@ def new_key(kind):
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def ensure_leaf(d, name, ca_key, ca_cert, kind, make):
-    """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's;
-    otherwise make them (a new key only when the key file is missing)."""
-    pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    key = load_key(keyf) if os.path.exists(keyf) else None
-    if key is not None and os.path.exists(pem):
-        cert = load_cert(pem)
-        if signed_by(cert, ca_cert) and cert.public_key().public_numbers() == \
-                key.public_key().public_numbers():
-            return key, cert, False
-    if key is None:
-        key = new_key(kind)
-        write_key(keyf, key)
-    cert = make(key.public_key())
-    write_cert(pem, cert)
-    return key, cert, True
-
-
 def cmd_init(args):
     d = args.state
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
     test_o = (NameOID.ORGANIZATION_NAME, "csc-sim test")
-
-    skey, scert = ensure_ca(d, "server-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim server CA")]))
-    ensure_leaf(d, "server", skey, scert, "rsa", lambda pub: build_cert(
-        name_from([test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, *days_from_now(825), ca=False,
-        key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]))
-
-    ensure_ca(d, "client-ca", name_from([test_o, (NameOID.COMMON_NAME, "csc-sim client CA")]))
+    init_tls_state(d, [test_o], "csc-sim", "csc-sim client CA")
 
     ckey, ccert = ensure_ca(d, "stamp-ca", name_from([(NameOID.COUNTRY_NAME, "FI"), test_o,
                                                          (NameOID.COMMON_NAME, "csc-sim stamp CA")]))
@@ -227,7 +183,7 @@ def cmd_init(args):
         if have != args.stamp_key:
             print("%s: init: keeping the existing %s stamp key (remove %s to make a new one)"
                   % (PROG, have.upper(), existing), file=sys.stderr)
-    ensure_leaf(d, "stamp", ckey, ccert, args.stamp_key or "rsa", lambda pub: build_cert(
+    ensure_leaf(d, "stamp", ckey, ccert, lambda: new_key(args.stamp_key or "rsa"), lambda pub: build_cert(
         name_from([(NameOID.COUNTRY_NAME, "FI"), (NameOID.ORGANIZATION_NAME, "Example Oy"),
                    (NameOID.COMMON_NAME, "Example Oy stamp")]),
         pub, ccert, ckey, *days_from_now(730), ca=False, key_usage=ku(sign=True, nonrep=True)))
@@ -243,31 +199,9 @@ def cmd_init(args):
 
 # ---------------------------------------------------------------- issue-client
 
-def cmd_issue_client(args):
-    d = args.state
-    try:
-        ca_key = load_key(os.path.join(d, "client-ca.key"))
-        ca_cert = load_cert(os.path.join(d, "client-ca.pem"))
-    except (OSError, ValueError) as e:
-        die("issue-client: no client CA in %s (run init first): %s" % (d, e))
-    if not 1 <= args.days <= 3650:
-        die("issue-client: --days must be 1..3650")
-    try:
-        with open(args.csr, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        die("issue-client: %s: %s" % (args.csr, e.strerror))
-    try:
-        if raw.lstrip().startswith(b"-----BEGIN"):
-            csr = x509.load_pem_x509_csr(raw)
-        else:
-            csr = x509.load_der_x509_csr(raw)
-    except ValueError:
-        die("issue-client: %s is not a PKCS#10 certificate request (PEM or DER)" % args.csr)
-    try:
-        pub = csr.public_key()
-    except (ValueError, UnsupportedAlgorithm):
-        die("issue-client: the CSR's public key is not supported")
+def accept_client_key(pub):
+    """issue-client's key rule: RSA of 2048 bits or more, or EC on P-256,
+    P-384 or P-521."""
     if isinstance(pub, rsa.RSAPublicKey):
         if pub.key_size < 2048:
             die("issue-client: RSA key of %d bits (2048 or more required)" % pub.key_size)
@@ -276,16 +210,11 @@ def cmd_issue_client(args):
             die("issue-client: EC curve %s not accepted (P-256, P-384, P-521)" % pub.curve.name)
     else:
         die("issue-client: only RSA and EC keys are accepted")
-    try:
-        alg = csr.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        alg = None
-    if not isinstance(alg, (hashes.SHA256, hashes.SHA384, hashes.SHA512)):
-        die("issue-client: the CSR must be signed with SHA-256, SHA-384 or SHA-512")
-    if not csr.is_signature_valid:
-        die("issue-client: the CSR's self-signature does not verify")
-    if len(csr.subject) == 0:
-        die("issue-client: the CSR has an empty subject")
+
+
+def cmd_issue_client(args):
+    d = args.state
+    ca_key, ca_cert, csr, pub = client_csr(args, accept_client_key)
     subject = csr.subject.rfc4514_string()
 
     creds_path = os.path.join(d, "credentials.json")
@@ -299,11 +228,7 @@ def cmd_issue_client(args):
             if c not in creds:
                 die("issue-client: unknown credential %s" % c)
 
-    cert = build_cert(csr.subject, pub, ca_cert, ca_key, *days_from_now(args.days), ca=False,
-                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-    write_cert(args.out, cert)
-    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
-    write_cert(os.path.join(d, "issued", "%x.pem" % cert.serial_number), cert)
+    issue_client_cert(args, ca_key, ca_cert, csr, pub)
     if creds is not None:
         for c in args.allow:
             allowed = creds[c].setdefault("allowed_clients", [])
@@ -906,9 +831,7 @@ def cmd_serve(args):
         die("serve: --delay-ms and --close-after must not be negative")
     if not 500 <= args.fail_status <= 599:
         die("serve: --fail-status must be 500..599")
-    for f in ("server.pem", "server.key", "client-ca.pem"):
-        if not os.path.exists(os.path.join(d, f)):
-            die("serve: %s has no %s (run init first)" % (d, f))
+    require_state(d, ("server.pem", "server.key", "client-ca.pem"))
     sim = Sim(args)
 
     # A client certificate is requested, not required (/csc/v2/* without
@@ -916,12 +839,7 @@ def cmd_serve(args):
     ctx = server_tls_context(os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
                              os.path.join(d, "client-ca.pem"))
 
-    try:
-        server = Server((args.host, args.port), Handler, sim, ctx)
-    except OSError as e:
-        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
-    port = server.server_address[1]
-    host = "[%s]" % args.host if ":" in args.host else args.host
+    server, host, port = listen(Server, args, Handler, sim, ctx)
     ready = {"port": port, "url": "https://%s:%d/csc/v2/" % (host, port), "pid": os.getpid(),
              "sim_url": "https://%s:%d/sim/" % (host, port),
              "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
@@ -940,10 +858,7 @@ def main(argv=None):
     p.add_argument("--stamp-key", choices=("rsa", "ec"), default=None,
                    help="stamp key type for a new stamp key (default rsa = RSA-2048; ec = P-256)")
     p = sub.add_parser("issue-client", help="issue an interface certificate from a CSR")
-    p.add_argument("--state", required=True)
-    p.add_argument("--csr", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--days", type=int, default=365)
+    add_issue_client_arguments(p)
     p.add_argument("--allow", action="append", default=[], metavar="CREDENTIAL")
     p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
     add_serve_arguments(p)

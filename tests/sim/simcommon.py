@@ -6,8 +6,10 @@ set_prog(PROG) before anything logs.
 
 It holds the command-line failure (Fatal, die), the UTC clock and the log
 line; atomic state-file writes and strict JSON; PEM keys and certificates
-and the making of the test CAs and certificates with `cryptography`; and
-the HTTPS plumbing: the TLS server context, the threading server (TLS
+and the making of the test CAs and certificates with `cryptography`; the
+parts of init, issue-client and serve that every simulator has (the TLS
+CAs and server certificate, the client-certificate request checks and
+issuing, the state files serve needs, listening); and the HTTPS plumbing: the TLS server context, the threading server (TLS
 handshake in the connection's own thread, lingering close), the request
 handler base (header limits, Content-Length or chunked bodies, dispatch of
 /sim/ and service paths) and the serve loop (ready file, SIGTERM/SIGINT,
@@ -35,6 +37,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 MAX_HEADER_BYTES = 16 * 1024    # all request header lines together
 HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
@@ -235,7 +238,8 @@ def signed_by(cert, issuer):
 def ensure_leaf(d, name, ca_key, ca_cert, bits, make):
     """Keep DIR/NAME.pem+.key when both exist and the certificate is CA's
     (signed_by) for that key; otherwise write MAKE(public key) as the
-    certificate, with a new RSA key of BITS only when none exists."""
+    certificate, with a new key only when none exists: RSA of BITS, or
+    BITS() when it is a function (another key type)."""
     pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
     key = load_key(keyf) if os.path.exists(keyf) else None
     if key is not None and os.path.exists(pem):
@@ -244,12 +248,103 @@ def ensure_leaf(d, name, ca_key, ca_cert, bits, make):
                 key.public_key().public_numbers():
             return
     if key is None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        key = bits() if callable(bits) else rsa.generate_private_key(public_exponent=65537,
+                                                                      key_size=bits)
         write_key(keyf, key)
     write_cert(pem, make(key.public_key()))
 
 
+# ---------------------------------------------------------------- init
+
+def init_tls_state(d, attrs, sim_name, client_ca_cn):
+    """init's start, the same in every simulator: DIR and DIR/issued (mode
+    0700); server-ca.pem/.key ("SIM_NAME server CA"); server.pem/.key
+    (RSA-2048, serverAuth, for localhost, 127.0.0.1 and ::1, signed by
+    server-ca); client-ca.pem/.key (CN CLIENT_CA_CN). Every name is the
+    ATTRS (name_from pairs) followed by its CN. What exists is kept."""
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
+    skey, scert = ensure_ca(d, "server-ca", name_from(attrs + [(NameOID.COMMON_NAME,
+                                                                 sim_name + " server CA")]))
+    ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
+        name_from(attrs + [(NameOID.COMMON_NAME, "localhost")]), pub, scert, skey,
+        *days_from_now(825), ca=False, key_usage=ku(sign=True, encipher=True),
+        eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))]))
+    ensure_ca(d, "client-ca", name_from(attrs + [(NameOID.COMMON_NAME, client_ca_cn)]))
+
+
+# ---------------------------------------------------------------- issue-client
+
+def client_csr(args, check_key):
+    """issue-client's checks, in this order, each failure a die() naming
+    it: the client CA in --state, --days 1..3650, --csr a readable PKCS#10
+    request (PEM or DER) with a supported public key, which CHECK_KEY(pub)
+    accepts (it dies in the simulator's own words otherwise), signed with
+    SHA-256, -384 or -512, a valid self-signature, a non-empty subject.
+    Returns (ca_key, ca_cert, csr, pub)."""
+    d = args.state
+    try:
+        ca_key = load_key(os.path.join(d, "client-ca.key"))
+        ca_cert = load_cert(os.path.join(d, "client-ca.pem"))
+    except (OSError, ValueError) as e:
+        die("issue-client: no client CA in %s (run init first): %s" % (d, e))
+    if not 1 <= args.days <= 3650:
+        die("issue-client: --days must be 1..3650")
+    try:
+        with open(args.csr, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        die("issue-client: %s: %s" % (args.csr, e.strerror))
+    try:
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(raw)
+        else:
+            csr = x509.load_der_x509_csr(raw)
+    except ValueError:
+        die("issue-client: %s is not a PKCS#10 certificate request (PEM or DER)" % args.csr)
+    try:
+        pub = csr.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        die("issue-client: the CSR's public key is not supported")
+    check_key(pub)
+    try:
+        alg = csr.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        alg = None
+    if not isinstance(alg, (hashes.SHA256, hashes.SHA384, hashes.SHA512)):
+        die("issue-client: the CSR must be signed with SHA-256, SHA-384 or SHA-512")
+    if not csr.is_signature_valid:
+        die("issue-client: the CSR's self-signature does not verify")
+    if len(csr.subject) == 0:
+        die("issue-client: the CSR has an empty subject")
+    return ca_key, ca_cert, csr, pub
+
+
+def issue_client_cert(args, ca_key, ca_cert, csr, pub):
+    """The client certificate for a CSR that client_csr accepted: its
+    subject and key, signed by the client CA, valid --days from now,
+    digitalSignature and clientAuth. Written to --out and to
+    DIR/issued/<serial hex>.pem; returned."""
+    cert = build_cert(csr.subject, pub, ca_cert, ca_key, *days_from_now(args.days), ca=False,
+                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    write_cert(args.out, cert)
+    os.makedirs(os.path.join(args.state, "issued"), mode=0o700, exist_ok=True)
+    write_cert(os.path.join(args.state, "issued", "%x.pem" % cert.serial_number), cert)
+    return cert
+
+
 # ---------------------------------------------------------------- command line
+
+def add_issue_client_arguments(p):
+    """issue-client's --state, --csr, --out and --days (default 365), as
+    client_csr and issue_client_cert read them (argparse)."""
+    p.add_argument("--state", required=True)
+    p.add_argument("--csr", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--days", type=int, default=365)
+
 
 def add_serve_arguments(p):
     """serve's --state, --host, --port and --ready-file (argparse)."""
@@ -274,16 +369,37 @@ def run_command(commands, args):
 
 # ---------------------------------------------------------------- serve
 
-def check_listen_address(host, port):
-    """serve's --host (a loopback IP address) and --port (0..65535)."""
+def check_listen_address(host, port, why=" (the simulator serves 127.0.0.1 only)"):
+    """serve's --host (a loopback IP address) and --port (0..65535); WHY
+    ends the refusal of an address that is not loopback."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         die("serve: --host must be a loopback IP address")
     if not ip.is_loopback:
-        die("serve: --host must be a loopback address (the simulator serves 127.0.0.1 only)")
+        die("serve: --host must be a loopback address" + why)
     if not 0 <= port <= 65535:
         die("serve: --port must be 0..65535")
+
+
+def require_state(d, names, prefix="serve: "):
+    """Dies "PREFIX DIR has no NAME (run init first)" for the first of
+    NAMES missing in DIR."""
+    for f in names:
+        if not os.path.exists(os.path.join(d, f)):
+            die("%s%s has no %s (run init first)" % (prefix, d, f))
+
+
+def listen(server_class, args, handler, sim, ctx):
+    """A SERVER_CLASS(addr, HANDLER, SIM, CTX) on --host and --port (dies
+    when it cannot listen). Returns (server, host as it stands in a URL,
+    the port it listens on)."""
+    try:
+        server = server_class((args.host, args.port), handler, sim, ctx)
+    except OSError as e:
+        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    return server, host, server.server_address[1]
 
 
 def server_tls_context(cert_file, key_file, client_ca_file=None):

@@ -167,7 +167,6 @@ import collections
 import datetime
 import hashlib
 import http
-import ipaddress
 import json
 import os
 import re
@@ -182,16 +181,16 @@ try:
 except ImportError as e:
     sys.exit("stil_sim: %s (needs python3-lxml and python3-xmlsec; use /usr/bin/python3)" % e)
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 import simcommon
-from simcommon import (add_serve_arguments, atomic_write, build_cert, check_listen_address,
-                       days_from_now, die, dump_json, ensure_ca, ensure_leaf, iso_utc, ku,
-                       load_cert, load_key, log, name_from, run_command, serve_until_signal,
-                       server_tls_context, strict_json, utcnow, write_cert)
+from simcommon import (add_issue_client_arguments, add_serve_arguments, atomic_write, build_cert,
+                       check_listen_address, client_csr, days_from_now, die, dump_json, ensure_ca,
+                       ensure_leaf, init_tls_state, issue_client_cert, iso_utc, ku, listen,
+                       load_cert, log, name_from, require_state, run_command, serve_until_signal,
+                       server_tls_context, strict_json, utcnow)
 
 PROG = "stil_sim"
 simcommon.set_prog(PROG)
@@ -278,18 +277,9 @@ def dn(name):
 
 def cmd_init(args):
     d = args.state
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
     dk = (NameOID.COUNTRY_NAME, "DK")
     test_o = (NameOID.ORGANIZATION_NAME, "stil-sim test")
-
-    skey, scert = ensure_ca(d, "server-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim server CA")]))
-    ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
-        name_from([dk, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey, *days_from_now(825), ca=False,
-        key_usage=ku(sign=True, encipher=True), eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]))
-    ensure_ca(d, "client-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim OCES3 system test CA")]))
+    init_tls_state(d, [dk, test_o], "stil-sim", "stil-sim OCES3 system test CA")
 
     # The foreign signer has the service signer's subject: only the chain
     # to service-ca.pem tells them apart.
@@ -308,50 +298,17 @@ def cmd_init(args):
     return 0
 
 
-def cmd_issue_client(args):
-    d = args.state
-    try:
-        ca_key = load_key(os.path.join(d, "client-ca.key"))
-        ca_cert = load_cert(os.path.join(d, "client-ca.pem"))
-    except (OSError, ValueError) as e:
-        die("issue-client: no client CA in %s (run init first): %s" % (d, e))
-    if not 1 <= args.days <= 3650:
-        die("issue-client: --days must be 1..3650")
-    try:
-        with open(args.csr, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        die("issue-client: %s: %s" % (args.csr, e.strerror))
-    try:
-        if raw.lstrip().startswith(b"-----BEGIN"):
-            csr = x509.load_pem_x509_csr(raw)
-        else:
-            csr = x509.load_der_x509_csr(raw)
-    except ValueError:
-        die("issue-client: %s is not a PKCS#10 certificate request (PEM or DER)" % args.csr)
-    try:
-        pub = csr.public_key()
-    except (ValueError, UnsupportedAlgorithm):
-        die("issue-client: the CSR's public key is not supported")
+def accept_client_key(pub):
+    """issue-client's key rule: RSA of 2048 bits or more."""
     if not isinstance(pub, rsa.RSAPublicKey):
         die("issue-client: only RSA keys are accepted (OCES3 system certificates are RSA)")
     if pub.key_size < 2048:
         die("issue-client: RSA key of %d bits (2048 or more required; OCES3 uses 3072)" % pub.key_size)
-    try:
-        alg = csr.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        alg = None
-    if not isinstance(alg, (hashes.SHA256, hashes.SHA384, hashes.SHA512)):
-        die("issue-client: the CSR must be signed with SHA-256, SHA-384 or SHA-512")
-    if not csr.is_signature_valid:
-        die("issue-client: the CSR's self-signature does not verify")
-    if len(csr.subject) == 0:
-        die("issue-client: the CSR has an empty subject")
-    cert = build_cert(csr.subject, pub, ca_cert, ca_key, *days_from_now(args.days), ca=False,
-                      key_usage=ku(sign=True), eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-    write_cert(args.out, cert)
-    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
-    write_cert(os.path.join(d, "issued", "%x.pem" % cert.serial_number), cert)
+
+
+def cmd_issue_client(args):
+    ca_key, ca_cert, csr, pub = client_csr(args, accept_client_key)
+    issue_client_cert(args, ca_key, ca_cert, csr, pub)
     print(dn(csr.subject))
     return 0
 
@@ -1105,21 +1062,14 @@ class Server(simcommon.TLSServer):
 def cmd_serve(args):
     d = args.state
     check_listen_address(args.host, args.port)
-    for f in ("server.pem", "server.key", "client-ca.pem", "service.pem", "service.key",
-              "foreign.pem", "foreign.key"):
-        if not os.path.exists(os.path.join(d, f)):
-            die("serve: %s has no %s (run init first)" % (d, f))
+    require_state(d, ("server.pem", "server.key", "client-ca.pem", "service.pem", "service.key",
+                      "foreign.pem", "foreign.key"))
     sim = Sim(args)
 
     ctx = server_tls_context(os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
                              os.path.join(d, "client-ca.pem"))
 
-    try:
-        server = Server((args.host, args.port), Handler, sim, ctx)
-    except OSError as e:
-        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
-    port = server.server_address[1]
-    host = "[%s]" % args.host if ":" in args.host else args.host
+    server, host, port = listen(Server, args, Handler, sim, ctx)
     ready = {"url": "https://%s:%d" % (host, port), "port": port, "pid": os.getpid(),
              "state": os.path.abspath(d), "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
              "client_ca_file": os.path.abspath(os.path.join(d, "client-ca.pem")),
@@ -1134,10 +1084,7 @@ def main(argv=None):
     p = sub.add_parser("init", help="make the CAs, server, service and foreign certificates")
     p.add_argument("--state", required=True)
     p = sub.add_parser("issue-client", help="issue an OCES3-style system certificate from a CSR")
-    p.add_argument("--state", required=True)
-    p.add_argument("--csr", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--days", type=int, default=365)
+    add_issue_client_arguments(p)
     p = sub.add_parser("serve", help="serve HTTPS on a loopback address")
     add_serve_arguments(p)
     p.add_argument("--clock-offset-s", type=int, default=0)

@@ -189,7 +189,6 @@ import fcntl
 import hmac
 import http
 import itertools
-import ipaddress
 import json
 import os
 import re
@@ -209,10 +208,10 @@ import xmlsec
 
 import simcommon
 from simcommon import (add_serve_arguments, atomic_write, build_cert, cert_not_after,
-                       cert_not_before, days_from_now, die, dump_json, ensure_ca, ensure_leaf,
-                       iso_utc, ku, load_cert, load_key, log, name_from, run_command,
-                       serve_until_signal, server_tls_context, signed_by, strict_json, utcnow,
-                       write_cert)
+                       cert_not_before, check_listen_address, days_from_now, die, dump_json,
+                       ensure_ca, ensure_leaf, init_tls_state, iso_utc, ku, listen, load_cert,
+                       load_key, log, name_from, require_state, run_command, serve_until_signal,
+                       server_tls_context, signed_by, strict_json, utcnow, write_cert)
 
 PROG = "vero_sim"
 simcommon.set_prog(PROG)
@@ -415,20 +414,9 @@ def transfer_list(state):
 
 def cmd_init(args):
     d = args.state
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    os.makedirs(os.path.join(d, "issued"), mode=0o700, exist_ok=True)
     test_o = (NameOID.ORGANIZATION_NAME, "vero-sim test")
     fi = (NameOID.COUNTRY_NAME, "FI")
-
-    skey, scert = ensure_ca(d, "server-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim server CA")]))
-    ensure_leaf(d, "server", skey, scert, 2048, lambda pub: build_cert(
-        name_from([fi, test_o, (NameOID.COMMON_NAME, "localhost")]), pub, scert, skey,
-        *days_from_now(825), ca=False, key_usage=ku(sign=True, encipher=True),
-        eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]))
-
-    ensure_ca(d, "client-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim client CA")]))
+    init_tls_state(d, [fi, test_o], "vero-sim", "vero-sim client CA")
 
     vkey, vcert = ensure_ca(d, "service-ca", name_from([fi, test_o, (NameOID.COMMON_NAME, "vero-sim service CA")]))
     ensure_leaf(d, "service", vkey, vcert, 2048, lambda pub: build_cert(
@@ -446,10 +434,9 @@ def cmd_init(args):
 
 
 def require_init(d):
-    for f in ("server.pem", "server.key", "client-ca.pem", "client-ca.key", "service.pem",
-              "service.key", "service-ca.pem", "transfers.json", "retrievals.json", "counts.json"):
-        if not os.path.exists(os.path.join(d, f)):
-            die("%s has no %s (run init first)" % (d, f))
+    require_state(d, ("server.pem", "server.key", "client-ca.pem", "client-ca.key", "service.pem",
+                      "service.key", "service-ca.pem", "transfers.json", "retrievals.json",
+                      "counts.json"), prefix="")
     return StateDir(d)
 
 
@@ -1094,14 +1081,7 @@ class Handler(simcommon.BaseHandler):
 
 
 def cmd_serve(args):
-    try:
-        ip = ipaddress.ip_address(args.host)
-    except ValueError:
-        die("serve: --host must be a loopback IP address")
-    if not ip.is_loopback:
-        die("serve: --host must be a loopback address")
-    if not 0 <= args.port <= 65535:
-        die("serve: --port must be 0..65535")
+    check_listen_address(args.host, args.port, why="")
     try:
         sim = Sim(args)
     except ValueError as e:
@@ -1110,12 +1090,7 @@ def cmd_serve(args):
     # No client certificate is requested.
     ctx = server_tls_context(sim.state.path("server.pem"), sim.state.path("server.key"))
 
-    try:
-        server = simcommon.TLSServer((args.host, args.port), Handler, sim, ctx)
-    except OSError as e:
-        die("serve: cannot listen on %s port %d: %s" % (args.host, args.port, e.strerror))
-    port = server.server_address[1]
-    host = "[%s]" % args.host if ":" in args.host else args.host
+    server, host, port = listen(simcommon.TLSServer, args, Handler, sim, ctx)
     ready = {"url": "https://%s:%d%s" % (host, port, SERVICE_PATH), "port": port, "pid": os.getpid(),
              "sim_url": "https://%s:%d/sim/" % (host, port),
              "ca_file": os.path.abspath(sim.state.path("server-ca.pem")),
