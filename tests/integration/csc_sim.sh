@@ -11,10 +11,7 @@ W=$SG_WORK
 S=$W/sim
 SIM=$SG_SRCDIR/tests/sim/csc_sim.py
 PY=${SG_PYTHON:-python3}
-if ! "$PY" -c 'import cryptography' 2>/dev/null; then
-    echo "SKIP: $PY has no cryptography module (python3-cryptography)"
-    exit 77
-fi
+need_python "$PY" cryptography python3-cryptography
 sim() { "$PY" "$SIM" "$@"; }
 month=$(date -u +%Y-%m)
 
@@ -62,22 +59,10 @@ simpost() { curl -sS -o "$W/body" -w '%{http_code}' "${TLS[@]}" "${JSON[@]}" --d
 count() { simget "counts?month=$month" | jq -r '.counts["org-stamp-1"]'; }
 # start_sim STATE [serve args...]: sets URL, SIM_URL, SIM_PID.
 start_sim() {
-    local state=$1 i
-    shift
-    rm -f "$W/sim-ready.json"
-    "$PY" "$SIM" serve --state "$state" --port 0 --ready-file "$W/sim-ready.json" "$@" >>"$W/sim.log" 2>&1 &
-    SIM_PID=$!
-    wait_ready "$W/sim-ready.json" "$SIM_PID" csc_sim "$W/sim.log"
+    start_sim_serve csc_sim "$W/sim-ready.json" "$PY" "$SIM" "$@"
     URL=$(jq -r .url "$W/sim-ready.json")
     URL=${URL%/csc/v2/}
     SIM_URL=$URL/sim/
-}
-stop_sim() {
-    local rc
-    kill -TERM "$SIM_PID"
-    wait "$SIM_PID"
-    rc=$?
-    expect_eq "simulator exits 0 on SIGTERM" "$rc" 0
 }
 digest_b64() { printf '%s' "$1" | openssl dgst -"${2:-sha256}" -binary | base64 -w0; }
 sign_req() { # sign_req CRED SIGNALGO HASHOID HASH... > body

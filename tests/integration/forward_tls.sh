@@ -18,16 +18,14 @@ make_ca srv
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=tls-echo" \
     -keyout "$W/server.key" -out "$W/server.csr" 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1\n' > "$W/server.ext"
-openssl x509 -req -in "$W/server.csr" -CA "$W/ca-srv.pem" -CAkey "$W/ca-srv.key" -CAcreateserial \
-    -sha256 -days 30 -extfile "$W/server.ext" -out "$W/server.pem" 2>/dev/null ||
+issue_cert srv "$W/server.csr" "$W/server.pem" 30 "$W/server.ext" ||
     { echo "Bail out! server certificate"; exit 1; }
 # An intermediate CA under "client": its certificates verify only when the
 # client sends the intermediate along.
 openssl req -new -newkey rsa:2048 -nodes -subj "/CN=sealgate test intermediate" \
     -keyout "$W/ca-inter.key" -out "$W/inter.csr" 2>/dev/null
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > "$W/inter.ext"
-openssl x509 -req -in "$W/inter.csr" -CA "$W/ca-client.pem" -CAkey "$W/ca-client.key" -CAcreateserial \
-    -sha256 -days 30 -extfile "$W/inter.ext" -out "$W/ca-inter.pem" 2>/dev/null ||
+issue_cert client "$W/inter.csr" "$W/ca-inter.pem" 30 "$W/inter.ext" ||
     { echo "Bail out! intermediate CA"; exit 1; }
 make_identity fwd-rsa rsa:2048 client
 make_identity fwd-ec ec:p256 client

@@ -77,10 +77,14 @@ make_ca() {
         -keyout "$SG_WORK/ca-$name.key" -out "$SG_WORK/ca-$name.pem" 2>/dev/null
 }
 
-# issue_cert CA CSR OUT [DAYS]: sign a CSR with the test CA.
+# issue_cert CA CSR OUT [DAYS] [EXTFILE]: sign a CSR with the test CA, valid
+# DAYS (default $CERT_DAYS, else 30), with the extensions of EXTFILE (an
+# openssl -extfile) when given.
 issue_cert() {
+    local ext=()
+    [ -n "${5:-}" ] && ext=(-extfile "$5")
     openssl x509 -req -in "$2" -CA "$SG_WORK/ca-$1.pem" -CAkey "$SG_WORK/ca-$1.key" -CAcreateserial \
-        -sha256 -days "${4:-30}" -out "$3" 2>/dev/null
+        -sha256 -days "${4:-${CERT_DAYS:-30}}" "${ext[@]}" -out "$3" 2>/dev/null
 }
 
 # --- waiting on state ------------------------------------------------------
@@ -158,19 +162,36 @@ finish() {
 
 # --- sealgated helpers ---------------------------------------------------
 
-# make_identity LABEL TYPE [CA]: key on the token, CSR, certificate from the
-# test CA (when CA is given), imported next to the key.
-make_identity() {
-    local label=$1 type=$2 ca=${3:-}
-    sealgate-token keygen --label "$label" --type "$type" --pin-file "$SG_WORK/pin" >/dev/null ||
-        { echo "Bail out! keygen $label"; exit 1; }
-    [ -n "$ca" ] || return 0
-    sealgate-token csr --label "$label" --subject "C=FI,O=sealgate tests,CN=$label" \
-        --pin-file "$SG_WORK/pin" --out "$SG_WORK/$label.csr" &&
-        issue_cert "$ca" "$SG_WORK/$label.csr" "$SG_WORK/$label.pem" "${CERT_DAYS:-30}" &&
+# token_key LABEL TYPE: a key LABEL of TYPE (rsa:2048, ec:p256, ...) on the
+# token; the test bails out when keygen fails.
+token_key() {
+    sealgate-token keygen --label "$1" --type "$2" --pin-file "$SG_WORK/pin" >/dev/null ||
+        { echo "Bail out! keygen $1"; exit 1; }
+}
+
+# token_identity LABEL TYPE ISSUER [CSR ARGS...]: token_key LABEL TYPE, its
+# CSR made on the token into $SG_WORK/LABEL.csr (sealgate-token csr with
+# CSR ARGS, by default --subject C=FI,O=sealgate tests,CN=LABEL), the
+# certificate that the command ISSUER CSR OUT writes to $SG_WORK/LABEL.pem
+# (ISSUER is split into words: "issue_cert gw", or a function of the test
+# that asks a simulator's issue-client), imported next to the key. The test
+# bails out when a step fails.
+token_identity() {
+    local label=$1 type=$2 issuer=$3
+    shift 3
+    [ $# -gt 0 ] || set -- --subject "C=FI,O=sealgate tests,CN=$label"
+    token_key "$label" "$type"
+    sealgate-token csr --label "$label" "$@" --pin-file "$SG_WORK/pin" --out "$SG_WORK/$label.csr" &&
+        $issuer "$SG_WORK/$label.csr" "$SG_WORK/$label.pem" &&
         sealgate-token import-cert --label "$label" --cert "$SG_WORK/$label.pem" \
             --pin-file "$SG_WORK/pin" >/dev/null ||
         { echo "Bail out! certificate for $label"; exit 1; }
+}
+
+# make_identity LABEL TYPE [CA]: key on the token and, when CA is given, a
+# certificate for it from that test CA (token_identity).
+make_identity() {
+    if [ -n "${3:-}" ]; then token_identity "$1" "$2" "issue_cert $3"; else token_key "$1" "$2"; fi
 }
 
 # client_token NAME: a random bearer token in $SG_WORK/NAME.token; prints
@@ -300,6 +321,56 @@ gateway_fixture() {
   ]
 }
 JSON
+}
+
+# --- the simulators of tests/sim ---------------------------------------------
+
+# need_python PY MODULES PACKAGES: the test is skipped (exit 77) unless PY
+# imports MODULES (comma-separated, as Python's import statement takes
+# them); PACKAGES names the Debian packages that bring them.
+need_python() {
+    "$1" -c "import $2" 2>/dev/null && return 0
+    echo "SKIP: $1 cannot import $2 ($3)"
+    exit 77
+}
+
+# need_tools TOOL...: the test is skipped (exit 77) unless each TOOL is on
+# PATH.
+need_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "SKIP: no $tool"; exit 77; }
+    done
+}
+
+# start_sim_serve WHAT READY PY SIMPY STATE [serve args...]: the simulator
+# SIMPY, run by PY, serving STATE in the background on a free port (a
+# --port among the serve args wins), output appended to $SG_WORK/sim.log;
+# sets SIM_PID and waits for its ready file READY (wait_ready: the test
+# bails out, naming WHAT, when it never comes).
+start_sim_serve() {
+    local what=$1 ready=$2 py=$3 simpy=$4 state=$5
+    shift 5
+    rm -f "$ready"
+    "$py" "$simpy" serve --state "$state" --port 0 --ready-file "$ready" "$@" >>"$SG_WORK/sim.log" 2>&1 &
+    SIM_PID=$!
+    wait_ready "$ready" "$SIM_PID" "$what" "$SG_WORK/sim.log"
+}
+
+# stop_sim: SIGTERM to the simulator SIM_PID; it must exit 0 (one check).
+stop_sim() {
+    local rc
+    kill -TERM "$SIM_PID"
+    wait "$SIM_PID"
+    rc=$?
+    expect_eq "simulator exits 0 on SIGTERM" "$rc" 0
+}
+
+# end_sim: SIGTERM to the simulator SIM_PID and wait until it has gone (the
+# authority is down from then on); how it exits is not checked.
+end_sim() {
+    kill -TERM "$SIM_PID" 2>/dev/null
+    wait "$SIM_PID" 2>/dev/null
 }
 
 # --- signing load, for the token outage tests ---------------------------------

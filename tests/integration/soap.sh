@@ -18,13 +18,8 @@ W=$SG_WORK
 PY=${SG_PYTHON:-/usr/bin/python3}
 SIMPY=$SG_SRCDIR/tests/sim/stil_sim.py
 SIM=$W/sim
-if ! "$PY" -c 'import lxml.etree, xmlsec, cryptography' 2>/dev/null; then
-    echo "SKIP: $PY lacks lxml, xmlsec or cryptography (python3-lxml, python3-xmlsec, python3-cryptography)"
-    exit 77
-fi
-for tool in xmlsec1 xmllint; do
-    command -v "$tool" >/dev/null || { echo "SKIP: no $tool"; exit 77; }
-done
+need_python "$PY" "lxml.etree, xmlsec, cryptography" "python3-lxml, python3-xmlsec, python3-cryptography"
+need_tools xmlsec1 xmllint
 S12=http://www.w3.org/2003/05/soap-envelope
 S11=http://schemas.xmlsoap.org/soap/envelope/
 WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
@@ -36,13 +31,9 @@ gateway_fixture
 "$PY" "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
 # oces3_identity LABEL CVR: RSA-3072 key on the token, OCES3-style CSR made
 # there, certificate from the simulator's client CA, imported.
+sim_issue() { "$PY" "$SIMPY" issue-client --state "$SIM" --csr "$1" --out "$2" >/dev/null; }
 oces3_identity() {
-    sealgate-token keygen --label "$1" --type rsa:3072 --pin-file "$W/pin" >/dev/null &&
-    sealgate-token csr --label "$1" --profile oces3 --customer-id "$2" --customer-name "Example ApS" \
-        --pin-file "$W/pin" --out "$W/$1.csr" &&
-    "$PY" "$SIMPY" issue-client --state "$SIM" --csr "$W/$1.csr" --out "$W/$1.pem" >/dev/null &&
-    sealgate-token import-cert --label "$1" --cert "$W/$1.pem" --pin-file "$W/pin" >/dev/null ||
-    { echo "Bail out! identity $1"; exit 1; }
+    token_identity "$1" rsa:3072 sim_issue --profile oces3 --customer-id "$2" --customer-name "Example ApS"
 }
 oces3_identity stil-oces3 12345678
 oces3_identity stil-ipl 12345678
@@ -55,10 +46,7 @@ expect_match "and an RSA-3072 key" "$(openssl req -in "$W/stil-oces3.csr" -noout
 # One from another CA: the simulator's TLS refuses it.
 make_identity stil-foreign rsa:2048 gw
 
-rm -f "$W/sim.json"
-"$PY" "$SIMPY" serve --state "$SIM" --port 0 --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
-SIM_PID=$!
-wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
+start_sim_serve simulator "$W/sim.json" "$PY" "$SIMPY" "$SIM"
 SIM_URL=$(jq -r .url "$W/sim.json")
 simcurl() { curl -sS --cacert "$SIM/server-ca.pem" "$@"; }
 simpost() { simcurl -o /dev/null -H 'Content-Type: application/json' --data "$2" "$SIM_URL/sim/$1"; }
@@ -354,7 +342,7 @@ expect_match "timeouts counted" "$(cat "$W/metrics.txt")" \
 expect_match "signatures counted" "$(cat "$W/metrics.txt")" \
     'sealgate_signatures_total\{identity="stil-system",operation="soap"\} [1-9]'
 stop_gateway
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+end_sim
 
 A=$W/audit
 first=$(jq -c 'select(.type == "soap" and .identity == "stil-system" and .outcome == "ok")' "$A"/audit-*.jsonl | head -n 1)

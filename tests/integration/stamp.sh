@@ -30,10 +30,7 @@ check "imported next to its key" \
     sealgate-token import-cert --label dvv-interface-2 --cert "$W/dvv2.pem" --pin-file "$W/pin"
 
 start_sim() {
-    rm -f "$W/sim.json"
-    python3 "$SIMPY" serve --state "$SIM" --port "${1:-0}" --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
-    SIM_PID=$!
-    wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
+    start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM" --port "${1:-0}"
     SIM_URL=$(jq -r .url "$W/sim.json")
     SIM_ROOT=${SIM_URL%/csc/v2/}
 }
@@ -162,7 +159,7 @@ expect_error "authority too slow" 504 authority_timeout "$(stamp_doc "$W/doc.pdf
 simcurl -o /dev/null -H 'Content-Type: application/json' --data '{"fail_rate":0,"delay_ms":0}' "$SIM_ROOT/sim/faults"
 expect_eq "authority back to normal" "$(stamp_doc "$W/doc.pdf")" 200
 port=$(jq -r .port "$W/sim.json")
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+end_sim
 expect_error "authority down" 502 authority_error "$(stamp_doc "$W/doc.pdf")"
 start_sim "$port"
 
@@ -218,5 +215,5 @@ expect_eq "  the refusal made without the token is counted in its outage" \
 expect_eq "the repeats audited as replays" \
     "$(jq -s '[.[] | select(.type=="stamp" and .replay != null)] | length' "$W"/audit/audit-*.jsonl)" 2
 check "chain verifies" audit_verify "$W/audit"
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+end_sim
 finish

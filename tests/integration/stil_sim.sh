@@ -14,11 +14,8 @@ W=$SG_WORK
 S=$W/sim
 SIM=$SG_SRCDIR/tests/sim/stil_sim.py
 PY=${SG_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import lxml.etree, xmlsec, cryptography' 2>/dev/null; then
-    echo "SKIP: $PY lacks lxml, xmlsec or cryptography (python3-lxml, python3-xmlsec, python3-cryptography)"
-    exit 77
-fi
-command -v xmlsec1 >/dev/null || { echo "SKIP: no xmlsec1 (xmlsec1)"; exit 77; }
+need_python "$PY" "lxml.etree, xmlsec, cryptography" "python3-lxml, python3-xmlsec, python3-cryptography"
+need_tools xmlsec1
 
 S12=http://www.w3.org/2003/05/soap-envelope
 S11=http://schemas.xmlsoap.org/soap/envelope/
@@ -217,19 +214,8 @@ simpost() { curl -sS -o "$W/simbody" -w '%{http_code}' "${TLS[@]}" -H 'Content-T
     --data-binary "$2" "$URL/sim/$1"; }
 # start_sim: serve state $S on a free port; sets URL, SIM_PID.
 start_sim() {
-    local i
-    rm -f "$W/sim-ready.json"
-    "$PY" "$SIM" serve --state "$S" --port 0 --ready-file "$W/sim-ready.json" >>"$W/sim.log" 2>&1 &
-    SIM_PID=$!
-    wait_ready "$W/sim-ready.json" "$SIM_PID" stil_sim "$W/sim.log"
+    start_sim_serve stil_sim "$W/sim-ready.json" "$PY" "$SIM" "$S"
     URL=$(jq -r .url "$W/sim-ready.json")
-}
-stop_sim() {
-    local rc
-    kill -TERM "$SIM_PID"
-    wait "$SIM_PID"
-    rc=$?
-    expect_eq "simulator exits 0 on SIGTERM" "$rc" 0
 }
 
 # --- init and issue-client -------------------------------------------------

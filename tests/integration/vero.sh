@@ -16,10 +16,7 @@
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 PY=${SG_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import lxml, xmlsec, cryptography' 2>/dev/null; then
-    echo "SKIP: $PY lacks lxml, xmlsec or cryptography (python3-lxml python3-xmlsec python3-cryptography)"
-    exit 77
-fi
+need_python "$PY" "lxml, xmlsec, cryptography" "python3-lxml python3-xmlsec python3-cryptography"
 SIMPY=$SG_SRCDIR/tests/sim/vero_sim.py
 XSD=$SG_SRCDIR/tests/sim/vero-certservice/CertificateServices.xsd
 SIM=$W/vero
@@ -29,11 +26,8 @@ gateway_fixture
 officer=$(client_token officer)
 
 start_sim() {
-    rm -f "$W/sim.json"
-    "$PY" "$SIMPY" serve --state "$SIM" --port "${1:-0}" --not-ready-polls 2 \
-        --cert-lifetime-s $((30 * 86400)) --ready-file "$W/sim.json" >>"$W/sim.log" 2>&1 &
-    SIM_PID=$!
-    wait_ready "$W/sim.json" "$SIM_PID" simulator "$W/sim.log"
+    start_sim_serve simulator "$W/sim.json" "$PY" "$SIMPY" "$SIM" --port "${1:-0}" --not-ready-polls 2 \
+        --cert-lifetime-s $((30 * 86400))
     SIM_URL=$(jq -r .url "$W/sim.json")
     SIM_ROOT=${SIM_URL%/2017/10/CertificateServices}
 }
@@ -360,5 +354,5 @@ for pw in "$TPW" "$TPW2" "$TPW3" "$TPW5"; do
 done
 check "the audit chain verifies" audit_verify "$W/audit"
 stop_gateway
-kill "$SIM_PID" 2>/dev/null
+end_sim
 finish

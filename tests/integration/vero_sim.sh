@@ -13,13 +13,8 @@ S=$W/sim
 SIM=$SG_SRCDIR/tests/sim/vero_sim.py
 XSD=$SG_SRCDIR/tests/sim/vero-certservice/CertificateServices.xsd
 PY=${SG_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import lxml.etree, xmlsec, cryptography' 2>/dev/null; then
-    echo "SKIP: $PY lacks lxml, xmlsec or cryptography (python3-lxml python3-xmlsec python3-cryptography)"
-    exit 77
-fi
-for tool in xmlsec1 xmllint jq curl; do
-    command -v "$tool" >/dev/null || { echo "SKIP: no $tool"; exit 77; }
-done
+need_python "$PY" "lxml.etree, xmlsec, cryptography" "python3-lxml python3-xmlsec python3-cryptography"
+need_tools xmlsec1 xmllint jq curl
 sim() { "$PY" "$SIM" "$@"; }
 NS=http://certificates.vero.fi/2017/10/certificateservices
 SOAP=http://schemas.xmlsoap.org/soap/envelope/
@@ -29,21 +24,9 @@ DAY=86400
 
 # start_sim STATE [serve args...]: sets URL, SIM_URL, SIM_PID.
 start_sim() {
-    local state=$1 i
-    shift
-    rm -f "$W/sim-ready.json"
-    "$PY" "$SIM" serve --state "$state" --port 0 --ready-file "$W/sim-ready.json" "$@" >>"$W/sim.log" 2>&1 &
-    SIM_PID=$!
-    wait_ready "$W/sim-ready.json" "$SIM_PID" vero_sim "$W/sim.log"
+    start_sim_serve vero_sim "$W/sim-ready.json" "$PY" "$SIM" "$@"
     URL=$(jq -r .url "$W/sim-ready.json")
     SIM_URL=$(jq -r .sim_url "$W/sim-ready.json")
-}
-stop_sim() {
-    local rc
-    kill -TERM "$SIM_PID"
-    wait "$SIM_PID"
-    rc=$?
-    expect_eq "simulator exits 0 on SIGTERM" "$rc" 0
 }
 TLS=(--cacert "$S/server-ca.pem")
 simget() { curl -sS "${TLS[@]}" "$SIM_URL$1"; }

@@ -16,14 +16,7 @@ make_token
 make_ca x
 make_ca other
 # key_with_cert LABEL TYPE: a token key with a certificate from CA x.
-key_with_cert() {
-    sealgate-token keygen --label "$1" --type "$2" --pin-file "$W/pin" >/dev/null &&
-    sealgate-token csr --label "$1" --subject "C=FI,O=Example Oy,CN=1234567-8" --pin-file "$W/pin" \
-        --out "$W/$1.csr" &&
-    issue_cert x "$W/$1.csr" "$W/$1.pem" &&
-    sealgate-token import-cert --label "$1" --cert "$W/$1.pem" --pin-file "$W/pin" >/dev/null ||
-    { echo "Bail out! key $1"; exit 1; }
-}
+key_with_cert() { token_identity "$1" "$2" "issue_cert x" --subject "C=FI,O=Example Oy,CN=1234567-8"; }
 key_with_cert rsa rsa:2048
 key_with_cert ec ec:p256
 probe_sign() { xmldsig-probe sign --pin-file "$W/pin" "$@"; }
