@@ -206,6 +206,14 @@ check_log(const char *dir, struct log_check *lc)
 	free(names);
 }
 
+/* The log in dir checks out line by line by the documented rule and holds
+ * n lines (check_log into lc, which the caller may look at further). */
+#define EXPECT_GOOD_LOG(dir, lc, n) do { \
+	check_log((dir), &(lc)); \
+	CU_ASSERT_EQUAL((lc).bad, 0); \
+	CU_ASSERT_EQUAL((lc).lines, (n)); \
+} while (0)
+
 static struct sg_audit_entry
 sample_entry(const char *request_id)
 {
@@ -255,9 +263,7 @@ test_append_and_verify(void)
 		}
 		CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
 		CU_ASSERT_EQUAL(seq, (uint64_t)i);
-		check_log(t.dir, &lc);
-		CU_ASSERT_EQUAL(lc.bad, 0);
-		CU_ASSERT_EQUAL(lc.lines, (uint64_t)i);
+		EXPECT_GOOD_LOG(t.dir, lc, (uint64_t)i);
 		/* The returned head is this entry's hash, recomputed from disk. */
 		CU_ASSERT_STRING_EQUAL(head, lc.head);
 		CU_ASSERT_EQUAL(recompute_hash(lc.last_line, strlen(lc.last_line), want), 0);
@@ -363,9 +369,7 @@ test_seal(void)
 	e = sample_entry("r3");
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head), 0);
 	CU_ASSERT_EQUAL(seq, 3);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 3);
+	EXPECT_GOOD_LOG(t.dir, lc, 3);
 	/* A sealed entry may not carry its own alg or signature extras. */
 	e = sample_entry("r4");
 	e.seal = fake_seal;
@@ -445,9 +449,7 @@ test_reopen_continues(void)
 	/* The one-shot path continues the same chain. */
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, NULL, &e, &seq), 0);
 	CU_ASSERT_EQUAL(seq, 10);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 10);
+	EXPECT_GOOD_LOG(t.dir, lc, 10);
 	CU_ASSERT_EQUAL(lc.files, 1);
 	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, head2), 0);
@@ -537,9 +539,7 @@ test_threads_group_commit(void)
 	    st.syncs ? (double)st.entries / (double)st.syncs : 0.0,
 	    (double)st.last_sync_ns / 1e6);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, N_THREADS * N_PER_THREAD);
+	EXPECT_GOOD_LOG(t.dir, lc, N_THREADS * N_PER_THREAD);
 	sg_test_tmp_clean(&t);
 }
 
@@ -571,9 +571,7 @@ test_rotation(void)
 	sg_audit_close(a);
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, &opts, &e, &seq), 0);
 	CU_ASSERT_EQUAL(seq, 14);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 14);
+	EXPECT_GOOD_LOG(t.dir, lc, 14);
 	CU_ASSERT(lc.files >= 4);
 	/* No file grows past rotate_bytes (every line is far smaller). */
 	for (i = 1; i <= (int)lc.files; i++) {
@@ -615,9 +613,7 @@ test_empty_newest_file(void)
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(seq, 3);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 3);
+	EXPECT_GOOD_LOG(t.dir, lc, 3);
 	CU_ASSERT_EQUAL(lc.files, 2);
 	free(path);
 	/* A gap in the numbering leaves the head unknown: refuse. */
@@ -680,9 +676,7 @@ test_torn_tail(void)
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(seq, 4);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 4);
+	EXPECT_GOOD_LOG(t.dir, lc, 4);
 
 	/* A torn line alone in a fresh log, recovered by the one-shot path. */
 	free(path);
@@ -699,9 +693,7 @@ test_torn_tail(void)
 	}
 	CU_ASSERT_EQUAL(sg_audit_append_once(t.dir, NULL, &e, &seq), 0);
 	CU_ASSERT_EQUAL(seq, 1);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 1);
+	EXPECT_GOOD_LOG(t.dir, lc, 1);
 	free(path);
 	sg_test_tmp_clean(&t);
 }
@@ -733,9 +725,7 @@ test_torn_tail_while_open(void)
 	CU_ASSERT_EQUAL(seq, 3);
 	CU_ASSERT_PTR_NULL(sg_audit_recovered(a));	/* only set at open */
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 3);
+	EXPECT_GOOD_LOG(t.dir, lc, 3);
 	n = scandir(t.dir, &names, NULL, alphasort);
 	CU_ASSERT_FATAL(n > 0);
 	for (k = 0; k < n; k++) {
@@ -891,9 +881,7 @@ test_escaping(void)
 		CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	}
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, sizeof(cases) / sizeof(cases[0]));
+	EXPECT_GOOD_LOG(t.dir, lc, sizeof(cases) / sizeof(cases[0]));
 	/* Each entry is one line and reads back as the (cleaned) input. */
 	path = path_in(&t, "audit-000001.jsonl");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
@@ -989,9 +977,7 @@ test_bad_entries(void)
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, &seq, NULL), 0);
 	CU_ASSERT_EQUAL(seq, 4);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 4);
+	EXPECT_GOOD_LOG(t.dir, lc, 4);
 	free(big);
 	sg_test_tmp_clean(&t);
 }
@@ -1044,9 +1030,7 @@ test_fail_closed(void)
 	CU_ASSERT_EQUAL(st.failures, 2);
 	CU_ASSERT_EQUAL(st.entries, 3);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 3);
+	EXPECT_GOOD_LOG(t.dir, lc, 3);
 	free(path);
 	sg_test_tmp_clean(&t);
 }
@@ -1117,9 +1101,7 @@ test_cross_process(void)
 	/* One more from the daemon after the officer's last entry. */
 	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
 	sg_audit_close(a);
-	check_log(t.dir, &lc);
-	CU_ASSERT_EQUAL(lc.bad, 0);
-	CU_ASSERT_EQUAL(lc.lines, 2 + CHILD_APPENDS + PARENT_THREADS * PARENT_APPENDS);
+	EXPECT_GOOD_LOG(t.dir, lc, 2 + CHILD_APPENDS + PARENT_THREADS * PARENT_APPENDS);
 	CU_ASSERT(lc.files > 1);
 	sg_test_tmp_clean(&t);
 }

@@ -133,6 +133,38 @@ edit_same_length(char *s, const char *from, const char *to)
 	return 0;
 }
 
+/* Re-chain lines from..n-1 with correct hashes, each to the line before
+ * it, as a forger without the audit key would. */
+static void
+rechain_from(struct lines *l, size_t from)
+{
+	char prev[65];
+	size_t i;
+
+	for (i = from; i < l->n; i++) {
+		line_hash_of(l->line[i - 1], prev);
+		rehash_line(l->line[i], prev);
+	}
+}
+
+/* Drop line i. */
+static void
+lines_delete(struct lines *l, size_t i)
+{
+	free(l->line[i]);
+	memmove(&l->line[i], &l->line[i + 1], (l->n - i - 1) * sizeof(char *));
+	l->n--;
+}
+
+static void
+lines_swap(struct lines *l, size_t a, size_t b)
+{
+	char *keep = l->line[a];
+
+	l->line[a] = l->line[b];
+	l->line[b] = keep;
+}
+
 /*
  * Keys and logs made by the real writer.
  */
@@ -473,9 +505,7 @@ test_tamper_delete_line(void)
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
-	free(l.line[6]);
-	memmove(&l.line[6], &l.line[7], (l.n - 7) * sizeof(char *));
-	l.n--;
+	lines_delete(&l, 6);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_SEQ_GAP, 8, 0, 7);
@@ -494,9 +524,7 @@ test_tamper_delete_first_line(void)
 	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
-	free(l.line[0]);
-	memmove(&l.line[0], &l.line[1], (l.n - 1) * sizeof(char *));
-	l.n--;
+	lines_delete(&l, 0);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_SEQ_GAP, 2, 0, 1);
@@ -511,24 +539,18 @@ test_tamper_swap_lines(void)
 	struct sg_audit_verify_result res;
 	struct lines l;
 	struct sg_test_tmp t;
-	char path[256], *keep;
+	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
-	keep = l.line[6];
-	l.line[6] = l.line[7];
-	l.line[7] = keep;
+	lines_swap(&l, 6, 7);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	/* File order 6, 8, 7: entry 8 is the first out of place. */
 	EXPECT_BREAK(res, SG_AUDIT_REORDERED, 8, 0, 7);
 	CU_ASSERT_STRING_EQUAL(sg_audit_break_text(res.why), "reordered");
 	/* Swapped further apart (3 and 9). */
-	keep = l.line[6];
-	l.line[6] = l.line[7];
-	l.line[7] = keep;
-	keep = l.line[2];
-	l.line[2] = l.line[8];
-	l.line[8] = keep;
+	lines_swap(&l, 6, 7);
+	lines_swap(&l, 2, 8);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_REORDERED, 9, 0, 3);
@@ -628,18 +650,14 @@ test_tamper_rewrite_chain(void)
 	struct sg_audit_verify_result res;
 	struct lines l;
 	struct sg_test_tmp t;
-	char path[256], prev[65];
-	size_t i;
+	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
 	/* Edit seq 14 and re-chain everything after it with correct hashes;
 	 * the checkpoints keep their (now wrong) signatures. */
 	CU_ASSERT_FATAL(edit_same_length(l.line[13], "\"client\":\"billing\"",
 	    "\"client\":\"billinG\"") == 0);
-	for (i = 13; i < l.n; i++) {
-		line_hash_of(l.line[i - 1], prev);
-		rehash_line(l.line[i], prev);
-	}
+	rechain_from(&l, 13);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	/* Without the key the forgery is a perfect chain... */
 	CU_ASSERT_EQUAL(verify_dir(&t, NULL, NULL, &res), 0);
@@ -657,10 +675,7 @@ test_tamper_rewrite_chain(void)
 	CU_ASSERT_FATAL(edit_same_length(l.line[0], "\"client\":\"billing\"",
 	    "\"client\":\"billinG\"") == 0);
 	rehash_line(l.line[0], NULL);
-	for (i = 1; i < l.n; i++) {
-		line_hash_of(l.line[i - 1], prev);
-		rehash_line(l.line[i], prev);
-	}
+	rechain_from(&l, 1);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, ec_key, AUDIT_SERIAL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_BAD_SIGNATURE, 11, 0, 11);
@@ -674,18 +689,14 @@ test_tamper_checkpoint_form(void)
 	struct sg_audit_verify_result res;
 	struct lines l;
 	struct sg_test_tmp t;
-	char path[256], prev[65];
-	size_t i;
+	char path[256];
 
 	CU_ASSERT_FATAL(tamper_setup(&t, &l, path, sizeof(path)) == 0);
 	/* An algorithm nobody signs with, re-chained: malformed even without
 	 * a key. */
 	CU_ASSERT_FATAL(edit_same_length(l.line[10], "\"alg\":\"ecdsa-sha256\"",
 	    "\"alg\":\"ecdsa-sha999\"") == 0);
-	for (i = 10; i < l.n; i++) {
-		line_hash_of(l.line[i - 1], prev);
-		rehash_line(l.line[i], prev);
-	}
+	rechain_from(&l, 10);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_BAD_CHECKPOINT, 11, 0, 11);
@@ -856,9 +867,7 @@ test_files_first_line_deleted(void)
 	CU_ASSERT_FATAL(multi_setup(&m) == 0);
 	CU_ASSERT_FATAL(lines_load(log_path(&m.t, 3, path, sizeof(path)), &l) == 0);
 	CU_ASSERT_FATAL(l.n >= 2);
-	free(l.line[0]);
-	memmove(&l.line[0], &l.line[1], (l.n - 1) * sizeof(char *));
-	l.n--;
+	lines_delete(&l, 0);
 	CU_ASSERT_FATAL(lines_save(path, &l) == 0);
 	CU_ASSERT_EQUAL(verify_dir(&m.t, NULL, NULL, &res), 0);
 	EXPECT_BREAK(res, SG_AUDIT_FILE_GAP, m.first_seq[3] + 1, 2, 1);
