@@ -373,6 +373,15 @@ end_sim() {
     wait "$SIM_PID" 2>/dev/null
 }
 
+# --- SOAP and WS-Security names (soap.sh, stil_sim.sh, xmldsig.sh) ------------
+S12=http://www.w3.org/2003/05/soap-envelope
+S11=http://schemas.xmlsoap.org/soap/envelope/
+WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
+WSA=http://www.w3.org/2005/08/addressing
+UDB=https://brugerdatabasen.stil.dk/bpi/common/3
+# The STIL BPI operation the tests call (hentData) and its wsa:Action.
+BPI_ACTION=https://brugerdatabasen.stil.dk/bpi/wsiinst/6/hentData
+
 # --- signing load, for the token outage tests ---------------------------------
 
 # sign_load_start N: N clients (billing, with identity local-seal) each sign

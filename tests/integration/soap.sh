@@ -20,12 +20,6 @@ SIMPY=$SG_SRCDIR/tests/sim/stil_sim.py
 SIM=$W/sim
 need_python "$PY" "lxml.etree, xmlsec, cryptography" "python3-lxml, python3-xmlsec, python3-cryptography"
 need_tools xmlsec1 xmllint
-S12=http://www.w3.org/2003/05/soap-envelope
-S11=http://schemas.xmlsoap.org/soap/envelope/
-WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
-WSA=http://www.w3.org/2005/08/addressing
-UDB=https://brugerdatabasen.stil.dk/bpi/common/3
-ACTION=https://brugerdatabasen.stil.dk/bpi/wsiinst/6/hentData
 
 gateway_fixture
 "$PY" "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
@@ -158,7 +152,7 @@ PYEOF
 }
 
 # --- each preset, SOAP 1.2 and 1.1: signed, sent, answered ---------------------
-expect_eq "stil-bpi (SOAP 1.2): 200" "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 200
+expect_eq "stil-bpi (SOAP 1.2): 200" "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")" 200
 expect_eq "  the simulator's Content-Type" "$(content_type)" "application/soap+xml; charset=utf-8"
 expect_eq "  its answer: accepted under stil-bpi" \
     "$(xp "$W/body" 'concat(//*[local-name()="Status"], " ", //*[local-name()="Policy"])')" "accepted stil-bpi"
@@ -167,7 +161,7 @@ cp "$W/body" "$W/bpi-answer.xml"
 wire_checks "stil-bpi" "$W/stil-oces3.pem" http://www.w3.org/2001/04/xmldsig-more#rsa-sha256 5
 cp "$W/wire.xml" "$W/bpi-wire.xml"
 expect_eq "  wsa:Action added from the action parameter" \
-    "$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$ACTION"
+    "$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$BPI_ACTION"
 expect_eq "  UdbydersystemId added from the configuration" \
     "$(xp "$W/bpi-wire.xml" "string(//*[local-name()=\"Header\"]/*[local-name()=\"UdbydersystemId\" and namespace-uri()=\"$UDB\"])")" 12345
 bpi_mid=$(xp "$W/bpi-wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="MessageID"])')
@@ -190,11 +184,11 @@ wire_checks "stil-ipl SOAP 1.1" "$W/stil-ipl11.pem" http://www.w3.org/2000/09/xm
 expect_eq "  SOAPAction passed on" "$(simcurl "$SIM_URL/sim/requests" | jq -r '.requests[-1].soap_action')" '"urn:hentData"'
 
 expect_eq "stil-bpi (SOAP 1.1, action from SOAPAction): 200" \
-    "$(soap stil-bpi11 "$W/e11.xml" -H "$CT11" -H "SOAPAction: \"$ACTION\"")" 200
+    "$(soap stil-bpi11 "$W/e11.xml" -H "$CT11" -H "SOAPAction: \"$BPI_ACTION\"")" 200
 check "  the answer verifies" answer_verifies
 wire_checks "stil-bpi SOAP 1.1" "$W/stil-bpi11.pem" http://www.w3.org/2001/04/xmldsig-more#rsa-sha256 5
 expect_eq "  wsa:Action is the SOAPAction" \
-    "$(xp "$W/wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$ACTION"
+    "$(xp "$W/wire.xml" 'string(//*[local-name()="Header"]/*[local-name()="Action"])')" "$BPI_ACTION"
 
 # An Envelope in the default namespace, without a Header, with comments.
 printf '<Envelope xmlns="%s"><!-- c --><Body>\n  <m:hentData xmlns:m="urn:example:stil"/></Body></Envelope>' "$S12" > "$W/plain.xml"
@@ -204,7 +198,7 @@ token_pem "$W/wire.xml" "$W/plain-bst.pem"
 check "  and what was sent verifies with xmlsec1" xmlsec_ws "$W/wire.xml" "$W/plain-bst.pem"
 
 # The caller's own headers are kept and signed.
-envelope "$S12" "<wsa:Action xmlns:wsa=\"$WSA\">$ACTION</wsa:Action><u:UdbydersystemId xmlns:u=\"$UDB\">777</u:UdbydersystemId>" > "$W/own.xml"
+envelope "$S12" "<wsa:Action xmlns:wsa=\"$WSA\">$BPI_ACTION</wsa:Action><u:UdbydersystemId xmlns:u=\"$UDB\">777</u:UdbydersystemId>" > "$W/own.xml"
 expect_eq "caller's wsa:Action and UdbydersystemId: 200" "$(soap stil-bpi "$W/own.xml" -H "$CT12")" 200
 last_wire
 expect_eq "  the caller's UdbydersystemId, once" \
@@ -213,10 +207,10 @@ expect_eq "  the caller's UdbydersystemId, once" \
 # --- the simulator's rejections, returned as they came -----------------------
 mid="urn:uuid:$(cat /proc/sys/kernel/random/uuid)"
 envelope "$S12" "<wsa:MessageID xmlns:wsa=\"$WSA\">$mid</wsa:MessageID>" > "$W/mid.xml"
-expect_eq "the caller's wsa:MessageID: 200" "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$ACTION\"")" 200
+expect_eq "the caller's wsa:MessageID: 200" "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$BPI_ACTION\"")" 200
 expect_eq "  kept as given" "$(xp "$W/body" 'string(//*[local-name()="MessageID"])')" "$mid"
 expect_eq "the same MessageID again: the simulator's fault, as it came" \
-    "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$ACTION\"")" 500
+    "$(soap stil-bpi "$W/mid.xml" -H "$CT12; action=\"$BPI_ACTION\"")" 500
 expect_match "  a SOAP Fault about the replay" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'replay'
 expect_eq "  with the simulator's Content-Type" "$(content_type)" "application/soap+xml; charset=utf-8"
 
@@ -229,7 +223,7 @@ expect_match "  in the future" "$(xp "$W/body" 'string(//*[local-name()="Fault"]
 simpost config '{"clock_offset_s": 0}'
 
 expect_eq "rsa-sha1 where stil-bpi wants rsa-sha256: the simulator's fault" \
-    "$(soap stil-legacy "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 500
+    "$(soap stil-legacy "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")" 500
 expect_match "  UnsupportedAlgorithm" "$(xp "$W/body" 'string(//*[local-name()="Fault"])')" 'UnsupportedAlgorithm'
 
 expect_error "a certificate from another CA: the simulator's TLS refuses it" 502 authority_error \
@@ -247,7 +241,7 @@ for fault in tamper_response:'does not verify' unsigned_response:'not signed' st
     foreign_signer:'not trusted'; do
     name=${fault%%:*} why=${fault#*:}
     simpost faults "{\"$name\": true}"
-    expect_error "$name: 502" 502 authority_error "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")"
+    expect_error "$name: 502" 502 authority_error "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")"
     expect_match "  saying why" "$(jq -r .error_description "$W/body")" "$why"
     expect_no_match "  without the authority's body" "$(cat "$W/body")" 'Received|Envelope'
     simpost faults "{\"$name\": false}"
@@ -284,7 +278,7 @@ expect_match "  says where to give it" "$(jq -r .error_description "$W/body")" '
 expect_error "wsa:Action differing from the HTTP action" 400 invalid_request \
     "$(soap stil-bpi "$W/own.xml" -H "$CT12; action=\"urn:other\"")"
 envelope "$S12" "<wsa:MessageID xmlns:wsa=\"$WSA\">a</wsa:MessageID><wsa:MessageID xmlns:wsa=\"$WSA\">b</wsa:MessageID>" > "$W/twomid.xml"
-expect_error "two wsa:MessageID headers" 400 invalid_request "$(soap stil-bpi "$W/twomid.xml" -H "$CT12; action=\"$ACTION\"")"
+expect_error "two wsa:MessageID headers" 400 invalid_request "$(soap stil-bpi "$W/twomid.xml" -H "$CT12; action=\"$BPI_ACTION\"")"
 last_wire
 check "none of those reached the simulator" cmp -s "$W/wire.xml" "$W/before.xml"
 expect_error "unknown authority" 404 not_found "$(soap nosuch "$W/e12.xml" -H "$CT12")"
@@ -305,13 +299,13 @@ expect_eq "the gateway still serves" "$(soap stil-ipl "$W/e12.xml" -H "$CT12")" 
 # --- no answer in time: 504 ------------------------------------------------------
 kill -STOP "$SIM_PID"
 expect_error "the authority does not answer within timeout_ms" 504 authority_timeout \
-    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")"
+    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")"
 kill -CONT "$SIM_PID"
 
 # --- token trouble: the message is signed again after recovery ------------------
 echo logout > "$W/fault"
 expect_eq "lost login: signed again after logging in, 200" \
-    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$ACTION\"")" 200
+    "$(soap stil-bpi "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")" 200
 check "  and that answer verifies" answer_verifies
 expect_match "  after a new login" "$(cat "$W/sealgated.log")" 'token recovered \(login\)'
 rm -f "$W/fault"

@@ -17,13 +17,6 @@ PY=${SG_PYTHON:-/usr/bin/python3}
 need_python "$PY" "lxml.etree, xmlsec, cryptography" "python3-lxml, python3-xmlsec, python3-cryptography"
 need_tools xmlsec1
 
-S12=http://www.w3.org/2003/05/soap-envelope
-S11=http://schemas.xmlsoap.org/soap/envelope/
-WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
-WSA=http://www.w3.org/2005/08/addressing
-UDB=https://brugerdatabasen.stil.dk/bpi/common/3
-BPI_ACTION=https://brugerdatabasen.stil.dk/bpi/wsiinst/6/hentData
-
 # mkreq.py: a request as the gateway builds it, signed with lxml + xmlsec.
 cat > "$W/mkreq.py" <<'PY'
 """A WS-Security SOAP request of the gateway's shape, signed with a PEM key

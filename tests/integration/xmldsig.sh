@@ -10,8 +10,6 @@
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 XSD=$SG_SRCDIR/tests/sim/vero-certservice/CertificateServices.xsd
-SOAP12=http://www.w3.org/2003/05/soap-envelope
-WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
 make_token
 make_ca x
 make_ca other
@@ -22,7 +20,7 @@ key_with_cert ec ec:p256
 probe_sign() { xmldsig-probe sign --pin-file "$W/pin" "$@"; }
 # xmlsec1 verification of a WS-Security message (wsu:Id on Body and Timestamp).
 xmlsec_verify_ws() {
-    xmlsec1 --verify --trusted-pem "$W/ca-x.pem" --id-attr:Id "$SOAP12:Body" --id-attr:Id "$WSU:Timestamp" "$1"
+    xmlsec1 --verify --trusted-pem "$W/ca-x.pem" --id-attr:Id "$S12:Body" --id-attr:Id "$WSU:Timestamp" "$1"
 }
 
 # --- Vero renewal profile: enveloped, Reference URI="" ---
@@ -54,7 +52,7 @@ check "and verifies with xmlsec1" xmlsec1 --verify --trusted-pem "$W/ca-x.pem" "
 
 # --- WS-Security profile: References to wsu:Ids ---
 cat > "$W/soap.xml" <<EOF
-<soap:Envelope xmlns:soap="$SOAP12" xmlns:wsu="$WSU"><soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" soap:mustUnderstand="1"><wsu:Timestamp wsu:Id="TS-1"><wsu:Created>2026-11-20T10:00:00Z</wsu:Created><wsu:Expires>2026-11-20T10:05:00Z</wsu:Expires></wsu:Timestamp></wsse:Security></soap:Header><soap:Body wsu:Id="B-1"><m:Hello xmlns:m="urn:x">hi  there</m:Hello></soap:Body></soap:Envelope>
+<soap:Envelope xmlns:soap="$S12" xmlns:wsu="$WSU"><soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" soap:mustUnderstand="1"><wsu:Timestamp wsu:Id="TS-1"><wsu:Created>2026-11-20T10:00:00Z</wsu:Created><wsu:Expires>2026-11-20T10:05:00Z</wsu:Expires></wsu:Timestamp></wsse:Security></soap:Header><soap:Body wsu:Id="B-1"><m:Hello xmlns:m="urn:x">hi  there</m:Hello></soap:Body></soap:Envelope>
 EOF
 for alg in "rsa rsa-sha256 sha256" "rsa rsa-sha512 sha512" "rsa rsa-sha1 sha1" "ec ecdsa-sha256 sha256"; do
     set -- $alg
@@ -83,13 +81,13 @@ issue_cert x "$W/auth.csr" "$W/auth.pem"
 # xmlns:t only when the PrefixList names it.
 template() {
     cat <<EOF
-<soap:Envelope xmlns:soap="$SOAP12" xmlns:wsu="$WSU" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:m="urn:m" xmlns:t="urn:t"><soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="$2"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">$1</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature></wsse:Security></soap:Header><soap:Body wsu:Id="B-9"><m:Answer xsi:type="t:Greeting">ok</m:Answer></soap:Body></soap:Envelope>
+<soap:Envelope xmlns:soap="$S12" xmlns:wsu="$WSU" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:m="urn:m" xmlns:t="urn:t"><soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="$2"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">$1</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature></wsse:Security></soap:Header><soap:Body wsu:Id="B-9"><m:Answer xsi:type="t:Greeting">ok</m:Answer></soap:Body></soap:Envelope>
 EOF
 }
 template '<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="t"/>' '#B-9' \
     > "$W/resp-tmpl.xml"
 check "xmlsec1 signs a response with a PrefixList" xmlsec1 --sign --privkey-pem "$W/auth.key,$W/auth.pem" \
-    --id-attr:Id "$SOAP12:Body" --output "$W/resp.xml" "$W/resp-tmpl.xml"
+    --id-attr:Id "$S12:Body" --output "$W/resp.xml" "$W/resp-tmpl.xml"
 check "gw_xmlverify honours the PrefixList" xmldsig-probe verify --ca "$W/ca-x.pem" < "$W/resp.xml"
 expect_eq "the Body is what it covers" "$(cat "$W/last.out")" Body
 sed 's/PrefixList="t"/PrefixList=""/' "$W/resp.xml" > "$W/resp-prefix.xml"
@@ -98,7 +96,7 @@ sed 's/>ok</>OK</' "$W/resp.xml" > "$W/resp-tampered.xml"
 check_exit 1 "a changed response Body is refused" xmldsig-probe verify --ca "$W/ca-x.pem" < "$W/resp-tampered.xml"
 template '' "#xpointer(id('B-9'))" > "$W/xptr-tmpl.xml"
 check "xmlsec1 signs with an XPointer reference" xmlsec1 --sign --privkey-pem "$W/auth.key,$W/auth.pem" \
-    --id-attr:Id "$SOAP12:Body" --output "$W/xptr.xml" "$W/xptr-tmpl.xml"
+    --id-attr:Id "$S12:Body" --output "$W/xptr.xml" "$W/xptr-tmpl.xml"
 check_exit 1 "gw_xmlverify takes only \"\" and #id references" xmldsig-probe verify --ca "$W/ca-x.pem" < "$W/xptr.xml"
 expect_match "saying which" "$(cat "$W/last.err")" 'names nothing'
 finish
