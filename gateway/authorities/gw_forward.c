@@ -19,7 +19,6 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "gw.h"
 #include "gw_forward.h"
 #include "sg_clock.h"
 #include "sg_err.h"
