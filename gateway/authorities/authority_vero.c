@@ -180,7 +180,7 @@ call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_ver
 {
 	struct gw_forward_reply reply;
 	struct sg_buf wire;
-	char action[64];
+	char action[64], errors[512];
 	const char *headers[1];
 	int r;
 
@@ -206,9 +206,12 @@ call(struct gw_vero *v, const struct operation *op, xmlDocPtr doc, struct gw_ver
 	}
 	r = gw_vero_answer_read(v->signer_ca, op->action, op->response, reply.status, reply.body.data,
 	    reply.body.len, time(NULL), res, why, whylen);
-	sg_info("vero %s: %s %s%s%s", v->authority->name, op->action,
+	errors[0] = '\0';
+	if (r == 0 && res->n_errors > 0)
+		gw_vero_errors_text(res, errors, sizeof(errors));
+	sg_info("vero %s: %s %s%s%s%s", v->authority->name, op->action,
 	    r != 0 ? "refused:" : res->ok ? "OK" : "FAIL", r != 0 ? why : "",
-	    r == 0 && !res->ok ? res->error_code : "");
+	    errors[0] != '\0' ? " " : "", errors);
 out:
 	sg_buf_free(&wire);
 	gw_forward_reply_free(&reply);

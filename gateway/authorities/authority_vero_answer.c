@@ -97,6 +97,30 @@ out:
 	return r;
 }
 
+void
+gw_vero_errors_text(const struct gw_vero_result *res, char *out, size_t outlen)
+{
+	size_t i, used = 0;
+	int n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (res->n_errors == 0) {
+		sg_msg(out, outlen, "no ErrorInfo");
+		return;
+	}
+	for (i = 0; i < res->n_errors && used < outlen; i++) {
+		n = snprintf(out + used, outlen - used, "%s%s: %s", i > 0 ? "; " : "",
+		    res->errors[i].code, res->errors[i].message);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (res->n_errors_total > res->n_errors && used < outlen)
+		snprintf(out + used, outlen - used, "; %zu more", res->n_errors_total - res->n_errors);
+}
+
 static void
 fault_text(xmlNodePtr body, char *out, size_t outlen)
 {
@@ -116,6 +140,7 @@ gw_vero_answer_read(X509_STORE *signer_ca, const char *action, const char *respo
 	struct gw_soapenv env;
 	xmlNodePtr response, result, info;
 	char status[8], fault[200], bad[GW_SOAP_WHY_MAX];
+	struct gw_vero_error *e;
 	int r = SG_ERR_AUTHORITY;
 
 	memset(&env, 0, sizeof(env));
@@ -151,9 +176,17 @@ gw_vero_answer_read(X509_STORE *signer_ca, const char *action, const char *respo
 		goto out;
 	}
 	res->ok = strcmp(status, "OK") == 0;
-	if ((info = child(result, NULL, "ErrorInfo")) != NULL) {
-		child_text(info, "ErrorCode", res->error_code, sizeof(res->error_code));
-		child_text(info, "ErrorMessage", res->error_message, sizeof(res->error_message));
+	/* Result/ErrorInfo has maxOccurs="unbounded": every one is read. */
+	for (info = gw_xml_element(result->children); info != NULL;
+	    info = gw_xml_element(info->next)) {
+		if (!gw_xml_is(info, NULL, "ErrorInfo"))
+			continue;
+		if (res->n_errors < GW_VERO_ERRORS_MAX) {
+			e = &res->errors[res->n_errors++];
+			child_text(info, "ErrorCode", e->code, sizeof(e->code));
+			child_text(info, "ErrorMessage", e->message, sizeof(e->message));
+		}
+		res->n_errors_total++;
 	}
 	child_text(response, "RetrievalId", res->retrieval_id, sizeof(res->retrieval_id));
 	if (child(response, NULL, "Certificate") != NULL &&

@@ -60,6 +60,8 @@ static const struct route {
 	{ "POST", "/v1/identities/{}/renew", "renew", "renew", SG_ROLE_OFFICER, BODY_JSON_OPTIONAL,
 	  gw_route_renew },
 	{ "GET", "/v1/jobs/{}", "job", NULL, SG_ROLE_OFFICER, BODY_NONE, gw_route_job },
+	{ "POST", "/v1/jobs/{}/resume", "job_resume", "enroll", SG_ROLE_OFFICER, BODY_NONE,
+	  gw_route_job_resume },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -2,7 +2,8 @@
 /* GET /healthz (the process serves) and GET /readyz: the token answers a
  * real test signature with each identity's key (at most every 30 s per
  * identity), the signature verifies with the public key, the audit log
- * takes writes, and no certificate has expired. */
+ * takes writes, and no certificate has expired. Failed renewals and
+ * certificates waiting to be collected are shown, not counted. */
 #include "config.h"
 
 #include <stdio.h>
@@ -147,7 +148,7 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	struct gw *gw = req->gw;
 	struct gw_snapshot *snap = req->snap;
 	cJSON *doc = cJSON_CreateObject(), *checks = cJSON_AddObjectToObject(doc, "checks");
-	cJSON *renewals;
+	cJSON *renewals, *pending;
 	time_t now = time(NULL);
 	char why[128];
 	size_t i;
@@ -195,5 +196,10 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	 * not counted against readiness. */
 	if ((renewals = gw_jobs_failures(gw->jobs)) != NULL)
 		cJSON_AddItemToObject(doc, "renewal_failures", renewals);
+	/* Enrolments whose certificate waits to be collected: the identity
+	 * has no certificate yet, so nothing it signs is lost, and the other
+	 * identities sign on; shown for the officer, not counted. */
+	if ((pending = gw_jobs_collect_pending(gw->jobs)) != NULL)
+		cJSON_AddItemToObject(doc, "collect_pending", pending);
 	answer(req, resp, ready ? 200 : 503, doc);
 }

@@ -183,14 +183,20 @@ wait_token(struct gw_jobs *j, struct job *job, const struct step_ctx *c, int r)
 	}
 }
 
-/* The answer to SignNew or Renew: a RetrievalId to poll, or the end. */
+/* The answer to SignNew or Renew: a RetrievalId to poll, or the end. A
+ * FAIL here is final: without a RetrievalId there is nothing to collect
+ * (docs/authorities.md, "Which answers end a job"). */
 static void
 await_certificate(struct gw_jobs *j, struct job *job, const struct step_ctx *c,
     const struct gw_vero_result *res, const char *operation)
 {
+	char errors[600];
+
+	(void)gw_job_set_errors(job, res);
 	if (!res->ok || res->retrieval_id[0] == '\0') {
-		gw_job_set_detail(j, job, "%s refused: %s%s%s", operation, res->ok ? "no RetrievalId" :
-		    res->error_code, res->ok ? "" : ": ", res->ok ? "" : res->error_message);
+		gw_vero_errors_text(res, errors, sizeof(errors));
+		gw_job_set_detail(j, job, "%s refused: %s", operation, res->ok ? "no RetrievalId" :
+		    errors);
 		job_fail(j, job, "authority_error");
 		return;
 	}
@@ -393,33 +399,66 @@ step_switch(struct gw_jobs *j, struct job *job, const struct gw_identity *id)
 	    "under its retired label until an officer retires it");
 }
 
+/* The poll budget is spent without a certificate. A renewal fails (the
+ * scheduler or an officer sends a new RenewCertificate: it carries no
+ * secret). An enrolment keeps its RetrievalId and waits, saved as
+ * collect_pending, for an officer to resume it: its one-use transfer
+ * password is spent, so the ordered certificate is collected or lost. */
+static void
+give_up_polling(struct gw_jobs *j, struct job *job, const char *last)
+{
+	if (job->renew) {
+		gw_job_set_detail(j, job, "no certificate after %u polls: %s", job->polls, last);
+		job_fail(j, job, "authority_timeout");
+		return;
+	}
+	gw_job_set_detail(j, job, "the certificate waits to be collected (retrieval id %s kept after "
+	    "%u polls): resume with POST /v1/jobs/%s/resume; last answer: %s", job->retrieval_id,
+	    job->polls, job->id, last);
+	sg_error("job %s (enroll %s): %s", job->id, job->identity, job->detail);
+	/* Once parked, a request thread may resume it (gw_jobs_resume, under
+	 * the lock): it is saved and audited as parked before that can be. */
+	pthread_mutex_lock(&j->lock);
+	job->step = STEP_POLLING;
+	gw_job_put_state(job, "collect_pending");
+	gw_job_save(j, job);
+	gw_job_audit(j, job, "error", "authority_timeout");
+	pthread_mutex_unlock(&j->lock);
+}
+
+/* GetCertificate. Any answer but a Certificate means "not ready yet", a
+ * FAIL included: the public clients retry every failed GetCertificate
+ * with the same RetrievalId (docs/authorities.md, "Which answers end a
+ * job"), and SignNewCertificate is never sent again. */
 static void
 step_poll(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 {
 	const struct sg_vero_settings *vs = &c->id->cfg->issuer->vero;
 	struct sgp11_key *key = NULL;
 	struct gw_vero_result res;
-	char why[300];
+	char why[300], last[700], errors[600];
 	int r;
 
 	memset(&res, 0, sizeof(res));
 	r = gw_authority_get(c->issuer, c->id->cfg, job->retrieval_id, &res, why, sizeof(why));
 	gw_metrics_authority(j->gw->metrics, c->id->cfg->issuer->name, r == 0 && res.ok ? "ok" :
 	    "error");
-	if (r == 0 && !res.ok) {
-		gw_job_set_detail(j, job, "GetCertificate refused: %s: %s", res.error_code, res.error_message);
-		job_fail(j, job, "authority_error");
-		goto out;
-	}
-	if (r != 0 || res.certificate == NULL) {
+	if (r == 0)
+		(void)gw_job_set_errors(job, &res);
+	if (r != 0 || !res.ok || res.certificate == NULL) {
+		if (r != 0)
+			sg_msg(last, sizeof(last), "%s", why);
+		else if (!res.ok) {
+			gw_vero_errors_text(&res, errors, sizeof(errors));
+			sg_msg(last, sizeof(last), "GetCertificate answered FAIL: %s", errors);
+		} else
+			sg_msg(last, sizeof(last), "GetCertificate answered OK without a Certificate");
 		if (++job->polls >= vs->poll_max) {
-			gw_job_set_detail(j, job, "no certificate after %u polls%s%s", job->polls,
-			    r != 0 ? ": " : "", r != 0 ? why : "");
-			job_fail(j, job, "authority_timeout");
+			give_up_polling(j, job, last);
 			goto out;
 		}
-		gw_job_set_detail(j, job, "certificate not ready yet (poll %u of %u)%s%s", job->polls,
-		    vs->poll_max, r != 0 ? ": " : "", r != 0 ? why : "");
+		gw_job_set_detail(j, job, "certificate not ready yet (poll %u of %u): %s", job->polls,
+		    vs->poll_max, last);
 		wait_authority(j, job, vs->poll_interval_s);
 		goto out;
 	}

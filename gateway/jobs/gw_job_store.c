@@ -39,11 +39,34 @@ gw_job_terminal(const struct job *job)
 	return strcmp(job->state, "done") == 0 || strcmp(job->state, "failed") == 0;
 }
 
+int
+gw_job_parked(const struct job *job)
+{
+	return strcmp(job->state, "collect_pending") == 0;
+}
+
+int
+gw_job_set_errors(struct job *job, const struct gw_vero_result *res)
+{
+	free(job->errors);
+	job->errors = NULL;
+	job->n_errors = job->n_errors_total = 0;
+	if (res->n_errors == 0)
+		return 0;
+	if ((job->errors = calloc(res->n_errors, sizeof(*job->errors))) == NULL)
+		return SG_ERR_ALLOC;
+	memcpy(job->errors, res->errors, res->n_errors * sizeof(*job->errors));
+	job->n_errors = res->n_errors;
+	job->n_errors_total = res->n_errors_total;
+	return 0;
+}
+
 void
 gw_job_free(struct job *job)
 {
 	if (job == NULL)
 		return;
+	free(job->errors);
 	free(job->csr_b64);
 	X509_free(job->cert);
 	free(job->transfer_id);
@@ -111,6 +134,57 @@ gw_job_asn1_time(const ASN1_TIME *t)
 	return timegm(&tm);
 }
 
+/* The job's ErrorInfo copies as [{"code","message"}], or NULL. */
+static cJSON *
+errors_json(const struct job *job)
+{
+	cJSON *a = cJSON_CreateArray(), *e;
+	size_t i;
+
+	for (i = 0; a != NULL && i < job->n_errors; i++) {
+		if ((e = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddStringToObject(e, "code", job->errors[i].code) == NULL ||
+		    cJSON_AddStringToObject(e, "message", job->errors[i].message) == NULL) {
+			cJSON_Delete(e);
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+/* The job file's authority_errors back into the job (at most
+ * GW_VERO_ERRORS_MAX, each cut to its bounds). */
+static int
+load_errors(struct job *job, const cJSON *o)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "authority_errors"), *e, *more;
+	struct gw_vero_result res;
+	int n;
+
+	memset(&res, 0, sizeof(res));
+	if (a == NULL)
+		return 0;
+	if (!cJSON_IsArray(a) || (n = cJSON_GetArraySize(a)) > GW_VERO_ERRORS_MAX)
+		return SG_ERR_PARSE;
+	cJSON_ArrayForEach(e, a) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		if (!cJSON_IsString(code) || !cJSON_IsString(msg))
+			return SG_ERR_PARSE;
+		sg_msg(res.errors[res.n_errors].code, sizeof(res.errors[0].code), "%s", code->valuestring);
+		sg_msg(res.errors[res.n_errors].message, sizeof(res.errors[0].message), "%s",
+		    msg->valuestring);
+		res.n_errors++;
+	}
+	res.n_errors_total = res.n_errors;
+	more = cJSON_GetObjectItemCaseSensitive(o, "authority_errors_more");
+	if (cJSON_IsNumber(more) && more->valuedouble > 0 && more->valuedouble < 1e6)
+		res.n_errors_total += (size_t)more->valuedouble;
+	return gw_job_set_errors(job, &res);
+}
 
 cJSON *
 gw_job_json(const struct job *job, int for_api)
@@ -133,6 +207,12 @@ gw_job_json(const struct job *job, int for_api)
 		cJSON_AddStringToObject(o, "request_id", job->request_id);
 	if (job->retrieval_id[0] != '\0')
 		cJSON_AddStringToObject(o, "retrieval_id", job->retrieval_id);
+	if (job->n_errors > 0 && (c = errors_json(job)) != NULL) {
+		cJSON_AddItemToObject(o, "authority_errors", c);
+		if (job->n_errors_total > job->n_errors)
+			cJSON_AddNumberToObject(o, "authority_errors_more",
+			    (double)(job->n_errors_total - job->n_errors));
+	}
 	if (job->cert != NULL && (c = cJSON_AddObjectToObject(o, "certificate")) != NULL) {
 		X509_NAME_oneline(X509_get_subject_name(job->cert), name, sizeof(name));
 		cJSON_AddStringToObject(c, "subject", name);
@@ -264,6 +344,8 @@ gw_job_load(const char *path)
 		copy_str(job->retrieval_id, sizeof(job->retrieval_id), s);
 	if ((s = json_str(o, "csr")) != NULL && (job->csr_b64 = strdup(s)) == NULL)
 		goto bad;
+	if (load_errors(job, o) != 0)
+		goto bad;
 	if ((s = json_str(o, "certificate_der")) != NULL &&
 	    sg_b64_decode(s, strlen(s), SG_B64_STD, &der, &der_len) == 0) {
 		p = der;
@@ -313,6 +395,9 @@ gw_job_load_all(struct gw_jobs *j)
 			    "restart; it is never sent again: ask the authority for new transfer "
 			    "credentials and enrol again");
 			gw_job_save(j, job);
+		} else if (gw_job_parked(job)) {
+			sg_info("job %s (enroll %s) waits for an officer to resume the collection of "
+			    "retrieval id %s", job->id, job->identity, job->retrieval_id);
 		} else if (!gw_job_terminal(job)) {
 			sg_info("job %s (%s %s) resumes at step %s", job->id,
 			    job->renew ? "renew" : "enroll", job->identity, step_names[job->step]);
@@ -328,29 +413,53 @@ gw_job_load_all(struct gw_jobs *j)
  * after its first entry is (see gw_jobs_enroll), as a signature leaves
  * only after its own. */
 int
-gw_job_audit(struct gw_jobs *j, const struct job *job, const char *outcome, const char *error)
+gw_job_audit_by(struct gw_jobs *j, const struct job *job, const char *outcome, const char *error,
+    const char *client, const char *request_id)
 {
 	struct sg_audit_entry e;
-	const char *keys[] = { "job", "detail" };
-	const char *values[2];
+	const char *keys[] = { "job", "state", "detail", "authority_errors" };
+	const char *values[4];
+	cJSON *errors = NULL;
+	char *errors_text = NULL;
 	int r;
 
 	memset(&e, 0, sizeof(e));
 	e.type = job->renew ? "renew" : "enroll";
-	e.request_id = job->request_id[0] != '\0' ? job->request_id : NULL;
-	e.client = job->client[0] != '\0' ? job->client : NULL;
+	e.request_id = request_id != NULL && request_id[0] != '\0' ? request_id : NULL;
+	e.client = client != NULL && client[0] != '\0' ? client : NULL;
 	e.identity = job->identity;
 	e.outcome = outcome;
 	e.error = error;
 	values[0] = job->id;
-	values[1] = job->detail;
+	values[1] = job->state;
+	values[2] = job->detail;
 	e.extra_keys = keys;
 	e.extra_values = values;
-	e.n_extra = 2;
+	e.n_extra = 3;
+	/* Every ErrorInfo of the last answer, as the job shows them. */
+	if (job->n_errors > 0) {
+		if ((errors = errors_json(job)) == NULL ||
+		    (errors_text = cJSON_PrintUnformatted(errors)) == NULL) {
+			cJSON_Delete(errors);
+			sg_error("audit: cannot record job %s: out of memory", job->id);
+			return SG_ERR_ALLOC;
+		}
+		values[3] = errors_text;
+		e.n_extra = 4;
+	}
 	if ((r = gw_audit_append(j->gw, &e)) != 0)
 		sg_error("audit: cannot record job %s", job->id);
+	cJSON_free(errors_text);
+	cJSON_Delete(errors);
 	return r;
 }
+
+int
+gw_job_audit(struct gw_jobs *j, const struct job *job, const char *outcome, const char *error)
+{
+	return gw_job_audit_by(j, job, outcome, error, job->client, job->request_id);
+}
+
 /* Drop job i and its file (lock held). */
 void
 gw_job_forget(struct gw_jobs *j, size_t i)

@@ -291,6 +291,82 @@ gw_jobs_failures(struct gw_jobs *j)
 	return o;
 }
 
+cJSON *
+gw_jobs_collect_pending(struct gw_jobs *j)
+{
+	cJSON *o = NULL, *e;
+	size_t i;
+
+	if (j == NULL)
+		return NULL;
+	pthread_mutex_lock(&j->lock);
+	for (i = 0; i < j->n_jobs; i++) {
+		const struct job *job = j->jobs[i];
+
+		if (!gw_job_parked(job))
+			continue;
+		if (o == NULL && (o = cJSON_CreateObject()) == NULL)
+			break;
+		if ((e = cJSON_AddObjectToObject(o, job->identity)) == NULL)
+			continue;
+		cJSON_AddStringToObject(e, "job", job->id);
+		cJSON_AddStringToObject(e, "retrieval_id", job->retrieval_id);
+		cJSON_AddStringToObject(e, "detail", job->detail);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return o;
+}
+
+/* The worker never touches a parked job, so it changes here, under the
+ * lock, like a job being queued. */
+int
+gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
+    char *state_out, size_t state_len, char *why, size_t whylen)
+{
+	char old_detail[sizeof(((struct job *)0)->detail)];
+	struct job *job = NULL;
+	size_t i;
+	int r;
+
+	pthread_mutex_lock(&j->lock);
+	for (i = 0; i < j->n_jobs && job == NULL; i++) {
+		if (strcmp(j->jobs[i]->id, id) == 0)
+			job = j->jobs[i];
+	}
+	if (job == NULL) {
+		r = sg_why(SG_ERR_NOT_FOUND, why, whylen, "no such job");
+		goto out;
+	}
+	if (!gw_job_parked(job)) {
+		r = sg_why(SG_ERR_CONFLICT, why, whylen, "job %s is %s: only a job whose certificate "
+		    "waits to be collected (collect_pending) resumes", job->id, job->state);
+		goto out;
+	}
+	if (gw_audit_failing(j->gw, GW_AUDIT_REFUSE_MS)) {
+		r = sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written; nothing was done");
+		goto out;
+	}
+	memcpy(old_detail, job->detail, sizeof(old_detail));
+	sg_msg(job->detail, sizeof(job->detail), "resumed by %s: GetCertificate again with retrieval "
+	    "id %s (SignNewCertificate is never resent)", client, job->retrieval_id);
+	gw_job_put_state(job, "waiting_authority");
+	if ((r = gw_job_audit_by(j, job, "ok", NULL, client, request_id)) != 0) {
+		memcpy(job->detail, old_detail, sizeof(old_detail));
+		gw_job_put_state(job, "collect_pending");
+		r = sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written; nothing was done");
+		goto out;
+	}
+	job->polls = 0;
+	job->next_at = time(NULL);
+	gw_job_save(j, job);
+	sg_info("job %s (enroll %s) resumed by %s", job->id, job->identity, client);
+	sg_msg(state_out, state_len, "%s", job->state);
+	pthread_cond_signal(&j->wake);
+out:
+	pthread_mutex_unlock(&j->lock);
+	return r;
+}
+
 /* --- the worker --- */
 
 /* Identities with auto_renew inside their window and no job under way
@@ -368,7 +444,7 @@ worker(void *arg)
 		for (i = 0; i < j->n_jobs; i++) {
 			struct job *job = j->jobs[i];
 
-			if (gw_job_terminal(job))
+			if (gw_job_terminal(job) || gw_job_parked(job))
 				continue;
 			if (job->next_at <= now && (due == NULL || job->next_at < due->next_at))
 				due = job;

@@ -47,5 +47,17 @@ struct cJSON *gw_jobs_describe(struct gw_jobs *j, const char *id);
 /* For /readyz: one line per identity whose latest renewal failed, into a
  * new cJSON object {identity: detail}, or NULL when there is none. */
 struct cJSON *gw_jobs_failures(struct gw_jobs *j);
+/* For /readyz: every enrolment whose certificate waits to be collected
+ * (state collect_pending), as a new cJSON object {identity: {"job",
+ * "retrieval_id", "detail"}}, or NULL when there is none. */
+struct cJSON *gw_jobs_collect_pending(struct gw_jobs *j);
+/* An officer (client, in request request_id) resumes the polling of a
+ * collect_pending job: GetCertificate again with its RetrievalId, a full
+ * poll_max budget, never a new SignNewCertificate. The entry saying so is
+ * durable first. SG_ERR_NOT_FOUND (no such job), SG_ERR_CONFLICT (the job
+ * is in another state), SG_ERR_AUDIT (the log does not take the entry:
+ * nothing changes), with why. state_out (20 bytes) gets the new state. */
+int gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
+    char *state_out, size_t state_len, char *why, size_t whylen);
 
 #endif

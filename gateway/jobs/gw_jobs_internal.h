@@ -16,6 +16,7 @@
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
+#include "authorities/authority_vero_answer.h"
 #include "gw.h"
 #include "gw_jobs.h"
 
@@ -39,13 +40,21 @@ struct job {
 	 * in every audit entry of the job. */
 	char client[SG_CONFIG_NAME_MAX + 1];
 	char request_id[GW_REQUEST_ID_MAX + 1];
-	char state[20];			/* queued running waiting_authority done failed */
+	/* queued running waiting_authority collect_pending done failed;
+	 * collect_pending: an enrolment whose certificate was ordered (it
+	 * holds a RetrievalId) but not collected within poll_max polls. It
+	 * is never run by the worker until gw_jobs_resume. */
+	char state[20];
 	enum job_step step;
 	char detail[300];
 	char new_label[LABEL_MAX];	/* where the new key lives until done */
 	char retired_label[LABEL_MAX];	/* renewal: where the old key goes */
 	char retrieval_id[33];
 	char *csr_b64;
+	/* The last answer's ErrorInfo elements (a copy), n_errors of them,
+	 * n_errors_total in the answer. */
+	struct gw_vero_error *errors;
+	size_t n_errors, n_errors_total;
 	unsigned int polls, attempts;
 	time_t next_at, created_at, updated_at;
 	X509 *cert;			/* the issued certificate, once checked */
@@ -70,6 +79,11 @@ struct gw_jobs {
 
 /* Whether the job is done or failed (it never runs again). */
 int gw_job_terminal(const struct job *job);
+/* Whether the job is collect_pending (it runs again only when resumed). */
+int gw_job_parked(const struct job *job);
+/* Keep a copy of res's ErrorInfo elements as the job's last answer's
+ * (none when res has none). SG_ERR_ALLOC (the job keeps none). */
+int gw_job_set_errors(struct job *job, const struct gw_vero_result *res);
 /* Free the job and what it owns (the transfer password wiped). NULL is fine. */
 void gw_job_free(struct job *job);
 /* state is one of the names in struct job's comment; with j->lock held,
@@ -96,9 +110,15 @@ struct job *gw_job_load(const char *path);
  * failed, since the transfer credentials are single-use. */
 void gw_job_load_all(struct gw_jobs *j);
 /* The job's entry in the audit log (outcome "ok" or "error", error the
- * code or NULL). 0 when it is durable, else the error (logged). */
+ * code or NULL): extras job, state, detail and, when the last answer had
+ * any, authority_errors (the ErrorInfo elements as a JSON array text of
+ * {"code","message"}). 0 when it is durable, else the error (logged). */
 int gw_job_audit(struct gw_jobs *j, const struct job *job, const char *outcome,
     const char *error);
+/* The same entry, in the name of client and request_id (an officer who
+ * acts on the job, e.g. resumes it) instead of the job's own. */
+int gw_job_audit_by(struct gw_jobs *j, const struct job *job, const char *outcome,
+    const char *error, const char *client, const char *request_id);
 /* Drop job i of j->jobs and its file (lock held); the last job takes its
  * place. */
 void gw_job_forget(struct gw_jobs *j, size_t i);

@@ -11,7 +11,10 @@
  *    trusted, and after the signer's certificate has expired: nothing
  *    passes on its own say-so;
  *  - only HTTP 200 passes, and what passes is complete: a result of
- *    OK or FAIL and text fields terminated within their bounds. */
+ *    OK or FAIL, every ErrorInfo counted (n_errors_total) and the first
+ *    GW_VERO_ERRORS_MAX kept (n_errors), text fields terminated within
+ *    their bounds, and gw_vero_errors_text terminated within its buffer
+ *    however small. */
 #include "config.h"
 
 #include <stddef.h>
@@ -70,8 +73,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 empty(const struct gw_vero_result *res)
 {
+	size_t i;
+
+	for (i = 0; i < GW_VERO_ERRORS_MAX; i++) {
+		if (res->errors[i].code[0] != '\0' || res->errors[i].message[0] != '\0')
+			return 0;
+	}
 	return !res->ok && res->certificate == NULL && res->retrieval_id[0] == '\0' &&
-	    res->error_code[0] == '\0' && res->error_message[0] == '\0';
+	    res->n_errors == 0 && res->n_errors_total == 0;
 }
 
 static int
@@ -95,7 +104,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gw_vero_result res, again;
-	size_t op;
+	char text[600];
+	size_t op, i;
 	int r;
 
 	for (op = 0; op < sizeof(ops) / sizeof(ops[0]); op++) {
@@ -103,9 +113,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = read_answer(trusted, op, 200, data, size, SIGNED_AT, &res);
 		if (r == 0) {
 			if (memchr(res.retrieval_id, '\0', sizeof(res.retrieval_id)) == NULL ||
-			    memchr(res.error_code, '\0', sizeof(res.error_code)) == NULL ||
-			    memchr(res.error_message, '\0', sizeof(res.error_message)) == NULL ||
-			    (res.ok != 0 && res.ok != 1))
+			    (res.ok != 0 && res.ok != 1) || res.n_errors > GW_VERO_ERRORS_MAX ||
+			    res.n_errors > res.n_errors_total ||
+			    (res.n_errors < GW_VERO_ERRORS_MAX && res.n_errors != res.n_errors_total))
+				abort();
+			for (i = 0; i < res.n_errors; i++) {
+				if (memchr(res.errors[i].code, '\0', sizeof(res.errors[i].code)) == NULL ||
+				    memchr(res.errors[i].message, '\0',
+				    sizeof(res.errors[i].message)) == NULL)
+					abort();
+			}
+			memset(text, 'x', sizeof(text));
+			gw_vero_errors_text(&res, text, 7);
+			if (memchr(text, '\0', 7) == NULL || text[7] != 'x')
+				abort();
+			gw_vero_errors_text(&res, text, sizeof(text));
+			if (memchr(text, '\0', sizeof(text)) == NULL)
 				abort();
 			memset(&again, 0, sizeof(again));
 			if (read_answer(no_anchors, op, 200, data, size, SIGNED_AT, &again) == 0 ||
