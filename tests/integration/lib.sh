@@ -323,6 +323,17 @@ gateway_fixture() {
 JSON
 }
 
+# expect_no_secret SECRET...: one check per SECRET (a transfer password):
+# it is in no file of the audit directory (job files included) nor in the
+# daemon's log.
+expect_no_secret() {
+    local secret
+    for secret in "$@"; do
+        expect_no_match "no transfer password in the audit log, the daemon's log or the job files" \
+            "$(grep -rl -- "$secret" "$SG_WORK/audit" "$SG_WORK/sealgated.log" 2>/dev/null)" .
+    done
+}
+
 # --- the simulators of tests/sim ---------------------------------------------
 
 # need_python PY MODULES PACKAGES: the test is skipped (exit 77) unless PY

@@ -154,13 +154,13 @@ sim_reset
 expect_eq "the used transfer credentials are accepted by the gateway" "$(enroll vero-reuse "$TID" "$TPW")" 202
 JOB=$(job_id)
 expect_eq "but the job fails" "$(wait_job "$JOB")" failed
-expect_match "with the service's refusal" "$(jq -r .detail "$W/job.json")" 'TRANSFER_USED'
+expect_match "with the service's refusal" "$(jq -r .detail "$W/job.json")" 'PKI020: the transfer id was used already'
 expect_eq "and SignNewCertificate was sent once, not retried" "$(sent signNewCertificate)" 1
 read -r TID2 TPW2 <<< "$(transfer)"
 expect_eq "a wrong password" "$(enroll vero-reuse "$TID2" wrong-password)" 202
 JOB=$(job_id)
 expect_eq "fails the job" "$(wait_job "$JOB")" failed
-expect_match "with TRANSFER_INVALID" "$(jq -r .detail "$W/job.json")" 'TRANSFER_INVALID'
+expect_match "with the service's PKI020" "$(jq -r .detail "$W/job.json")" 'PKI020: unknown transfer id or wrong password'
 expect_eq "again sent once only" "$(sent signNewCertificate)" 2
 
 # --- the token away while an enrolment runs: the job waits, nothing is sent ---
@@ -264,10 +264,10 @@ sim_config '{"clock_offset_s": 2764800}'    # the service's clock 32 days ahead:
 expect_eq "a renewal the service refuses" "$(api officer POST /v1/identities/vero-fail/renew)" 202
 JOB=$(job_id)
 expect_eq "fails" "$(wait_job "$JOB")" failed
-expect_match "with the service's reason" "$(jq -r .detail "$W/job.json")" 'CERT_EXPIRED'
+expect_match "with the service's reason" "$(jq -r .detail "$W/job.json")" 'PKI020: the signing certificate expired'
 sim_config '{"clock_offset_s": 0}'
 expect_eq "the gateway stays ready (the certificate still works)" "$(api monitor GET /readyz)" 200
-expect_match "and /readyz names the failed renewal" "$(jq -r '.renewal_failures["vero-fail"] // ""' "$W/body")" 'CERT_EXPIRED'
+expect_match "and /readyz names the failed renewal" "$(jq -r '.renewal_failures["vero-fail"] // ""' "$W/body")" 'signing certificate expired'
 api monitor GET /metrics >/dev/null
 expect_match "/metrics counts it" "$(cat "$W/body")" \
     'sealgate_authority_requests_total\{authority="vero",outcome="renew_failed"\} [1-9]'
@@ -348,10 +348,7 @@ expect_match "enrolments are audited with their outcome" "$(jq -r '[.entries[] |
     'vero-ws:ok.*vero-reuse:error'
 api auditor GET '/v1/audit/entries?type=renew&limit=100' >/dev/null
 expect_match "the renewal is audited" "$(jq -r '[.entries[] | "\(.identity):\(.outcome)"] | join(" ")' "$W/body")" 'vero-ws:ok'
-for pw in "$TPW" "$TPW2" "$TPW3" "$TPW5"; do
-    expect_no_match "no transfer password in the audit log, the daemon's log or the job files" \
-        "$(grep -rl -- "$pw" "$W/audit" "$W/sealgated.log" 2>/dev/null)" .
-done
+expect_no_secret "$TPW" "$TPW2" "$TPW3" "$TPW5"
 check "the audit chain verifies" audit_verify "$W/audit"
 stop_gateway
 end_sim

@@ -95,25 +95,31 @@ value() { xmllint --xpath "string(/*/*[local-name()=\"$1\"] | /*/Result/*[local-
 verify_response() {
     xmlsec1 --verify --trusted-pem "$S/service-ca.pem" "$W/resp-el.xml" >"$W/verify.out" 2>&1
 }
-# expect_result WHAT HTTP_STATUS STATUS [ERROR_CODE]: HTTP 200, the
-# response element is valid against the XSD, its signature verifies with
-# the service CA, Result/Status and ErrorCode are as wanted.
+# expect_result WHAT HTTP_STATUS STATUS [REASON]: HTTP 200, the response
+# element is valid against the XSD, its signature verifies with the
+# service CA, Result/Status is as wanted; a FAIL carries the one public
+# ErrorCode, PKI020, and /sim/requests names REASON (the check that
+# refused, lower case) for the last request.
 expect_result() {
-    local what=$1 got=$2 want=$3 code=${4:-} st ec
+    local what=$1 got=$2 want=$3 reason=${4:-} st ec outcome=
     if [ "$got" != 200 ]; then
         fail "$what: HTTP $got: $(head -c 300 "$W/resp.xml")"
         return
     fi
     response_element
     st=$(value Status) ec=$(value ErrorCode)
+    reason=${reason,,}
+    [ -z "$reason" ] || outcome=$(simget requests | jq -r '.requests[-1].outcome')
     if ! xmllint --noout --schema "$XSD" "$W/resp-el.xml" 2>"$W/xsd.err"; then
         fail "$what: response not valid against the XSD: $(head -c 300 "$W/xsd.err")"
     elif ! verify_response; then
         fail "$what: response signature does not verify: $(head -c 300 "$W/verify.out")"
-    elif [ "$st $ec" != "$want $code" ]; then
-        fail "$what: got $st $ec ($(value ErrorMessage)), wanted $want $code"
+    elif [ "$st${ec:+ $ec}" != "$want${reason:+ PKI020}" ]; then
+        fail "$what: got $st $ec ($(value ErrorMessage)), wanted $want${reason:+ PKI020}"
+    elif [ -n "$reason" ] && [ "${outcome#FAIL PKI020 $reason:}" = "$outcome" ]; then
+        fail "$what: /sim/requests says '$outcome', wanted reason $reason"
     else
-        pass "$what: $want${code:+ $code}"
+        pass "$what: $want${reason:+ PKI020 ($reason)}"
     fi
 }
 # expect_fault WHAT HTTP_STATUS WANT_STATUS FAULTCODE FAULTSTRING_REGEX
@@ -187,7 +193,7 @@ expect_match "ready file" "$(cat "$W/sim-ready.json")" '"url": "https://127\.0\.
 expect_eq "ready file pid" "$(jq -r .pid "$W/sim-ready.json")" "$SIM_PID"
 expect_eq "/sim/health" "$(simget health | jq -c .)" '{"status":"ok","environment":"TEST"}'
 expect_eq "/sim/config defaults" "$(simget config | jq -c .)" \
-    "{\"cert_lifetime_s\":$((730 * DAY)),\"not_ready_polls\":2,\"clock_offset_s\":0,\"tamper_responses\":0}"
+    "{\"cert_lifetime_s\":$((730 * DAY)),\"not_ready_polls\":2,\"fail_polls\":0,\"clock_offset_s\":0,\"tamper_responses\":0,\"extra_errors\":[]}"
 simget transfers > "$W/transfers.json"
 expect_eq "/sim/transfers lists both" "$(jq -r '[.transfers[].transfer_id] | sort | join(" ")' "$W/transfers.json")" \
     "$(printf '%s\n' EXPIRED-1 "$T1" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')"
@@ -248,6 +254,34 @@ expect_result "Get for an unknown RetrievalId" "$got" FAIL RETRIEVAL_ID
 got=$(call getCertificate "$(get_el "$C2" "$RID1")")
 expect_result "Get by another customer" "$got" FAIL CUSTOMER_ID
 
+# --- faults: FAIL to the first Gets of a retrieval, then the certificate; several ErrorInfo --
+simpost transfers "{\"customer_id\":\"$C1\"}" >/dev/null
+new_csr c1f rsa:2048 "/CN=$C1/C=FI"
+got=$(call signNewCertificate "$(sign_new_el "$C1" "$(jq -r .transfer_id "$W/body")" "$(jq -r .password "$W/body")" "$W/c1f.csr")")
+expect_result "signNewCertificate for the fail_polls retrieval" "$got" OK
+RIDF=$(value RetrievalId)
+expect_eq "fail_polls 2, not_ready_polls 0" "$(simpost config '{"fail_polls":2,"not_ready_polls":0}')" 200
+for i in 1 2; do
+    got=$(call getCertificate "$(get_el "$C1" "$RIDF")")
+    expect_result "  Get $i answers FAIL" "$got" FAIL not_ready
+    expect_eq "  without a Certificate" "$(xmllint --xpath 'count(/*/Certificate)' "$W/resp-el.xml")" 0
+done
+get_cert "$C1" "$RIDF" "$W/c1f.der"
+expect_eq "  Get 3: the Certificate" "$(has_cert "$W/c1f.der")" yes
+expect_eq "  for the CSR's key" "$(pubkey_of x509 "$W/c1f.der" DER)" "$(pubkey_of req "$W/c1f.csr" DER)"
+expect_eq "extra_errors: two more ErrorInfo" \
+    "$(simpost config '{"fail_polls":0,"not_ready_polls":2,"extra_errors":[{"code":"PKI021","message":"second problem"},{"code":"PKI022","message":"third problem"}]}')" 200
+got=$(call getCertificate "$(get_el "$C1" 0123456789abcdef0123456789abcdef)")
+expect_result "  a FAIL answer" "$got" FAIL retrieval_id
+expect_eq "  carries three ErrorInfo, valid against the XSD (maxOccurs unbounded)" \
+    "$(xmllint --xpath 'count(/*/Result/ErrorInfo)' "$W/resp-el.xml")" 3
+expect_eq "  codes in order" "$(xmllint --xpath '/*/Result/ErrorInfo/ErrorCode/text()' "$W/resp-el.xml" | tr '\n' ' ')" \
+    "PKI020 PKI021 PKI022 "
+expect_match "  /sim/requests counts them" "$(simget requests | jq -r '.requests[-1].outcome')" '\(\+2 ErrorInfo\)$'
+expect_eq "  an ErrorCode longer than String16 is refused" \
+    "$(simpost config '{"extra_errors":[{"code":"PKI0000000000000000","message":"x"}]}')" 400
+expect_eq "  back to one ErrorInfo" "$(simpost config '{"extra_errors":[]}')" 200
+
 # --- transfer credentials and CSRs: refused, nothing consumed --------------------------------
 got=$(simpost transfers "{\"customer_id\":\"$C1\"}")
 expect_eq "POST /sim/transfers" "$got" 200
@@ -257,7 +291,7 @@ expect_eq "  password of 16 characters" "${#P2}" 16
 if [ "${P2: -1}" = x ]; then wrong_pw="${P2%?}y"; else wrong_pw="${P2%?}x"; fi
 got=$(call signNewCertificate "$(sign_new_el "$C1" "$T2" "$wrong_pw" "$W/c1.csr")")
 expect_result "wrong password" "$got" FAIL TRANSFER_INVALID
-expect_match "  /sim/requests says why" "$(simget requests | jq -r '.requests[-1].outcome')" '^FAIL TRANSFER_INVALID: wrong password'
+expect_match "  /sim/requests says why" "$(simget requests | jq -r '.requests[-1].outcome')" '^FAIL PKI020 transfer_invalid: wrong password'
 expect_eq "  counted for the transfer" \
     "$(simget transfers | jq -r --arg t "$T2" '.transfers[] | select(.transfer_id == $t) | [.password_failures, .used] | @tsv')" \
     "1	false"
@@ -287,12 +321,12 @@ expect_result "CSR whose self-signature does not verify" "$got" FAIL CSR_INVALID
 printf 'not a certificate request' > "$W/junk.csr"
 got=$(call signNewCertificate "$(sign_new_el "$C1" "$T2" "$P2" "$W/junk.csr")")
 expect_result "CertificateRequest that is not DER PKCS#10" "$got" FAIL CSR_INVALID
-expect_eq "transfer_rejects (with the TRANSFER_USED above)" "$(count transfer_rejects)" 5
+expect_eq "transfer_rejects (with the transfer_used above)" "$(count transfer_rejects)" 5
 new_csr c1b rsa:2048 "/CN=ignored/C=SE"
 got=$(call signNewCertificate "$(sign_new_el "$C1" "$T2" "$P2" "$W/c1b.csr")")
 expect_result "the refused transfer still works with the right password and CSR" "$got" OK
 RID1B=$(value RetrievalId)
-expect_eq "issued 2" "$(count issued)" 2
+expect_eq "issued 3" "$(count issued)" 3
 
 # Five parallel uses of one transfer (Content-Type without charset): exactly one succeeds.
 simpost transfers "{\"customer_id\":\"$C1\"}" >/dev/null
@@ -305,8 +339,8 @@ for i in 1 2 3 4 5; do
     pids+=($!)
 done
 wait "${pids[@]}"
-expect_eq "five parallel uses of one transfer: one OK, four TRANSFER_USED" \
-    "$(grep -l '<Status>OK</Status>' "$W"/race-?.xml | wc -l) $(grep -l '<ErrorCode>TRANSFER_USED</ErrorCode>' "$W"/race-?.xml | wc -l)" "1 4"
+expect_eq "five parallel uses of one transfer: one OK, four FAIL 'used already'" \
+    "$(grep -l '<Status>OK</Status>' "$W"/race-?.xml | wc -l) $(grep -l '<ErrorCode>PKI020</ErrorCode><ErrorMessage>the transfer id was used already' "$W"/race-?.xml | wc -l)" "1 4"
 
 # The sim clock decides expiry: a 1-day transfer, the clock 2 days ahead.
 simpost transfers "{\"customer_id\":\"$C1\",\"days\":1}" >/dev/null
@@ -410,7 +444,7 @@ new_csr n1 rsa:2048 "/CN=$C2/O=Renew Oy/C=FI"
 got=$(call renewCertificate "$(signed_renew "$W/r1.key" "$W/r1.pem" "$C2" "Renew Oy" "$W/n1.csr")")
 expect_result "renewal signed with xmlsec1 inside the window" "$got" OK
 RID2=$(value RetrievalId)
-expect_eq "  counts" "$(simget counts | jq -c '[.renew, .issued]')" '[1,6]'
+expect_eq "  counts" "$(simget counts | jq -c '[.renew, .issued]')" '[1,7]'
 expect_eq "not_ready_polls 0" "$(simpost config '{"not_ready_polls":0}')" 200
 get_cert "$C2" "$RID2" "$W/n1.der"
 openssl x509 -inform DER -in "$W/n1.der" -out "$W/n1.pem"
@@ -463,7 +497,7 @@ got=$(call renewCertificate "$(signed_renew "$W/c1.key" "$W/c1.pem" "$C1" "Testi
 expect_result "  sim clock a day after expiry" "$got" FAIL CERT_EXPIRED
 expect_eq "clock_offset_s back to 0" "$(simpost config '{"clock_offset_s":0}')" 200
 expect_eq "  answers the settings" "$(jq -c . "$W/body")" \
-    "{\"cert_lifetime_s\":$((730 * DAY)),\"not_ready_polls\":0,\"clock_offset_s\":0,\"tamper_responses\":0}"
+    "{\"cert_lifetime_s\":$((730 * DAY)),\"not_ready_polls\":0,\"fail_polls\":0,\"clock_offset_s\":0,\"tamper_responses\":0,\"extra_errors\":[]}"
 # An expired certificate from `issue`.
 new_csr old rsa:2048 "/CN=$C2/C=FI"
 check "issue an expired certificate" sim issue --state "$S" --csr "$W/old.csr" --customer-id "$C2" --out "$W/old.pem" \

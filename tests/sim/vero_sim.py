@@ -19,7 +19,7 @@ Sub-commands:
                 --out FILE [--lifetime-s N] [--not-before-offset-s N]
   serve         --state DIR [--host 127.0.0.1] [--port N] [--ready-file FILE]
                 [--environment TEST|PRODUCTION] [--cert-lifetime-s N]
-                [--not-ready-polls N] [--clock-offset-s N]
+                [--not-ready-polls N] [--fail-polls N] [--clock-offset-s N]
 
 init makes what is missing in DIR and keeps what exists: server-ca.pem/.key,
 server.pem/.key (127.0.0.1, ::1, localhost; the gateway's ca_file is
@@ -81,31 +81,35 @@ with faultcode soap:Client, or the status named) and is not signed:
 An internal error is HTTP 500 faultcode soap:Server.
 
 Business answers are HTTP 200 <ns2:*Response> with Result/Status OK or
-FAIL; a FAIL has one ErrorInfo {ErrorCode, ErrorMessage} and no RetrievalId
-or Certificate. ErrorCodes:
-  ENVIRONMENT       Environment is not the one serve runs as (--environment)
-  TRANSFER_INVALID  unknown TransferId, or wrong TransferPassword (one code
+FAIL; a FAIL has one ErrorInfo {ErrorCode, ErrorMessage} (more with the
+extra_errors fault) and no RetrievalId or Certificate. The ErrorCode is
+always PKI020, the one code a public client shows (docs/authorities.md);
+the ErrorMessage says what was refused, and /sim/requests records which
+check did as a reason label (never sent):
+  environment       Environment is not the one serve runs as (--environment)
+  transfer_invalid  unknown TransferId, or wrong TransferPassword (one message
                     for both; /sim/requests says which). Nothing is consumed.
-  TRANSFER_USED     the transfer credential was used already
-  TRANSFER_EXPIRED  the transfer credential is past its expiry
-  CUSTOMER_ID       CustomerId differs from the transfer's, the retrieval's or
+  transfer_used     the transfer credential was used already
+  transfer_expired  the transfer credential is past its expiry
+  customer_id       CustomerId differs from the transfer's, the retrieval's or
                     the renewal certificate's CN
-  CSR_INVALID       CertificateRequest is not a DER PKCS#10 request or its
+  csr_invalid       CertificateRequest is not a DER PKCS#10 request or its
                     self-signature does not verify
-  CSR_KEY           the CSR's key is not RSA of exactly 2048 bits
-  CSR_SIGALG        the CSR is not signed with sha256WithRSAEncryption
-  KEY_NOT_NEW       renewal CSR has the key of the current certificate
-  SIGNATURE         renewal XML signature: not the profile below, no usable
+  csr_key           the CSR's key is not RSA of exactly 2048 bits
+  csr_sigalg        the CSR is not signed with sha256WithRSAEncryption
+  key_not_new       renewal CSR has the key of the current certificate
+  signature         renewal XML signature: not the profile below, no usable
                     KeyInfo certificate, or it does not verify
-  CERT_UNKNOWN      the KeyInfo certificate is not one this service issued
+  cert_unknown      the KeyInfo certificate is not one this service issued
                     (issued/) or does not chain to client-ca.pem
-  CERT_NOT_VALID    the KeyInfo certificate is not valid yet (sim clock)
-  CERT_EXPIRED      the KeyInfo certificate has expired (sim clock)
-  TOO_EARLY         renewal before notAfter - 60 days (sim clock)
-  RETRIEVAL_ID      unknown RetrievalId
+  cert_not_valid    the KeyInfo certificate is not valid yet (sim clock)
+  cert_expired      the KeyInfo certificate has expired (sim clock)
+  too_early         renewal before notAfter - 60 days (sim clock)
+  retrieval_id      unknown RetrievalId
+  not_ready         getCertificate within fail_polls (below)
 Each operation checks in the order given below; the first failure answers.
 Only a fully successful SignNew uses up its transfer. The count
-"transfer_rejects" records the TRANSFER_* and transfer CUSTOMER_ID refusals;
+"transfer_rejects" records the transfer_* and transfer customer_id refusals;
 a transfer's "password_failures" its wrong passwords (it is never locked).
 
 signNewCertificate: Environment; transfer known and password equal
@@ -122,10 +126,12 @@ certificate issued by this service and chaining to client-ca.pem; valid
 now; CN = CustomerId; inside the renewal window; the new CSR (as SignNew)
 with a key other than the certificate's. Success: a retrieval as SignNew.
 getCertificate: Environment; RetrievalId known; CustomerId equal to the
-retrieval's. The first not_ready_polls Gets of a retrieval answer "not
-ready": Result Status OK with NO Certificate and no ErrorInfo, meaning "poll
-again" (FAIL is always final). Later Gets (any number) answer Certificate
-(base64 DER, no line breaks) + Result OK.
+retrieval's. Then, counting the Gets of that retrieval: the first
+fail_polls (default 0, --fail-polls) answer FAIL (reason not_ready), the
+next not_ready_polls (default 2, --not-ready-polls) Status OK with no
+Certificate and no ErrorInfo; later Gets (any number) answer Certificate
+(base64 DER, no line breaks) + Result OK. A retrieval can be fetched again
+and again; the simulator never declares it dead.
 
 Signature profile (renewal requests, and every response the service
 signs): one ds:Signature, the last child of the request/response element;
@@ -161,10 +167,13 @@ application/json):
                             "body_truncated":true); outcome is "OK ...",
                             "FAIL CODE: reason" or "FAULT faultcode: reason"
   POST /sim/reset-requests  forget them
-  GET  /sim/config          {"cert_lifetime_s","not_ready_polls","clock_offset_s",
-                            "tamper_responses"} (tamper_responses 1: every signed
-                            response gets a space inside Result after signing, so
-                            its signature no longer verifies)
+  GET  /sim/config          {"cert_lifetime_s","not_ready_polls","fail_polls",
+                            "clock_offset_s","tamper_responses","extra_errors"}
+                            (tamper_responses 1: every signed response gets a
+                            space inside Result after signing, so its signature
+                            no longer verifies; extra_errors: a list of at most
+                            20 {"code","message"} added as ErrorInfo elements
+                            after the refusal's own to every FAIL answer)
   POST /sim/config          the same members (those given are changed);
                             answers the new settings. Not persisted.
   GET  /sim/transfers       {"transfers":[{"transfer_id","customer_id","used",
@@ -323,13 +332,22 @@ def issue_customer_cert(state, ca_key, ca_cert, pubkey, customer_id, customer_na
     return cert
 
 
-class ServiceFail(Exception):
-    """A business refusal: Result FAIL with ErrorInfo CODE/MESSAGE. DETAIL,
-    when given, is only recorded at /sim/requests."""
+# The one ErrorCode a public source shows: OCA-Finland/dev-test
+# account_vat_periods/tools/test_vero_test_certificate.py answers a
+# SignNewCertificate with FAIL PKI020. What the real service sends for each
+# case is not public, so every business refusal carries it; REASON (which
+# check refused) goes to /sim/requests only, never on the wire.
+ERROR_CODE = "PKI020"
 
-    def __init__(self, code, message, detail=None):
+
+class ServiceFail(Exception):
+    """A business refusal: Result FAIL with ErrorInfo ERROR_CODE/MESSAGE.
+    REASON and DETAIL (when given) are only recorded at /sim/requests."""
+
+    def __init__(self, reason, message, detail=None):
         super().__init__(message)
-        self.code, self.message, self.detail = code, message, detail
+        self.reason, self.message, self.detail = reason, message, detail
+        self.code = ERROR_CODE
 
 
 def check_csr(der_bytes):
@@ -338,20 +356,20 @@ def check_csr(der_bytes):
     try:
         csr = x509.load_der_x509_csr(der_bytes)
     except ValueError:
-        raise ServiceFail("CSR_INVALID", "CertificateRequest is not a DER PKCS#10 request") from None
+        raise ServiceFail("csr_invalid", "CertificateRequest is not a DER PKCS#10 request") from None
     try:
         pub = csr.public_key()
     except (ValueError, UnsupportedAlgorithm):
-        raise ServiceFail("CSR_KEY", "the request's key type is not supported (RSA 2048 only)") from None
+        raise ServiceFail("csr_key", "the request's key type is not supported (RSA 2048 only)") from None
     if not isinstance(pub, rsa.RSAPublicKey):
-        raise ServiceFail("CSR_KEY", "the request's key is not RSA (RSA 2048 only)")
+        raise ServiceFail("csr_key", "the request's key is not RSA (RSA 2048 only)")
     if pub.key_size != 2048:
-        raise ServiceFail("CSR_KEY", "the request's RSA key has %d bits (2048 only)" % pub.key_size)
+        raise ServiceFail("csr_key", "the request's RSA key has %d bits (2048 only)" % pub.key_size)
     if csr.signature_algorithm_oid != SignatureAlgorithmOID.RSA_WITH_SHA256:
-        raise ServiceFail("CSR_SIGALG", "the request is not signed with sha256WithRSAEncryption (%s)"
+        raise ServiceFail("csr_sigalg", "the request is not signed with sha256WithRSAEncryption (%s)"
                           % csr.signature_algorithm_oid.dotted_string)
     if not csr.is_signature_valid:
-        raise ServiceFail("CSR_INVALID", "the request's self-signature does not verify")
+        raise ServiceFail("csr_invalid", "the request's self-signature does not verify")
     return pub
 
 
@@ -605,7 +623,7 @@ def check_signature_profile(sig):
     """The request signature has exactly the profile of the docstring.
     Returns the KeyInfo certificate; raises ServiceFail SIGNATURE."""
     def fail(why):
-        raise ServiceFail("SIGNATURE", "the request signature does not follow the profile: " + why)
+        raise ServiceFail("signature", "the request signature does not follow the profile: " + why)
 
     def only(el, tags, what):
         kids = element_children(el)
@@ -640,7 +658,7 @@ def check_signature_profile(sig):
     try:
         return x509.load_der_x509_certificate(decode_base64(x509_cert.text or ""))
     except (ValueError, binascii.Error):
-        raise ServiceFail("SIGNATURE", "KeyInfo X509Certificate is not a base64 DER certificate") from None
+        raise ServiceFail("signature", "KeyInfo X509Certificate is not a base64 DER certificate") from None
 
 
 def xmlsec_key_from_cert(cert):
@@ -666,13 +684,13 @@ def verify_request_signature(request):
     sig = element_children(request)[-1]     # the schema makes it ds:Signature
     cert = check_signature_profile(sig)
     if not isinstance(cert.public_key(), rsa.RSAPublicKey):
-        raise ServiceFail("SIGNATURE", "the KeyInfo certificate does not hold an RSA key")
+        raise ServiceFail("signature", "the KeyInfo certificate does not hold an RSA key")
     ctx = signature_context()
     ctx.key = xmlsec_key_from_cert(cert)
     try:
         ctx.verify(sig)
     except xmlsec.Error as e:
-        raise ServiceFail("SIGNATURE", "the request signature does not verify with the KeyInfo certificate",
+        raise ServiceFail("signature", "the request signature does not verify with the KeyInfo certificate",
                           "xmlsec: %s" % e) from None
     return cert
 
@@ -728,7 +746,8 @@ class Sim:
         # signature or validation at a time.
         self.xml_lock = threading.Lock()
         self.config = {"cert_lifetime_s": args.cert_lifetime_s, "not_ready_polls": args.not_ready_polls,
-                       "clock_offset_s": args.clock_offset_s, "tamper_responses": 0}
+                       "fail_polls": args.fail_polls, "clock_offset_s": args.clock_offset_s,
+                       "tamper_responses": 0, "extra_errors": []}
         check_config(self.config)
         self.requests = simcommon.RequestLog(CAPTURE_MAX)
 
@@ -766,15 +785,22 @@ class Sim:
         try:
             env = request.findtext("Environment")
             if env != self.environment:
-                raise ServiceFail("ENVIRONMENT", "this is the %s environment, the request is for %s"
+                raise ServiceFail("environment", "this is the %s environment, the request is for %s"
                                   % (self.environment, env))
             fields, outcome = {"sign_new": self.sign_new, "renew": self.renew,
                                "get": self.get}[count_key](request)
             fields.append(("Result", [("Status", "OK")]))
         except ServiceFail as e:
-            fields = [("Result", [("Status", "FAIL"), ("ErrorInfo", [
-                ("ErrorCode", e.code), ("ErrorMessage", error_message(e.message))])])]
-            outcome = "FAIL %s: %s" % (e.code, e.detail or e.message)
+            infos = [("ErrorInfo", [("ErrorCode", e.code), ("ErrorMessage", error_message(e.message))])]
+            # Fault: more ErrorInfo elements after the refusal's own (the
+            # schema allows any number).
+            for extra in self.get_config()["extra_errors"]:
+                infos.append(("ErrorInfo", [("ErrorCode", extra["code"]),
+                                            ("ErrorMessage", error_message(extra["message"]))]))
+            fields = [("Result", [("Status", "FAIL")] + infos)]
+            outcome = "FAIL %s %s: %s" % (e.code, e.reason, e.detail or e.message)
+            if len(infos) > 1:
+                outcome += " (+%d ErrorInfo)" % (len(infos) - 1)
         signed = self.signed_response(resp_name, fields)
         if self.get_config()["tamper_responses"]:
             # A space inside Result after signing: still schema-valid, but
@@ -830,20 +856,20 @@ class Sim:
             t = transfers.get(tid)
             reject = None
             if t is None:
-                reject = ServiceFail("TRANSFER_INVALID", "unknown transfer id or wrong password",
+                reject = ServiceFail("transfer_invalid", "unknown transfer id or wrong password",
                                      "unknown transfer id %s" % tid)
             elif not hmac.compare_digest(password.encode(), t["password"].encode()):
                 t["password_failures"] += 1
                 self.state.save("transfers.json", transfers)
-                reject = ServiceFail("TRANSFER_INVALID", "unknown transfer id or wrong password",
+                reject = ServiceFail("transfer_invalid", "unknown transfer id or wrong password",
                                      "wrong password for transfer %s" % tid)
             elif customer_id != t["customer_id"]:
-                reject = ServiceFail("CUSTOMER_ID", "the transfer id was not issued to customer %s"
+                reject = ServiceFail("customer_id", "the transfer id was not issued to customer %s"
                                      % customer_id)
             elif t["used_at"] is not None:
-                reject = ServiceFail("TRANSFER_USED", "the transfer id was used already at %s" % t["used_at"])
+                reject = ServiceFail("transfer_used", "the transfer id was used already at %s" % t["used_at"])
             elif now > parse_iso_utc(t["expires"]):
-                reject = ServiceFail("TRANSFER_EXPIRED", "the transfer id expired at %s" % t["expires"])
+                reject = ServiceFail("transfer_expired", "the transfer id expired at %s" % t["expires"])
             if reject is not None:
                 self.state.bump("transfer_rejects")
                 raise reject
@@ -859,25 +885,25 @@ class Sim:
             cert = verify_request_signature(request)
         issued = self.state.issued_cert(cert.serial_number)
         if issued is None or der(issued) != der(cert) or not signed_by(cert, self.ca_cert):
-            raise ServiceFail("CERT_UNKNOWN", "the signing certificate was not issued by this service",
+            raise ServiceFail("cert_unknown", "the signing certificate was not issued by this service",
                               "serial %x, issuer %s" % (cert.serial_number, cert.issuer.rfc4514_string()[:200]))
         now = self.now()
         not_after = cert_not_after(cert)
         if now < cert_not_before(cert):
-            raise ServiceFail("CERT_NOT_VALID", "the signing certificate is valid from %s"
+            raise ServiceFail("cert_not_valid", "the signing certificate is valid from %s"
                               % iso_utc(cert_not_before(cert)))
         if now > not_after:
-            raise ServiceFail("CERT_EXPIRED", "the signing certificate expired at %s; enrol anew"
+            raise ServiceFail("cert_expired", "the signing certificate expired at %s; enrol anew"
                               % iso_utc(not_after))
         cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         if len(cns) != 1 or cns[0].value != customer_id:
-            raise ServiceFail("CUSTOMER_ID", "the signing certificate is not for customer %s" % customer_id)
+            raise ServiceFail("customer_id", "the signing certificate is not for customer %s" % customer_id)
         if now < not_after - RENEWAL_WINDOW:
-            raise ServiceFail("TOO_EARLY", "renewal is possible from %s (60 days before expiry)"
+            raise ServiceFail("too_early", "renewal is possible from %s (60 days before expiry)"
                               % iso_utc(not_after - RENEWAL_WINDOW))
         pub = check_csr(decode_base64(request.findtext("CertificateRequest")))
         if public_key_der(pub) == public_key_der(cert.public_key()):
-            raise ServiceFail("KEY_NOT_NEW", "the new request has the key of the current certificate")
+            raise ServiceFail("key_not_new", "the new request has the key of the current certificate")
         with self.state.locked():
             rid = self.new_retrieval(request, pub, "renew")
         return [("RetrievalId", rid)], "OK retrieval %s (renews %x)" % (rid, cert.serial_number)
@@ -889,14 +915,18 @@ class Sim:
             retrievals = self.state.load("retrievals.json")
             r = retrievals.get(rid)
             if r is None:
-                raise ServiceFail("RETRIEVAL_ID", "unknown retrieval id")
+                raise ServiceFail("retrieval_id", "unknown retrieval id")
             if r["customer_id"] != customer_id:
-                raise ServiceFail("CUSTOMER_ID", "the retrieval id is not for customer %s" % customer_id)
+                raise ServiceFail("customer_id", "the retrieval id is not for customer %s" % customer_id)
             r["polls"] += 1
             self.state.save("retrievals.json", retrievals)
-            wait = self.get_config()["not_ready_polls"]
-            if r["polls"] <= wait:
-                return [], "OK not ready (poll %d of %d)" % (r["polls"], wait)
+            cfg = self.get_config()
+            fails, wait = cfg["fail_polls"], cfg["not_ready_polls"]
+            if r["polls"] <= fails:
+                raise ServiceFail("not_ready", "the certificate cannot be retrieved yet; try again later",
+                                  "poll %d of %d answered FAIL (fail_polls)" % (r["polls"], fails))
+            if r["polls"] <= fails + wait:
+                return [], "OK not ready (poll %d of %d)" % (r["polls"] - fails, wait)
             cert = self.state.issued_cert(int(r["serial"], 16))
         if cert is None:
             raise RuntimeError("issued/%s.pem is missing" % r["serial"])
@@ -904,11 +934,27 @@ class Sim:
                 "OK certificate %s" % r["serial"])
 
 
+def check_extra_errors(v):
+    """Raises ValueError unless V is a list of at most 20 {"code" (String16),
+    "message" (String255)}."""
+    if not isinstance(v, list) or len(v) > 20:
+        raise ValueError("extra_errors must be a list of at most 20 {\"code\", \"message\"}")
+    for e in v:
+        if (not isinstance(e, dict) or set(e) != {"code", "message"} or not isinstance(e["code"], str)
+                or not isinstance(e["message"], str) or not is_normalized_string(e["code"], 16)
+                or not is_normalized_string(e["message"], 255)):
+            raise ValueError("extra_errors: each one {\"code\": 1-16, \"message\": 1-255 characters}")
+
+
 def check_config(cfg):
     """Raises ValueError unless CFG's members are in range."""
     limits = {"cert_lifetime_s": (1, MAX_LIFETIME_S), "not_ready_polls": (0, 1000),
-              "clock_offset_s": (-MAX_LIFETIME_S, MAX_LIFETIME_S), "tamper_responses": (0, 1)}
+              "fail_polls": (0, 1000), "clock_offset_s": (-MAX_LIFETIME_S, MAX_LIFETIME_S),
+              "tamper_responses": (0, 1)}
     for k, v in cfg.items():
+        if k == "extra_errors":
+            check_extra_errors(v)
+            continue
         lo, hi = limits[k]
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise ValueError("%s must be an integer from %d to %d" % (k, lo, hi))
@@ -1128,6 +1174,7 @@ def main(argv=None):
     p.add_argument("--environment", choices=("TEST", "PRODUCTION"), default="TEST")
     p.add_argument("--cert-lifetime-s", type=int, default=DEFAULT_LIFETIME_S)
     p.add_argument("--not-ready-polls", type=int, default=2)
+    p.add_argument("--fail-polls", type=int, default=0)
     p.add_argument("--clock-offset-s", type=int, default=0)
     args = ap.parse_args(argv)
     return run_command({"init": cmd_init, "add-transfer": cmd_add_transfer, "issue": cmd_issue,
