@@ -97,28 +97,27 @@ out:
 	return r;
 }
 
+/* A message: each piece goes through sg_msg, which cuts it to what is
+ * left of out. */
 void
 gw_vero_errors_text(const struct gw_vero_result *res, char *out, size_t outlen)
 {
-	size_t i, used = 0;
-	int n;
+	size_t i, used;
 
 	if (outlen == 0)
 		return;
-	out[0] = '\0';
 	if (res->n_errors == 0) {
 		sg_msg(out, outlen, "no ErrorInfo");
 		return;
 	}
-	for (i = 0; i < res->n_errors && used < outlen; i++) {
-		n = snprintf(out + used, outlen - used, "%s%s: %s", i > 0 ? "; " : "",
-		    res->errors[i].code, res->errors[i].message);
-		if (n < 0)
-			break;
-		used += (size_t)n;
+	out[0] = '\0';
+	for (i = 0, used = 0; i < res->n_errors && used + 1 < outlen; i++) {
+		sg_msg(out + used, outlen - used, "%s%s: %s", i > 0 ? "; " : "", res->errors[i].code,
+		    res->errors[i].message);
+		used += strlen(out + used);
 	}
-	if (res->n_errors_total > res->n_errors && used < outlen)
-		snprintf(out + used, outlen - used, "; %zu more", res->n_errors_total - res->n_errors);
+	if (res->n_errors_total > res->n_errors && used + 1 < outlen)
+		sg_msg(out + used, outlen - used, "; %zu more", res->n_errors_total - res->n_errors);
 }
 
 static void
