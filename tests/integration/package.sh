@@ -120,6 +120,10 @@ for prog in sealgated sealgate-token sealgate-audit; do
     check "$prog --help" "$prog" --help
     expect_match "$prog --help prints its usage" "$(head -n1 "$SG_WORK/last.out")" "^usage: $prog "
     help=$(cat "$SG_WORK/last.out")
+    # The default configuration is compiled in (not from sysconfdir): it
+    # must be the package's conffile.
+    expect_match "$prog's default configuration is the packaged one" "$help" \
+        "$(sed 's/\./\\./g' "$SG_WORK/control/conffiles")"
     check "$prog --version" "$prog" --version
     expect_eq "$prog --version is the package's" "$(cat "$SG_WORK/last.out")" "$prog $version"
     case $prog in sealgated) sec=8 ;; *) sec=1 ;; esac
