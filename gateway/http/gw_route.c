@@ -62,6 +62,8 @@ static const struct route {
 	{ "GET", "/v1/jobs/{}", "job", NULL, SG_ROLE_OFFICER, BODY_NONE, gw_route_job },
 	{ "POST", "/v1/jobs/{}/resume", "job_resume", "enroll", SG_ROLE_OFFICER, BODY_NONE,
 	  gw_route_job_resume },
+	{ "POST", "/v1/jobs/{}/abandon", "job_abandon", "enroll", SG_ROLE_OFFICER, BODY_NONE,
+	  gw_route_job_abandon },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

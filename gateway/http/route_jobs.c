@@ -3,7 +3,10 @@
  * job queued by route_enroll.c, as gw_jobs_describe tells it. POST
  * /v1/jobs/{id}/resume (role officer, no body): an enrolment whose
  * certificate waits to be collected polls again (gw_jobs_resume); 202
- * {"job","state"}, 404, 409, 503. Refusals are audited under "enroll". */
+ * {"job","state"}, 404, 409, 503. POST /v1/jobs/{id}/abandon (role
+ * officer, no body): such a job is given up (gw_jobs_abandon); 200
+ * {"job","state":"failed"}, 404, 409, 503. Refusals are audited under
+ * "enroll". */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -28,14 +31,17 @@ gw_route_job(struct gw_request *req, struct gw_response *resp)
 	gw_json(resp, 200, doc);
 }
 
-void
-gw_route_job_resume(struct gw_request *req, struct gw_response *resp)
+/* resume or abandon: the job's new state, or the refusal, audited. */
+static void
+settle(struct gw_request *req, struct gw_response *resp, int status,
+    int (*act)(struct gw_jobs *, const char *, const char *, const char *, char *, size_t, char *,
+    size_t))
 {
 	char why[200] = "", state[20] = "";
 	cJSON *doc;
 	int r;
 
-	r = gw_jobs_resume(req->gw->jobs, req->path_arg, req->client->name, req->request_id, state,
+	r = act(req->gw->jobs, req->path_arg, req->client->name, req->request_id, state,
 	    sizeof(state), why, sizeof(why));
 	if (r != 0) {
 		gw_error_r(resp, r, "%s", why);
@@ -49,5 +55,17 @@ gw_route_job_resume(struct gw_request *req, struct gw_response *resp)
 		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 		return;
 	}
-	gw_json(resp, 202, doc);
+	gw_json(resp, status, doc);
+}
+
+void
+gw_route_job_resume(struct gw_request *req, struct gw_response *resp)
+{
+	settle(req, resp, 202, gw_jobs_resume);
+}
+
+void
+gw_route_job_abandon(struct gw_request *req, struct gw_response *resp)
+{
+	settle(req, resp, 200, gw_jobs_abandon);
 }

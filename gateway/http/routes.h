@@ -4,7 +4,7 @@
  * route_info.c (/metrics), route_identities.c (GET /v1/identities),
  * route_sign.c, route_stamp.c, route_soap.c, route_audit.c
  * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
- * (/v1/jobs/{id}, /v1/jobs/{id}/resume). Each fills resp, refusals through gw_error_r. */
+ * (/v1/jobs/{id}, /v1/jobs/{id}/resume, /v1/jobs/{id}/abandon). Each fills resp, refusals through gw_error_r. */
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
 
@@ -24,5 +24,6 @@ void gw_route_enroll(struct gw_request *req, struct gw_response *resp);
 void gw_route_renew(struct gw_request *req, struct gw_response *resp);
 void gw_route_job(struct gw_request *req, struct gw_response *resp);
 void gw_route_job_resume(struct gw_request *req, struct gw_response *resp);
+void gw_route_job_abandon(struct gw_request *req, struct gw_response *resp);
 
 #endif

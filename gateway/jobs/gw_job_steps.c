@@ -413,8 +413,8 @@ give_up_polling(struct gw_jobs *j, struct job *job, const char *last)
 		return;
 	}
 	gw_job_set_detail(j, job, "the certificate waits to be collected (retrieval id %s kept after "
-	    "%u polls): resume with POST /v1/jobs/%s/resume; last answer: %s", job->retrieval_id,
-	    job->polls, job->id, last);
+	    "%u polls): resume with POST /v1/jobs/%s/resume, or give it up with .../abandon; last "
+	    "answer: %s", job->retrieval_id, job->polls, job->id, last);
 	sg_error("job %s (enroll %s): %s", job->id, job->identity, job->detail);
 	/* Once parked, a request thread may resume it (gw_jobs_resume, under
 	 * the lock): it is saved and audited as parked before that can be. */

@@ -318,10 +318,11 @@ gw_jobs_collect_pending(struct gw_jobs *j)
 }
 
 /* The worker never touches a parked job, so it changes here, under the
- * lock, like a job being queued. */
-int
-gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
-    char *state_out, size_t state_len, char *why, size_t whylen)
+ * lock, like a job being queued: it polls again (resume) or ends (abandon).
+ * The entry saying so is durable before the change is saved. */
+static int
+settle_parked(struct gw_jobs *j, const char *id, int abandon, const char *client,
+    const char *request_id, char *state_out, size_t state_len, char *why, size_t whylen)
 {
 	char old_detail[sizeof(((struct job *)0)->detail)];
 	struct job *job = NULL;
@@ -339,7 +340,8 @@ gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char
 	}
 	if (!gw_job_parked(job)) {
 		r = sg_why(SG_ERR_CONFLICT, why, whylen, "job %s is %s: only a job whose certificate "
-		    "waits to be collected (collect_pending) resumes", job->id, job->state);
+		    "waits to be collected (collect_pending) %s", job->id, job->state,
+		    abandon ? "is abandoned" : "resumes");
 		goto out;
 	}
 	if (gw_audit_failing(j->gw, GW_AUDIT_REFUSE_MS)) {
@@ -347,24 +349,51 @@ gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char
 		goto out;
 	}
 	memcpy(old_detail, job->detail, sizeof(old_detail));
-	sg_msg(job->detail, sizeof(job->detail), "resumed by %s: GetCertificate again with retrieval "
-	    "id %s (SignNewCertificate is never resent)", client, job->retrieval_id);
-	gw_job_put_state(job, "waiting_authority");
-	if ((r = gw_job_audit_by(j, job, "ok", NULL, client, request_id)) != 0) {
+	if (abandon) {
+		sg_msg(job->detail, sizeof(job->detail), "abandoned by %s: the certificate ordered "
+		    "under retrieval id %s was not collected; a new enrolment needs new transfer "
+		    "codes", client, job->retrieval_id);
+		gw_job_put_state(job, "failed");
+		r = gw_job_audit_by(j, job, "error", "abandoned", client, request_id);
+	} else {
+		sg_msg(job->detail, sizeof(job->detail), "resumed by %s: GetCertificate again with "
+		    "retrieval id %s (SignNewCertificate is never resent)", client, job->retrieval_id);
+		gw_job_put_state(job, "waiting_authority");
+		r = gw_job_audit_by(j, job, "ok", NULL, client, request_id);
+	}
+	if (r != 0) {
 		memcpy(job->detail, old_detail, sizeof(old_detail));
 		gw_job_put_state(job, "collect_pending");
 		r = sg_why(SG_ERR_AUDIT, why, whylen, "the audit log cannot be written; nothing was done");
 		goto out;
 	}
-	job->polls = 0;
-	job->next_at = time(NULL);
+	if (!abandon) {
+		job->polls = 0;
+		job->next_at = time(NULL);
+	}
 	gw_job_save(j, job);
-	sg_info("job %s (enroll %s) resumed by %s", job->id, job->identity, client);
+	sg_info("job %s (enroll %s) %s by %s", job->id, job->identity,
+	    abandon ? "abandoned" : "resumed", client);
 	sg_msg(state_out, state_len, "%s", job->state);
-	pthread_cond_signal(&j->wake);
+	if (!abandon)
+		pthread_cond_signal(&j->wake);
 out:
 	pthread_mutex_unlock(&j->lock);
 	return r;
+}
+
+int
+gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
+    char *state_out, size_t state_len, char *why, size_t whylen)
+{
+	return settle_parked(j, id, 0, client, request_id, state_out, state_len, why, whylen);
+}
+
+int
+gw_jobs_abandon(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
+    char *state_out, size_t state_len, char *why, size_t whylen)
+{
+	return settle_parked(j, id, 1, client, request_id, state_out, state_len, why, whylen);
 }
 
 /* --- the worker --- */

@@ -59,5 +59,10 @@ struct cJSON *gw_jobs_collect_pending(struct gw_jobs *j);
  * nothing changes), with why. state_out (20 bytes) gets the new state. */
 int gw_jobs_resume(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
     char *state_out, size_t state_len, char *why, size_t whylen);
+/* The officer gives a collect_pending job up: it fails ("abandoned"),
+ * its identity may enrol again (with new transfer codes: the ordered
+ * certificate is never collected). The same errors and entry as resume. */
+int gw_jobs_abandon(struct gw_jobs *j, const char *id, const char *client, const char *request_id,
+    char *state_out, size_t state_len, char *why, size_t whylen);
 
 #endif

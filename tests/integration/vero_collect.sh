@@ -12,7 +12,9 @@
 #  - every ErrorInfo's code and message is in the job and in its audit
 #    entry, whose members keep their fixed order;
 #  - a final answer (SignNewCertificate FAIL: no RetrievalId to collect)
-#    still ends the job.
+#    still ends the job;
+#  - POST /v1/jobs/{id}/abandon (the officer only) gives a waiting job up:
+#    it fails, audited, polls no more, and its identity may enrol again.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 PY=${SG_PYTHON:-/usr/bin/python3}
@@ -48,7 +50,8 @@ jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg sca "$SIM/service-ca
     .identities += [
         {name: "vero-late", key_label: "vero-late", issuer: "vero", uses: [], customer_id: $cust},
         {name: "vero-park", key_label: "vero-park", issuer: "vero", uses: [], customer_id: $cust},
-        {name: "vero-refused", key_label: "vero-refused", issuer: "vero", uses: [], customer_id: $cust}] |
+        {name: "vero-refused", key_label: "vero-refused", issuer: "vero", uses: [], customer_id: $cust},
+        {name: "vero-abandon", key_label: "vero-abandon", issuer: "vero", uses: [], customer_id: $cust}] |
     .clients += [{name: "officer", token_sha256: $officer, roles: ["officer"]}]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
@@ -203,7 +206,39 @@ expect_eq "  no GetCertificate for it, SignNewCertificate once" "$(sent getCerti
 expect_error "  and it does not resume" 409 conflict "$(api officer POST "/v1/jobs/$REFUSED_JOB/resume")"
 sim_config '{"extra_errors": []}'
 
-expect_no_secret "$TPW" "$TPW2" "$TPW3"
+# --- abandoning a waiting job: the officer only; the identity may enrol again -----------
+simcurl -X POST -H 'Content-Type: application/json' -d '{}' "$SIM_ROOT/sim/reset-requests" >/dev/null
+sim_config '{"fail_polls": 1000}'
+read -r TID4 TPW4 <<< "$(transfer)"
+expect_eq "an enrolment whose certificate is never collected" "$(enroll vero-abandon "$TID4" "$TPW4")" 202
+GONE_JOB=$(jq -r .job "$W/body")
+wait_until 60 "the job waits to be collected" job_state_is "$GONE_JOB" collect_pending &&
+    pass "the job is collect_pending"
+expect_match "  its detail names the way out" "$(jq -r .detail "$W/body")" "or give it up with \\.\\.\\./abandon"
+read -r TID5 TPW5 <<< "$(transfer)"
+expect_error "  a second enrolment of the identity meanwhile" 409 conflict "$(enroll vero-abandon "$TID5" "$TPW5")"
+expect_error "abandon by the monitor" 403 forbidden "$(api monitor POST "/v1/jobs/$GONE_JOB/abandon")"
+expect_error "abandon of a job that is done" 409 conflict "$(api officer POST "/v1/jobs/$LATE_JOB/abandon")"
+expect_error "abandon of an unknown job" 404 not_found "$(api officer POST "/v1/jobs/0123456789abcdef0123456789abcdef/abandon")"
+expect_eq "  the job still waits" "$(api officer GET "/v1/jobs/$GONE_JOB" >/dev/null; jq -r .state "$W/body")" collect_pending
+expect_eq "the officer abandons it" "$(api officer POST "/v1/jobs/$GONE_JOB/abandon" -D "$W/hdr")" 200
+GONE_RID=$(request_id)
+expect_eq "  answered with the job and its state" "$(jq -c . "$W/body")" "{\"job\":\"$GONE_JOB\",\"state\":\"failed\"}"
+expect_eq "  the job is failed" "$(api officer GET "/v1/jobs/$GONE_JOB" >/dev/null; jq -r .state "$W/body")" failed
+expect_match "  saying so" "$(jq -r .detail "$W/body")" "^abandoned by officer: the certificate ordered under retrieval id [0-9a-f]{32} was not collected"
+check "the abandonment is audited" audit_job "$GONE_JOB" failed
+expect_eq "  in the officer's name and request" "$(jq -r '"\(.type) \(.outcome) \(.error) \(.client) \(.request_id)"' "$W/entry.json")" \
+    "enroll error abandoned officer $GONE_RID"
+expect_eq "/readyz no longer lists it" "$(api monitor GET /readyz; jq -c '.collect_pending // {}' "$W/body")" '200{}'
+expect_error "a second abandon" 409 conflict "$(api officer POST "/v1/jobs/$GONE_JOB/abandon")"
+expect_error "an abandoned job does not resume" 409 conflict "$(api officer POST "/v1/jobs/$GONE_JOB/resume")"
+expect_eq "  and nothing more was sent for it" "$(sent getCertificate) $(sent signNewCertificate)" "$POLL_MAX 1"
+sim_config '{"fail_polls": 0}'
+expect_eq "the identity enrols again, with new transfer codes" "$(enroll vero-abandon "$TID5" "$TPW5")" 202
+expect_eq "  and that enrolment finishes" "$(wait_job "$(jq -r .job "$W/body")")" done
+check "pkcs11-tool reads its certificate on the token" on_token vero-abandon
+
+expect_no_secret "$TPW" "$TPW2" "$TPW3" "$TPW4" "$TPW5"
 check "the audit chain verifies" audit_verify "$W/audit"
 stop_gateway
 end_sim
