@@ -9,6 +9,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include <xmlsec/xmlsec.h>
@@ -226,13 +227,35 @@ int
 gw_xmlverify_load_ca(const char *ca_file, X509_STORE **storep)
 {
 	X509_STORE *store = NULL;
+	X509 *cert = NULL;
+	BIO *in = NULL;
+	size_t n = 0, roots = 0;
 	int r = SG_ERR_ALLOC;
 
 	*storep = NULL;
 	if ((store = X509_STORE_new()) == NULL)
 		goto out;
-	if (X509_STORE_load_file(store, ca_file) != 1) {
-		sg_error("%s: no certificate could be read from it", ca_file);
+	if ((in = BIO_new_file(ca_file, "r")) == NULL) {
+		sg_error("%s: cannot be read", ca_file);
+		r = SG_ERR_IO;
+		goto out;
+	}
+	/* Every certificate goes into the store. OpenSSL takes a self-signed
+	 * one as a trust anchor and any other as an intermediate it may build
+	 * a chain through, never as an anchor (no X509_V_FLAG_PARTIAL_CHAIN):
+	 * a leaf-only signer chains through the file's intermediates to one
+	 * of its roots, or not at all. */
+	while ((cert = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, cert) != 1)
+			goto out;
+		roots += X509_self_signed(cert, 0) == 1;
+		n++;
+		X509_free(cert);
+		cert = NULL;
+	}
+	if (n == 0 || roots == 0) {
+		sg_error("%s: %s", ca_file, n == 0 ? "no certificate could be read from it" :
+		    "holds no root (self-signed) certificate for a chain to end at");
 		r = SG_ERR_PARSE;
 		goto out;
 	}
@@ -240,6 +263,8 @@ gw_xmlverify_load_ca(const char *ca_file, X509_STORE **storep)
 	store = NULL;
 	r = 0;
 out:
+	X509_free(cert);
+	BIO_free(in);
 	X509_STORE_free(store);
 	ERR_clear_error();
 	return r;

@@ -31,8 +31,12 @@ void gw_xmlverify_global_cleanup(void);
 int gw_xmlverify(xmlNodePtr sig, X509 *signer, int allow_sha1, xmlNodePtr *refs,
     size_t max_refs, size_t *n_refs, char *why, size_t whylen);
 
-/* The trust anchors in a PEM file. SG_ERR_IO, SG_ERR_PARSE (no
- * certificate in it), SG_ERR_ALLOC. */
+/* The certificates of a PEM file, for gw_xmlverify_chain: its
+ * self-signed ones are the trust anchors, the others intermediates a chain
+ * may go through (an answer that carries only its signer's certificate
+ * needs the signer's issuing CAs here, with their root). SG_ERR_IO,
+ * SG_ERR_PARSE (no certificate, or no self-signed one, in it),
+ * SG_ERR_ALLOC. */
 int gw_xmlverify_load_ca(const char *ca_file, X509_STORE **storep);
 /* 0 when cert (with the untrusted intermediates in chain, may be NULL)
  * chains to an anchor in store and every certificate on the way is valid

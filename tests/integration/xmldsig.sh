@@ -6,7 +6,8 @@
 # (References to wsu:Ids), RSA and ECDSA, SHA-1 and SHA-2; a changed
 # document does not. gw_xmlverify (xmlsec) accepts signatures xmlsec1
 # made, InclusiveNamespaces PrefixList included, and refuses tampering,
-# SHA-1 unless allowed, untrusted signers and foreign references.
+# SHA-1 unless allowed, untrusted signers, CA files without a root and
+# foreign references.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 W=$SG_WORK
 XSD=$SG_SRCDIR/tests/sim/vero-certservice/CertificateServices.xsd
@@ -44,6 +45,9 @@ check_exit 1 "gw_xmlverify refuses it" xmldsig-probe verify --ca "$W/ca-x.pem" <
 expect_match "with a reason" "$(cat "$W/last.err")" 'does not verify'
 check_exit 1 "a signer from another CA is refused" xmldsig-probe verify --ca "$W/ca-other.pem" < "$W/renew-signed.xml"
 expect_match "as untrusted" "$(cat "$W/last.err")" 'not trusted'
+check_exit 1 "a CA file without a root (self-signed) certificate is refused" \
+    xmldsig-probe verify --ca "$W/rsa.pem" < "$W/renew-signed.xml"
+expect_match "  when it is loaded, not as an untrusted signer" "$(cat "$W/last.err")" 'no CA certificate'
 # A comment and an indented copy: C14N drops comments and keeps whitespace.
 printf '<!-- before -->\n<r:Doc xmlns:r="urn:r">\n  <a>x</a><!-- inside -->\n</r:Doc>\n' > "$W/comments.xml"
 check "a document with comments and whitespace signs" probe_sign --key rsa < "$W/comments.xml"
