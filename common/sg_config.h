@@ -129,11 +129,32 @@ struct sg_wssec_settings {
 	 * https://brugerdatabasen.stil.dk/bpi/common/3. Required when either
 	 * exists, else NULL. */
 	char *header_namespace;
-	int verify_response;		/* true */
+	/* Whether a 2xx answer must carry a valid WS-Security signature.
+	 * Preset stil-ipl: false (IPL's answers are unsigned: the TLS server
+	 * authentication against ca_file is what vouches for them); stil-bpi
+	 * and no preset: true. docs/authorities.md section 3. */
+	int verify_response;
 	char *response_signer_ca_file;	/* set whenever verify_response is */
+	/* The url has SG_WSSEC_OPERATION_MARK in its path: each call names
+	 * its operation, which replaces the mark (IPL's one URL per operation). */
+	int url_per_operation;
+	char **operations;		/* allow-list (only with url_per_operation), or NULL: any */
+	size_t n_operations;
 	unsigned int timeout_ms;	/* 10000: one call, retries included */
 	unsigned int retries;		/* 2 (0-5): only when the call cannot have arrived */
 };
+
+/* The mark in a wssec-soap url that a call's operation name replaces. */
+#define SG_WSSEC_OPERATION_MARK	"{operation}"
+/* Longest operation name. */
+#define SG_WSSEC_OPERATION_MAX	64
+
+/* 0 when op may be sent to the wssec-soap authority ws: a name of
+ * 1..SG_WSSEC_OPERATION_MAX characters from [A-Za-z0-9_-] starting with a
+ * letter (so never "/", ".", "?", "#" or "%": it cannot steer the URL
+ * elsewhere) and, when ws has an allow-list, on it. SG_ERR_INVALID_ARG:
+ * not such a name; SG_ERR_NOT_FOUND: not on the list. */
+int sg_wssec_operation_check(const struct sg_wssec_settings *ws, const char *op);
 
 struct sg_authority {
 	char *name;			/* its key in $.authorities */

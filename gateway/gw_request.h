@@ -46,6 +46,7 @@ struct gw_request {
 
 /* Longest Content-Type relayed from an authority. */
 #define GW_CONTENT_TYPE_MAX 128
+#define GW_AUTHORITY_URL_MAX 512
 
 struct gw_response {
 	int status;
@@ -54,6 +55,9 @@ struct gw_response {
 	struct sg_buf body;
 	const char *allow;		/* Allow header for 405, static */
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
+	/* X-Authority-URL: where a relayed SOAP answer came from, or NULL. */
+	const char *authority_url;
+	char authority_url_buf[GW_AUTHORITY_URL_MAX];
 };
 
 #endif

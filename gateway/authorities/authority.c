@@ -78,13 +78,13 @@ gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned c
 
 int
 gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
-    const char *http_action, const char *request_id, struct gw_soap_result *res, char *why,
-    size_t whylen)
+    const char *http_action, const char *operation, const char *request_id,
+    struct gw_soap_result *res, char *why, size_t whylen)
 {
 	if (auth->ops->call == NULL)
 		return SG_ERR_UNSUPPORTED;
-	return auth->ops->call(auth->state, envelope, len, http_action, request_id, res, why,
-	    whylen);
+	return auth->ops->call(auth->state, envelope, len, http_action, operation, request_id,
+	    res, why, whylen);
 }
 
 int
@@ -131,5 +131,6 @@ gw_soap_result_clear(struct gw_soap_result *res)
 	sg_buf_free(&res->body);
 	free(res->content_type);
 	free(res->message_id);
+	free(res->url);
 	memset(res, 0, sizeof(*res));
 }

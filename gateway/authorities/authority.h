@@ -37,6 +37,7 @@ struct gw_soap_result {
 	char digest[80];
 	char *message_id;		/* new: the wsa:MessageID sent, or NULL */
 	int verified;			/* 1: the response signature was checked and holds */
+	char *url;			/* new: the URL the message went to, or NULL */
 };
 
 /* One authority type. The entry points a type does not offer are NULL;
@@ -62,7 +63,8 @@ struct gw_authority_ops {
 	    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
 	/* use "soap" */
 	int (*call)(void *state, const void *envelope, size_t len, const char *http_action,
-	    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen);
+	    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
+	    size_t whylen);
 	/* an issuer's certificate operations */
 	int (*sign_new)(void *state, const struct sg_identity *id, const char *transfer_id,
 	    const char *transfer_password, X509_REQ *csr, struct gw_vero_result *res, char *why,
@@ -103,8 +105,8 @@ void gw_authority_close(struct gw_authority *auth);	/* accepts NULL */
 int gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
     size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
 int gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
-    const char *http_action, const char *request_id, struct gw_soap_result *res, char *why,
-    size_t whylen);
+    const char *http_action, const char *operation, const char *request_id,
+    struct gw_soap_result *res, char *why, size_t whylen);
 int gw_authority_sign_new(struct gw_authority *auth, const struct sg_identity *id,
     const char *transfer_id, const char *transfer_password, X509_REQ *csr,
     struct gw_vero_result *res, char *why, size_t whylen);

@@ -30,7 +30,10 @@ struct gw_soap {
 	const struct sg_authority *authority;
 	struct sgp11_key *key;
 	struct gw_forward *forward;
-	char *path;			/* the URL's path (and query), for gw_forward_post */
+	char *base;			/* "https://host[:port]" of the URL */
+	/* The URL's path (and query), for gw_forward_post; with
+	 * SG_WSSEC_OPERATION_MARK in it when the url has one per operation. */
+	char *path;
 	char *token_b64;		/* the identity's certificate, base64 DER */
 	X509_STORE *response_ca;	/* verify_response: the response signer's anchors */
 };
@@ -94,8 +97,10 @@ gw_soap_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_
 		r = SG_ERR_ALLOC;
 		goto fail;
 	}
-	if ((r = split_url(a->url, &base, &s->path)) != 0)
+	if ((r = split_url(a->url, &base, &s->path)) != 0 || (s->base = strdup(base)) == NULL) {
+		r = r != 0 ? r : SG_ERR_ALLOC;
 		goto fail;
+	}
 	if (ws->verify_response &&
 	    (r = gw_xmlverify_load_ca(ws->response_signer_ca_file, &s->response_ca)) != 0) {
 		sg_why(r, why, whylen, "response_signer_ca_file %s: %s", ws->response_signer_ca_file,
@@ -132,6 +137,7 @@ gw_soap_free(struct gw_soap *s)
 	gw_forward_free(s->forward);
 	X509_STORE_free(s->response_ca);
 	free(s->token_b64);
+	free(s->base);
 	free(s->path);
 	free(s);
 }
@@ -160,9 +166,61 @@ profile_sha1(const struct sg_wssec_settings *ws)
 	return ws->signature == SG_XMLSIG_RSA_SHA1 || ws->digest == SG_XMLDIGEST_SHA1;
 }
 
+/* The path the message goes to (*pathp new) and the whole URL (res->url):
+ * the authority's, with operation in place of the mark when it has one
+ * URL per operation. SG_ERR_PARSE with why for the caller when operation
+ * is missing, not an operation name, not on the allow-list, or given to
+ * an authority with one URL. */
+static int
+call_path(const struct gw_soap *s, const char *operation, char **pathp,
+    struct gw_soap_result *res, char *why, size_t whylen)
+{
+	const struct sg_wssec_settings *ws = &s->authority->wssec;
+	const char *name = s->authority->name, *mark;
+	size_t mark_len = strlen(SG_WSSEC_OPERATION_MARK), n;
+	char *path;
+	int r;
+
+	*pathp = NULL;
+	if (!ws->url_per_operation) {
+		if (operation != NULL)
+			return sg_why(SG_ERR_PARSE, why, whylen, "%s has one URL for every "
+			    "operation: name none", name);
+		path = strdup(s->path);
+	} else {
+		if (operation == NULL)
+			return sg_why(SG_ERR_PARSE, why, whylen, "%s has one URL per operation: "
+			    "name it with ?operation=", name);
+		/* A refused name is not repeated: it may hold anything. */
+		if ((r = sg_wssec_operation_check(ws, operation)) == SG_ERR_NOT_FOUND)
+			return sg_why(SG_ERR_PARSE, why, whylen, "operation \"%s\" is not one %s "
+			    "allows", operation, name);
+		if (r != 0)
+			return sg_why(SG_ERR_PARSE, why, whylen, "?operation= is not an operation "
+			    "name for %s: a letter, then at most %d letters, digits, \"_\" or \"-\"",
+			    name, SG_WSSEC_OPERATION_MAX - 1);
+		mark = strstr(s->path, SG_WSSEC_OPERATION_MARK);
+		n = strlen(s->path) - mark_len + strlen(operation) + 1;
+		if ((path = malloc(n)) != NULL)
+			(void)snprintf(path, n, "%.*s%s%s", (int)(mark - s->path), s->path, operation,
+			    mark + mark_len);
+	}
+	if (path == NULL)
+		return SG_ERR_ALLOC;
+	n = strlen(s->base) + strlen(path) + 1;
+	if ((res->url = malloc(n)) == NULL) {
+		free(path);
+		return SG_ERR_ALLOC;
+	}
+	(void)snprintf(res->url, n, "%s%s", s->base, path);
+	*pathp = path;
+	return 0;
+}
+
 int
 gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *http_action,
-    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen)
+    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
+    size_t whylen)
 {
 	const struct sg_wssec_settings *ws = &s->authority->wssec;
 	const char *name = s->authority->name;
@@ -171,13 +229,17 @@ gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *ht
 	char content_type[GW_WSSEC_ACTION_MAX + 64], action_header[GW_WSSEC_ACTION_MAX + 16];
 	char id_header[128];
 	const char *headers[2], *ctype;
+	char *path = NULL;
 	size_t n_headers = 0;
 	int n, ok, r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&reply, 0, sizeof(reply));
+	memset(&msg, 0, sizeof(msg));
 	sg_buf_init(&res->body, 0);
 	why[0] = '\0';
+	if ((r = call_path(s, operation, &path, res, why, whylen)) != 0)
+		return r;
 	r = gw_wssec_sign(envelope, len, ws, s->key, s->token_b64, http_action,
 	    len + WSSEC_OVERHEAD + 2 * strlen(s->token_b64), &msg, why, whylen);
 	if (r != 0)
@@ -208,7 +270,7 @@ gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *ht
 		goto out;
 	}
 	headers[n_headers++] = id_header;
-	r = gw_forward_post(s->forward, s->path, ctype, msg.wire.data, msg.wire.len, headers,
+	r = gw_forward_post(s->forward, path, ctype, msg.wire.data, msg.wire.len, headers,
 	    n_headers, &reply);
 	if (r == SG_ERR_TIMEOUT) {
 		sg_msg(why, whylen, "%s: no answer in time", name);
@@ -244,6 +306,7 @@ gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *ht
  out:
 	gw_forward_reply_free(&reply);
 	gw_wssec_signed_free(&msg);
+	free(path);
 	return r;
 }
 
@@ -269,9 +332,11 @@ soap_close(void *state)
 
 static int
 soap_call(void *state, const void *envelope, size_t len, const char *http_action,
-    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen)
+    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
+    size_t whylen)
 {
-	return gw_soap_call(state, envelope, len, http_action, request_id, res, why, whylen);
+	return gw_soap_call(state, envelope, len, http_action, operation, request_id, res, why,
+	    whylen);
 }
 
 const struct gw_authority_ops gw_authority_soap_ops = {

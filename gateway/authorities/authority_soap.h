@@ -32,17 +32,22 @@ void gw_soap_free(struct gw_soap *s);
 
 /* Sign the caller's len-byte envelope and post it to the authority.
  * http_action: the caller's SOAPAction (SOAP 1.1) or Content-Type action
- * parameter (SOAP 1.2), NULL when none; request_id is sent along as
- * X-Request-ID. res is cleared first; release it with
+ * parameter (SOAP 1.2), NULL when none. operation: the operation whose URL
+ * the message goes to when the authority's url has one per operation
+ * (SG_WSSEC_OPERATION_MARK; required then, and refused otherwise);
+ * checked with sg_wssec_operation_check before anything is signed or
+ * sent. request_id is sent along as X-Request-ID. res is cleared first
+ * (res->url: where the message went); release it with
  * gw_soap_result_clear whatever the result.
  * 0 when the authority answered and, where the profile asks, a 2xx answer
  * carries a valid response signature; non-2xx answers (SOAP Faults) are
- * relayed unverified. SG_ERR_PARSE: the envelope was refused (why is for
- * the caller). SG_ERR_AUTHORITY: no usable answer (transport, too large,
+ * relayed unverified. SG_ERR_PARSE: the envelope or the operation was
+ * refused (why is for the caller). SG_ERR_AUTHORITY: no usable answer (transport, too large,
  * the response signature does not hold: why says which; the body is then
  * dropped). SG_ERR_TIMEOUT. SG_ERR_TOKEN_LOST: the key went away (recover
  * and call again with a fresh adapter). SG_ERR_TOKEN, SG_ERR_ALLOC. */
 int gw_soap_call(struct gw_soap *s, const void *envelope, size_t len, const char *http_action,
-    const char *request_id, struct gw_soap_result *res, char *why, size_t whylen);
+    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
+    size_t whylen);
 
 #endif

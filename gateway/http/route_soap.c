@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* POST /v1/soap/{authority}: an internal service's unsigned SOAP envelope
- * is signed with a soap identity's key on the token (WS-Security), sent to
- * the authority over mutual TLS with the same key, and the authority's
- * answer is returned as it came: status, body bytes, Content-Type. Every
- * outcome is audited (type "soap") before the answer. */
+/* POST /v1/soap/{authority}[?identity=][&operation=]: an internal
+ * service's unsigned SOAP envelope is signed with a soap identity's key on
+ * the token (WS-Security), sent to the authority over mutual TLS with the
+ * same key, and the authority's answer is returned as it came: status,
+ * body bytes, Content-Type, with X-Authority-URL naming where it went.
+ * operation picks the URL of an authority with one per operation. Every
+ * outcome is audited (type "soap", with the operation and URL) before the
+ * answer. */
 #include "config.h"
 
 #include <stdio.h>
@@ -132,7 +135,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	struct gw_snapshot *fresh = NULL;
 	const struct sg_authority *a;
 	const struct gw_identity *id;
-	const char *name, *error = NULL, *extra_keys[2], *extra_values[2];
+	const char *name, *operation, *error = NULL, *extra_keys[4], *extra_values[4];
 	struct gw_soap_result res;
 	struct sg_audit_entry e;
 	char action[GW_WSSEC_ACTION_MAX + 1], why[GW_SOAP_WHY_MAX] = "", status_text[16];
@@ -143,6 +146,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 
 	memset(&res, 0, sizeof(res));
 	name = req->query(req, "identity");
+	operation = req->query(req, "operation");
 	a = sg_config_authority(req->snap->cfg, req->path_arg);
 	if (a == NULL || a->type != SG_AUTHORITY_WSSEC_SOAP) {
 		gw_error_r(resp, SG_ERR_NOT_FOUND, "no SOAP authority named \"%.64s\"",
@@ -178,7 +182,7 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	/* While the token is away: 503 at once, counted for the outage. */
 	if (gw_token_refuses(gw, resp))
 		goto out;
-	r = gw_authority_call(id->authority, req->body.data, req->body.len, action,
+	r = gw_authority_call(id->authority, req->body.data, req->body.len, action, operation,
 	    req->request_id, &res, why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		/* Nothing reached the authority: sign again with fresh keys. */
@@ -191,8 +195,18 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 			    GW_ADMIT_OK || (admitted = ready_to_call(req, id, resp)) != GW_ADMIT_OK)
 				goto refused;
 			r = gw_authority_call(id->authority, req->body.data, req->body.len, action,
-			    req->request_id, &res, why, sizeof(why));
+			    operation, req->request_id, &res, why, sizeof(why));
 		}
+	}
+	/* The operation and URL reached; an operation refused before any URL
+	 * was made is in the detail instead. */
+	if (operation != NULL && res.url != NULL) {
+		extra_keys[n_extra] = "operation";
+		extra_values[n_extra++] = operation;
+	}
+	if (res.url != NULL) {
+		extra_keys[n_extra] = "url";
+		extra_values[n_extra++] = res.url;
 	}
 	if (res.digest[0] != '\0')
 		gw_metrics_authority(gw->metrics, a->name, authority_outcome(r, &res));
@@ -239,6 +253,10 @@ gw_route_soap(struct gw_request *req, struct gw_response *resp)
 	}
 	resp->status = res.status;
 	relay_content_type(resp, res.content_type, version);
+	if (res.url != NULL && strlen(res.url) < sizeof(resp->authority_url_buf)) {
+		memcpy(resp->authority_url_buf, res.url, strlen(res.url) + 1);
+		resp->authority_url = resp->authority_url_buf;
+	}
 	goto out;
  refused:
 	gw_audit_refusal(req, resp, admitted == GW_ADMIT_AUTH_FAILURE ? "auth_failure" : "soap",

@@ -195,6 +195,7 @@ expect_match "example: the simulator counted the stamp" "$ex_out" '"org-stamp-1"
 expect_match "example: the audit log counted it too" "$ex_out" '"identity":"dvv-interface".*"stamps":1'
 expect_match "example: token listing" "$ex_out" 'local-seal +rsa:2048'
 expect_match "example: the SOAP call was accepted" "$ex_out" '^accepted$'
+expect_match "example: another BPI operation at the same URL" "$ex_out" '^hentGrupper accepted$'
 expect_match "example: xmlsec1 verified what went on the wire" "$ex_out" '^OK$'
 
 # --- the README's SOAP example, as written there ---

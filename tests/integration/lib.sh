@@ -390,8 +390,11 @@ S11=http://schemas.xmlsoap.org/soap/envelope/
 WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
 WSA=http://www.w3.org/2005/08/addressing
 UDB=https://brugerdatabasen.stil.dk/bpi/common/3
-# The STIL BPI operation the tests call (hentData) and its wsa:Action.
-BPI_ACTION=https://brugerdatabasen.stil.dk/bpi/wsiinst/6/hentData
+# The STIL BPI operation the tests call (hentInstitution, as in
+# LRU-Digital/STIL.ServiceClient StilWsiInstServiceClient.cs), its
+# namespace and its wsa:Action ({service URL}/{operation}).
+BPI_NS=https://brugerdatabasen.stil.dk/bpi/wsiinst/6
+BPI_ACTION=$BPI_NS/hentInstitution
 
 # --- signing load, for the token outage tests ---------------------------------
 

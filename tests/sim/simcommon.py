@@ -185,9 +185,10 @@ def days_from_now(days):
 
 
 def build_cert(subject, pubkey, issuer_cert, issuer_key, not_before, not_after, *, ca,
-               key_usage, eku=None, san=None):
+               key_usage, eku=None, san=None, path_length=0):
     """A certificate signed with ISSUER_KEY (SHA-256); ISSUER_CERT None
-    makes it self-signed. basicConstraints and keyUsage are critical."""
+    makes it self-signed. basicConstraints (a CA's pathLenConstraint is
+    PATH_LENGTH) and keyUsage are critical."""
     b = (x509.CertificateBuilder()
          .subject_name(subject)
          .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
@@ -195,7 +196,7 @@ def build_cert(subject, pubkey, issuer_cert, issuer_key, not_before, not_after, 
          .serial_number(x509.random_serial_number())
          .not_valid_before(not_before)
          .not_valid_after(not_after)
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
          .add_extension(key_usage, critical=True)
          .add_extension(x509.SubjectKeyIdentifier.from_public_key(pubkey), critical=False))
     aki_key = issuer_cert.public_key() if issuer_cert is not None else pubkey
@@ -207,15 +208,15 @@ def build_cert(subject, pubkey, issuer_cert, issuer_key, not_before, not_after, 
     return b.sign(issuer_key, hashes.SHA256())
 
 
-def ensure_ca(d, name, subject):
+def ensure_ca(d, name, subject, path_length=0):
     """Load DIR/NAME.pem+.key or make a new self-signed RSA-2048 CA (ten
-    years). Returns (key, cert)."""
+    years; PATH_LENGTH CAs may be below it). Returns (key, cert)."""
     pem, keyf = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
     if os.path.exists(pem) and os.path.exists(keyf):
         return load_key(keyf), load_cert(pem)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = build_cert(subject, key.public_key(), None, key, *days_from_now(3650), ca=True,
-                      key_usage=ku(sign=True, ca=True))
+                      key_usage=ku(sign=True, ca=True), path_length=path_length)
     write_key(keyf, key)
     write_cert(pem, cert)
     return key, cert

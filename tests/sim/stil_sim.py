@@ -4,9 +4,11 @@
 (Integrationsplatformen and UNI-Login BPI; "wssec-soap", docs/authorities.md
 section 3).
 
-It takes SOAP over HTTPS with TLS client authentication, checks the
+It takes SOAP 1.2 over HTTPS with TLS client authentication, checks the
 WS-Security 1.0 header (X.509 token profile) of every request and answers
-with a signed SOAP response, or with a SOAP Fault naming what was wrong.
+as the services' public clients show them (docs/authorities.md names the
+source of each behaviour): IPL unsigned, BPI signed, or with a SOAP Fault
+naming what was wrong.
 XML is parsed with lxml, signatures are verified and made with python-xmlsec
 (libxmlsec1), certificates are handled with `cryptography`: never with
 sealgate's code. Needs Debian's python3-lxml, python3-xmlsec and
@@ -18,16 +20,20 @@ Sub-commands:
   serve         --state DIR [--host 127.0.0.1] [--port N] [--ready-file FILE]
                 [--clock-offset-s N]
 
-Files in DIR (init keeps whatever already exists):
+Files in DIR (init keeps whatever already exists, except a service-ca from
+before service-ica, which could not issue it):
   server-ca.pem/.key, server.pem/.key   TLS server (localhost, 127.0.0.1, ::1)
   client-ca.pem/.key     issues the OCES3-style system certificates that
                          clients present in TLS and in the BinarySecurityToken
-  service-ca.pem/.key, service.pem/.key  the response signer (RSA-3072); the
-                         gateway's response_signer_ca_file is service-ca.pem
+  service-ca.pem/.key    the BPI response signer's root
+  service-ica.pem/.key   its issuing CA, under service-ca
+  service.pem/.key       the BPI response signer (RSA-3072), under service-ica;
+                         an answer carries only this certificate
+  service-chain.pem      service-ica.pem then service-ca.pem: the gateway's
+                         response_signer_ca_file (service-ca.pem alone
+                         cannot chain an answer)
   foreign-ca.pem/.key, foreign.pem/.key  a signer with the same subject from
                          another CA (fault foreign_signer)
-  seen-message-ids.json  {"urn:uuid:...": epoch seconds (sim clock)}: accepted
-                         BPI MessageIDs, kept one day
   counts.json            {"accepted": N, "rejected": N}
   issued/<serial>.pem    every certificate issue-client made
 State files are written atomically (temporary file, fsync, rename).
@@ -39,34 +45,32 @@ more only (OCES3 uses 3072), CSR signed with SHA-256/384/512; keyUsage
 digitalSignature, extendedKeyUsage clientAuth; --days (default 365).
 
 serve prints {"url":"https://127.0.0.1:PORT","port","pid","state","ca_file",
-"client_ca_file","service_ca_file"} on stdout and, once listening, writes it
-atomically to --ready-file (removed at exit). --port 0 picks a free port.
---clock-offset-s shifts the simulator's clock (used for Timestamps, the
-replay window and the response Timestamp).
+"client_ca_file","service_ca_file","service_chain_file"} on stdout and, once
+listening, writes it atomically to --ready-file (removed at exit). --port 0
+picks a free port. --clock-offset-s shifts the simulator's clock (used for
+Timestamps and the response Timestamp).
 
-Services (POST only; the path picks the SOAP version and the policy):
-  /ipl/...          SOAP 1.2, policy stil-ipl
-  /bpi/...          SOAP 1.2, policy stil-bpi
-  /soap11/ipl/...   SOAP 1.1, policy stil-ipl
-  /soap11/bpi/...   SOAP 1.1, policy stil-bpi
+Services (POST only, SOAP 1.2; the path picks the policy, any other is 404):
+  /services/VEU/{Operation}/v1   policy stil-ipl (IPL: one URL per operation;
+                                 Operation [A-Za-z][A-Za-z0-9]{0,63})
+  /bpi/{service}/{version}       policy stil-bpi (UNI-Login BPI, e.g.
+                                 /bpi/wsiinst/6; [a-z]{1,32} and [0-9]{1,4})
   policy     signed parts (all required)                 SignatureMethod       DigestMethod
   stil-ipl   Body, Timestamp                             rsa-sha1, rsa-sha256  sha1, sha256
   stil-bpi   Body, Timestamp, wsa:MessageID,             rsa-sha256            sha256
              UdbydersystemId, wsa:Action
 
 Request shape accepted (anything else is a SOAP Fault):
-  HTTP: Content-Type application/soap+xml (SOAP 1.2; parameters charset=utf-8
-    and action="..." optional) or text/xml (SOAP 1.1; charset=utf-8
-    optional) -- otherwise 415; SOAP 1.1 needs a SOAPAction header. A
-    non-empty action/SOAPAction must equal wsa:Action when both are present.
-    No query string; body <= 4 MiB (413).
-  XML: UTF-8, no DTD, no processing instructions. Envelope (the path's SOAP
-    namespace, else VersionMismatch) with exactly Header and Body; Body with
-    exactly one child element (the operation).
+  HTTP: Content-Type application/soap+xml (parameters charset=utf-8 and
+    action="..." optional) -- otherwise 415. A non-empty action must equal
+    wsa:Action when both are present. No query string; body <= 4 MiB (413).
+  XML: UTF-8, no DTD, no processing instructions. Envelope (SOAP 1.2, else
+    VersionMismatch) with exactly Header and Body; Body with exactly one
+    child element (the operation).
   Header: namespace-qualified blocks; exactly one wsse:Security, with
-    mustUnderstand "1" (or "true" in SOAP 1.2) and no role/actor; other
+    mustUnderstand "1" (or "true") and no role/actor; other
     blocks with mustUnderstand true must be wsa:* or UdbydersystemId, else
-    MustUnderstand. stil-bpi: wsa:MessageID (urn:uuid:<uuid>), wsa:Action and
+    MustUnderstand. stil-bpi: wsa:MessageID (any text), wsa:Action and
     UdbydersystemId (namespace https://brugerdatabasen.stil.dk/bpi/common/3),
     each once, as direct children of Header.
   wsse:Security holds exactly, in order:
@@ -81,14 +85,14 @@ Request shape accepted (anything else is a SOAP Fault):
       wsse:SecurityTokenReference/wsse:Reference URI="#<BST wsu:Id>"
       ValueType X509v3. No ds:Object.
 
-Order of checks on a service request, each failure a SOAP Fault (HTTP 500
-unless said otherwise; Sender/Client code with a subcode, Reason/faultstring
-"<subcode>: <why>"):
+Order of checks on a service request, each failure a SOAP Fault (Sender
+faults HTTP 400, the others 500, unless said otherwise; Sender code with a
+subcode, Reason "<subcode>: <why>"):
    1. path (404), method POST (405), framing (400/413), no query string
    2. TLS client certificate present (401 wsse:FailedAuthentication). One
       that does not chain to client-ca.pem (clientAuth) fails the handshake.
    3. fault "status" (any request from here on)
-   4. Content-Type (415), SOAPAction (SOAP 1.1)
+   4. Content-Type (415)
    5. XML, Envelope, Header blocks (VersionMismatch, MustUnderstand, Sender)
    6. wsse:Security layout (wsse:InvalidSecurity)
    7. BinarySecurityToken: types (wsse:UnsupportedSecurityToken), decoding
@@ -101,9 +105,8 @@ unless said otherwise; Sender/Client code with a subcode, Reason/faultstring
       Body, the Security header's Timestamp or BinarySecurityToken, or a
       direct child of Header (else "signature wrapping", wsse:InvalidSecurity)
   11. stil-bpi: wsa:MessageID, wsa:Action present
-      (wsa:MessageAddressingHeaderRequired), MessageID a urn:uuid
-      (wsa:InvalidAddressingHeader), UdbydersystemId present; wsa:Action
-      against the HTTP action (wsa:ActionMismatch)
+      (wsa:MessageAddressingHeaderRequired), UdbydersystemId present;
+      wsa:Action against the HTTP action (wsa:ActionMismatch)
   12. every part of the policy referenced ("Body not signed",
       wsse:InvalidSecurity)
   13. signature verified with xmlsec, key = the BST certificate, ids
@@ -112,10 +115,10 @@ unless said otherwise; Sender/Client code with a subcode, Reason/faultstring
   14. Timestamp (sim clock): Expires before Created (wsse:InvalidSecurity);
       Expires not after now (wsse:MessageExpired); Created more than 300 s
       after now (wsse:MessageExpired, "in the future")
-  15. stil-bpi: a MessageID accepted in the last 24 h is a replay
-      (wsse:InvalidSecurity, "replay"); remembered in seen-message-ids.json
-Then HTTP 200, SOAP of the path's version:
-  Header/wsse:Security(mustUnderstand 1){wsu:Timestamp (now, +300 s),
+Then HTTP 200:
+  stil-ipl: Envelope and Body only, no Header, no signature (as IPL's
+    sample answers), whatever the response faults below say.
+  stil-bpi: Header/wsse:Security(mustUnderstand 1){wsu:Timestamp (now, +300 s),
     wsse:BinarySecurityToken (service.pem), ds:Signature rsa-sha256 over Body
     and Timestamp: sha256 digests; exc-c14n with an InclusiveNamespaces
     PrefixList of every prefix in scope, on each Reference's Transform and
@@ -126,13 +129,13 @@ Then HTTP 200, SOAP of the path's version:
     request Body's child}</sim:Operation><sim:Policy>stil-bpi</sim:Policy>
     [<sim:MessageID>...</sim:MessageID>]<sim:Client>{RFC 4514 subject of
     the TLS client certificate}</sim:Client></sim:Received>
-  Faults carry Content-Type application/soap+xml or text/xml; SOAP 1.2:
-  Code/Value soap:Sender|Receiver|VersionMismatch|MustUnderstand with
-  Subcode/Value e.g. wsse:InvalidSecurity; SOAP 1.1: faultcode soap:Client|
-  Server|VersionMismatch|MustUnderstand, faultstring "<subcode>: <why>".
+  Faults carry Content-Type application/soap+xml: Code/Value soap:Sender|
+  Receiver|VersionMismatch|MustUnderstand with Subcode/Value e.g.
+  wsse:InvalidSecurity.
 
 Faults for testing the client's response checks (POST /sim/faults, members
-given are changed, the others kept; they stay until changed):
+given are changed, the others kept; they stay until changed; the first four
+change stil-bpi answers only):
   tamper_response    true: sign, then change Status "accepted" to
                      "Accepted" (the signature no longer verifies)
   unsigned_response  true: answer without a Security header
@@ -189,7 +192,7 @@ import simcommon
 from simcommon import (add_issue_client_arguments, add_serve_arguments, atomic_write, build_cert,
                        check_listen_address, client_csr, days_from_now, die, dump_json, ensure_ca,
                        ensure_leaf, init_tls_state, issue_client_cert, iso_utc, ku, listen,
-                       load_cert, log, name_from, require_state, run_command, serve_until_signal,
+                       load_cert, load_key, log, name_from, require_state, run_command, serve_until_signal,
                        server_tls_context, strict_json, utcnow)
 
 PROG = "stil_sim"
@@ -197,7 +200,6 @@ simcommon.set_prog(PROG)
 MAX_BODY = 4 * 1024 * 1024      # the gateway's default max_soap_bytes
 CAPTURE_MAX = 200
 FUTURE_SKEW_S = 300             # Created may be this far ahead of the sim clock
-REPLAY_WINDOW_S = 86400         # accepted MessageIDs are remembered this long
 RESPONSE_TTL_S = 300
 
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -236,8 +238,12 @@ HEADER_PARTS = {"{%s}MessageID" % WSA: "MessageID", "{%s}Action" % WSA: "Action"
 
 Soap = collections.namedtuple("Soap", "version ns content_type sender receiver true_values")
 SOAP12 = Soap("1.2", S12, "application/soap+xml", "Sender", "Receiver", ("1", "true"))
-SOAP11 = Soap("1.1", S11, "text/xml", "Client", "Server", ("1",))
-ROUTE_RE = re.compile(r"/(soap11/)?(ipl|bpi)/.*", re.S)
+# IPL: {base}/services/VEU/{Operation}/v1 (PensionDanmark/STIL.ServiceClient,
+# StilServiceClient.cs BuildUrl, StilVeuServiceClient.cs); BPI: one URL per
+# service, {base}/bpi/{service}/{version} (LRU-Digital/STIL.ServiceClient,
+# StilWsiInstServiceClient.cs: https://brugerdatabasen.stil.dk/bpi/wsiinst/6).
+IPL_ROUTE_RE = re.compile(r"/services/VEU/([A-Za-z][A-Za-z0-9]{0,63})/v1")
+BPI_ROUTE_RE = re.compile(r"/bpi/([a-z]{1,32})/([0-9]{1,4})")
 
 # Fault subcodes: (prefix, namespace, local name)
 WSSE_INVALID = ("wsse", WSSE, "InvalidSecurity")
@@ -248,11 +254,9 @@ WSSE_AUTH = ("wsse", WSSE, "FailedAuthentication")
 WSSE_CHECK = ("wsse", WSSE, "FailedCheck")
 WSSE_EXPIRED = ("wsse", WSSE, "MessageExpired")
 WSA_REQUIRED = ("wsa", WSA, "MessageAddressingHeaderRequired")
-WSA_INVALID = ("wsa", WSA, "InvalidAddressingHeader")
 WSA_ACTION = ("wsa", WSA, "ActionMismatch")
 
 TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
-URN_UUID_RE = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 NCNAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 CT_PARAM_RE = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s"]*)\s*')
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
@@ -286,12 +290,32 @@ def cmd_init(args):
     signer_subject = name_from([dk, (NameOID.ORGANIZATION_NAME, "stil-sim test service"),
                                 (ORGANIZATION_IDENTIFIER, "NTRDK-00000000"),
                                 (NameOID.COMMON_NAME, "stil-sim service signer")])
-    for name, cn in (("service", "stil-sim service CA"), ("foreign", "stil-sim foreign CA")):
-        ckey, ccert = ensure_ca(d, name + "-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, cn)]))
+    # BPI's answers carry only the signer's own certificate (LRU-Digital/
+    # STIL.ServiceClient, Tests/Samples/HentBrugersInstitutionstilknytninger
+    # Response_ValidResponse.xml: one BinarySecurityToken), so the service
+    # signer is issued by an intermediate the client must already hold:
+    # service-ca (root) -> service-ica -> service.
+    root = os.path.join(d, "service-ca.pem")
+    if os.path.exists(root) and (load_cert(root).extensions.get_extension_for_class(x509.BasicConstraints)
+                                 .value.path_length or 0) < 1:
+        # A state from before service-ica: that root may not issue CAs.
+        for f in ("service-ca.pem", "service-ca.key"):
+            os.remove(os.path.join(d, f))
+    rkey, rcert = ensure_ca(d, "service-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim service CA")]),
+                            path_length=1)
+    ensure_leaf(d, "service-ica", rkey, rcert, 2048, lambda pub: build_cert(
+        name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim service issuing CA")]), pub, rcert, rkey,
+        *days_from_now(1825), ca=True, key_usage=ku(sign=True, ca=True)))
+    icert = load_cert(os.path.join(d, "service-ica.pem"))
+    ikey = load_key(os.path.join(d, "service-ica.key"))
+    fkey, fcert = ensure_ca(d, "foreign-ca", name_from([dk, test_o, (NameOID.COMMON_NAME, "stil-sim foreign CA")]))
+    for name, ckey, ccert in (("service", ikey, icert), ("foreign", fkey, fcert)):
         ensure_leaf(d, name, ckey, ccert, 3072, lambda pub, ckey=ckey, ccert=ccert: build_cert(
             signer_subject, pub, ccert, ckey, *days_from_now(730), ca=False, key_usage=ku(sign=True)))
+    with open(os.path.join(d, "service-ica.pem"), "rb") as f, open(os.path.join(d, "service-ca.pem"), "rb") as g:
+        atomic_write(os.path.join(d, "service-chain.pem"), f.read() + g.read())
 
-    for fname, empty in (("seen-message-ids.json", {}), ("counts.json", {"accepted": 0, "rejected": 0})):
+    for fname, empty in (("counts.json", {"accepted": 0, "rejected": 0}),):
         path = os.path.join(d, fname)
         if not os.path.exists(path):
             atomic_write(path, dump_json(empty))
@@ -317,10 +341,14 @@ def cmd_issue_client(args):
 
 class SoapFault(Exception):
     """A refusal: CODE is Sender, Receiver, VersionMismatch or MustUnderstand
-    (SOAP 1.2 names; Client/Server in 1.1); SUBCODE one of the tuples above."""
+    (SOAP 1.2 names); SUBCODE one of the tuples above."""
 
-    def __init__(self, reason, subcode=None, code="Sender", status=500, outcome="rejected", headers=None):
+    def __init__(self, reason, subcode=None, code="Sender", status=None, outcome="rejected", headers=None):
         super().__init__(reason)
+        # SOAP 1.2 Part 2, the HTTP binding: a Sender fault is HTTP 400, the others 500
+        # (as IPL's HentUdbud_ErrorResponse_400.xml / _500.xml samples).
+        if status is None:
+            status = 400 if code == "Sender" else 500
         self.reason, self.subcode, self.code = reason, subcode, code
         self.status, self.outcome, self.headers = status, outcome, headers or {}
 
@@ -350,18 +378,14 @@ def fault_envelope(soap, fault):
     env = etree.Element("{%s}Envelope" % soap.ns, nsmap=nsmap)
     f = etree.SubElement(etree.SubElement(env, "{%s}Body" % soap.ns), "{%s}Fault" % soap.ns)
     code = "soap:" + soap_code(soap, fault.code)
-    if soap is SOAP12:
-        c = etree.SubElement(f, "{%s}Code" % S12)
-        etree.SubElement(c, "{%s}Value" % S12).text = code
-        if fault.subcode:
-            sc = etree.SubElement(c, "{%s}Subcode" % S12)
-            etree.SubElement(sc, "{%s}Value" % S12).text = "%s:%s" % (fault.subcode[0], fault.subcode[2])
-        r = etree.SubElement(f, "{%s}Reason" % S12)
-        etree.SubElement(r, "{%s}Text" % S12, {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = \
-            fault.text(soap)
-    else:
-        etree.SubElement(f, "faultcode").text = code
-        etree.SubElement(f, "faultstring").text = fault.text(soap)
+    c = etree.SubElement(f, "{%s}Code" % S12)
+    etree.SubElement(c, "{%s}Value" % S12).text = code
+    if fault.subcode:
+        sc = etree.SubElement(c, "{%s}Subcode" % S12)
+        etree.SubElement(sc, "{%s}Value" % S12).text = "%s:%s" % (fault.subcode[0], fault.subcode[2])
+    r = etree.SubElement(f, "{%s}Reason" % S12)
+    etree.SubElement(r, "{%s}Text" % S12, {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = \
+        fault.text(soap)
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
@@ -600,13 +624,11 @@ def addressing(blocks, policy, soap, http_action):
         if udb is None or not (udb.text or "").strip():
             raise sender("UdbydersystemId header ({%s}UdbydersystemId) is required by %s" % (UDB, policy.name))
     mid = (mid_el.text or "").strip() if mid_el is not None else None
-    if mid is not None and policy.addressing and not URN_UUID_RE.fullmatch(mid):
-        raise SoapFault("wsa:MessageID %r is not urn:uuid:<uuid>" % mid[:80], WSA_INVALID)
     if act_el is not None and http_action:
         action = (act_el.text or "").strip()
         if action != http_action:
             raise SoapFault("wsa:Action %r differs from the HTTP %s %r" % (
-                action[:100], "action parameter" if soap is SOAP12 else "SOAPAction", http_action[:100]),
+                action[:100], "action parameter", http_action[:100]),
                 WSA_ACTION)
     return mid
 
@@ -703,26 +725,20 @@ def parse_content_type(value):
 
 
 def http_action(headers, soap):
-    """Check Content-Type (415) and SOAPAction; return the HTTP-level action
+    """Check Content-Type (415); return the HTTP-level action
     ("" when none)."""
     ct = parse_content_type(headers.get("Content-Type"))
     if ct is None or ct[0] != soap.content_type:
         raise SoapFault("Content-Type must be %s for SOAP %s, not %r" % (
             soap.content_type, soap.version, (headers.get("Content-Type") or "")[:80]), status=415)
     params = ct[1]
-    allowed = ("charset", "action") if soap is SOAP12 else ("charset",)
+    allowed = ("charset", "action")
     for p in params:
         if p not in allowed:
             raise SoapFault("Content-Type parameter %s is not accepted" % p[:40], status=415)
     if params.get("charset", "utf-8").lower() != "utf-8":
         raise SoapFault("charset must be utf-8", status=415)
-    if soap is SOAP12:
-        return params.get("action", "")
-    sa = headers.get_all("SOAPAction") or []
-    if len(sa) != 1:
-        raise sender("SOAP 1.1 needs exactly one SOAPAction header")
-    v = sa[0].strip()
-    return v[1:-1] if len(v) >= 2 and v[0] == v[-1] == '"' else v
+    return params.get("action", "")
 
 
 # ---------------------------------------------------------------- responses
@@ -737,10 +753,17 @@ def new_id(kind):
 
 def signed_response(soap, policy, received, client_subject, signer, now, faults):
     """The response document (bytes) per the module docstring; SIGNER is
-    (key PEM bytes, certificate DER); FAULTS the fault settings."""
-    env = etree.Element(q(soap.ns, "Envelope"), nsmap={"soap": soap.ns, "wsse": WSSE, "wsu": WSU})
-    header = etree.SubElement(env, q(soap.ns, "Header"))
-    body = etree.SubElement(env, q(soap.ns, "Body"), {WSU_ID: new_id("id")})
+    (key PEM bytes, certificate DER); FAULTS the fault settings. stil-ipl
+    answers are never signed: Envelope and Body only, as IPL's published
+    sample answers (PensionDanmark/STIL.ServiceClient, Tests/Samples/
+    HentUdbud_ValidResponse.xml and the other *_ValidResponse.xml)."""
+    if not policy.addressing:
+        env = etree.Element(q(soap.ns, "Envelope"), nsmap={"soap": soap.ns})
+        body = etree.SubElement(env, q(soap.ns, "Body"))
+    else:
+        env = etree.Element(q(soap.ns, "Envelope"), nsmap={"soap": soap.ns, "wsse": WSSE, "wsu": WSU})
+        header = etree.SubElement(env, q(soap.ns, "Header"))
+        body = etree.SubElement(env, q(soap.ns, "Body"), {WSU_ID: new_id("id")})
     rcv = etree.SubElement(body, q(SIM_NS, "Received"), nsmap={"sim": SIM_NS})
     etree.SubElement(rcv, q(SIM_NS, "Status")).text = "accepted"
     etree.SubElement(rcv, q(SIM_NS, "Operation")).text = received.operation
@@ -748,6 +771,8 @@ def signed_response(soap, policy, received, client_subject, signer, now, faults)
     if received.message_id is not None:
         etree.SubElement(rcv, q(SIM_NS, "MessageID")).text = received.message_id
     etree.SubElement(rcv, q(SIM_NS, "Client")).text = client_subject
+    if not policy.addressing:
+        return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
     if faults["unsigned_response"]:
         env.remove(header)
         return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
@@ -819,14 +844,10 @@ class Sim:
             cert = load_cert(os.path.join(self.dir, name + ".pem"))
             self.signers[name] = (key_pem, cert.public_bytes(serialization.Encoding.DER))
         self.counts_path = os.path.join(self.dir, "counts.json")
-        self.seen_path = os.path.join(self.dir, "seen-message-ids.json")
         self.counts = self.load_state(self.counts_path, {"accepted": 0, "rejected": 0})
         if set(self.counts) != {"accepted", "rejected"} or not all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.counts.values()):
             die("serve: %s: not {\"accepted\":N,\"rejected\":N}" % self.counts_path)
-        self.seen = self.load_state(self.seen_path, {})
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.seen.values()):
-            die("serve: %s: not {\"urn:uuid:...\": epoch seconds}" % self.seen_path)
 
     @staticmethod
     def load_state(path, default):
@@ -852,19 +873,6 @@ class Sim:
     def get_counts(self):
         with self.lock:
             return dict(self.counts)
-
-    def claim_message_id(self, mid, now):
-        """Remember MID as accepted at NOW; a MID accepted within the replay
-        window is refused. Old entries are dropped as the file is rewritten."""
-        t = now.timestamp()
-        with self.lock:
-            first = self.seen.get(mid)
-            if first is not None and t - first < REPLAY_WINDOW_S:
-                raise invalid("replay: wsa:MessageID %s was already accepted at %s" % (
-                    mid, iso_utc(datetime.datetime.fromtimestamp(first, datetime.timezone.utc))))
-            self.seen = {k: v for k, v in self.seen.items() if t - v < REPLAY_WINDOW_S}
-            self.seen[mid] = t
-            atomic_write(self.seen_path, dump_json(self.seen))
 
     def get_faults(self):
         with self.lock:
@@ -949,8 +957,8 @@ class Handler(simcommon.BaseHandler):
     # -- services
 
     def service(self, u):
-        m = ROUTE_RE.fullmatch(u.path)
-        soap = SOAP11 if m and m.group(1) else SOAP12
+        m = IPL_ROUTE_RE.fullmatch(u.path) or BPI_ROUTE_RE.fullmatch(u.path)
+        soap = SOAP12
         der = self.connection.getpeercert(binary_form=True)
         rec = {"time": iso_utc(), "method": self.command, "path": self.path, "status": 200,
                "outcome": "accepted", "fault": None, "response_faults": [],
@@ -979,8 +987,8 @@ class Handler(simcommon.BaseHandler):
         """Steps 1-15 of the module docstring; the signed response, or SoapFault."""
         try:
             if m is None:
-                raise HttpError(404, "no service at %s (POST /ipl/..., /bpi/..., /soap11/ipl/..., "
-                                     "/soap11/bpi/...)" % u.path[:100])
+                raise HttpError(404, "no service at %s (POST /services/VEU/{Operation}/v1 or "
+                                     "/bpi/{service}/{version})" % u.path[:100])
             if self.command != "POST":
                 raise HttpError(405, "%s needs POST" % u.path[:100], {"Allow": "POST"})
             body = self.read_body()
@@ -995,12 +1003,10 @@ class Handler(simcommon.BaseHandler):
         if faults["status"]:
             raise SoapFault("injected failure (fault status %d)" % faults["status"], code="Receiver",
                             status=faults["status"], outcome="injected")
-        policy = POLICIES[m.group(2)]
+        policy = POLICIES["ipl" if m.re is IPL_ROUTE_RE else "bpi"]
         action = http_action(self.headers, soap)
         now = self.sim.now()
         received = check_request(body, soap, policy, der, action, now)
-        if policy.addressing:
-            self.sim.claim_message_id(received.message_id, now)
         subject = dn(x509.load_der_x509_certificate(der).subject)
         signer = self.sim.signers["foreign" if faults["foreign_signer"] else "service"]
         rec["response_faults"] = [f for f in FAULT_FLAGS if faults[f]]
@@ -1073,7 +1079,8 @@ def cmd_serve(args):
     ready = {"url": "https://%s:%d" % (host, port), "port": port, "pid": os.getpid(),
              "state": os.path.abspath(d), "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
              "client_ca_file": os.path.abspath(os.path.join(d, "client-ca.pem")),
-             "service_ca_file": os.path.abspath(os.path.join(d, "service-ca.pem"))}
+             "service_ca_file": os.path.abspath(os.path.join(d, "service-ca.pem")),
+             "service_chain_file": os.path.abspath(os.path.join(d, "service-chain.pem"))}
 
     return serve_until_signal(server, ready, args.ready_file, "listening on %s" % ready["url"])
 

@@ -95,9 +95,9 @@ test_entry_points_a_type_lacks(void)
 	    &stamp_res, why, sizeof(why)), SG_ERR_UNSUPPORTED);
 	CU_ASSERT_EQUAL(gw_authority_stamp(&vero, EVP_sha256(), digest, sizeof(digest), "r",
 	    &stamp_res, why, sizeof(why)), SG_ERR_UNSUPPORTED);
-	CU_ASSERT_EQUAL(gw_authority_call(&csc, "<e/>", 4, NULL, "r", &soap_res, why, sizeof(why)),
+	CU_ASSERT_EQUAL(gw_authority_call(&csc, "<e/>", 4, NULL, NULL, "r", &soap_res, why, sizeof(why)),
 	    SG_ERR_UNSUPPORTED);
-	CU_ASSERT_EQUAL(gw_authority_call(&vero, "<e/>", 4, NULL, "r", &soap_res, why, sizeof(why)),
+	CU_ASSERT_EQUAL(gw_authority_call(&vero, "<e/>", 4, NULL, NULL, "r", &soap_res, why, sizeof(why)),
 	    SG_ERR_UNSUPPORTED);
 	CU_ASSERT_EQUAL(gw_authority_sign_new(&csc, NULL, "id", "pw", NULL, NULL, why, sizeof(why)),
 	    SG_ERR_UNSUPPORTED);

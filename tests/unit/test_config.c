@@ -331,7 +331,13 @@ test_type_defaults_and_preset(void)
 	    "  \"v\": {\"type\": \"vero-certservice\", \"url\": \"https://v/\", \"ca_file\": \"ca\","
 	    "         \"response_signer_ca_file\": \"rs\", \"environment\": \"PRODUCTION\"},"
 	    "  \"ipl\": {\"type\": \"wssec-soap\", \"url\": \"https://i/\", \"ca_file\": \"ca\","
-	    "           \"preset\": \"stil-ipl\", \"verify_response\": false},"
+	    "           \"preset\": \"stil-ipl\"},"
+	    "  \"veu\": {\"type\": \"wssec-soap\", \"url\": \"https://i/services/VEU/{operation}/v1\","
+	    "           \"ca_file\": \"ca\", \"preset\": \"stil-ipl\", \"verify_response\": true,"
+	    "           \"response_signer_ca_file\": \"rs\","
+	    "           \"operations\": [\"HentUdbud\", \"HentOptagedePladser\"]},"
+	    "  \"bpi0\": {\"type\": \"wssec-soap\", \"url\": \"https://b/\", \"ca_file\": \"ca\","
+	    "           \"preset\": \"stil-bpi\", \"verify_response\": false},"
 	    "  \"bpi\": {\"type\": \"wssec-soap\", \"url\": \"https://b/\", \"ca_file\": \"ca\","
 	    "           \"preset\": \"stil-bpi\", \"digest\": \"sha512\","
 	    "           \"response_signer_ca_file\": \"rs\"}},"
@@ -379,6 +385,27 @@ test_type_defaults_and_preset(void)
 	CU_ASSERT_PTR_NULL(a->wssec.response_signer_ca_file);
 	CU_ASSERT_EQUAL(a->wssec.n_headers, 0);
 	CU_ASSERT_PTR_NULL(a->wssec.header_namespace);
+	CU_ASSERT_EQUAL(a->wssec.url_per_operation, 0);
+	CU_ASSERT_PTR_NULL(a->wssec.operations);
+	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "HentUdbud"), 0);
+
+	/* verify_response set against the preset's default, both ways; one
+	 * URL per operation with an allow-list. */
+	a = sg_config_authority(cfg, "veu");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->wssec.verify_response, 1);
+	CU_ASSERT_STRING_EQUAL(a->wssec.response_signer_ca_file, "/cfg/rs");
+	CU_ASSERT_EQUAL(a->wssec.url_per_operation, 1);
+	CU_ASSERT_EQUAL_FATAL(a->wssec.n_operations, 2);
+	CU_ASSERT_STRING_EQUAL(a->wssec.operations[1], "HentOptagedePladser");
+	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "HentUdbud"), 0);
+	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "HentTilmeldingerVeuInteressenter"),
+	    SG_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "../HentUdbud"), SG_ERR_INVALID_ARG);
+	a = sg_config_authority(cfg, "bpi0");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->wssec.verify_response, 0);
+	CU_ASSERT_PTR_NULL(a->wssec.response_signer_ca_file);
 
 	/* An explicit field wins over the preset. */
 	a = sg_config_authority(cfg, "bpi");
@@ -592,6 +619,37 @@ static const struct bad_case bad_cases[] = {
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].sign_parts", "Body" },
 	{ "verify_response without a CA", ", \"response_signer_ca_file\": \"sim/stil-ca.pem\"",
 	  "", SG_ERR_CONFIG, "$.authorities['stil-bpi'].response_signer_ca_file", "missing" },
+	{ "stil-ipl asked to verify answers without a CA",
+	  ", \"response_signer_ca_file\": \"sim/stil-ca.pem\"", ", \"preset\": \"stil-ipl\"",
+	  SG_ERR_CONFIG,
+	  "$.authorities['stil-bpi'].response_signer_ca_file", "missing" },
+	{ "{operation} in the host", "https://127.0.0.1:8453/bpi/wsiinst/6",
+	  "https://{operation}.example/bpi", SG_ERR_CONFIG, "$.authorities['stil-bpi'].url",
+	  "once, in its path" },
+	{ "{operation} twice", "https://127.0.0.1:8453/bpi/wsiinst/6",
+	  "https://127.0.0.1:8453/{operation}/{operation}", SG_ERR_CONFIG,
+	  "$.authorities['stil-bpi'].url", "once, in its path" },
+	{ "another mark in the url", "https://127.0.0.1:8453/bpi/wsiinst/6",
+	  "https://127.0.0.1:8453/{op}/v1", SG_ERR_CONFIG, "$.authorities['stil-bpi'].url",
+	  "{operation}" },
+	{ "{operation} with a query", "https://127.0.0.1:8453/bpi/wsiinst/6",
+	  "https://127.0.0.1:8453/{operation}?v=1", SG_ERR_CONFIG, "$.authorities['stil-bpi'].url",
+	  "query" },
+	{ "operations without {operation} in the url", "\"timestamp_ttl_s\": 300,",
+	  "\"timestamp_ttl_s\": 300, \"operations\": [\"hentInstitution\"],", SG_ERR_CONFIG,
+	  "$.authorities['stil-bpi'].operations", "needs {operation} in the url" },
+	{ "an operation that is a path", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
+	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [\"HentUdbud\", \"../x\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations[1]", "not a valid operation name" },
+	{ "an operation with a dot", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
+	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [\"Hent.Udbud\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations[0]", "not a valid operation name" },
+	{ "an operation listed twice", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
+	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [\"HentUdbud\", \"HentUdbud\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations[1]", "listed twice" },
+	{ "an empty operations list", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
+	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations", "1 to 64" },
 	{ "header value not a string", "{ \"UdbydersystemId\": \"12345\" }",
 	  "{ \"UdbydersystemId\": 12345 }",
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].headers.UdbydersystemId", "string" },
