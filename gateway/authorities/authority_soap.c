@@ -166,6 +166,24 @@ profile_sha1(const struct sg_wssec_settings *ws)
 	return ws->signature == SG_XMLSIG_RSA_SHA1 || ws->digest == SG_XMLDIGEST_SHA1;
 }
 
+/* A new string: the first n bytes of a, then b and c (NULL on failure). */
+static char *
+joined(const char *a, size_t n, const char *b, const char *c)
+{
+	size_t len = n + strlen(b) + strlen(c) + 1;
+	char *out;
+	int w;
+
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	w = snprintf(out, len, "%.*s%s%s", (int)n, a, b, c);
+	if (w < 0 || (size_t)w != len - 1) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* The path the message goes to (*pathp new) and the whole URL (res->url):
  * the authority's, with operation in place of the mark when it has one
  * URL per operation. SG_ERR_PARSE with why for the caller when operation
@@ -177,7 +195,6 @@ call_path(const struct gw_soap *s, const char *operation, char **pathp,
 {
 	const struct sg_wssec_settings *ws = &s->authority->wssec;
 	const char *name = s->authority->name, *mark;
-	size_t mark_len = strlen(SG_WSSEC_OPERATION_MARK), n;
 	char *path;
 	int r;
 
@@ -200,19 +217,15 @@ call_path(const struct gw_soap *s, const char *operation, char **pathp,
 			    "name for %s: a letter, then at most %d letters, digits, \"_\" or \"-\"",
 			    name, SG_WSSEC_OPERATION_MAX - 1);
 		mark = strstr(s->path, SG_WSSEC_OPERATION_MARK);
-		n = strlen(s->path) - mark_len + strlen(operation) + 1;
-		if ((path = malloc(n)) != NULL)
-			(void)snprintf(path, n, "%.*s%s%s", (int)(mark - s->path), s->path, operation,
-			    mark + mark_len);
+		path = joined(s->path, (size_t)(mark - s->path), operation,
+		    mark + strlen(SG_WSSEC_OPERATION_MARK));
 	}
 	if (path == NULL)
 		return SG_ERR_ALLOC;
-	n = strlen(s->base) + strlen(path) + 1;
-	if ((res->url = malloc(n)) == NULL) {
+	if ((res->url = joined(s->base, strlen(s->base), path, "")) == NULL) {
 		free(path);
 		return SG_ERR_ALLOC;
 	}
-	(void)snprintf(res->url, n, "%s%s", s->base, path);
 	*pathp = path;
 	return 0;
 }
