@@ -138,6 +138,11 @@ struct sg_wssec_settings {
 	/* The url has SG_WSSEC_OPERATION_MARK in its path: each call names
 	 * its operation, which replaces the mark (IPL's one URL per operation). */
 	int url_per_operation;
+	/* NULL, or the TLS server's public key pins, libcurl's form
+	 * "sha256//<base64 of the SPKI's SHA-256>" joined by ';': the server
+	 * must hold one of those keys besides chaining to ca_file (what
+	 * vouches for stil-ipl's unsigned answers). */
+	char *server_pins;
 	char **operations;		/* allow-list (only with url_per_operation), or NULL: any */
 	size_t n_operations;
 	unsigned int timeout_ms;	/* 10000: one call, retries included */

@@ -23,6 +23,9 @@
 #define HEADERS_MAX	64
 #define HEADER_VALUE_MAX	1024
 #define OPERATIONS_MAX	64
+#define SERVER_PINS_MAX	8
+/* "sha256//" and the base64 of 32 bytes. */
+#define SERVER_PIN_LEN	(8 + 44)
 
 static const struct enum_name authority_types[] = {
 	{ "csc-v2", SG_AUTHORITY_CSC_V2 },
@@ -105,7 +108,7 @@ static const char *const wssec_keys[] = {
 	"type", "url", "ca_file", "preset", "soap_version", "signature", "digest",
 	"sign_parts", "timestamp_ttl_s", "headers", "verify_response",
 	"response_signer_ca_file", "header_namespace", "timeout_ms", "retries", "operations",
-	NULL
+	"server_pins", NULL
 };
 
 const char *
@@ -367,12 +370,56 @@ load_operations(struct loader *l, const cJSON *arr, struct sg_wssec_settings *ws
 	    &ws->n_operations);
 }
 
+/* libcurl's pin of a SHA-256 public key hash: "sha256//" and 43 base64
+ * characters and "=". */
+static int
+valid_server_pin(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != SERVER_PIN_LEN || strncmp(s, "sha256//", 8) != 0 ||
+	    s[SERVER_PIN_LEN - 1] != '=')
+		return 0;
+	for (i = 8; i < SERVER_PIN_LEN - 1; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The pins, checked one by one, joined by ';' into ws->server_pins. */
+static int
+load_server_pins(struct loader *l, const cJSON *arr, struct sg_wssec_settings *ws)
+{
+	char **pins = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if ((r = load_names(l, arr, SERVER_PINS_MAX, valid_server_pin, "pin",
+	    " (\"sha256//\" and the base64 of the SHA-256 of the server's SubjectPublicKeyInfo)",
+	    &pins, &n)) == 0) {
+		if ((ws->server_pins = calloc(n, SERVER_PIN_LEN + 1)) == NULL)
+			r = cfg_fail_r(l, SG_ERR_ALLOC, "out of memory");
+		/* Each pin is SERVER_PIN_LEN long; then ';', or the end. */
+		for (i = 0; r == 0 && i < n; i++) {
+			memcpy(ws->server_pins + i * (SERVER_PIN_LEN + 1), pins[i], SERVER_PIN_LEN);
+			ws->server_pins[i * (SERVER_PIN_LEN + 1) + SERVER_PIN_LEN] =
+			    i + 1 < n ? ';' : '\0';
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(pins[i]);
+	free(pins);
+	return r;
+}
+
 static int
 load_wssec(struct loader *l, const cJSON *obj, struct sg_authority *a)
 {
 	struct sg_wssec_settings *ws = &a->wssec;
 	const struct wssec_preset *preset = NULL;
-	const cJSON *parts, *headers, *operations;
+	const cJSON *parts, *headers, *operations, *pins;
 	const char *ns = NULL, *foreign;
 	size_t i, old;
 	int soap = 0, sig = 0, digest = 0, r;
@@ -417,11 +464,18 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	    (r = cfg_get_uint_field(l, obj, "retries", 0, 0, 5, &ws->retries)) != 0 ||
 	    (r = cfg_get_str(l, obj, "header_namespace", 0, &ns)) != 0 ||
 	    (r = cfg_get_array(l, obj, "operations", 0, &operations)) != 0 ||
+	    (r = cfg_get_array(l, obj, "server_pins", 0, &pins)) != 0 ||
 	    (r = load_url_mark(l, a->url, ws)) != 0)
 		return r;
 	if (operations != NULL) {
 		old = cfg_path_push_key(l, "operations");
 		if ((r = load_operations(l, operations, ws)) != 0)
+			return r;
+		cfg_path_pop(l, old);
+	}
+	if (pins != NULL) {
+		old = cfg_path_push_key(l, "server_pins");
+		if ((r = load_server_pins(l, pins, ws)) != 0)
 			return r;
 		cfg_path_pop(l, old);
 	}
@@ -504,6 +558,7 @@ clear_wssec(struct sg_authority *a)
 	for (i = 0; i < ws->n_operations; i++)
 		free(ws->operations[i]);
 	free(ws->operations);
+	free(ws->server_pins);
 }
 
 /* Each type's own part of an authority entry, indexed by type (the names

@@ -110,6 +110,7 @@ gw_soap_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_
 	memset(&fo, 0, sizeof(fo));
 	fo.base_url = base;
 	fo.ca_file = a->ca_file;
+	fo.server_pins = ws->server_pins;
 	fo.cert = cert;
 	fo.token = token;
 	fo.key = key;

@@ -42,6 +42,7 @@
 struct gw_forward {
 	char *base_url;			/* without a trailing '/' */
 	char *ca_file;
+	char *server_pins;		/* or NULL */
 	X509 *cert;			/* own reference */
 	STACK_OF(X509) *chain;		/* own references, or NULL */
 	struct sgp11_ctx *token;	/* borrowed */
@@ -239,7 +240,8 @@ gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp)
 	f->max_handles = o->max_connections != 0 ? o->max_connections : DEFAULT_CONNECTIONS;
 	r = SG_ERR_ALLOC;
 	if ((f->base_url = strdup(o->base_url)) == NULL || (f->ca_file = strdup(o->ca_file)) == NULL ||
-	    (f->idle = calloc(f->max_handles, sizeof(*f->idle))) == NULL)
+	    (f->idle = calloc(f->max_handles, sizeof(*f->idle))) == NULL ||
+	    (o->server_pins != NULL && (f->server_pins = strdup(o->server_pins)) == NULL))
 		goto out;
 	n = strlen(f->base_url);
 	while (n > 0 && f->base_url[n - 1] == '/')
@@ -277,6 +279,7 @@ gw_forward_new(const struct gw_forward_opts *o, struct gw_forward **fp)
 		X509_free(f->cert);
 		sk_X509_pop_free(f->chain, X509_free);
 		free(f->idle);
+		free(f->server_pins);
 		free(f->ca_file);
 		free(f->base_url);
 		free(f);
@@ -300,6 +303,7 @@ gw_forward_free(struct gw_forward *f)
 	X509_free(f->cert);
 	sk_X509_pop_free(f->chain, X509_free);
 	free(f->idle);
+	free(f->server_pins);
 	free(f->ca_file);
 	free(f->base_url);
 	free(f);
@@ -675,6 +679,7 @@ set_options(const struct gw_forward *f, CURL *h, const char *url, struct curl_sl
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_CAINFO, f->ca_file);
 	SETOPT(CURLOPT_CAPATH, (char *)NULL);
+	SETOPT(CURLOPT_PINNEDPUBLICKEY, f->server_pins);
 	SETOPT(CURLOPT_SSLVERSION, f->ssl_version);
 	SETOPT(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
 	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)f);

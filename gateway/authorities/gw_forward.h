@@ -29,6 +29,11 @@ struct gw_forward_opts {
 	/* PEM file holding the only trust anchors for the server's
 	 * certificate; no system store, no CA directory. Host name checked. */
 	const char *ca_file;
+	/* NULL, or the server's public key pins as libcurl takes them
+	 * (CURLOPT_PINNEDPUBLICKEY): "sha256//<base64>" joined by ';'. The
+	 * server's key must then be one of them as well; a mismatch ends the
+	 * exchange after the handshake, before the request is sent. */
+	const char *server_pins;
 	/* Client authentication: cert with its key on the token, or all
 	 * three NULL for a server that authenticates requests otherwise. */
 	X509 *cert;			/* client certificate */

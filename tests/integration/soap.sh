@@ -8,7 +8,8 @@
 # when the file lacks the intermediate); for stil-ipl, one authority
 # reaches each operation's own URL (?operation=, the simulator's path
 # asserted; hostile names refused with nothing sent) and its unsigned
-# answers pass with the preset's default; verify_response overrides the
+# answers pass with the preset's default, from a server whose key is
+# pinned (another key: 502, nothing sent); verify_response overrides the
 # default both ways. What went on the wire verifies with xmlsec1 with the
 # identity's certificate as BinarySecurityToken and TLS client
 # certificate. Then the simulator's rejections through the gateway (stale
@@ -40,6 +41,7 @@ oces3_identity stil-ipl11 12345678
 oces3_identity stil-iplv 12345678
 oces3_identity stil-bpinv 12345678
 oces3_identity stil-root 12345678
+oces3_identity stil-badpin 12345678
 oces3_identity stil-legacy 12345678
 expect_match "the CSR has the OCES3 subject" "$(openssl req -in "$W/stil-oces3.csr" -noout -subject)" \
     'organizationIdentifier = NTRDK-12345678'
@@ -57,17 +59,24 @@ simpost() { simcurl -o /dev/null -H 'Content-Type: application/json' --data "$2"
 export P11FAULT_MODULE=$MODULE P11FAULT_CONTROL=$W/fault
 # stil-bpi's response_signer_ca_file holds the signer's issuing CA and the
 # root (service-chain.pem); stil-root's only the root (service-ca.pem).
+# stil-ipl pins the simulator's TLS server key (what vouches for IPL's
+# unsigned answers); stil-badpin pins another key.
 IPL_URL=$SIM_URL/services/VEU/{operation}/v1
+spki_pin() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER |
+    openssl dgst -sha256 -binary | base64; }
+PIN="sha256//$(spki_pin "$SIM/server.pem")"
+BADPIN="sha256//$(spki_pin "$SIM/service.pem")"
 jq --arg sim "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg rs "$SIM/service-chain.pem" \
-    --arg root "$SIM/service-ca.pem" --arg ipl "$IPL_URL" \
+    --arg root "$SIM/service-ca.pem" --arg ipl "$IPL_URL" --arg pin "$PIN" --arg badpin "$BADPIN" \
     --arg fault "$SG_BUILDDIR/tests/fixtures/p11fault.so" '
     .token.module = $fault |
     .limits.max_soap_bytes = 65536 |
     .authorities = {
       "stil-bpi": {type: "wssec-soap", preset: "stil-bpi", url: ($sim + "/bpi/wsiinst/6"), ca_file: $ca,
                    headers: {UdbydersystemId: "12345"}, response_signer_ca_file: $rs, timeout_ms: 2000},
-      "stil-ipl": {type: "wssec-soap", preset: "stil-ipl", url: $ipl, ca_file: $ca,
+      "stil-ipl": {type: "wssec-soap", preset: "stil-ipl", url: $ipl, ca_file: $ca, server_pins: [$badpin, $pin],
                    operations: ["HentUdbud", "HentOptagedePladser", "HentTilmeldingerVeuInteressenter"]},
+      "stil-badpin": {type: "wssec-soap", preset: "stil-ipl", url: $ipl, ca_file: $ca, server_pins: [$badpin]},
       "stil-ipl11": {type: "wssec-soap", preset: "stil-ipl", soap_version: "1.1",
                      url: ($sim + "/services/VEU/HentUdbud/v1"), ca_file: $ca},
       "stil-iplv": {type: "wssec-soap", preset: "stil-ipl", url: $ipl, ca_file: $ca,
@@ -88,11 +97,12 @@ jq --arg sim "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg rs "$SIM/service-cha
       {name: "stil-iplv", key_label: "stil-iplv", authority: "stil-iplv", uses: ["soap"]},
       {name: "stil-bpinv", key_label: "stil-bpinv", authority: "stil-bpinv", uses: ["soap"]},
       {name: "stil-root", key_label: "stil-root", authority: "stil-root", uses: ["soap"]},
+      {name: "stil-badpin", key_label: "stil-badpin", authority: "stil-badpin", uses: ["soap"]},
       {name: "stil-legacy", key_label: "stil-legacy", authority: "stil-legacy", uses: ["soap"]},
       {name: "stil-foreign", key_label: "stil-foreign", authority: "stil-foreign", uses: ["soap"]}] |
     (.clients[] | select(.name == "billing") | .identities) +=
-      ["stil-system", "stil-ipl", "stil-ipl11", "stil-iplv", "stil-bpinv", "stil-root", "stil-legacy",
-       "stil-foreign"]' \
+      ["stil-system", "stil-ipl", "stil-ipl11", "stil-iplv", "stil-bpinv", "stil-root", "stil-badpin",
+       "stil-legacy", "stil-foreign"]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 
 # The configuration: Body is always signed.
@@ -240,6 +250,11 @@ expect_match "  saying how to name it" "$(jq -r .error_description "$W/body")" '
 expect_error "an operation for stil-bpi, which has one URL: 400" 400 invalid_request \
     "$(soap 'stil-bpi?operation=hentInstitution' "$W/e12.xml" -H "$CT12; action=\"$BPI_ACTION\"")"
 expect_eq "  none of those reached the simulator" "$(sim_count)" "$n0"
+expect_error "a TLS server key other than the pinned one: 502" 502 authority_error \
+    "$(soap 'stil-badpin?operation=HentUdbud' "$W/ipl.xml" -H "$CT12")"
+expect_match "  saying it is not reachable over TLS" "$(jq -r .error_description "$W/body")" 'not reachable over TLS'
+expect_match "  the log says why" "$(cat "$W/sealgated.log")" 'does not match pinned public key'
+expect_eq "  and nothing reached the simulator" "$(sim_count)" "$n0"
 
 # --- verify_response overrides the preset's default, both ways --------------------
 expect_error "stil-ipl with verify_response true: the unsigned answer is refused, 502" 502 authority_error \

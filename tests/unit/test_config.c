@@ -317,6 +317,10 @@ test_defaults(void)
 
 /* Per-type defaults, a preset filling the WS-Security profile, port 0,
  * a partial limits object, null as "not set". */
+/* Two public key pins (base64 of 32 bytes). */
+#define PIN_A "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+#define PIN_B "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
+
 static void
 test_type_defaults_and_preset(void)
 {
@@ -335,7 +339,8 @@ test_type_defaults_and_preset(void)
 	    "  \"veu\": {\"type\": \"wssec-soap\", \"url\": \"https://i/services/VEU/{operation}/v1\","
 	    "           \"ca_file\": \"ca\", \"preset\": \"stil-ipl\", \"verify_response\": true,"
 	    "           \"response_signer_ca_file\": \"rs\","
-	    "           \"operations\": [\"HentUdbud\", \"HentOptagedePladser\"]},"
+	    "           \"operations\": [\"HentUdbud\", \"HentOptagedePladser\"],"
+	    "           \"server_pins\": [\"sha256//" PIN_A "\", \"sha256//" PIN_B "\"]},"
 	    "  \"bpi0\": {\"type\": \"wssec-soap\", \"url\": \"https://b/\", \"ca_file\": \"ca\","
 	    "           \"preset\": \"stil-bpi\", \"verify_response\": false},"
 	    "  \"bpi\": {\"type\": \"wssec-soap\", \"url\": \"https://b/\", \"ca_file\": \"ca\","
@@ -387,6 +392,7 @@ test_type_defaults_and_preset(void)
 	CU_ASSERT_PTR_NULL(a->wssec.header_namespace);
 	CU_ASSERT_EQUAL(a->wssec.url_per_operation, 0);
 	CU_ASSERT_PTR_NULL(a->wssec.operations);
+	CU_ASSERT_PTR_NULL(a->wssec.server_pins);
 	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "HentUdbud"), 0);
 
 	/* verify_response set against the preset's default, both ways; one
@@ -402,6 +408,7 @@ test_type_defaults_and_preset(void)
 	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "HentTilmeldingerVeuInteressenter"),
 	    SG_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(sg_wssec_operation_check(&a->wssec, "../HentUdbud"), SG_ERR_INVALID_ARG);
+	CU_ASSERT_STRING_EQUAL(a->wssec.server_pins, "sha256//" PIN_A ";sha256//" PIN_B);
 	a = sg_config_authority(cfg, "bpi0");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_EQUAL(a->wssec.verify_response, 0);
@@ -647,6 +654,15 @@ static const struct bad_case bad_cases[] = {
 	{ "an operation listed twice", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
 	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [\"HentUdbud\", \"HentUdbud\"],",
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations[1]", "listed twice" },
+	{ "a server pin without sha256//", "\"timestamp_ttl_s\": 300,",
+	  "\"timestamp_ttl_s\": 300, \"server_pins\": [\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].server_pins[0]", "not a valid pin name" },
+	{ "a server pin of the wrong length", "\"timestamp_ttl_s\": 300,",
+	  "\"timestamp_ttl_s\": 300, \"server_pins\": [\"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF=\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].server_pins[0]", "SubjectPublicKeyInfo" },
+	{ "a server pin with a separator in it", "\"timestamp_ttl_s\": 300,",
+	  "\"timestamp_ttl_s\": 300, \"server_pins\": [\"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NM;JWZG3hSuFU=\"],",
+	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].server_pins[0]", "not a valid pin name" },
 	{ "an empty operations list", "https://127.0.0.1:8453/bpi/wsiinst/6\",",
 	  "https://127.0.0.1:8453/VEU/{operation}/v1\", \"operations\": [],",
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].operations", "1 to 64" },
