@@ -138,8 +138,10 @@ for prog in sealgated sealgate-token sealgate-audit; do
 done
 check "man sealgate.json.5 renders without warnings" man_clean "$root/usr/share/man/man5/sealgate.json.5.gz"
 json5=$(MANWIDTH=200 man -l "$root/usr/share/man/man5/sealgate.json.5.gz" 2>/dev/null)
-# Every member of the loader's schema (common/sg_config.c's key lists) has its entry.
-for key in $(sed -n '/^static const char \*const [a-z]*_keys\[\] = {/,/};/p' "$SG_SRCDIR/common/sg_config.c" |
+# Every member of the loader's schema (the key lists of common/sg_config.c
+# and, per authority type, common/sg_config_authority.c) has its entry.
+for key in $(sed -n '/^static const char \*const [a-z]*_keys\[\] = {/,/};/p' "$SG_SRCDIR/common/sg_config.c" \
+    "$SG_SRCDIR/common/sg_config_authority.c" |
     grep -oE '"[a-z_]+"' | tr -d '"' | sort -u); do
     expect_match "sealgate.json(5) describes $key" "$json5" "(^|[^a-z_])$key([^a-z_]|\$)"
 done
