@@ -63,7 +63,7 @@ step_ctx_get(struct gw_jobs *j, struct job *job, struct step_ctx *c)
 	if ((r = gw_authority_open(c->id->cfg->issuer, NULL, NULL, NULL, &c->issuer, why,
 	    sizeof(why))) != 0) {
 		gw_job_set_detail(j, job, "the %s adapter cannot be set up: %s", c->id->cfg->issuer->name,
-		    sg_strerror(r));
+		    why[0] != '\0' ? why : sg_strerror(r));
 		return r;
 	}
 	return 0;
