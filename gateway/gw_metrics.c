@@ -471,6 +471,12 @@ put_gauges(struct sg_buf *out, const struct gw_metrics_gauges *g)
 	    (r = sg_buf_printf(out, "sealgate_audit_entries_total %" PRIu64 "\n",
 	    g->audit_entries)) != 0)
 		return r;
+	if ((r = put_header(out, "sealgate_audit_syncs_total",
+	    "fdatasync calls that made audit entries durable (entries per sync: the group "
+	    "commit's batch size).", "counter")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_audit_syncs_total %" PRIu64 "\n",
+	    g->audit_syncs)) != 0)
+		return r;
 	if ((r = put_header(out, "sealgate_certificate_expiry_seconds",
 	    "Seconds until the identity's certificate expires, negative once it has.",
 	    "gauge")) != 0)

@@ -26,6 +26,7 @@ struct gw_metrics_cert_expiry {
 /* What the caller knows at scrape time; everything borrowed. */
 struct gw_metrics_gauges {
 	uint64_t audit_entries;		/* sealgate_audit_entries_total */
+	uint64_t audit_syncs;		/* sealgate_audit_syncs_total */
 	const struct gw_metrics_cert_expiry *cert_expiry;
 	size_t n_cert_expiry;
 	int64_t last_good_signature;	/* seconds since the epoch; 0: left out */

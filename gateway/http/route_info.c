@@ -30,6 +30,7 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	memset(&g, 0, sizeof(g));
 	sg_audit_stats(req->gw->audit, &st);
 	g.audit_entries = st.entries;
+	g.audit_syncs = st.syncs;
 	g.last_good_signature = sgp11_last_good_signature(req->gw->token);
 	g.token_available = gw_token_up(req->gw);
 	g.token_refused = gw_token_refused(req->gw);

@@ -84,6 +84,10 @@ expect_match "signatures counted" "$m" 'sealgate_signatures_total\{identity="loc
 expect_match "requests counted" "$m" 'sealgate_requests_total\{route="sign",status="200"\} 1[0-9]'
 expect_match "certificate expiry exported" "$m" 'sealgate_certificate_expiry_seconds\{identity="local-seal"\} [0-9]+'
 expect_match "audit entries exported" "$m" 'sealgate_audit_entries_total [0-9]+'
+expect_match "audit syncs exported" "$m" 'sealgate_audit_syncs_total [1-9][0-9]*'
+entries=$(printf '%s\n' "$m" | awk '/^sealgate_audit_entries_total /{print $2}')
+syncs=$(printf '%s\n' "$m" | awk '/^sealgate_audit_syncs_total /{print $2}')
+expect_eq "no more syncs than entries" "$([ "$syncs" -le "$entries" ] && echo yes || echo "$syncs > $entries")" yes
 expect_match "latency histogram" "$m" 'sealgate_request_seconds_bucket\{route="sign",le="\+Inf"\}'
 stop_gateway
 finish

@@ -139,6 +139,10 @@ static const char expected_scenario[] =
 	"# HELP sealgate_audit_entries_total Entries written to the audit log.\n"
 	"# TYPE sealgate_audit_entries_total counter\n"
 	"sealgate_audit_entries_total 42\n"
+	"# HELP sealgate_audit_syncs_total fdatasync calls that made audit entries durable (entries "
+	"per sync: the group commit's batch size).\n"
+	"# TYPE sealgate_audit_syncs_total counter\n"
+	"sealgate_audit_syncs_total 7\n"
 	"# HELP sealgate_certificate_expiry_seconds Seconds until the identity's certificate "
 	"expires, negative once it has.\n"
 	"# TYPE sealgate_certificate_expiry_seconds gauge\n"
@@ -205,6 +209,7 @@ test_exact_text(void)
 	memset(&g, 0, sizeof(g));
 	g.last_good_signature = 1796211095;
 	g.audit_entries = 42;
+	g.audit_syncs = 7;
 	g.cert_expiry = expiry;
 	g.n_cert_expiry = 2;
 	g.token_available = 0;
