@@ -49,6 +49,8 @@ struct audit_req {
 	char *body;		/* members type..extras, printed by cJSON, no braces */
 	size_t body_len;
 	uint64_t batch;		/* generation of the batch that took it; 0 while queued */
+	int done;		/* under mu: its batch is written (r is final) */
+	pthread_cond_t done_cv;	/* signalled once, by the writer, when done is set */
 	int r;
 	uint64_t seq;		/* 0 until a line was formatted for it */
 	char hash[HASH_HEX_LEN + 1];
@@ -69,10 +71,10 @@ struct sg_audit {
 
 	/* Shared with callers, under mu. */
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv, done_cv;
+	pthread_cond_t work_cv;
 	int sync_init;
 	struct audit_req *queue_head, *queue_tail;
-	uint64_t taken_gen, done_gen;
+	uint64_t taken_gen;
 	int stopping, healthy, threaded;
 	pthread_t writer;
 	struct sg_audit_stats stats;
@@ -997,7 +999,7 @@ writer_main(void *arg)
 {
 	struct sg_audit *a = arg;
 	struct sg_audit_stats d;
-	struct audit_req *batch, *last;
+	struct audit_req *batch, *last, *q, *next;
 	uint64_t gen;
 	size_t n;
 	int r;
@@ -1023,12 +1025,16 @@ writer_main(void *arg)
 
 		r = commit_batch(a, batch, &d);
 
-		/* Waiters may free their entries as soon as they see done_gen:
-		 * nothing of the batch is touched after this. */
+		/* Each caller of the batch is woken alone (no other waiter
+		 * stirs). A caller may free its entry once it sees done, which
+		 * it can only do after mu is released: next is read first. */
 		pthread_mutex_lock(&a->mu);
 		apply_result(a, r, &d);
-		a->done_gen = gen;
-		pthread_cond_broadcast(&a->done_cv);
+		for (q = batch; q != NULL; q = next) {
+			next = q->next;
+			q->done = 1;
+			pthread_cond_signal(&q->done_cv);
+		}
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -1084,11 +1090,6 @@ audit_open(const char *dir, const struct sg_audit_options *opts, int threaded,
 	if (pthread_mutex_init(&a->mu, NULL) != 0)
 		goto out;
 	if (pthread_cond_init(&a->work_cv, NULL) != 0) {
-		pthread_mutex_destroy(&a->mu);
-		goto out;
-	}
-	if (pthread_cond_init(&a->done_cv, NULL) != 0) {
-		pthread_cond_destroy(&a->work_cv);
 		pthread_mutex_destroy(&a->mu);
 		goto out;
 	}
@@ -1187,7 +1188,6 @@ sg_audit_close(struct sg_audit *a)
 	if (a->dirfd >= 0)
 		close(a->dirfd);
 	if (a->sync_init) {
-		pthread_cond_destroy(&a->done_cv);
 		pthread_cond_destroy(&a->work_cv);
 		pthread_mutex_destroy(&a->mu);
 	}
@@ -1210,6 +1210,7 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	req.seal = e->seal;
 	req.seal_arg = e->seal_arg;
 	req.seal_alg = e->seal_alg;
+	pthread_cond_init(&req.done_cv, NULL);	/* default attributes: cannot fail */
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		pthread_mutex_unlock(&a->mu);
@@ -1222,9 +1223,9 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 		a->queue_head = &req;
 	a->queue_tail = &req;
 	pthread_cond_signal(&a->work_cv);
-	/* Woken together with the rest of our batch, after its sync. */
-	while (req.batch == 0 || a->done_gen < req.batch)
-		pthread_cond_wait(&a->done_cv, &a->mu);
+	/* Woken by the writer once our batch is synced (or failed). */
+	while (!req.done)
+		pthread_cond_wait(&req.done_cv, &a->mu);
 	pthread_mutex_unlock(&a->mu);
 	if ((r = req.r) != 0)
 		goto out;
@@ -1233,6 +1234,7 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	if (head_hash_hex != NULL)
 		memcpy(head_hash_hex, req.hash, HASH_HEX_LEN + 1);
  out:
+	pthread_cond_destroy(&req.done_cv);
 	cJSON_free(req.body);
 	return r;
 }
