@@ -54,6 +54,7 @@ struct gw_response {
 	char content_type_buf[GW_CONTENT_TYPE_MAX];
 	struct sg_buf body;
 	const char *allow;		/* Allow header for 405, static */
+	const char *cache_control;	/* static; NULL: no-store */
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
 	/* X-Authority-URL: where a relayed SOAP answer came from, or NULL. */
 	const char *authority_url;

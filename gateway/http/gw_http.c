@@ -213,7 +213,8 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 	(void)MHD_add_response_header(r, "X-Request-Id", x->req.request_id);
 	if (x->req.client_request_id[0] != '\0')
 		(void)MHD_add_response_header(r, "X-Client-Request-Id", x->req.client_request_id);
-	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
+	(void)MHD_add_response_header(r, "Cache-Control",
+	    x->resp.cache_control != NULL ? x->resp.cache_control : "no-store");
 	if (x->resp.allow != NULL)
 		(void)MHD_add_response_header(r, "Allow", x->resp.allow);
 	if (x->resp.retry_after != NULL)

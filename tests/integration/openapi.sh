@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: Apache-2.0
+# docs/openapi.json against the code: it validates as OpenAPI 3.1 (and a
+# broken copy does not), it names exactly the routes of the route table,
+# GET /v1/openapi.json serves it byte for byte, and real answers of a
+# running gateway validate against the schema of their path, method and
+# status (tests/openapi_check.py, python3-jsonschema).
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+DOC=$SG_SRCDIR/docs/openapi.json
+CHECK=$SG_SRCDIR/tests/openapi_check.py
+# Debian's python3-jsonschema, whatever python3 is first on PATH.
+PY=${SEALGATE_TEST_PYTHON:-/usr/bin/python3}
+VALIDATOR=${SEALGATE_OPENAPI_VALIDATOR:-/usr/local/lib/sealgate-test/node_modules/@seriousme/openapi-schema-validator/bin/validate-api-cli.js}
+
+# (a) OpenAPI 3.1 validation, with a bad copy beside it.
+if [ -f "$VALIDATOR" ]; then
+    check "docs/openapi.json validates as OpenAPI 3.1" node "$VALIDATOR" "$DOC"
+    jq '.paths["/healthz"].get.responses["200"] = "ok"' "$DOC" > "$W/broken.json"
+    check_exit 1 "a copy with a response that is not an object fails the validator" \
+        node "$VALIDATOR" "$W/broken.json"
+    jq 'del(.info)' "$DOC" > "$W/broken2.json"
+    check_exit 1 "a copy without info fails the validator" node "$VALIDATOR" "$W/broken2.json"
+else
+    fail "OpenAPI validator missing at $VALIDATOR (scripts/install-deps installs it)"
+fi
+
+# (b) The route table and the document name the same operations.
+check "every route of gateway/http/gw_route.c is documented and nothing else" \
+    "$PY" "$CHECK" routes "$DOC" "$SG_SRCDIR/gateway/http/gw_route.c"
+sed 's|{ "GET", "/healthz",|{ "POST", "/v1/undocumented", "x", NULL, 0, BODY_NONE, gw_route_healthz },\n&|' \
+    "$SG_SRCDIR/gateway/http/gw_route.c" > "$W/gw_route.c"
+out=$("$PY" "$CHECK" routes "$DOC" "$W/gw_route.c" 2>&1)
+expect_eq "a route added without documentation fails the check" "$?" 1
+expect_match "and the failure names the path" "$out" 'POST /v1/undocumented'
+jq '.paths["/v1/extra"] = {get: .paths["/healthz"].get}' "$DOC" > "$W/extra.json"
+out=$("$PY" "$CHECK" routes "$W/extra.json" "$SG_SRCDIR/gateway/http/gw_route.c" 2>&1)
+expect_match "a documented path the code lacks fails the check" "$out" 'GET /v1/extra'
+
+# (c) Real answers.
+gateway_fixture
+officer=$(client_token officer)
+jq --arg o "$officer" '.clients += [{name: "officer", token_sha256: $o, roles: ["officer"]}]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+start_gateway
+: > "$W/answers.jsonl"
+# oa CLIENT METHOD PATH TEMPLATE [curl args]: one request; its answer is
+# recorded for the schema check.
+oa() {
+    local client=$1 method=$2 path=$3 template=$4 auth=()
+    shift 4
+    [ "$client" != "-" ] && auth=(-H "Authorization: Bearer $(cat "$W/$client.token")")
+    curl -sS -o "$W/body" -D "$W/headers" -w '%{http_code} %{content_type}\n' --max-time 60 -X "$method" \
+        "${auth[@]}" "$@" "$GW_URL$path" > "$W/status"
+    read -r status ctype < "$W/status"
+    jq -nc --arg m "$method" --arg t "$template" --arg s "$status" --arg c "$ctype" --rawfile b "$W/body" \
+        --rawfile h "$W/headers" '{method: $m, path: $t, status: $s, content_type: $c, body: $b, headers: $h}' \
+        >> "$W/answers.jsonl"
+}
+JSON=(-H 'Content-Type: application/json')
+head -c 4096 /dev/urandom > "$W/doc"
+oa - GET /healthz /healthz
+oa - GET /readyz /readyz
+oa monitor GET /readyz /readyz
+oa monitor GET /metrics /metrics
+oa - GET /v1/openapi.json /v1/openapi.json
+curl -sS -o "$W/served.json" "$GW_URL/v1/openapi.json"
+check "GET /v1/openapi.json is docs/openapi.json byte for byte" cmp "$W/served.json" "$DOC"
+expect_match "served cacheable" "$(tail -n 1 "$W/answers.jsonl" | jq -r .headers)" '[Cc]ache-[Cc]ontrol: public, max-age=3600'
+expect_match "served as application/json" "$(tail -n 1 "$W/answers.jsonl" | jq -r .content_type)" '^application/json'
+oa billing GET /v1/identities /v1/identities
+oa auditor GET /v1/identities /v1/identities
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body local-seal sha384 "$W/doc" cms)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" -H 'Idempotency-Key: oa-1' \
+    --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" -H 'Idempotency-Key: oa-1' \
+    --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" -H 'Idempotency-Key: oa-1' \
+    --data "$(sign_body local-seal sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" --data '{"identity":"ec-seal"'
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body nosuch sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa billing POST /v1/sign /v1/sign "${JSON[@]}" --data "$(head -c 5000 /dev/zero | tr '\0' a)"
+oa other POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa - POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa auditor POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
+oa billing GET /v1/sign /v1/sign
+oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
+oa billing POST '/v1/stamp?identity=nosuch' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
+oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" --data '{"identity":"ec-seal","digest":{"alg":"sha256","value":"AA=="}}'
+oa billing POST /v1/soap/nosuch '/v1/soap/{authority}' -H 'Content-Type: text/xml' --data '<x/>'
+oa billing POST /v1/soap/nosuch '/v1/soap/{authority}' "${JSON[@]}" --data '{}'
+oa auditor GET /v1/audit/entries /v1/audit/entries
+oa auditor GET '/v1/audit/entries?type=sign&outcome=ok&limit=2' /v1/audit/entries
+oa auditor GET '/v1/audit/entries?limit=nope' /v1/audit/entries
+oa auditor GET /v1/audit/verify /v1/audit/verify
+oa auditor GET "/v1/audit/counts?month=$(date -u +%Y-%m)" /v1/audit/counts
+oa auditor GET /v1/audit/counts /v1/audit/counts
+oa billing GET /v1/audit/entries /v1/audit/entries
+oa officer POST /v1/identities/local-seal/enroll '/v1/identities/{identity}/enroll' "${JSON[@]}" --data '{}'
+oa officer POST /v1/identities/nosuch/enroll '/v1/identities/{identity}/enroll' "${JSON[@]}" --data '{}'
+oa officer POST /v1/identities/local-seal/renew '/v1/identities/{identity}/renew'
+oa officer GET /v1/jobs/nosuch '/v1/jobs/{job}'
+oa officer POST /v1/jobs/nosuch/resume '/v1/jobs/{job}/resume'
+oa officer POST /v1/jobs/nosuch/abandon '/v1/jobs/{job}/abandon'
+oa billing GET /v1/jobs/nosuch '/v1/jobs/{job}'
+oa - GET /v1/nowhere /v1/nowhere
+# Kept beside the log: the examples in docs/openapi.json are such answers.
+cp "$W/answers.jsonl" "$SG_BUILDDIR/tests/integration/openapi.answers.jsonl" 2>/dev/null || true
+n=$(wc -l < "$W/answers.jsonl")
+check "all $n answers validate against their documented schemas" \
+    "$PY" "$CHECK" answers "$DOC" "$W/answers.jsonl"
+# An answer with a status the document does not list fails.
+jq -c 'select(.path == "/healthz") | .status = "418"' "$W/answers.jsonl" | head -n 1 > "$W/bad.jsonl"
+check_exit 1 "an answer with an undocumented status fails" "$PY" "$CHECK" answers "$DOC" "$W/bad.jsonl"
+jq -c 'select(.path == "/v1/sign" and .status == "200") | .body = "{\"signature\":1}"' "$W/answers.jsonl" |
+    head -n 1 > "$W/bad2.jsonl"
+check_exit 1 "a sign answer that breaks its schema fails" "$PY" "$CHECK" answers "$DOC" "$W/bad2.jsonl"
+stop_gateway
+finish
