@@ -7,6 +7,7 @@
   openapi_check.py answers DOC ANSWERS    each recorded answer (JSON lines: method,
                                           path template, status, content_type, body)
                                           validates against its documented schema
+  openapi_check.py examples DOC -         every example validates against its schema
 
 Exit 0 when everything matches, 1 with one line per mismatch on stderr.
 """
@@ -118,14 +119,36 @@ def check_answers(doc, answers):
     return errors
 
 
+def check_examples(doc):
+    cls = jsonschema.validators.validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
+    warnings.simplefilter("ignore", DeprecationWarning)
+    errors, n = [], 0
+    places = [(f"{m.upper()} {p} {s}", r) for p, item in doc["paths"].items()
+              for m, o in item.items() if m in METHODS for s, r in o["responses"].items()]
+    places += [(f"components/responses/{k}", r) for k, r in doc["components"]["responses"].items()]
+    for where, resp in places:
+        for media, c in resolve(doc, resp).get("content", {}).items():
+            values = [c["example"]] if "example" in c else []
+            values += [e["value"] for e in c.get("examples", {}).values()]
+            for v in values:
+                n += 1
+                v_ = cls(c["schema"], resolver=jsonschema.RefResolver("", doc))
+                errors += [f"{where} {media} example: {e.message}" for e in v_.iter_errors(v)]
+    if n == 0:
+        errors.append("no examples")
+    return errors
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("routes", "answers"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("routes", "answers", "examples"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     with open(sys.argv[2], encoding="utf-8") as f:
         doc = json.load(f)
     if sys.argv[1] == "routes":
         errors = check_routes(doc, sys.argv[3])
+    elif sys.argv[1] == "examples":
+        errors = check_examples(doc)
     else:
         errors = check_answers(doc, sys.argv[3])
     for e in errors:

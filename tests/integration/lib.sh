@@ -354,6 +354,21 @@ need_tools() {
     done
 }
 
+# csc_interface LABEL: an RSA key LABEL on the token, its CSR (profile
+# dvv-interface) signed by the CSC v2 simulator's client CA in $SIM for
+# credential org-stamp-1, and the certificate imported beside the key
+# ($SG_WORK/LABEL.pem). Two checks.
+csc_interface() {
+    sealgate-token keygen --label "$1" --type rsa:2048 --pin-file "$SG_WORK/pin" >/dev/null
+    sealgate-token csr --label "$1" --profile dvv-interface --customer-id 1234567-8 \
+        --customer-name "Example Oy" --pin-file "$SG_WORK/pin" --out "$SG_WORK/$1.csr"
+    check "the simulator's client CA issues the $1 certificate" \
+        python3 "$SG_SRCDIR/tests/sim/csc_sim.py" issue-client --state "$SIM" --csr "$SG_WORK/$1.csr" \
+        --out "$SG_WORK/$1.pem" --allow org-stamp-1
+    check "the $1 certificate imported next to its key" \
+        sealgate-token import-cert --label "$1" --cert "$SG_WORK/$1.pem" --pin-file "$SG_WORK/pin"
+}
+
 # start_sim_serve WHAT READY PY SIMPY STATE [serve args...]: the simulator
 # SIMPY, run by PY, serving STATE in the background on a free port (a
 # --port among the serve args wins), output appended to $SG_WORK/sim.log;

@@ -24,6 +24,11 @@ else
     fail "OpenAPI validator missing at $VALIDATOR (scripts/install-deps installs it)"
 fi
 
+check "every example in the document validates against its schema" "$PY" "$CHECK" examples "$DOC" -
+jq '.paths["/healthz"].get.responses["200"].content["application/json"].example = {status: "bad"}' "$DOC" \
+    > "$W/badex.json"
+check_exit 1 "an example that breaks its schema fails" "$PY" "$CHECK" examples "$W/badex.json" -
+
 # (b) The route table and the document name the same operations.
 check "every route of gateway/http/gw_route.c is documented and nothing else" \
     "$PY" "$CHECK" routes "$DOC" "$SG_SRCDIR/gateway/http/gw_route.c"
@@ -36,10 +41,21 @@ jq '.paths["/v1/extra"] = {get: .paths["/healthz"].get}' "$DOC" > "$W/extra.json
 out=$("$PY" "$CHECK" routes "$W/extra.json" "$SG_SRCDIR/gateway/http/gw_route.c" 2>&1)
 expect_match "a documented path the code lacks fails the check" "$out" 'GET /v1/extra'
 
-# (c) Real answers.
+# (c) Real answers, the stamp ones from the CSC v2 simulator.
 gateway_fixture
 officer=$(client_token officer)
-jq --arg o "$officer" '.clients += [{name: "officer", token_sha256: $o, roles: ["officer"]}]' \
+# A stamp identity on the CSC v2 simulator, as stamp.sh sets one up.
+SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
+SIM=$W/sim
+python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
+csc_interface dvv-interface
+start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM"
+jq --arg o "$officer" --arg url "$(jq -r .url "$W/sim.json")" --arg ca "$SIM/server-ca.pem" '
+    .clients += [{name: "officer", token_sha256: $o, roles: ["officer"]}] |
+    .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
+        timeout_ms: 5000, retries: 1} |
+    .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]}] |
+    (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface"]' \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
 : > "$W/answers.jsonl"
@@ -85,7 +101,16 @@ oa other POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 
 oa - POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
 oa auditor POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" raw)"
 oa billing GET /v1/sign /v1/sign
+oa other POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
+oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' -H 'Accept: application/pkcs7-signature' \
+    --data-binary @"$W/doc"
+digest=$(openssl dgst -sha256 -binary "$W/doc" | base64 -w0)
+stamp_json() { printf '{"identity":"%s","digest":{"alg":"sha256","value":"%s"},"name":"doc.pdf"}' "$1" "$2"; }
+oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' --data "$(stamp_json dvv-interface "$digest")"
+oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' --data "$(stamp_json dvv-interface "$digest")"
+oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' \
+    --data "$(stamp_json dvv-interface "$(printf x | openssl dgst -sha256 -binary | base64 -w0)")"
 oa billing POST '/v1/stamp?identity=nosuch' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" --data '{"identity":"ec-seal","digest":{"alg":"sha256","value":"AA=="}}'
 oa billing POST /v1/soap/nosuch '/v1/soap/{authority}' -H 'Content-Type: text/xml' --data '<x/>'
@@ -117,4 +142,5 @@ jq -c 'select(.path == "/v1/sign" and .status == "200") | .body = "{\"signature\
     head -n 1 > "$W/bad2.jsonl"
 check_exit 1 "a sign answer that breaks its schema fails" "$PY" "$CHECK" answers "$DOC" "$W/bad2.jsonl"
 stop_gateway
+stop_sim
 finish

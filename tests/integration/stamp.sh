@@ -13,21 +13,9 @@ SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
 SIM=$W/sim
 gateway_fixture
 python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
-sealgate-token keygen --label dvv-interface --type rsa:2048 --pin-file "$W/pin" >/dev/null
-sealgate-token csr --label dvv-interface --profile dvv-interface --customer-id 1234567-8 \
-    --customer-name "Example Oy" --pin-file "$W/pin" --out "$W/dvv.csr"
-check "the simulator's client CA issues the interface certificate" \
-    python3 "$SIMPY" issue-client --state "$SIM" --csr "$W/dvv.csr" --out "$W/dvv.pem" --allow org-stamp-1
-check "interface certificate imported next to its key" \
-    sealgate-token import-cert --label dvv-interface --cert "$W/dvv.pem" --pin-file "$W/pin"
+csc_interface dvv-interface
 # A second stamp identity on the same credential, granted later.
-sealgate-token keygen --label dvv-interface-2 --type rsa:2048 --pin-file "$W/pin" >/dev/null
-sealgate-token csr --label dvv-interface-2 --profile dvv-interface --customer-id 1234567-8 \
-    --customer-name "Example Oy" --pin-file "$W/pin" --out "$W/dvv2.csr"
-check "the second interface certificate" \
-    python3 "$SIMPY" issue-client --state "$SIM" --csr "$W/dvv2.csr" --out "$W/dvv2.pem" --allow org-stamp-1
-check "imported next to its key" \
-    sealgate-token import-cert --label dvv-interface-2 --cert "$W/dvv2.pem" --pin-file "$W/pin"
+csc_interface dvv-interface-2
 
 start_sim() {
     start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM" --port "${1:-0}"
