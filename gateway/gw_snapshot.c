@@ -72,8 +72,8 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 {
 	const struct gw_authority_ops *ops;
 	struct gw_snapshot *snap = NULL;
-	char why[256];
-	size_t i;
+	char why[256], bad[64];
+	size_t i, j;
 	int r;
 
 	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
@@ -98,6 +98,12 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 		struct gw_identity *id = &snap->ids[i];
 
 		id->cfg = &snap->cfg->identities[i];
+		if (sgp11_uri_check(id->cfg->key_label, bad, sizeof(bad)) != 0) {
+			sg_msg(err, errlen, "$.identities[%zu].key_label: bad PKCS#11 URI \"%s\": "
+			    "attribute %s", i, id->cfg->key_label, bad);
+			r = SG_ERR_CONFIG;
+			goto out;
+		}
 		r = sgp11_key_find(gw->token, id->cfg->key_label, &id->key);
 		if (r != 0) {
 			/* An identity with an issuer gets its key when it is
@@ -115,6 +121,17 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 				sg_warn("identity %s: key \"%s\" not on the token", id->cfg->name,
 				    id->cfg->key_label);
 			continue;
+		}
+		/* One key, one identity, whatever names it: a label and a
+		 * PKCS#11 URI may both reach one object. */
+		for (j = 0; j < i; j++) {
+			if (snap->ids[j].key != NULL && sgp11_key_same(snap->ids[j].key, id->key)) {
+				sg_msg(err, errlen, "$.identities[%zu].key_label: key \"%s\" is the key "
+				    "of $.identities[%zu] (\"%s\"); one key, one identity", i,
+				    id->cfg->key_label, j, snap->ids[j].cfg->key_label);
+				r = SG_ERR_CONFIG;
+				goto out;
+			}
 		}
 		(void)sg_strfit(id->key_type, sizeof(id->key_type),
 		    sgp11_keyspec_name(sgp11_key_spec(id->key)));	/* "rsa:4096" at most */

@@ -79,16 +79,23 @@ static int
 open_token(struct gw *gw, const struct sg_config *cfg)
 {
 	const char *module = cfg->token.module;
-	char *pin = NULL;
-	int r;
+	char *pin = NULL, bad[64], why[128];
+	int r, uri = sgp11_uri_is(cfg->token.label);
 
 	if (module == NULL)
 		module = getenv("SEALGATE_PKCS11_MODULE");
 	if (module == NULL)
 		module = SG_DEFAULT_MODULE_PATH;
+	if (sgp11_uri_check(cfg->token.label, bad, sizeof(bad)) != 0) {
+		sg_msg(why, sizeof(why), "bad PKCS#11 URI: attribute %s", bad);
+		fatal("$.token.label", why);
+		return SG_ERR_CONFIG;
+	}
 	if ((r = sgp11_open(module, cfg->token.label, &gw->token)) != 0) {
-		fatal("$.token", r == SG_ERR_TOKEN_NOT_FOUND ? "no initialised token with this label" :
-		    sg_strerror(r));
+		fatal(uri ? "$.token.label" : "$.token", r == SG_ERR_TOKEN_NOT_FOUND ? (uri ?
+		    "no initialised token matches this PKCS#11 URI" :
+		    "no initialised token with this label") : r == SG_ERR_INVALID_ARG && uri ?
+		    "the PKCS#11 URI's module-path is not $.token.module" : sg_strerror(r));
 		return r;
 	}
 	if ((r = sgp11_set_session_limit(gw->token, cfg->token.max_sessions)) != 0) {

@@ -63,8 +63,10 @@ int sgp11_keyspec_parse(const char *name, struct sgp11_keyspec *spec);
 /* The same name for a spec (static storage), or "unknown". */
 const char *sgp11_keyspec_name(const struct sgp11_keyspec *spec);
 
-/* Load module and open the token labelled token_label (NULL: no token,
- * for slot listing and token initialisation). Errors: SG_ERR_MODULE_LOAD,
+/* Load module and open the token labelled token_label, or the first one
+ * the PKCS#11 URI token_label matches (NULL: no token, for slot listing and
+ * token initialisation). A URI whose module-path is not module:
+ * SG_ERR_INVALID_ARG. Errors: SG_ERR_MODULE_LOAD,
  * SG_ERR_TOKEN_NOT_FOUND. *ctxp is new; free with sgp11_close. */
 int sgp11_open(const char *module, const char *token_label, struct sgp11_ctx **ctxp);
 void sgp11_close(struct sgp11_ctx *ctx);
@@ -148,10 +150,29 @@ int sgp11_change_pin(struct sgp11_ctx *ctx, int so, const char *old_pin, const c
 int sgp11_keygen(struct sgp11_ctx *ctx, const char *label, const unsigned char *id,
     size_t id_len, const struct sgp11_keyspec *spec);
 
-/* Find the private key labelled label. *keyp is new (sgp11_key_free);
+/* PKCS#11 URIs (RFC 7512): wherever a token or key is named, a name
+ * starting "pkcs11:" is a URI (token, manufacturer, serial, model, object,
+ * id, type, module-path, module-name, pin-source), anything else a label.
+ * sgp11_uri_is: 1 for a URI. sgp11_uri_check: 0 for a label or a good URI,
+ * SG_ERR_PARSE for a bad one with the offending attribute's name in attr. */
+int sgp11_uri_is(const char *name);
+int sgp11_uri_check(const char *name, char *attr, size_t attrlen);
+/* The URI of the private key (label, id_hex) on ctx's token, for an
+ * officer to paste (token, manufacturer, model, serial, object, id,
+ * type=private). *urip is new (free()). */
+int sgp11_object_uri(struct sgp11_ctx *ctx, const char *label, const char *id_hex, char **urip);
+
+/* Find the private key labelled label, or named by a PKCS#11 URI (whose
+ * token attributes must match ctx's token, whose module-path, if any, must
+ * be the module in use: else SG_ERR_INVALID_ARG; more than one key
+ * matching it: SG_ERR_CONFLICT). sgp11_key_label then gives the object's
+ * own label, so two names for one key resolve to the same label and id. *keyp is new (sgp11_key_free);
  * SG_ERR_KEY_NOT_FOUND when there is none. */
 int sgp11_key_find(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp);
 void sgp11_key_free(struct sgp11_key *key);
+/* 1 when a and b are the same private key object (same token, label and
+ * id), however each was named. */
+int sgp11_key_same(const struct sgp11_key *a, const struct sgp11_key *b);
 const char *sgp11_key_label(const struct sgp11_key *key);
 /* Lower-case hex of CKA_ID (borrowed). */
 const char *sgp11_key_id_hex(const struct sgp11_key *key);

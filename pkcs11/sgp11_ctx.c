@@ -171,13 +171,20 @@ select_token(struct sgp11_ctx *ctx)
 {
 	unsigned int i;
 	size_t cap;
+	int m;
 
 	ctx->slot = NULL;
 	for (i = 0; i < ctx->nslots; i++) {
 		PKCS11_TOKEN *t = ctx->slots[i].token;
 
-		if (t != NULL && t->initialized && t->label != NULL &&
-		    label_equals(t->label, ctx->token_label)) {
+		if (t == NULL || !t->initialized || t->label == NULL)
+			continue;
+		if (sgp11_uri_is(ctx->token_label)) {
+			if ((m = sgp11_uri_token_matches(ctx, ctx->token_label, t)) < 0)
+				return m;
+		} else
+			m = label_equals(t->label, ctx->token_label);
+		if (m) {
 			ctx->slot = &ctx->slots[i];
 			break;
 		}

@@ -54,6 +54,15 @@ struct sgp11_ctx {
 	size_t n_idle, n_open, limit;
 };
 
+/* sgp11_uri.c. 1 when the URI name matches token t, 0 when not, or an
+ * error (bad URI, module-path not the module in use). */
+int sgp11_uri_token_matches(const struct sgp11_ctx *ctx, const char *name,
+    const PKCS11_TOKEN *t);
+/* The label and id a key URI asks for (*labelp, *idp new or NULL), after
+ * checking its token attributes against ctx's token and its type. */
+int sgp11_uri_key_query(const struct sgp11_ctx *ctx, const char *name, char **labelp,
+    unsigned char **idp, size_t *id_lenp);
+
 struct sgp11_key {
 	struct sgp11_ctx *ctx;
 	unsigned long generation;

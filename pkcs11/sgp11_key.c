@@ -294,8 +294,10 @@ sgp11_key_find(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp
 	struct sgp11_key *key = NULL;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *found = NULL;
-	size_t n = 0;
-	int r, have_session = 0;
+	char *want_label = NULL;
+	unsigned char *want_id = NULL, *obj_label = NULL;
+	size_t n = 0, want_id_len = 0, obj_label_len = 0;
+	int r, have_session = 0, by_uri = sgp11_uri_is(label);
 
 	*keyp = NULL;
 	if (ctx->slot == NULL)
@@ -306,22 +308,41 @@ sgp11_key_find(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp
 		return SG_ERR_ALLOC;
 	key->ctx = ctx;
 	key->generation = ctx->generation;
-	if ((key->label = strdup(label)) == NULL) {
+	if (by_uri) {
+		if ((r = sgp11_uri_key_query(ctx, label, &want_label, &want_id, &want_id_len)) != 0)
+			goto out;
+	} else if ((want_label = strdup(label)) == NULL) {
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
 	if ((r = sgp11_session_get(ctx, &s)) != 0)
 		goto out;
 	have_session = 1;
-	if ((r = sgp11_find_objects(ctx, s, CKO_PRIVATE_KEY, label, NULL, 0, &found, &n)) != 0)
+	if ((r = sgp11_find_objects(ctx, s, CKO_PRIVATE_KEY, want_label, want_id, want_id_len,
+	    &found, &n)) != 0)
 		goto out;
 	if (n == 0) {
+		if (by_uri)
+			sg_error("no private key matches PKCS#11 URI %s", label);
 		r = SG_ERR_KEY_NOT_FOUND;
+		goto out;
+	}
+	if (n > 1 && by_uri) {
+		sg_error("%zu private keys match PKCS#11 URI %s", n, label);
+		r = SG_ERR_CONFLICT;
 		goto out;
 	}
 	if (n > 1)
 		sg_warn("%zu private keys labelled %s; using the first", n, label);
 	key->priv = found[0];
+	/* The object's own label: two names for one key give one label. */
+	if (sgp11_get_attr(ctx, s, key->priv, CKA_LABEL, &obj_label, &obj_label_len) != 0)
+		obj_label = NULL;
+	if ((key->label = strdup(obj_label != NULL ? (char *)obj_label : want_label != NULL ?
+	    want_label : "")) == NULL) {
+		r = SG_ERR_ALLOC;
+		goto out;
+	}
 	if ((r = sgp11_get_attr(ctx, s, key->priv, CKA_ID, &key->id, &key->id_len)) != 0 ||
 	    (r = sg_hex_encode(key->id, key->id_len, &key->id_hex)) != 0 ||
 	    (r = sgp11_spec_from_object(ctx, s, key->priv, &key->spec)) != 0)
@@ -337,6 +358,9 @@ sgp11_key_find(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp
 	if (have_session)
 		sgp11_session_put(ctx, s, r == SG_ERR_TOKEN_LOST);
 	free(found);
+	free(want_label);
+	free(want_id);
+	free(obj_label);
 	sgp11_key_free(key);
 	return r;
 }
@@ -353,6 +377,13 @@ sgp11_key_free(struct sgp11_key *key)
 	free(key->id);
 	free(key->id_hex);
 	free(key);
+}
+
+int
+sgp11_key_same(const struct sgp11_key *a, const struct sgp11_key *b)
+{
+	return a->ctx == b->ctx && (a->priv == b->priv || (strcmp(a->label, b->label) == 0 &&
+	    id_matches(a->id, a->id_len, b->id, b->id_len)));
 }
 
 const char *

@@ -201,7 +201,7 @@ tk_cmd_keys(const struct tk_opts *o)
 	cJSON *doc = NULL;
 	size_t n = 0, i;
 	time_t now = time(NULL);
-	char nb[32], na[32];
+	char nb[32], na[32], *uri = NULL;
 	int r, ret;
 
 	if ((ret = tk_open(o, 1, &ctx)) != 0)
@@ -227,12 +227,22 @@ tk_cmd_keys(const struct tk_opts *o)
 			    k->has_private ? tristate(k->sensitive) : "-",
 			    k->has_private ? tristate(k->extractable) : "-", k->has_cert ? na : "-",
 			    k->cert_subject != NULL ? k->cert_subject : "-");
+			if (k->has_private && sgp11_object_uri(ctx, k->label, k->id_hex, &uri) == 0) {
+				printf("  uri: %s\n", uri);
+				free(uri);
+				uri = NULL;
+			}
 			continue;
 		}
 		cJSON *jk = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(jk, "label", k->label);
 		cJSON_AddStringToObject(jk, "id", k->id_hex);
+		if (k->has_private && sgp11_object_uri(ctx, k->label, k->id_hex, &uri) == 0) {
+			cJSON_AddStringToObject(jk, "uri", uri);
+			free(uri);
+			uri = NULL;
+		}
 		if (k->spec.kind != 0)
 			cJSON_AddStringToObject(jk, "type", type);
 		else
@@ -321,8 +331,19 @@ tk_cmd_keygen(const struct tk_opts *o)
 static int
 find_key(struct sgp11_ctx *ctx, const char *label, struct sgp11_key **keyp)
 {
-	int r = sgp11_key_find(ctx, label, keyp);
+	char bad[64];
+	int r;
 
+	*keyp = NULL;
+	if (sgp11_uri_check(label, bad, sizeof(bad)) != 0)
+		return tk_fail(label, "bad PKCS#11 URI: attribute %s", bad);
+	r = sgp11_key_find(ctx, label, keyp);
+	if (r == SG_ERR_KEY_NOT_FOUND && sgp11_uri_is(label))
+		return tk_fail(label, "no private key on the token matches this PKCS#11 URI");
+	if (r == SG_ERR_CONFLICT && sgp11_uri_is(label))
+		return tk_fail(label, "more than one private key matches this PKCS#11 URI");
+	if (r == SG_ERR_INVALID_ARG && sgp11_uri_is(label))
+		return tk_fail(label, "PKCS#11 URI names another module or a non-private object");
 	if (r == SG_ERR_KEY_NOT_FOUND)
 		return tk_fail(label, "no key with this label on the token");
 	if (r != 0)
@@ -615,24 +636,62 @@ tk_cmd_pubkey(const struct tk_opts *o)
  * retires beside it). A signature by one of them made here could re-seal
  * a rewritten audit log or speak to an authority for the organisation. */
 static int
+gateway_key_fail(const struct sg_config *cfg, const struct sg_identity *id, const char *label)
+{
+	return tk_fail("sign", "key \"%s\" belongs to identity %s, %s: only the gateway "
+	    "signs with it", label, id->name, cfg->audit.checkpoint_identity == id ?
+	    "the audit checkpoint key" : id->issuer != NULL ?
+	    "whose certificate the issuer renews" : "an authority's credential");
+}
+
+static int
+gateway_identity(const struct sg_config *cfg, const struct sg_identity *id)
+{
+	return cfg->audit.checkpoint_identity == id || id->authority != NULL || id->issuer != NULL;
+}
+
+static int
 refuse_gateway_key(const struct sg_config *cfg, const char *label)
 {
 	size_t i, n;
 
 	for (i = 0; i < cfg->n_identities; i++) {
 		const struct sg_identity *id = &cfg->identities[i];
-		int checkpoint = cfg->audit.checkpoint_identity == id;
 
-		if (!checkpoint && id->authority == NULL && id->issuer == NULL)
+		if (!gateway_identity(cfg, id))
 			continue;
 		n = strlen(id->key_label);
 		if (strcmp(label, id->key_label) != 0 &&
 		    (strncmp(label, id->key_label, n) != 0 || label[n] != '.'))
 			continue;
-		return tk_fail("sign", "key \"%s\" belongs to identity %s, %s: only the gateway "
-		    "signs with it", label, id->name, checkpoint ? "the audit checkpoint key" :
-		    id->issuer != NULL ? "whose certificate the issuer renews" :
-		    "an authority's credential");
+		return gateway_key_fail(cfg, id, label);
+	}
+	return 0;
+}
+
+/* The same once the key is found: by the object's own label, and against
+ * the gateway's keys the configuration names by PKCS#11 URI. */
+static int
+refuse_gateway_key_found(struct sgp11_ctx *ctx, const struct sg_config *cfg,
+    const struct sgp11_key *key, const char *name)
+{
+	struct sgp11_key *other = NULL;
+	size_t i;
+	int same, ret;
+
+	if ((ret = refuse_gateway_key(cfg, sgp11_key_label(key))) != 0)
+		return ret;
+	for (i = 0; i < cfg->n_identities; i++) {
+		const struct sg_identity *id = &cfg->identities[i];
+
+		if (!gateway_identity(cfg, id) || !sgp11_uri_is(id->key_label) ||
+		    sgp11_key_find(ctx, id->key_label, &other) != 0)
+			continue;
+		same = sgp11_key_same(key, other);
+		sgp11_key_free(other);
+		other = NULL;
+		if (same)
+			return gateway_key_fail(cfg, id, name);
 	}
 	return 0;
 }
@@ -681,7 +740,8 @@ tk_cmd_sign(const struct tk_opts *o)
 		    (int)sizeof(tk_record.digest))
 			tk_record.digest[0] = '\0';
 	sg_msg(tk_record.detail, sizeof(tk_record.detail), "%s", o->pss ? "pss" : "default padding");
-	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0)
+	if ((ret = tk_open(o, 1, &ctx)) != 0 || (ret = find_key(ctx, o->label, &key)) != 0 ||
+	    (ret = refuse_gateway_key_found(ctx, tk_config(), key, o->label)) != 0)
 		goto out;
 	(void)sg_strfit(tk_record.key_id, sizeof(tk_record.key_id), sgp11_key_id_hex(key));
 	if ((r = sgp11_sign_digest(key, EVP_MD_get_type(md), o->pss ? SGP11_PAD_PSS :

@@ -77,6 +77,7 @@ tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
 {
 	const char *module = tk_module(o), *label = o->token, *why;
 	char *pin = NULL;
+	char bad[64];
 	int r;
 
 	*ctxp = NULL;
@@ -86,7 +87,15 @@ tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
 		label = getenv("SEALGATE_TOKEN_LABEL");
 	if (label == NULL)
 		return sg_cli_usage("no token label: give --token, a config, or SEALGATE_TOKEN_LABEL");
+	if (sgp11_uri_check(label, bad, sizeof(bad)) != 0)
+		return tk_fail("open token", "bad PKCS#11 URI \"%s\": attribute %s", label, bad);
 	if ((r = sgp11_open(module, label, ctxp)) != 0) {
+		if (r == SG_ERR_TOKEN_NOT_FOUND && sgp11_uri_is(label))
+			return tk_fail("open token", "no initialised token matches \"%s\" in %s",
+			    label, module);
+		if (r == SG_ERR_INVALID_ARG && sgp11_uri_is(label))
+			return tk_fail("open token", "PKCS#11 URI \"%s\": module-path is not %s",
+			    label, module);
 		if (r == SG_ERR_TOKEN_NOT_FOUND)
 			return tk_fail("open token", "no initialised token labelled \"%s\" in %s",
 			    label, module);
