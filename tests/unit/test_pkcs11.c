@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the token layer's pure helpers (no token): key specs,
  * CK_RV names, their translation to SG_ERR_* codes and the recovery level
- * each calls for. */
+ * each calls for, and PKCS#11 URIs: checking, naming the bad attribute,
+ * and matching a token. */
 #include "config.h"
 
 #include <string.h>
@@ -112,6 +113,76 @@ test_recovery_levels(void)
 	CU_ASSERT(SGP11_RECOVER_LOGIN < SGP11_RECOVER_REOPEN);
 }
 
+static void
+test_uri_check(void)
+{
+	static const char *good[] = {
+		"sealgate", "a label;with=odd chars", "pkcs11:", "pkcs11:token=sealgate",
+		"pkcs11:token=sealgate;object=k;type=private", "pkcs11:id=%01%02",
+		"pkcs11:serial=abc;manufacturer=SoftHSM%20project;model=SoftHSM%20v2",
+		"pkcs11:object=k?module-path=/usr/lib/softhsm/libsofthsm2.so",
+		"pkcs11:object=k?pin-source=file:/etc/pin&module-name=softhsm2",
+	};
+	static const struct { const char *uri, *attr; } bad[] = {
+		{ "pkcs11:colour=blue", "colour" },
+		{ "pkcs11:token=sealgate;flavour=x", "flavour" },
+		{ "pkcs11:id=%zz", "id" },
+		{ "pkcs11:object=k;type=nonsense", "type" },
+		{ "pkcs11:token=a;serial=%4", "serial" },
+		{ "pkcs11:object=k?pin-value=1234", "pin-value" },
+		{ "pkcs11:object=k?module-path=/x&foo=bar", "foo" },
+		{ "pkcs11:token", "token" },
+		{ "pkcs11:=x", "(empty attribute)" },
+		{ "pkcs11:slot-id=1", "slot-id" },
+	};
+	char attr[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CU_ASSERT_EQUAL(sgp11_uri_check(good[i], attr, sizeof(attr)), 0);
+		CU_ASSERT_STRING_EQUAL(attr, "");
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(sgp11_uri_check(bad[i].uri, attr, sizeof(attr)), SG_ERR_PARSE);
+		CU_ASSERT_STRING_EQUAL(attr, bad[i].attr);
+	}
+	CU_ASSERT_TRUE(sgp11_uri_is("pkcs11:object=k"));
+	CU_ASSERT_FALSE(sgp11_uri_is("pkcs11"));
+	CU_ASSERT_FALSE(sgp11_uri_is("PKCS11:object=k"));
+	CU_ASSERT_FALSE(sgp11_uri_is(NULL));
+}
+
+static void
+test_uri_token_match(void)
+{
+	static const struct { const char *uri; int want; } cases[] = {
+		{ "pkcs11:", 1 },
+		{ "pkcs11:token=sealgate", 1 },
+		{ "pkcs11:token=sealgate;serial=0a1b2c;manufacturer=SoftHSM%20project", 1 },
+		{ "pkcs11:model=SoftHSM%20v2", 1 },
+		{ "pkcs11:token=sealgate?module-path=/lib/mod.so", 1 },
+		{ "pkcs11:token=other", 0 },
+		{ "pkcs11:token=sealgate;serial=ffff", 0 },
+		{ "pkcs11:manufacturer=Other", 0 },
+		{ "pkcs11:token=sealgat", 0 },
+		{ "pkcs11:token=sealgate?module-path=/lib/other.so", SG_ERR_INVALID_ARG },
+		{ "pkcs11:token=sealgate;bogus=1", SG_ERR_INVALID_ARG },
+	};
+	struct sgp11_ctx ctx;
+	PKCS11_TOKEN t;
+	size_t i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&t, 0, sizeof(t));
+	ctx.module_path = (char *)"/lib/mod.so";
+	t.label = (char *)"sealgate";
+	t.manufacturer = (char *)"SoftHSM project";
+	t.model = (char *)"SoftHSM v2";
+	t.serialnr = (char *)"0a1b2c";
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_ASSERT_EQUAL(sgp11_uri_token_matches(&ctx, cases[i].uri, &t), cases[i].want);
+}
+
 int
 main(void)
 {
@@ -121,6 +192,8 @@ main(void)
 		{ "CK_RV to SG_ERR", test_ckr_translation },
 		{ "CK_RV names", test_ckr_names },
 		{ "recovery levels", test_recovery_levels },
+		{ "PKCS#11 URIs checked, naming the attribute", test_uri_check },
+		{ "PKCS#11 URIs matched against a token", test_uri_token_match },
 		{ NULL, NULL }
 	};
 
