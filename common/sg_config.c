@@ -369,6 +369,13 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 			return cfg_fail(l, "%s is %s; an issuer must be vero-certservice",
 			    cfg_shown(l, 0, issuer), cfg_authority_type_name(id->issuer->type));
 		cfg_path_pop(l, old);
+		/* Enrolment and renewal make keys under this label and the
+		 * labels beside it: a PKCS#11 URI names a key, not a label. */
+		if (strncmp(id->key_label, "pkcs11:", 7) == 0) {
+			cfg_path_push_key(l, "key_label");
+			return cfg_fail(l, "an identity with an \"issuer\" names its key by label, not "
+			    "by PKCS#11 URI: enrolment and renewal create keys under that label");
+		}
 		/* The issuer accepts renewals signed by this key: a raw
 		 * signature through /v1/sign would let a client renew the
 		 * certificate onto a key of its own. */

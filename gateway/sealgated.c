@@ -95,7 +95,7 @@ open_token(struct gw *gw, const struct sg_config *cfg)
 		fatal(uri ? "$.token.label" : "$.token", r == SG_ERR_TOKEN_NOT_FOUND ? (uri ?
 		    "no initialised token matches this PKCS#11 URI" :
 		    "no initialised token with this label") : r == SG_ERR_INVALID_ARG && uri ?
-		    "the PKCS#11 URI's module-path is not $.token.module" : sg_strerror(r));
+		    "the PKCS#11 URI's module-path or module-name is not $.token.module" : sg_strerror(r));
 		return r;
 	}
 	if ((r = sgp11_set_session_limit(gw->token, cfg->token.max_sessions)) != 0) {

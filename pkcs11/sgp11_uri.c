@@ -93,10 +93,16 @@ sgp11_uri_check(const char *name, char *attr, size_t attrlen)
 
 			if (an > len)
 				an = len;
+			/* A name too long for attr shows cut short, never
+			 * overflows. */
 			if (an == 0)
 				(void)sg_strfit(attr, attrlen, "(empty attribute)");
-			else if (attrlen > 0)
-				(void)snprintf(attr, attrlen, "%.*s", (int)an, seg);
+			else if (attrlen > 0) {
+				if (an >= attrlen)
+					an = attrlen - 1;
+				memcpy(attr, seg, an);
+				attr[an] = '\0';
+			}
 			return SG_ERR_PARSE;
 		}
 		if (*end == '?')
@@ -150,13 +156,33 @@ token_info_of(const PKCS11_TOKEN *t, CK_TOKEN_INFO *info)
 	pad_field(info->serialNumber, sizeof(info->serialNumber), t->serialnr);
 }
 
+/* RFC 7512's module-name of a module path: the file name without a "lib"
+ * prefix and from its first dot ("/usr/lib/libsofthsm2.so" → "softhsm2"). */
+static int
+module_name_is(const char *path, const char *name)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base != NULL ? base + 1 : path;
+	if (strncmp(base, "lib", 3) == 0)
+		base += 3;
+	return strncmp(base, name, strlen(name)) == 0 &&
+	    (base[strlen(name)] == '.' || base[strlen(name)] == '\0');
+}
+
 /* 0 when the URI names no module or names the one ctx has open. */
 static int
 module_ok(const struct sgp11_ctx *ctx, P11KitUri *uri, const char *name)
 {
 	const char *want = p11_kit_uri_get_module_path(uri);
+	const char *want_name = p11_kit_uri_get_module_name(uri);
 	char a[PATH_MAX], b[PATH_MAX];
 
+	if (want_name != NULL && !module_name_is(ctx->module_path, want_name)) {
+		sg_error("PKCS#11 URI %s: module-name is not the module in use (%s)", name,
+		    ctx->module_path);
+		return SG_ERR_INVALID_ARG;
+	}
 	if (want == NULL)
 		return 0;
 	if (strcmp(want, ctx->module_path) == 0 ||

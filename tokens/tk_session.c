@@ -94,8 +94,8 @@ tk_open(const struct tk_opts *o, int login, struct sgp11_ctx **ctxp)
 			return tk_fail("open token", "no initialised token matches \"%s\" in %s",
 			    label, module);
 		if (r == SG_ERR_INVALID_ARG && sgp11_uri_is(label))
-			return tk_fail("open token", "PKCS#11 URI \"%s\": module-path is not %s",
-			    label, module);
+			return tk_fail("open token",
+			    "PKCS#11 URI \"%s\": module-path or module-name is not %s", label, module);
 		if (r == SG_ERR_TOKEN_NOT_FOUND)
 			return tk_fail("open token", "no initialised token labelled \"%s\" in %s",
 			    label, module);

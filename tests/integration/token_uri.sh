@@ -51,6 +51,10 @@ check "  openssl verifies it" openssl dgst -sha256 -verify "$W/b.pem" -signature
 check "--token as a URI" sealgate-token keys --token "pkcs11:token=sealgate" $P
 check "--token as a URI with module-path of the module in use" sealgate-token keys \
     --token "pkcs11:token=sealgate?module-path=$MODULE" $P
+check "--token as a URI with module-name of the module in use" sealgate-token keys \
+    --token "pkcs11:token=sealgate?module-name=$(basename "$MODULE" | sed 's/^lib//; s/\..*//')" $P
+refused "--token URI with another module-name" 'module-name' sealgate-token keys \
+    --token "pkcs11:token=sealgate?module-name=opensc-pkcs11" $P
 refused "--token URI with another module-path" 'module-path' sealgate-token keys \
     --token "pkcs11:token=sealgate?module-path=/usr/lib/nosuch.so" $P
 refused "--token URI matching no token" 'pkcs11:token=nosuch' \
@@ -91,6 +95,16 @@ expect_match "  naming the JSON path and the attribute" "$(cat "$W/last.err")" \
 jq '.token.label = "pkcs11:token=sealgate;serial=%zz"' "$W/sealgate.json" > "$W/bad.json"
 check_exit 1 "a bad token URI in the configuration" sealgated --check-config --config "$W/bad.json"
 expect_match "  naming the JSON path and the attribute" "$(cat "$W/last.err")" '\$\.token\.label: .*attribute serial'
+
+make_ca vero
+jq --arg ca "$W/ca-vero.pem" '.authorities.vero = {type: "vero-certservice",
+        url: "https://127.0.0.1:1/2017/10/CertificateServices", ca_file: $ca,
+        response_signer_ca_file: $ca, environment: "TEST"} |
+    .identities += [{name: "vero-ws", key_label: "pkcs11:object=vero-ws", issuer: "vero", uses: [],
+        customer_id: "0123456-7"}]' "$W/sealgate.json" > "$W/bad.json"
+check_exit 1 "a URI for an identity with an issuer (renewal makes keys by label)" \
+    sealgated --check-config --config "$W/bad.json"
+expect_match "  naming the JSON path" "$(cat "$W/last.err")" '\$\.identities\[5\]\.key_label: .*by label'
 
 # --- the gateway signs with keys named by URI -----------------------------------
 seal_uri=$(sealgate-token keys --json $P | jq -r '.[] | select(.label == "ec-seal") | .uri')

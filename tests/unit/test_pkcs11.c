@@ -166,6 +166,9 @@ test_uri_token_match(void)
 		{ "pkcs11:manufacturer=Other", 0 },
 		{ "pkcs11:token=sealgat", 0 },
 		{ "pkcs11:token=sealgate?module-path=/lib/other.so", SG_ERR_INVALID_ARG },
+		{ "pkcs11:token=sealgate?module-name=mod", 1 },
+		{ "pkcs11:token=sealgate?module-name=mo", SG_ERR_INVALID_ARG },
+		{ "pkcs11:token=sealgate?module-name=other", SG_ERR_INVALID_ARG },
 		{ "pkcs11:token=sealgate;bogus=1", SG_ERR_INVALID_ARG },
 	};
 	struct sgp11_ctx ctx;
