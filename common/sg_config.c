@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cjson/cJSON.h>
 
 #include "sg_buf.h"
@@ -52,6 +55,9 @@ static const char *const top_keys[] = {
 static const char *const listen_keys[] = {
 	"address", "port", "threads", "max_connections_per_peer", "tls", NULL
 };
+static const char *const tls_keys[] = {
+	"cert_file", "key_file", "client_ca_file", "crl_file", "priorities", NULL
+};
 static const char *const token_keys[] = {
 	"module", "label", "pin_file", "max_sessions", NULL
 };
@@ -67,7 +73,8 @@ static const char *const identity_keys[] = {
 	"customer_name", "auto_renew", NULL
 };
 static const char *const client_keys[] = {
-	"name", "token_sha256", "roles", "identities", NULL
+	"name", "token_sha256", "cert_sha256", "cert_subject", "cert_issuer", "roles",
+	"identities", NULL
 };
 
 static const char *
@@ -88,12 +95,81 @@ identity_label_at(const struct sg_config *cfg, size_t i)
 	return cfg->identities[i].key_label;
 }
 
+/* A secret file (a PIN, the listener's private key) is read later
+ * (sg_secret_read_file, gw_tls.c); here we only make sure that read will
+ * not be refused, so a bad file fails at load time. Same rule as the
+ * readers: a regular file, no access for group or others, not a symlink
+ * (the readers open with O_NOFOLLOW). */
+static int
+check_owner_only_file(struct loader *l, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return cfg_fail(l, "%s: %s", cfg_shown(l, 0, path), strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return cfg_fail(l, "%s is a symbolic link; name the file itself", cfg_shown(l, 0, path));
+	if (!S_ISREG(st.st_mode))
+		return cfg_fail(l, "%s is not a regular file", cfg_shown(l, 0, path));
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return cfg_fail(l, "%s is accessible by group or others (mode %04o); "
+		    "chmod 600 it", cfg_shown(l, 0, path), (unsigned int)(st.st_mode & 07777));
+	return 0;
+}
+
+/* 1 when address is a loopback address (127.0.0.0/8 or ::1): the only
+ * place plain HTTP may listen, as tokens and documents cross it in clear. */
+static int
+is_loopback(const char *address)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, address, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, address, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+static int
+load_tls(struct loader *l, const cJSON *tls_obj, struct sg_config_listen *lc)
+{
+	struct sg_config_tls *tls;
+	size_t old;
+	int r;
+
+	if ((tls = calloc(1, sizeof(*tls))) == NULL)
+		return cfg_fail_r(l, SG_ERR_ALLOC, "out of memory");
+	lc->tls = tls;
+	if (!cJSON_IsObject(tls_obj))
+		return cfg_fail(l, "must be an object or null, not %s", cfg_json_type(tls_obj));
+	if ((r = cfg_check_keys(l, tls_obj, tls_keys, "")) != 0 ||
+	    (r = cfg_get_path(l, tls_obj, "cert_file", 1, &tls->cert_file)) != 0 ||
+	    (r = cfg_get_path(l, tls_obj, "key_file", 1, &tls->key_file)) != 0 ||
+	    (r = cfg_get_path(l, tls_obj, "client_ca_file", 0, &tls->client_ca_file)) != 0 ||
+	    (r = cfg_get_path(l, tls_obj, "crl_file", 0, &tls->crl_file)) != 0 ||
+	    (r = cfg_get_strdup(l, tls_obj, "priorities", 0, &tls->priorities)) != 0)
+		return r;
+	old = cfg_path_push_key(l, "key_file");
+	if ((r = check_owner_only_file(l, tls->key_file)) != 0)
+		return r;
+	cfg_path_pop(l, old);
+	if (tls->crl_file != NULL && tls->client_ca_file == NULL) {
+		cfg_path_push_key(l, "crl_file");
+		return cfg_fail(l, "needs client_ca_file: a CRL names certificates of the client CA");
+	}
+	if (tls->priorities == NULL)
+		return cfg_dup_str(l, SG_TLS_DEFAULT_PRIORITIES, &tls->priorities);
+	return 0;
+}
+
 static int
 load_listen(struct loader *l, const cJSON *root)
 {
 	struct sg_config_listen *lc = &l->cfg->listen;
 	const cJSON *obj, *tls;
-	size_t old;
+	size_t old, old_tls;
 	int r;
 
 	/* http://127.0.0.1:8440 unless the config says otherwise (README.md,
@@ -114,35 +190,21 @@ load_listen(struct loader *l, const cJSON *root)
 			return r;
 		tls = cJSON_GetObjectItemCaseSensitive(obj, "tls");
 		if (tls != NULL && !cJSON_IsNull(tls)) {
-			cfg_path_push_key(l, "tls");
-			return cfg_fail(l, "not supported: HTTPS on the listener is not "
-			    "implemented yet; use null");
+			old_tls = cfg_path_push_key(l, "tls");
+			if ((r = load_tls(l, tls, lc)) != 0)
+				return r;
+			cfg_path_pop(l, old_tls);
 		}
 		cfg_path_pop(l, old);
 	}
-	if (lc->address == NULL)
-		return cfg_dup_str(l, "127.0.0.1", &lc->address);
-	return 0;
-}
-
-/* The PIN itself is read later (sg_secret_read_file); here we only make
- * sure that read will not be refused, so a bad file fails at load time.
- * Same rule as the reader: a regular file, no access for group or others,
- * not a symlink (the reader opens with O_NOFOLLOW). */
-static int
-check_pin_file(struct loader *l, const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) != 0)
-		return cfg_fail(l, "%s: %s", cfg_shown(l, 0, path), strerror(errno));
-	if (S_ISLNK(st.st_mode))
-		return cfg_fail(l, "%s is a symbolic link; name the file itself", cfg_shown(l, 0, path));
-	if (!S_ISREG(st.st_mode))
-		return cfg_fail(l, "%s is not a regular file", cfg_shown(l, 0, path));
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		return cfg_fail(l, "%s is accessible by group or others (mode %04o); "
-		    "chmod 600 it", cfg_shown(l, 0, path), (unsigned int)(st.st_mode & 07777));
+	if (lc->address == NULL && (r = cfg_dup_str(l, "127.0.0.1", &lc->address)) != 0)
+		return r;
+	if (lc->tls == NULL && !is_loopback(lc->address)) {
+		cfg_path_push(l, ".listen.address");
+		return cfg_fail(l, "%s is not a loopback address: plain HTTP would carry bearer "
+		    "tokens, documents and transfer passwords in clear; set $.listen.tls to serve "
+		    "HTTPS there", cfg_shown(l, 0, lc->address));
+	}
 	return 0;
 }
 
@@ -167,7 +229,7 @@ load_token(struct loader *l, const cJSON *root)
 		return r;
 	if (token->pin_file != NULL) {
 		old_pin = cfg_path_push_key(l, "pin_file");
-		if ((r = check_pin_file(l, token->pin_file)) != 0)
+		if ((r = check_owner_only_file(l, token->pin_file)) != 0)
 			return r;
 		cfg_path_pop(l, old_pin);
 	}
@@ -511,32 +573,95 @@ load_client_identities(struct loader *l, const cJSON *arr, struct sg_client *c,
 	return 0;
 }
 
+/* A SHA-256 member: 64 hex digits, or 32 colon-separated pairs (what
+ * openssl x509 -fingerprint -sha256 prints). *setp: whether it was there. */
+static int
+get_sha256(struct loader *l, const cJSON *obj, const char *key, const char *what,
+    unsigned char out[32], int *setp)
+{
+	char hex[65];
+	const char *s;
+	unsigned char *raw = NULL;
+	size_t i, n = 0, raw_len = 0, old;
+	int r, colons;
+
+	*setp = 0;
+	if ((r = cfg_get_str(l, obj, key, 0, &s)) != 0 || s == NULL)
+		return r;
+	old = cfg_path_push_key(l, key);
+	colons = strlen(s) == 95;
+	for (i = 0; s[i] != '\0' && n < sizeof(hex) - 1; i++) {
+		if (colons && i % 3 == 2) {
+			if (s[i] != ':')
+				break;
+			continue;
+		}
+		hex[n++] = s[i];
+	}
+	hex[n] = '\0';
+	if (s[i] != '\0' || n != 64 || sg_hex_decode(hex, n, &raw, &raw_len) != 0 ||
+	    raw_len != 32) {
+		free(raw);
+		return cfg_fail(l, "must be exactly 64 hex digits (%s)", what);
+	}
+	memcpy(out, raw, 32);
+	free(raw);
+	cfg_path_pop(l, old);
+	*setp = 1;
+	return 0;
+}
+
+/* How the client is known: a token, a certificate, or both. */
+static int
+load_client_credentials(struct loader *l, const cJSON *obj, struct sg_client *c)
+{
+	const cJSON *v;
+	int r;
+
+	if ((r = get_sha256(l, obj, "token_sha256", "the SHA-256 of the client's token",
+	    c->token_sha256, &c->has_token)) != 0 ||
+	    (r = get_sha256(l, obj, "cert_sha256", "the SHA-256 of the client certificate's DER",
+	    c->cert_sha256, &c->has_cert_sha256)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "cert_subject", 0, &c->cert_subject)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "cert_issuer", 0, &c->cert_issuer)) != 0)
+		return r;
+	if ((c->cert_subject == NULL) != (c->cert_issuer == NULL)) {
+		cfg_path_push_key(l, c->cert_subject == NULL ? "cert_issuer" : "cert_subject");
+		return cfg_fail(l, "cert_subject and cert_issuer go together: a subject alone "
+		    "could be given by any CA");
+	}
+	if (c->has_cert_sha256 && c->cert_subject != NULL) {
+		cfg_path_push_key(l, "cert_subject");
+		return cfg_fail(l, "name the certificate one way: cert_sha256, or cert_subject "
+		    "and cert_issuer");
+	}
+	if (!c->has_token && !sg_client_has_cert(c))
+		return cfg_fail(l, "needs token_sha256, a certificate (cert_sha256, or "
+		    "cert_subject and cert_issuer), or both");
+	if (sg_client_has_cert(c) &&
+	    (l->cfg->listen.tls == NULL || l->cfg->listen.tls->client_ca_file == NULL)) {
+		v = cJSON_GetObjectItemCaseSensitive(obj, c->has_cert_sha256 ? "cert_sha256" :
+		    "cert_subject");
+		cfg_path_push_key(l, v->string);
+		return cfg_fail(l, "client certificates need $.listen.tls.client_ca_file");
+	}
+	return 0;
+}
+
 static int
 load_client(struct loader *l, const cJSON *obj, struct sg_client *c, size_t *granted,
     size_t stamp)
 {
 	const cJSON *idents;
-	const char *hex;
-	unsigned char *raw = NULL;
-	size_t raw_len = 0, old;
+	size_t old;
 	int r;
 
 	if (!cJSON_IsObject(obj))
 		return cfg_fail(l, "must be an object, not %s", cfg_json_type(obj));
 	if ((r = cfg_check_keys(l, obj, client_keys, "")) != 0 ||
 	    (r = cfg_get_name(l, obj, "name", &c->name)) != 0 ||
-	    (r = cfg_get_str(l, obj, "token_sha256", 1, &hex)) != 0)
+	    (r = load_client_credentials(l, obj, c)) != 0)
 		return r;
-	old = cfg_path_push_key(l, "token_sha256");
-	if (strlen(hex) != 2 * sizeof(c->token_sha256) ||
-	    sg_hex_decode(hex, strlen(hex), &raw, &raw_len) != 0 ||
-	    raw_len != sizeof(c->token_sha256)) {
-		free(raw);
-		return cfg_fail(l, "must be exactly 64 hex digits (the SHA-256 of the client's token)");
-	}
-	memcpy(c->token_sha256, raw, sizeof(c->token_sha256));
-	free(raw);
-	cfg_path_pop(l, old);
 	if ((r = cfg_get_flags(l, obj, "roles", 1, role_names, "role", &c->roles)) != 0)
 		return r;
 	if (c->roles == 0) {
@@ -552,6 +677,18 @@ load_client(struct loader *l, const cJSON *obj, struct sg_client *c, size_t *gra
 		cfg_path_pop(l, old);
 	}
 	return 0;
+}
+
+/* Same certificate naming (each client names its certificate one way). */
+static int
+same_cert(const struct sg_client *a, const struct sg_client *b)
+{
+	if (a->has_cert_sha256 != b->has_cert_sha256)
+		return 0;
+	if (a->has_cert_sha256)
+		return memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0;
+	return strcmp(a->cert_subject, b->cert_subject) == 0 &&
+	    strcmp(a->cert_issuer, b->cert_issuer) == 0;
 }
 
 static const char *
@@ -604,11 +741,23 @@ load_clients(struct loader *l, const cJSON *root)
 	/* A shared token would make the two clients one; compared with the
 	 * same constant-time primitive as at run time. */
 	for (j = 1; j < cfg->n_clients; j++) {
+		const struct sg_client *cj = &cfg->clients[j];
+
 		for (i = 0; i < j; i++) {
-			if (sg_ct_equal(cfg->clients[i].token_sha256, cfg->clients[j].token_sha256,
-			    sizeof(cfg->clients[j].token_sha256))) {
+			const struct sg_client *ci = &cfg->clients[i];
+
+			if (ci->has_token && cj->has_token &&
+			    sg_ct_equal(ci->token_sha256, cj->token_sha256, sizeof(cj->token_sha256))) {
 				cfg_path_push(l, "[%zu].token_sha256", j);
 				r = cfg_fail(l, "same token as $.clients[%zu]; every client needs "
+				    "its own", i);
+				goto out;
+			}
+			if (sg_client_has_cert(ci) && sg_client_has_cert(cj) &&
+			    same_cert(ci, cj)) {
+				cfg_path_push(l, "[%zu].%s", j, cj->has_cert_sha256 ? "cert_sha256" :
+				    "cert_subject");
+				r = cfg_fail(l, "same certificate as $.clients[%zu]; every client needs "
 				    "its own", i);
 				goto out;
 			}
@@ -853,6 +1002,14 @@ sg_config_free(struct sg_config *cfg)
 	free(cfg->source);
 	free(cfg->base_dir);
 	free(cfg->listen.address);
+	if (cfg->listen.tls != NULL) {
+		free(cfg->listen.tls->cert_file);
+		free(cfg->listen.tls->key_file);
+		free(cfg->listen.tls->client_ca_file);
+		free(cfg->listen.tls->crl_file);
+		free(cfg->listen.tls->priorities);
+		free(cfg->listen.tls);
+	}
 	free(cfg->token.module);
 	free(cfg->token.label);
 	free(cfg->token.pin_file);
@@ -869,6 +1026,8 @@ sg_config_free(struct sg_config *cfg)
 	free(cfg->identities);
 	for (i = 0; i < cfg->n_clients; i++) {
 		free(cfg->clients[i].name);
+		free(cfg->clients[i].cert_subject);
+		free(cfg->clients[i].cert_issuer);
 		free(cfg->clients[i].identities);
 	}
 	free(cfg->clients);
@@ -914,14 +1073,61 @@ sg_config_client_by_token(const struct sg_config *cfg, const unsigned char sha25
 	 * at every client: timing depends only on how many clients exist.
 	 * found holds index + 1 so that 0 means "no match". */
 	for (i = 0; i < cfg->n_clients; i++) {
-		mask = (size_t)0 - (size_t)sg_ct_equal(cfg->clients[i].token_sha256, sha256,
-		    sizeof(cfg->clients[i].token_sha256));
+		mask = (size_t)0 - (size_t)(sg_ct_equal(cfg->clients[i].token_sha256, sha256,
+		    sizeof(cfg->clients[i].token_sha256)) & (cfg->clients[i].has_token != 0));
 		found = (found & ~mask) | ((i + 1) & mask);
 		match |= mask;
 	}
 	if (match == 0)
 		return NULL;
 	return &cfg->clients[found - 1];
+}
+
+int
+sg_client_has_cert(const struct sg_client *client)
+{
+	return client != NULL && (client->has_cert_sha256 || client->cert_subject != NULL);
+}
+
+const struct sg_client *
+sg_config_client_by_cert(const struct sg_config *cfg, const unsigned char sha256[32],
+    const char *subject, const char *issuer)
+{
+	const struct sg_client *c;
+	size_t i;
+
+	for (i = 0; cfg != NULL && i < cfg->n_clients; i++) {
+		c = &cfg->clients[i];
+		if (c->has_cert_sha256 && memcmp(c->cert_sha256, sha256, sizeof(c->cert_sha256)) == 0)
+			return c;
+		if (c->cert_subject != NULL && subject != NULL && issuer != NULL &&
+		    strcmp(c->cert_subject, subject) == 0 && strcmp(c->cert_issuer, issuer) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+const struct sg_client *
+sg_config_client_by_name(const struct sg_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; cfg != NULL && name != NULL && i < cfg->n_clients; i++) {
+		if (strcmp(cfg->clients[i].name, name) == 0)
+			return &cfg->clients[i];
+	}
+	return NULL;
+}
+
+int
+sg_client_same(const struct sg_client *a, const struct sg_client *b)
+{
+	if (a == NULL || b == NULL || strcmp(a->name, b->name) != 0 ||
+	    a->has_token != b->has_token || sg_client_has_cert(a) != sg_client_has_cert(b))
+		return 0;
+	if (a->has_token && !sg_ct_equal(a->token_sha256, b->token_sha256, sizeof(a->token_sha256)))
+		return 0;
+	return !sg_client_has_cert(a) || same_cert(a, b);
 }
 
 int

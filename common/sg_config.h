@@ -54,6 +54,20 @@ enum sg_xmldigest_alg {
 	SG_XMLDIGEST_SHA512
 };
 
+/* The listener's default GnuTLS priority string: TLS 1.2 and 1.3 only. An
+ * operator's listen.tls.priorities replaces it and may enable nothing
+ * older (the gateway checks that when it loads the string). */
+#define SG_TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* HTTPS on the listener ($.listen.tls). Paths are absolute once loaded. */
+struct sg_config_tls {
+	char *cert_file;		/* PEM: the server's certificate, then its intermediates */
+	char *key_file;			/* PEM private key; no access for group or others */
+	char *client_ca_file;		/* PEM CAs of client certificates; NULL: none asked for */
+	char *crl_file;			/* PEM CRLs of those CAs; NULL: none (needs client_ca_file) */
+	char *priorities;		/* SG_TLS_DEFAULT_PRIORITIES */
+};
+
 /* Defaults for absent members are in the comments; README.md,
  * "Configuration", shows a whole file. */
 struct sg_config_listen {
@@ -63,7 +77,8 @@ struct sg_config_listen {
 	/* Connections one peer address may hold at once (256, 1-1024): one
 	 * client cannot take every connection the listener has. */
 	unsigned int max_connections_per_peer;
-	/* "tls" must be null (absent): HTTPS on the listener is not there yet. */
+	/* NULL ("tls" null or absent): plain HTTP, on a loopback address only. */
+	struct sg_config_tls *tls;
 };
 
 struct sg_config_token {
@@ -185,9 +200,16 @@ struct sg_identity {
 	size_t index;			/* position in sg_config.identities */
 };
 
+/* A client is known by its bearer token, by its client certificate, or by
+ * both (then it must present both). The certificate is named by the
+ * SHA-256 of its DER, or by its subject and issuer (RFC 4514 strings). */
 struct sg_client {
 	char *name;
-	unsigned char token_sha256[32];
+	int has_token;
+	unsigned char token_sha256[32];	/* when has_token */
+	int has_cert_sha256;
+	unsigned char cert_sha256[32];	/* when has_cert_sha256 */
+	char *cert_subject, *cert_issuer;	/* both, or neither */
 	unsigned int roles;		/* SG_ROLE_* */
 	size_t *identities;		/* indexes into sg_config.identities */
 	size_t n_identities;
@@ -259,6 +281,24 @@ const struct sg_authority *sg_config_authority(const struct sg_config *cfg,
  */
 const struct sg_client *sg_config_client_by_token(const struct sg_config *cfg,
     const unsigned char sha256[32]);
+
+/* The client named name (get0), or NULL. */
+const struct sg_client *sg_config_client_by_name(const struct sg_config *cfg, const char *name);
+/* 1 when a and b (of two configurations) have the same name and are known
+ * by the same token and certificate: a request authenticated under one
+ * configuration is the same client under the other. */
+int sg_client_same(const struct sg_client *a, const struct sg_client *b);
+
+/* 1 when client is known by a certificate (and so needs one). */
+int sg_client_has_cert(const struct sg_client *client);
+
+/*
+ * The client whose certificate this is (get0), or NULL: the SHA-256 of its
+ * DER, its subject and its issuer as RFC 4514 strings. Certificates are
+ * public, so this compares in plain time.
+ */
+const struct sg_client *sg_config_client_by_cert(const struct sg_config *cfg,
+    const unsigned char sha256[32], const char *subject, const char *issuer);
 
 /*
  * 1 when client may sign with identity: it has the stamp role (the only

@@ -22,6 +22,7 @@ struct gw_metrics;
 struct gw_authority;
 struct gw_idem;
 struct gw_jobs;
+struct gw_tls;
 
 #define GW_REQUEST_ID_MAX 64
 /* Longest path segment a route's "{}" takes (names, job ids). */
@@ -75,6 +76,9 @@ struct gw_snapshot {
 	struct gw_identity *ids;
 	size_t n_ids;
 	unsigned long token_generation;
+	/* $.listen.tls loaded (gw_tls.h), or NULL: plain HTTP. Each new
+	 * handshake takes the current snapshot's. */
+	struct gw_tls *tls;
 };
 
 struct gw {

@@ -37,11 +37,12 @@ gw_admit(const struct gw_request *req, const struct gw_snapshot *snap, const cha
 		return GW_ADMIT_REFUSED;
 	}
 	cfg = id->cfg;
-	/* Under another snapshot the client is found again by its token:
-	 * grants are indexes into that snapshot's identities. */
+	/* Under another snapshot the client is found again, by its name
+	 * with the same token and certificate: grants are indexes into that
+	 * snapshot's identities. */
 	if (snap != req->snap && client != NULL &&
-	    ((client = sg_config_client_by_token(snap->cfg, client->token_sha256)) == NULL ||
-	    strcmp(client->name, req->client->name) != 0)) {
+	    ((client = sg_config_client_by_name(snap->cfg, client->name)) == NULL ||
+	    !sg_client_same(client, req->client))) {
 		gw_error_r(resp, SG_ERR_UNAUTHORIZED, "client %s is no longer configured",
 		    req->client->name);
 		return GW_ADMIT_AUTH_FAILURE;

@@ -46,17 +46,28 @@ gw_audit(struct gw_request *req, const struct sg_audit_entry *e)
 	full.request_id = req->request_id;
 	if (full.client == NULL && req->client != NULL)
 		full.client = req->client->name;
-	/* The client's own id goes beside the gateway's. */
-	if (req->client_request_id[0] != '\0' && e->n_extra < SG_AUDIT_EXTRA_MAX) {
-		for (i = 0; i < e->n_extra; i++) {
-			keys[i] = e->extra_keys[i];
-			values[i] = e->extra_values[i];
-		}
+	if (e->n_extra > SG_AUDIT_EXTRA_MAX)
+		return gw_audit_append(req->gw, &full);	/* refused there */
+	for (i = 0; i < e->n_extra; i++) {
+		keys[i] = e->extra_keys[i];
+		values[i] = e->extra_values[i];
+	}
+	/* The client's own id goes beside the gateway's, and the client
+	 * certificate's serial and issuer beside the client. */
+	if (req->client_request_id[0] != '\0' && i < SG_AUDIT_EXTRA_MAX) {
 		keys[i] = "client_request_id";
-		values[i] = req->client_request_id;
+		values[i++] = req->client_request_id;
+	}
+	if (req->cert.presented && i + 2 <= SG_AUDIT_EXTRA_MAX) {
+		keys[i] = "client_cert_serial";
+		values[i++] = req->cert.serial;
+		keys[i] = "client_cert_issuer";
+		values[i++] = req->cert.issuer;
+	}
+	if (i != e->n_extra) {
 		full.extra_keys = keys;
 		full.extra_values = values;
-		full.n_extra = e->n_extra + 1;
+		full.n_extra = i;
 	}
 	return gw_audit_append(req->gw, &full);
 }

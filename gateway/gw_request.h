@@ -13,6 +13,20 @@
 #include "gw.h"
 #include "sg_buf.h"
 
+#define GW_CERT_NAME_MAX 256
+#define GW_CERT_SERIAL_MAX 80
+
+/* A client's certificate as one request sees it (gw_tls_client_cert). */
+struct gw_client_cert {
+	int presented;			/* the client sent a certificate */
+	int valid;			/* and it chains to the client CA, in date, not revoked */
+	char why[96];			/* when presented but not valid: why not */
+	unsigned char sha256[32];	/* of the leaf's DER */
+	char subject[GW_CERT_NAME_MAX];	/* RFC 4514 */
+	char issuer[GW_CERT_NAME_MAX];
+	char serial[GW_CERT_SERIAL_MAX];	/* hex */
+};
+
 /* A request as the routes see it. Strings are NUL-terminated and live
  * until the request is finished. */
 struct gw_request {
@@ -30,6 +44,7 @@ struct gw_request {
 	char peer[64];			/* the client's address, "" when unknown */
 	const char *authorization, *content_type, *accept;
 	const struct sg_client *client;	/* after authentication, else NULL */
+	struct gw_client_cert cert;	/* over HTTPS with a client CA */
 	struct sg_buf body;
 	/* A document body (POST /v1/stamp): hashed as it streams in, never
 	 * kept; doc_md is SHA-256 over its doc_len bytes. */

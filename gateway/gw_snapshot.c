@@ -18,6 +18,7 @@
 #include "gw_metrics.h"
 #include "gw_request.h"
 #include "gw_snapshot.h"
+#include "gw_tls.h"
 #include "gw_token.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -60,15 +61,17 @@ snapshot_free(struct gw_snapshot *snap)
 		pthread_mutex_destroy(&snap->ids[i].ready_lock);
 	}
 	free(snap->ids);
+	gw_tls_unref(snap->tls);
 	sg_config_free(snap->cfg);
 	free(snap);
 }
 
 /* A snapshot of cfg (taken over, freed on failure too) with every
- * identity's key found on the token. */
+ * identity's key found on the token, and its TLS files read (or tls_from's
+ * shared, when the files were read for the same text). */
 static int
-snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snapshot **snapp,
-    char *err, size_t errlen)
+snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_tls *tls_from,
+    struct gw_snapshot **snapp, char *err, size_t errlen)
 {
 	const struct gw_authority_ops *ops;
 	struct gw_snapshot *snap = NULL;
@@ -89,6 +92,11 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_snaps
 	snap->n_ids = cfg->n_identities;
 	for (i = 0; i < snap->n_ids; i++)
 		pthread_mutex_init(&snap->ids[i].ready_lock, NULL);
+	if (cfg->listen.tls != NULL && tls_from != NULL)
+		snap->tls = gw_tls_ref(tls_from);
+	else if (cfg->listen.tls != NULL &&
+	    (r = gw_tls_load(cfg->listen.tls, &snap->tls, err, errlen)) != 0)
+		goto out;
 	if (gw->token == NULL) {
 		r = 0;
 		goto done;
@@ -176,7 +184,7 @@ gw_snapshot_load(struct gw *gw, const char *path, int strict, struct gw_snapshot
 	err[0] = '\0';
 	if ((r = sg_config_load_file(path, &cfg, err, errlen)) != 0)
 		return r;
-	return snapshot_build(gw, cfg, strict, snapp, err, errlen);
+	return snapshot_build(gw, cfg, strict, NULL, snapp, err, errlen);
 }
 
 int
@@ -192,7 +200,7 @@ gw_snapshot_rebuild(struct gw *gw, const struct gw_snapshot *from, struct gw_sna
 	err[0] = '\0';
 	if ((r = sg_config_load_string(from->cfg->source, from->cfg->source_len,
 	    from->cfg->base_dir, &cfg, err, errlen)) != 0 ||
-	    (r = snapshot_build(gw, cfg, 0, &snap, err, errlen)) != 0)
+	    (r = snapshot_build(gw, cfg, 0, from->tls, &snap, err, errlen)) != 0)
 		return r;
 	/* Same text, same identities in the same order. */
 	for (i = 0; i < from->n_ids && i < snap->n_ids; i++) {
@@ -287,6 +295,12 @@ warn_fixed_settings(const struct sg_config *old, const struct sg_config *new)
 	    old->listen.port != new->listen.port || old->listen.threads != new->listen.threads ||
 	    old->listen.max_connections_per_peer != new->listen.max_connections_per_peer)
 		sg_warn("listen settings changed: they take effect on restart");
+	if ((old->listen.tls == NULL) != (new->listen.tls == NULL) ||
+	    (old->listen.tls != NULL &&
+	    (strcmp(old->listen.tls->priorities, new->listen.tls->priorities) != 0 ||
+	    (old->listen.tls->client_ca_file == NULL) != (new->listen.tls->client_ca_file == NULL))))
+		sg_warn("listen.tls: turning HTTPS or client certificates on or off, and the "
+		    "priorities, take effect on restart");
 }
 
 /* After the token refused the PIN, a reload is the operator's way to give
@@ -357,6 +371,13 @@ reload_locked(struct gw *gw, const char *reason)
 	}
 	cur = gw_snapshot_get(gw);
 	warn_fixed_settings(cur->cfg, snap->cfg);
+	/* The listener serves HTTPS as it started: handshakes go on with
+	 * the certificate they have until a restart turns HTTPS off. */
+	if (snap->tls == NULL && cur->tls != NULL)
+		snap->tls = gw_tls_ref(cur->tls);
+	if (snap->tls != NULL && snap->tls != cur->tls)
+		sg_info("listen.tls: the next handshakes present %s (serial %s)",
+		    gw_tls_subject(snap->tls), gw_tls_serial(snap->tls));
 	gw_snapshot_put(gw, cur);
 	gw_snapshot_publish(gw, snap);
 	snap = NULL;

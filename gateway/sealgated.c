@@ -29,6 +29,7 @@
 #include "gw_metrics.h"
 #include "gw_refusals.h"
 #include "gw_snapshot.h"
+#include "gw_tls.h"
 #include "gw_token.h"
 #include "gw_xmlverify.h"
 #include "sg_err.h"
@@ -124,6 +125,27 @@ check_config(struct gw *gw, const char *path)
 		fatal(path, err);
 		return 1;
 	}
+	/* The listener's files are checked before the token is opened, so
+	 * their errors do not wait on it. */
+	if (cfg->listen.tls != NULL) {
+		struct gw_tls *tls = NULL;
+		char until[32];
+		time_t t;
+		struct tm tm;
+
+		if ((r = gw_tls_load(cfg->listen.tls, &tls, err, sizeof(err))) != 0) {
+			fatal(path, r == SG_ERR_CONFIG ? err : sg_strerror(r));
+			sg_config_free(cfg);
+			return 1;
+		}
+		t = gw_tls_not_after(tls);
+		gmtime_r(&t, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("listen.tls: %s (serial %s) until %s; client certificates %s\n",
+		    gw_tls_subject(tls), gw_tls_serial(tls), until,
+		    cfg->listen.tls->client_ca_file != NULL ? "from client_ca_file" : "not asked for");
+		gw_tls_unref(tls);
+	}
 	if ((r = open_token(gw, cfg)) != 0) {
 		sg_config_free(cfg);
 		return 1;
@@ -150,21 +172,22 @@ check_config(struct gw *gw, const char *path)
 			    id->not_after < time(NULL) ? " EXPIRED" : "");
 		}
 	}
-	printf("audit: %s\nlisten: %s port %u, %u threads\n", snap->cfg->audit.dir,
-	    snap->cfg->listen.address, snap->cfg->listen.port, snap->cfg->listen.threads);
+	printf("audit: %s\nlisten: %s port %u, %u threads, %s\n", snap->cfg->audit.dir,
+	    snap->cfg->listen.address, snap->cfg->listen.port, snap->cfg->listen.threads,
+	    snap->cfg->listen.tls != NULL ? "HTTPS" : "HTTP");
 	gw_snapshot_put(gw, snap);
 	return 0;
 }
 
 static int
-write_ready_file(const char *path, const char *address, unsigned int port)
+write_ready_file(const char *path, const char *address, unsigned int port, int https)
 {
 	cJSON *doc = cJSON_CreateObject();
 	char url[128], *text;
 	int r;
 
-	if (snprintf(url, sizeof(url), strchr(address, ':') != NULL ? "http://[%s]:%u" :
-	    "http://%s:%u", address, port) >= (int)sizeof(url)) {
+	if (snprintf(url, sizeof(url), strchr(address, ':') != NULL ? "%s://[%s]:%u" :
+	    "%s://%s:%u", https ? "https" : "http", address, port) >= (int)sizeof(url)) {
 		cJSON_Delete(doc);
 		return SG_ERR_TOO_LARGE;
 	}
@@ -397,9 +420,10 @@ main(int argc, char **argv)
 		fatal("listen", sg_strerror(r));
 		goto out;
 	}
-	sg_info("listening on %s port %u with %u threads", cfg->listen.address, port,
-	    cfg->listen.threads);
-	if (ready_file != NULL && (r = write_ready_file(ready_file, cfg->listen.address, port)) != 0) {
+	sg_info("listening on %s port %u with %u threads (%s)", cfg->listen.address, port,
+	    cfg->listen.threads, cfg->listen.tls != NULL ? "HTTPS" : "HTTP");
+	if (ready_file != NULL && (r = write_ready_file(ready_file, cfg->listen.address, port,
+	    cfg->listen.tls != NULL)) != 0) {
 		fatal(ready_file, sg_strerror(r));
 		goto out;
 	}

@@ -30,6 +30,7 @@
 #include "gw_request.h"
 #include "gw_route.h"
 #include "gw_snapshot.h"
+#include "gw_tls.h"
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -52,6 +53,10 @@ struct gw_http {
 	pthread_cond_t idle;
 	unsigned int in_flight;
 	int stopping;		/* new requests are turned away */
+	int tls;		/* serving HTTPS */
+	/* The start's TLS settings: libmicrohttpd keeps a pointer to the
+	 * client CAs' text. */
+	struct gw_tls *tls_at_start;
 };
 
 struct exchange {
@@ -254,6 +259,13 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	clock_gettime(CLOCK_MONOTONIC, &x->req.started);
 	set_request_id(x, conn);
 	peer_address(conn, x->req.peer, sizeof(x->req.peer));
+	if (h->tls) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+		gw_tls_client_cert(x->req.snap->tls, ci != NULL ? ci->tls_session : NULL,
+		    &x->req.cert);
+	}
 	sg_buf_init(&x->resp.body, (size_t)16 * 1024 * 1024);
 	x->resp.status = 500;
 	return x;
@@ -390,6 +402,9 @@ gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
 	struct sockaddr_in sa4;
 	struct sockaddr *sa;
 	const union MHD_DaemonInfo *info;
+	struct gw_snapshot *snap = NULL;
+	const char *trust = NULL, *priorities = NULL;
+	gnutls_certificate_retrieve_function3 *cert_cb = NULL;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 	    MHD_USE_ERROR_LOG;
 	unsigned int timeout_s = (cfg->limits.request_timeout_ms + 999) / 1000;
@@ -413,6 +428,18 @@ gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return SG_ERR_ALLOC;
 	h->gw = gw;
+	/* HTTPS: the priorities and the client CAs asked for are fixed at
+	 * start; each handshake takes the certificate of the snapshot current
+	 * then (gw_tls.h). */
+	snap = gw_snapshot_get(gw);
+	if (cfg->listen.tls != NULL && snap->tls != NULL) {
+		h->tls = 1;
+		h->tls_at_start = gw_tls_ref(snap->tls);
+		flags |= MHD_USE_TLS;
+		cert_cb = gw_tls_cert_callback(gw);
+		priorities = gw_tls_priorities(snap->tls);
+		trust = gw_tls_client_ca_pem(snap->tls);
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->idle, NULL);
 	h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->listen.port, NULL, NULL, on_request, h,
@@ -425,9 +452,17 @@ gw_http_start(struct gw *gw, const struct sg_config *cfg, struct gw_http **hp,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->listen.max_connections_per_peer,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    /* libmicrohttpd reads options up to the first MHD_OPTION_END:
+	     * plain HTTP ends the list here, a listener without a client CA
+	     * before the trust. */
+	    h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK2 : MHD_OPTION_END, cert_cb,
+	    MHD_OPTION_HTTPS_PRIORITIES, priorities,
+	    trust != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, trust,
 	    MHD_OPTION_END);
+	gw_snapshot_put(gw, snap);
 	if (h->daemon == NULL) {
 		sg_error("cannot listen on %s port %u", cfg->listen.address, cfg->listen.port);
+		gw_tls_unref(h->tls_at_start);
 		pthread_mutex_destroy(&h->lock);
 		pthread_cond_destroy(&h->idle);
 		free(h);
@@ -471,6 +506,7 @@ gw_http_stop(struct gw_http *h, unsigned int drain_ms)
 	}
 	pthread_mutex_unlock(&h->lock);
 	MHD_stop_daemon(h->daemon);
+	gw_tls_unref(h->tls_at_start);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->idle);
 	free(h);

@@ -15,7 +15,7 @@
 #include "sg_err.h"
 
 #define PEER_MAX 64
-#define KIND_MAX 32
+#define KIND_MAX 64
 
 struct window {
 	int used;

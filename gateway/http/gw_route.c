@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The route table: which method and path go to which handler, which role
  * a client needs, and how large a body may be. Authentication (bearer
- * token → client, constant-time) and the 401/403 answers with their audit
- * entries live here so every route gets them the same way. */
+ * token → client, constant-time; client certificate → client) and the
+ * 401/403 answers with their audit entries live here so every route gets
+ * them the same way. */
 #include "config.h"
 
 #include <string.h>
@@ -154,7 +155,7 @@ gw_route_label(const char *method, const char *path)
 
 /* The client whose token is presented, or NULL. */
 static const struct sg_client *
-authenticate(const struct gw_request *req)
+client_by_token(const struct gw_request *req)
 {
 	const char *h = req->authorization;
 	unsigned char digest[32];
@@ -173,20 +174,71 @@ authenticate(const struct gw_request *req)
 	return sg_config_client_by_token(req->snap->cfg, digest);
 }
 
+/*
+ * Who asks: the client of the bearer token and of the client certificate,
+ * which must agree, with everything that client is known by. NULL with
+ * *why (the audit entry's words) and *detail (the answer's) when nobody
+ * or no consistent client is found.
+ */
+static const struct sg_client *
+authenticate(const struct gw_request *req, const char **why, const char **detail)
+{
+	const struct sg_client *by_token = NULL, *by_cert = NULL, *c;
+	const struct gw_client_cert *cert = &req->cert;
+	int certs = req->snap->tls != NULL && req->snap->cfg->listen.tls != NULL &&
+	    req->snap->cfg->listen.tls->client_ca_file != NULL;
+
+	*detail = certs ? "a valid bearer token or client certificate is required" :
+	    "a valid bearer token is required";
+	if (cert->presented && !cert->valid) {
+		*why = "bad client certificate";
+		*detail = "the client certificate is not accepted";
+		return NULL;
+	}
+	if (req->authorization != NULL && (by_token = client_by_token(req)) == NULL) {
+		*why = "unknown token";
+		return NULL;
+	}
+	if (cert->valid)
+		by_cert = sg_config_client_by_cert(req->snap->cfg, cert->sha256, cert->subject,
+		    cert->issuer);
+	if (by_token == NULL && by_cert == NULL) {
+		*why = cert->valid ? "unknown client certificate" : "no token";
+		return NULL;
+	}
+	if (by_token != NULL && by_cert != NULL && by_token != by_cert) {
+		*why = "token and certificate of different clients";
+		*detail = "the bearer token and the client certificate belong to different clients";
+		return NULL;
+	}
+	c = by_token != NULL ? by_token : by_cert;
+	if ((c->has_token && by_token == NULL) || (sg_client_has_cert(c) && by_cert == NULL)) {
+		*why = by_token == NULL ? "token missing" : "certificate missing";
+		*detail = "this client must present both its client certificate and its bearer token";
+		return NULL;
+	}
+	return c;
+}
+
 static void
 auth_failure(struct gw_request *req, struct gw_response *resp, const char *why)
 {
 	struct sg_audit_entry e;
 	const char *keys[] = { "detail", "peer" };
 	const char *values[2];
-	char detail[160];
+	char detail[240], kind[128];
 
+	/* A bad certificate's kind of refusal says what is wrong with it. */
+	if (req->cert.presented && !req->cert.valid)
+		sg_msg(kind, sizeof(kind), "%s: %s", why, req->cert.why);
+	else
+		(void)sg_strfit(kind, sizeof(kind), why);
 	/* Nobody to hold to account: the first of each second per peer is
 	 * written, the rest counted into one entry (gw_refusals.h). */
 	if (resp->status == 401 &&
-	    !gw_refusals_admit(req->gw, req->peer, why, sg_monotonic_ms()))
+	    !gw_refusals_admit(req->gw, req->peer, kind, sg_monotonic_ms()))
 		return;
-	sg_msg(detail, sizeof(detail), "%s %s: %s", req->method, req->path, why);
+	sg_msg(detail, sizeof(detail), "%s %s: %s", req->method, req->path, kind);
 	values[0] = detail;
 	values[1] = req->peer;
 	memset(&e, 0, sizeof(e));
@@ -205,7 +257,7 @@ int
 gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t content_length,
     int has_length)
 {
-	const char *allow;
+	const char *allow, *why = NULL, *detail = NULL;
 	const struct route *rt = find_arg(req->method, req->path, &allow, req->path_arg);
 
 	if (rt == NULL) {
@@ -217,14 +269,17 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		return 1;
 	}
 	/* An open route (/readyz) still learns who asks, when someone says:
-	 * it may show more to some roles. A token it does not know is no
-	 * refusal there. */
-	if (rt->role == 0 && req->authorization != NULL)
-		req->client = authenticate(req);
+	 * it may show more to some roles. A token or certificate it does not
+	 * know is no refusal there. */
+	if (rt->role == 0 && (req->authorization != NULL || req->cert.presented))
+		req->client = authenticate(req, &why, &detail);
 	if (rt->role != 0) {
-		if ((req->client = authenticate(req)) == NULL) {
-			gw_error_r(resp, SG_ERR_UNAUTHORIZED, "a valid bearer token is required");
-			auth_failure(req, resp, req->authorization == NULL ? "no token" : "unknown token");
+		if ((req->client = authenticate(req, &why, &detail)) == NULL) {
+			if (req->cert.presented && !req->cert.valid)
+				gw_error_r(resp, SG_ERR_UNAUTHORIZED, "%s: %s", detail, req->cert.why);
+			else
+				gw_error_r(resp, SG_ERR_UNAUTHORIZED, "%s", detail);
+			auth_failure(req, resp, why);
 			return 1;
 		}
 		if ((req->client->roles & rt->role) == 0) {

@@ -137,11 +137,15 @@ audit_entries() {
 exited() { "$SG_SRCDIR/scripts/wait-exit" "$1"; }
 
 
+# curl options for every request to the gateway (api, metric): an HTTPS
+# test sets its CA here, GW_CURL=(--cacert FILE).
+GW_CURL=()
+
 # metric SAMPLE: the value of one sample of the gateway's /metrics (asked
 # as the monitor client), e.g. 'sealgate_config_loads_total{outcome="ok"}';
 # 0 when the sample is not there yet.
 metric() {
-    curl -sS -H "Authorization: Bearer $(cat "$SG_WORK/monitor.token")" "$GW_URL/metrics" |
+    curl -sS "${GW_CURL[@]}" -H "Authorization: Bearer $(cat "$SG_WORK/monitor.token")" "$GW_URL/metrics" |
         awk -v n="$1" '$1 == n { v = $2 } END { print v == "" ? 0 : v }'
 }
 
@@ -235,7 +239,7 @@ api() {
     [ "$client" != "-" ] && auth=(-H "Authorization: Bearer $(cat "$SG_WORK/$client.token")")
     # Bounded: a request that hangs fails its check instead of the run
     # (a caller's own --max-time, later on the line, wins).
-    curl -sS -o "$SG_WORK/body" -w '%{http_code}' --max-time 120 -X "$method" "${auth[@]}" "$@" "$GW_URL$path"
+    curl -sS "${GW_CURL[@]}" -o "$SG_WORK/body" -w '%{http_code}' --max-time 120 -X "$method" "${auth[@]}" "$@" "$GW_URL$path"
 }
 
 # sign_body IDENTITY ALG FILE FORMAT: the /v1/sign JSON for FILE's digest.

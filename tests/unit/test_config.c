@@ -592,8 +592,27 @@ static const struct bad_case bad_cases[] = {
 	  SG_ERR_CONFIG, "$.token.max_sessions", "from 1 to 1024" },
 	{ "limit zero", "\"max_json_bytes\": 1048576", "\"max_json_bytes\": 0",
 	  SG_ERR_CONFIG, "$.limits.max_json_bytes", "from 1 to" },
-	{ "tls not supported", "\"tls\": null", "\"tls\": {\"cert\": \"c.pem\"}",
-	  SG_ERR_CONFIG, "$.listen.tls", "not supported" },
+	{ "tls unknown member", "\"tls\": null", "\"tls\": {\"cert\": \"c.pem\"}",
+	  SG_ERR_CONFIG, "$.listen.tls.cert", "unknown key" },
+	{ "tls not an object", "\"tls\": null", "\"tls\": true",
+	  SG_ERR_CONFIG, "$.listen.tls", "object or null" },
+	{ "tls without a key", "\"tls\": null", "\"tls\": {\"cert_file\": \"c.pem\"}",
+	  SG_ERR_CONFIG, "$.listen.tls.key_file", "missing" },
+	{ "tls key others may read", "\"tls\": null",
+	  "\"tls\": {\"cert_file\": \"c.pem\", \"key_file\": \"pin-open\"}",
+	  SG_ERR_CONFIG, "$.listen.tls.key_file", "chmod 600" },
+	{ "tls CRL without a client CA", "\"tls\": null",
+	  "\"tls\": {\"cert_file\": \"c.pem\", \"key_file\": \"pin\", \"crl_file\": \"c.crl\"}",
+	  SG_ERR_CONFIG, "$.listen.tls.crl_file", "client_ca_file" },
+	{ "plain HTTP off loopback", "\"address\": \"127.0.0.1\"", "\"address\": \"10.1.2.3\"",
+	  SG_ERR_CONFIG, "$.listen.address", "not a loopback address" },
+	{ "plain HTTP on every IPv6 address", "\"address\": \"127.0.0.1\"", "\"address\": \"::\"",
+	  SG_ERR_CONFIG, "$.listen.address", "set $.listen.tls" },
+	{ "a client known by nothing", "\"token_sha256\": \"" HASH_BILLING "\", ", "",
+	  SG_ERR_CONFIG, "$.clients[0]", "needs token_sha256" },
+	{ "a certificate client without a client CA", "\"token_sha256\": \"" HASH_BILLING "\", ",
+	  "\"cert_sha256\": \"" HASH_AUDITOR "\", ",
+	  SG_ERR_CONFIG, "$.clients[0].cert_sha256", "client_ca_file" },
 	{ "missing required key", "\"label\": \"sealgate\",", "",
 	  SG_ERR_CONFIG, "$.token.label", "missing" },
 	{ "required key null", "\"label\": \"sealgate\"", "\"label\": null",
@@ -731,6 +750,54 @@ test_bad_configs(void)
 			sg_config_free(cfg);
 		free(json);
 	}
+}
+
+/* HTTPS with client certificates: the members land where they should. */
+static void
+test_tls_clients(void)
+{
+	struct sg_config *cfg = NULL;
+	const struct sg_client *c;
+	unsigned char fp[32] = { 0 };
+	char *json, *json2, err[512];
+	int r;
+
+	json = mutate(full_config, "\"tls\": null", "\"tls\": {\"cert_file\": \"s.pem\", "
+	    "\"key_file\": \"pin\", \"client_ca_file\": \"ca.pem\", \"crl_file\": \"ca.crl\"}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	json2 = mutate(json, "\"token_sha256\": \"" HASH_AUDITOR "\", ",
+	    "\"token_sha256\": \"" HASH_AUDITOR "\", \"cert_subject\": \"CN=a,O=b\", "
+	    "\"cert_issuer\": \"CN=ca\", ");
+	free(json);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json2);
+	json = mutate(json2, "\"token_sha256\": \"" HASH_MONITOR "\", ",
+	    "\"cert_sha256\": \"" HASH_OFFICER "\", ");
+	free(json2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	r = sg_config_load_string(json, strlen(json), fixture_dir, &cfg, err, sizeof(err));
+	free(json);
+	if (r != 0)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->listen.tls);
+	CU_ASSERT_STRING_EQUAL(cfg->listen.tls->priorities, SG_TLS_DEFAULT_PRIORITIES);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->listen.tls->crl_file, "/ca.crl"));
+	c = sg_config_client_by_cert(cfg, fp, "CN=a,O=b", "CN=ca");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->name, "auditor");
+	CU_ASSERT(c->has_token && sg_client_has_cert(c));
+	CU_ASSERT_PTR_NULL(sg_config_client_by_cert(cfg, fp, "CN=a,O=b", "CN=other ca"));
+	c = sg_config_client_by_name(cfg, "prometheus");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT(!c->has_token && c->has_cert_sha256);
+	CU_ASSERT_EQUAL(c->cert_sha256[0], 0x3e);
+	CU_ASSERT_PTR_EQUAL(sg_config_client_by_cert(cfg, c->cert_sha256, NULL, NULL), c);
+	/* A client without a token is never found by one. */
+	memset(fp, 0, sizeof(fp));
+	CU_ASSERT_PTR_NULL(sg_config_client_by_token(cfg, fp));
+	CU_ASSERT(sg_client_same(c, c));
+	CU_ASSERT(!sg_client_same(c, sg_config_client_by_name(cfg, "auditor")));
+	sg_config_free(cfg);
 }
 
 /* The whole example survives every mutation harness check above only if
@@ -929,6 +996,7 @@ main(void)
 		{ "file errors and size cap", test_file_errors },
 		{ "hostile names are escaped in messages", test_hostile_names_in_messages },
 		{ "lookups", test_lookups },
+		{ "HTTPS and client certificates", test_tls_clients },
 		{ "may_use needs the stamp role", test_may_use_needs_stamp_role },
 		{ NULL, NULL }
 	};
