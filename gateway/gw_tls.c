@@ -85,6 +85,7 @@ const char *gw_tls_priorities(const struct gw_tls *tls) { return tls->priorities
 static void
 serial_hex(gnutls_x509_crt_t crt, char *out, size_t outlen)
 {
+	static const char digits[] = "0123456789ABCDEF";
 	unsigned char raw[64];
 	size_t len = sizeof(raw), i, skip = 0, n = 0;
 
@@ -93,8 +94,10 @@ serial_hex(gnutls_x509_crt_t crt, char *out, size_t outlen)
 		return;
 	while (skip + 1 < len && raw[skip] == 0)
 		skip++;
-	for (i = skip; i < len && n + 3 <= outlen; i++, n += 2)
-		(void)snprintf(out + n, 3, "%02X", raw[i]);
+	for (i = skip; i < len && n + 3 <= outlen; i++) {
+		out[n++] = digits[raw[i] >> 4];
+		out[n++] = digits[raw[i] & 0xf];
+	}
 	out[n] = '\0';
 }
 
