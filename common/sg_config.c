@@ -369,6 +369,11 @@ check_identity_uses(struct loader *l, struct sg_identity *id)
 	if (a->type == SG_AUTHORITY_VERO_CERTSERVICE)
 		return cfg_fail(l, "%s is a vero-certservice authority; name it as \"issuer\"",
 		    cfg_shown(l, 0, a->name));
+	/* A time-stamp authority serves POST /v1/timestamp by its own name;
+	 * no identity's key takes part. */
+	if (a->type == SG_AUTHORITY_RFC3161)
+		return cfg_fail(l, "%s is an rfc3161 time-stamp authority, which no identity names",
+		    cfg_shown(l, 0, a->name));
 	if ((id->uses & SG_USE_STAMP) != 0 && a->type != SG_AUTHORITY_CSC_V2)
 		return cfg_fail(l, "%s is %s, but use \"stamp\" needs csc-v2",
 		    cfg_shown(l, 0, a->name), cfg_authority_type_name(a->type));

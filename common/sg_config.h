@@ -40,7 +40,8 @@
 enum sg_authority_type {
 	SG_AUTHORITY_CSC_V2 = 1,	/* "csc-v2" */
 	SG_AUTHORITY_VERO_CERTSERVICE,	/* "vero-certservice" */
-	SG_AUTHORITY_WSSEC_SOAP		/* "wssec-soap" */
+	SG_AUTHORITY_WSSEC_SOAP,	/* "wssec-soap" */
+	SG_AUTHORITY_RFC3161		/* "rfc3161": a time-stamp authority */
 };
 
 enum sg_vero_environment { SG_VERO_PRODUCTION = 1, SG_VERO_TEST };
@@ -164,6 +165,15 @@ struct sg_wssec_settings {
 	unsigned int retries;		/* 2 (0-5): only when the call cannot have arrived */
 };
 
+/* An RFC 3161 time-stamp authority (POST /v1/timestamp): reached over
+ * HTTPS without a client certificate (such services admit requests by
+ * source address), its answers checked against tsa_ca_file. */
+struct sg_tsa_settings {
+	char *tsa_ca_file;		/* the anchors the TSA's signer must chain to */
+	char *policy;			/* dotted OID asked for (reqPolicy), or NULL */
+	unsigned int timeout_ms;	/* 10000: one request */
+};
+
 /* The mark in a wssec-soap url that a call's operation name replaces. */
 #define SG_WSSEC_OPERATION_MARK	"{operation}"
 /* Longest operation name. */
@@ -184,6 +194,7 @@ struct sg_authority {
 	struct sg_csc_settings csc;
 	struct sg_vero_settings vero;
 	struct sg_wssec_settings wssec;
+	struct sg_tsa_settings tsa;
 };
 
 struct sg_identity {

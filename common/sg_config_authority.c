@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The authorities' settings in the configuration: the generic part every
  * authority has (type, url, ca_file) and each type's own (csc-v2,
- * vero-certservice, wssec-soap with the STIL presets). Adding an authority
+ * vero-certservice, wssec-soap with the STIL presets, rfc3161). Adding an authority
  * type is one more name, one row of authority_kinds and its loader here,
  * and one backend in gateway/authorities/ (authority.h). */
 #include "config.h"
@@ -31,6 +31,7 @@ static const struct enum_name authority_types[] = {
 	{ "csc-v2", SG_AUTHORITY_CSC_V2 },
 	{ "vero-certservice", SG_AUTHORITY_VERO_CERTSERVICE },
 	{ "wssec-soap", SG_AUTHORITY_WSSEC_SOAP },
+	{ "rfc3161", SG_AUTHORITY_RFC3161 },
 	{ NULL, 0 }
 };
 static const struct enum_name vero_environments[] = {
@@ -109,6 +110,10 @@ static const char *const wssec_keys[] = {
 	"sign_parts", "timestamp_ttl_s", "headers", "verify_response",
 	"response_signer_ca_file", "header_namespace", "timeout_ms", "retries", "operations",
 	"server_pins", NULL
+};
+
+static const char *const tsa_keys[] = {
+	"type", "url", "ca_file", "tsa_ca_file", "policy", "timeout_ms", NULL
 };
 
 const char *
@@ -526,10 +531,61 @@ load_wssec(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	return 0;
 }
 
+/* A dotted OID as a TimeStampReq's reqPolicy carries it: a first arc of
+ * 0, 1 or 2, then at least one more arc, decimal without leading zeros. */
+static int
+valid_oid(const char *s)
+{
+	size_t i, arcs = 0, digits = 0, len = strlen(s);
+
+	if (len == 0 || len > 128 || s[0] < '0' || s[0] > '2' || s[1] != '.')
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (s[i] == '.' || s[i] == '\0') {
+			if (digits == 0)
+				return 0;
+			arcs++;
+			digits = 0;
+		} else if (s[i] >= '0' && s[i] <= '9') {
+			if (digits == 1 && s[i - 1] == '0')
+				return 0;
+			digits++;
+		} else
+			return 0;
+	}
+	return arcs >= 2;
+}
+
+static int
+load_tsa(struct loader *l, const cJSON *obj, struct sg_authority *a)
+{
+	struct sg_tsa_settings *tsa = &a->tsa;
+	int r;
+
+	tsa->timeout_ms = 10000;
+	if ((r = cfg_get_path(l, obj, "tsa_ca_file", 1, &tsa->tsa_ca_file)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "policy", 0, &tsa->policy)) != 0 ||
+	    (r = cfg_get_uint_field(l, obj, "timeout_ms", 0, 1, 600000, &tsa->timeout_ms)) != 0)
+		return r;
+	if (tsa->policy != NULL && !valid_oid(tsa->policy)) {
+		cfg_path_push_key(l, "policy");
+		return cfg_fail(l, "%s is not a dotted OID (like \"1.2.246.517.1.10\")",
+		    cfg_shown(l, 0, tsa->policy));
+	}
+	return 0;
+}
+
 static void
 clear_csc(struct sg_authority *a)
 {
 	free(a->csc.credential_id);
+}
+
+static void
+clear_tsa(struct sg_authority *a)
+{
+	free(a->tsa.tsa_ca_file);
+	free(a->tsa.policy);
 }
 
 static void
@@ -573,6 +629,7 @@ static const struct authority_kind {
 	[SG_AUTHORITY_CSC_V2] = { csc_keys, load_csc, clear_csc },
 	[SG_AUTHORITY_VERO_CERTSERVICE] = { vero_keys, load_vero, clear_vero },
 	[SG_AUTHORITY_WSSEC_SOAP] = { wssec_keys, load_wssec, clear_wssec },
+	[SG_AUTHORITY_RFC3161] = { tsa_keys, load_tsa, clear_tsa },
 };
 /* authority_types has its NULL row where authority_kinds has row 0. */
 _Static_assert(sizeof(authority_kinds) / sizeof(authority_kinds[0]) ==

@@ -75,6 +75,12 @@ struct gw_snapshot {
 	struct sg_config *cfg;
 	struct gw_identity *ids;
 	size_t n_ids;
+	/* One open adapter per rfc3161 authority, in configuration order. */
+	struct gw_tsa_slot {
+		const struct sg_authority *cfg;
+		struct gw_authority *authority;
+	} *tsas;
+	size_t n_tsas;
 	unsigned long token_generation;
 	/* $.listen.tls loaded (gw_tls.h), or NULL: plain HTTP. Each new
 	 * handshake takes the current snapshot's. */

@@ -62,8 +62,45 @@ snapshot_free(struct gw_snapshot *snap)
 	}
 	free(snap->ids);
 	gw_tls_unref(snap->tls);
+	for (i = 0; i < snap->n_tsas; i++)
+		gw_authority_close(snap->tsas[i].authority);
+	free(snap->tsas);
 	sg_config_free(snap->cfg);
 	free(snap);
+}
+
+/* The time-stamp authorities need no token and no identity: one adapter
+ * each, whether the token is there or not. */
+static int
+open_tsas(struct gw_snapshot *snap, char *err, size_t errlen)
+{
+	const struct sg_config *cfg = snap->cfg;
+	char why[256];
+	size_t i, n = 0;
+	int r;
+
+	for (i = 0; i < cfg->n_authorities; i++)
+		n += cfg->authorities[i].type == SG_AUTHORITY_RFC3161;
+	if (n == 0)
+		return 0;
+	if ((snap->tsas = calloc(n, sizeof(*snap->tsas))) == NULL)
+		return SG_ERR_ALLOC;
+	for (i = 0; i < cfg->n_authorities; i++) {
+		const struct sg_authority *a = &cfg->authorities[i];
+		struct gw_tsa_slot *slot = &snap->tsas[snap->n_tsas];
+
+		if (a->type != SG_AUTHORITY_RFC3161)
+			continue;
+		slot->cfg = a;
+		if ((r = gw_authority_open(a, NULL, NULL, NULL, &slot->authority, why,
+		    sizeof(why))) != 0) {
+			sg_msg(err, errlen, "$.authorities['%s']: %s", a->name,
+			    why[0] != '\0' ? why : sg_strerror(r));
+			return r;
+		}
+		snap->n_tsas++;
+	}
+	return 0;
 }
 
 /* A snapshot of cfg (taken over, freed on failure too) with every
@@ -96,6 +133,8 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_tls *
 		snap->tls = gw_tls_ref(tls_from);
 	else if (cfg->listen.tls != NULL &&
 	    (r = gw_tls_load(cfg->listen.tls, &snap->tls, err, errlen)) != 0)
+		goto out;
+	if ((r = open_tsas(snap, err, errlen)) != 0)
 		goto out;
 	if (gw->token == NULL) {
 		r = 0;
@@ -251,6 +290,18 @@ gw_snapshot_publish(struct gw *gw, struct gw_snapshot *snap)
 	gw->snap = snap;
 	pthread_mutex_unlock(&gw->snap_lock);
 	gw_snapshot_put(gw, old);
+}
+
+const struct gw_tsa_slot *
+gw_snapshot_tsa(const struct gw_snapshot *snap, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < snap->n_tsas; i++) {
+		if (strcmp(snap->tsas[i].cfg->name, name) == 0)
+			return &snap->tsas[i];
+	}
+	return NULL;
 }
 
 const struct gw_identity *

@@ -22,6 +22,9 @@ void gw_snapshot_put(struct gw *gw, struct gw_snapshot *snap);
 /* Publish snap as current (takes over the caller's reference). */
 void gw_snapshot_publish(struct gw *gw, struct gw_snapshot *snap);
 const struct gw_identity *gw_snapshot_identity(const struct gw_snapshot *snap, const char *name);
+/* The open rfc3161 authority named name (get0), or NULL: none of that
+ * name, or one of another type. */
+const struct gw_tsa_slot *gw_snapshot_tsa(const struct gw_snapshot *snap, const char *name);
 /* Whether signing with id may go ahead now: 0, or 1 with resp holding the
  * refusal (409 certificate_expired: its certificate has expired; 503
  * audit_unavailable: an audit write failed less than window_ms ago, so

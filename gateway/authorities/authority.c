@@ -16,6 +16,7 @@ static const struct gw_authority_ops *const backends[] = {
 	&gw_authority_csc_ops,
 	&gw_authority_vero_ops,
 	&gw_authority_soap_ops,
+	&gw_authority_tsa_ops,
 };
 
 const struct gw_authority_ops *
@@ -85,6 +86,16 @@ gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
 		return SG_ERR_UNSUPPORTED;
 	return auth->ops->call(auth->state, envelope, len, http_action, operation, request_id,
 	    res, why, whylen);
+}
+
+int
+gw_authority_timestamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
+    size_t len, const char *request_id, struct gw_tsp_token **tokp, char *why, size_t whylen)
+{
+	*tokp = NULL;
+	if (auth->ops->timestamp == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->timestamp(auth->state, md, digest, len, request_id, tokp, why, whylen);
 }
 
 int

@@ -18,6 +18,7 @@
 #include "sg_config.h"
 #include "sgp11.h"
 
+struct gw_tsp_token;
 struct gw_vero_result;
 
 /* What a stamp (use "stamp") hands back. */
@@ -47,8 +48,10 @@ struct gw_authority_ops {
 	enum sg_authority_type type;
 	const char *name;		/* the configuration's name of the type */
 	/* The SG_USE_* an identity names this type as its authority for
-	 * (the snapshot opens one adapter per such identity); 0: the type is
-	 * only an issuer, opened by the enrolment and renewal jobs. */
+	 * (the snapshot opens one adapter per such identity); 0: no identity
+	 * names it so: an issuer, opened by the enrolment and renewal jobs,
+	 * or a time-stamp authority, which the snapshot opens once per
+	 * authority. */
 	unsigned int use;
 	/* Logged when such an identity has no certificate: no adapter then. */
 	const char *without_cert;
@@ -65,6 +68,9 @@ struct gw_authority_ops {
 	int (*call)(void *state, const void *envelope, size_t len, const char *http_action,
 	    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
 	    size_t whylen);
+	/* type rfc3161: POST /v1/timestamp */
+	int (*timestamp)(void *state, const EVP_MD *md, const unsigned char *digest, size_t len,
+	    const char *request_id, struct gw_tsp_token **tokp, char *why, size_t whylen);
 	/* an issuer's certificate operations */
 	int (*sign_new)(void *state, const struct sg_identity *id, const char *transfer_id,
 	    const char *transfer_password, X509_REQ *csr, struct gw_vero_result *res, char *why,
@@ -76,8 +82,10 @@ struct gw_authority_ops {
 	    struct gw_vero_result *res, char *why, size_t whylen);
 };
 
-/* The rows, one per file (authority_csc.c, authority_soap.c, authority_vero.c). */
+/* The rows, one per file (authority_csc.c, authority_soap.c, authority_vero.c,
+ * authority_tsa.c). */
 extern const struct gw_authority_ops gw_authority_csc_ops;
+extern const struct gw_authority_ops gw_authority_tsa_ops;
 extern const struct gw_authority_ops gw_authority_soap_ops;
 extern const struct gw_authority_ops gw_authority_vero_ops;
 
@@ -101,12 +109,16 @@ void gw_authority_close(struct gw_authority *auth);	/* accepts NULL */
 
 /* The entry points: SG_ERR_UNSUPPORTED when the adapter's type does not
  * offer it, else the backend's result (authority_csc.h gw_csc_stamp,
- * authority_soap.h gw_soap_call, authority_vero.h gw_vero_*). */
+ * authority_soap.h gw_soap_call, authority_tsa.h gw_tsa_timestamp,
+ * authority_vero.h gw_vero_*). */
 int gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
     size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
 int gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
     const char *http_action, const char *operation, const char *request_id,
     struct gw_soap_result *res, char *why, size_t whylen);
+int gw_authority_timestamp(struct gw_authority *auth, const EVP_MD *md,
+    const unsigned char *digest, size_t len, const char *request_id, struct gw_tsp_token **tokp,
+    char *why, size_t whylen);
 int gw_authority_sign_new(struct gw_authority *auth, const struct sg_identity *id,
     const char *transfer_id, const char *transfer_password, X509_REQ *csr,
     struct gw_vero_result *res, char *why, size_t whylen);

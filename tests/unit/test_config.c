@@ -48,7 +48,10 @@ static const char full_config[] =
 "                   \"signature\": \"rsa-sha256\", \"digest\": \"sha256\",\n"
 "                   \"sign_parts\": [\"Body\", \"Timestamp\", \"MessageID\", \"UdbydersystemId\", \"Action\"],\n"
 "                   \"timestamp_ttl_s\": 300, \"headers\": { \"UdbydersystemId\": \"12345\" },\n"
-"                   \"verify_response\": true, \"response_signer_ca_file\": \"sim/stil-ca.pem\" }\n"
+"                   \"verify_response\": true, \"response_signer_ca_file\": \"sim/stil-ca.pem\" },\n"
+"    \"dvv-tsa\":   { \"type\": \"rfc3161\", \"url\": \"https://127.0.0.1:8454/tsa\",\n"
+"                   \"ca_file\": \"sim/ca.pem\", \"tsa_ca_file\": \"sim/tsa-ca.pem\",\n"
+"                   \"policy\": \"1.2.246.517.1\", \"timeout_ms\": 5000 }\n"
 "  },\n"
 "  \"identities\": [\n"
 "    { \"name\": \"dvv-interface\", \"key_label\": \"dvv-interface\", \"authority\": \"dvv-stamp\", \"uses\": [\"stamp\"] },\n"
@@ -183,7 +186,7 @@ test_full_example(void)
 	CU_ASSERT_EQUAL(cfg->limits.max_soap_bytes, 4194304);
 	CU_ASSERT_EQUAL(cfg->limits.request_timeout_ms, 30000);
 
-	CU_ASSERT_EQUAL_FATAL(cfg->n_authorities, 3);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_authorities, 4);
 	a = &cfg->authorities[0];
 	CU_ASSERT_STRING_EQUAL(a->name, "dvv-stamp");
 	CU_ASSERT_EQUAL(a->type, SG_AUTHORITY_CSC_V2);
@@ -207,6 +210,16 @@ test_full_example(void)
 	CU_ASSERT_EQUAL(a->vero.poll_interval_s, 30);
 	CU_ASSERT_EQUAL(a->vero.poll_max, 10);
 	CU_ASSERT_PTR_NULL(a->csc.credential_id);
+
+	a = &cfg->authorities[3];
+	CU_ASSERT_STRING_EQUAL(a->name, "dvv-tsa");
+	CU_ASSERT_EQUAL(a->type, SG_AUTHORITY_RFC3161);
+	CU_ASSERT_STRING_EQUAL(a->url, "https://127.0.0.1:8454/tsa");
+	expect_fixture_path(a->ca_file, "sim/ca.pem");
+	expect_fixture_path(a->tsa.tsa_ca_file, "sim/tsa-ca.pem");
+	CU_ASSERT_STRING_EQUAL(a->tsa.policy, "1.2.246.517.1");
+	CU_ASSERT_EQUAL(a->tsa.timeout_ms, 5000);
+	CU_ASSERT_PTR_NULL(a->wssec.sign_parts);
 
 	a = &cfg->authorities[2];
 	CU_ASSERT_STRING_EQUAL(a->name, "stil-bpi");
@@ -491,6 +504,24 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key for the authority's type", "\"retries\": 2",
 	  "\"retries\": 2, \"environment\": \"TEST\"",
 	  SG_ERR_CONFIG, "$.authorities['dvv-stamp'].environment", "for a csc-v2 authority" },
+	{ "rfc3161 without tsa_ca_file", "\"tsa_ca_file\": \"sim/tsa-ca.pem\",", "",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].tsa_ca_file", "required" },
+	{ "rfc3161 policy that is no OID", "\"1.2.246.517.1\"", "\"1.2.x\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].policy", "dotted OID" },
+	{ "rfc3161 policy with a leading zero", "\"1.2.246.517.1\"", "\"1.02\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].policy", "dotted OID" },
+	{ "rfc3161 policy of one arc", "\"1.2.246.517.1\"", "\"1\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].policy", "dotted OID" },
+	{ "rfc3161 over plain http", "\"https://127.0.0.1:8454/tsa\"", "\"http://127.0.0.1:8454/tsa\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].url", "https://" },
+	{ "rfc3161 with a member of another type", "\"timeout_ms\": 5000 }",
+	  "\"timeout_ms\": 5000, \"credential_id\": \"x\" }",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].credential_id", "for a rfc3161 authority" },
+	{ "rfc3161 timeout_ms of 0", "\"timeout_ms\": 5000 }", "\"timeout_ms\": 0 }",
+	  SG_ERR_CONFIG, "$.authorities['dvv-tsa'].timeout_ms", NULL },
+	{ "identity naming an rfc3161 authority", "\"authority\": \"dvv-stamp\"",
+	  "\"authority\": \"dvv-tsa\"",
+	  SG_ERR_CONFIG, "$.identities[0].authority", "rfc3161" },
 	{ "duplicate key", "\"port\": 8440,", "\"port\": 8440, \"port\": 1,",
 	  SG_ERR_CONFIG, "$.listen.port", "duplicate key" },
 	{ "duplicate authority", "\"vero\":      {", "\"stil-bpi\": {",
