@@ -40,7 +40,8 @@ static const char usage_text[] =
 "       [--outcome ok|error] [--after-seq N]\n"
 "                                     matching entries, one JSON object per line (as logged)\n"
 "  counts --month YYYY-MM [--by identity|client]\n"
-"                                     stamps, signatures and SOAP calls per identity and client\n"
+"                                     stamps, signatures, SOAP calls and time-stamps per identity\n"
+"                                     and client\n"
 "LOG is one audit directory or audit-NNNNNN.jsonl files; default: the config's audit.dir.\n"
 "T is RFC 3339 (2026-11-20T21:40:03Z, 2026-11-20T23:40:03+02:00) or a date (2026-11-20);\n"
 "--from is inclusive, --to exclusive.\n"
@@ -370,7 +371,7 @@ cmd_counts(const struct audit_opts *o)
 	struct sg_audit_counts *counts = NULL;
 	const struct sg_audit_count_row *row;
 	enum sg_audit_group by = SG_AUDIT_BY_IDENTITY_CLIENT;
-	uint64_t stamps = 0, signatures = 0, soap = 0;
+	uint64_t stamps = 0, signatures = 0, soap = 0, timestamps = 0;
 	size_t wi = strlen("IDENTITY"), wc = strlen("CLIENT"), i;
 	int year, month, r, rc;
 
@@ -403,22 +404,23 @@ cmd_counts(const struct audit_opts *o)
 		printf("%-*s  ", (int)wi, "IDENTITY");
 	if (by != SG_AUDIT_BY_IDENTITY)
 		printf("%-*s  ", (int)wc, "CLIENT");
-	printf("%10s %10s %10s\n", "STAMPS", "SIGNATURES", "SOAP");
+	printf("%10s %10s %10s %10s\n", "STAMPS", "SIGNATURES", "SOAP", "TIMESTAMPS");
 	for (i = 0; i < counts->n; i++) {
 		row = &counts->rows[i];
 		if (by != SG_AUDIT_BY_CLIENT)
 			printf("%-*s  ", (int)wi, row->identity != NULL ? row->identity : "-");
 		if (by != SG_AUDIT_BY_IDENTITY)
 			printf("%-*s  ", (int)wc, row->client != NULL ? row->client : "-");
-		printf("%10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n", row->stamps,
-		    row->signatures, row->soap);
+		printf("%10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n", row->stamps,
+		    row->signatures, row->soap, row->timestamps);
 		stamps += row->stamps;
 		signatures += row->signatures;
 		soap += row->soap;
+		timestamps += row->timestamps;
 	}
-	printf("%-*s  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+	printf("%-*s  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
 	    (int)((by != SG_AUDIT_BY_CLIENT ? wi + 2 : 0) + (by != SG_AUDIT_BY_IDENTITY ? wc + 2 : 0)) - 2,
-	    "total", stamps, signatures, soap);
+	    "total", stamps, signatures, soap, timestamps);
 	rc = SG_EXIT_OK;
  out:
 	sg_audit_counts_free(counts);

@@ -81,7 +81,7 @@ struct sg_audit {
 };
 
 static const char *const entry_types[] = {
-	"sign", "stamp", "soap", "enroll", "renew", "token_init", "keygen", "csr",
+	"sign", "stamp", "timestamp", "soap", "enroll", "renew", "token_init", "keygen", "csr",
 	"cert_import", "key_retire", "pin_change", "officer_sign", "auth_failure", "config_load",
 	"startup", "shutdown", "checkpoint", "token_lost", "token_recovered", NULL
 };

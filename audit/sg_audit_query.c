@@ -277,7 +277,8 @@ count_entry(void *arg, const cJSON *entry, const char *line, size_t len)
 	/* The filter took outcome ok and the month. */
 	if (type == NULL || (replay != NULL && !cJSON_IsNull(replay)))
 		return 0;
-	if (strcmp(type, "stamp") != 0 && strcmp(type, "sign") != 0 && strcmp(type, "soap") != 0)
+	if (strcmp(type, "stamp") != 0 && strcmp(type, "sign") != 0 && strcmp(type, "soap") != 0 &&
+	    strcmp(type, "timestamp") != 0)
 		return 0;
 	if ((r = count_row(c, c->by == SG_AUDIT_BY_CLIENT ? NULL : sg_audit_entry_str(entry, "identity"),
 	    c->by == SG_AUDIT_BY_IDENTITY ? NULL : sg_audit_entry_str(entry, "client"), &row)) != 0)
@@ -286,6 +287,8 @@ count_entry(void *arg, const cJSON *entry, const char *line, size_t len)
 		row->stamps++;
 	else if (strcmp(type, "sign") == 0)
 		row->signatures++;
+	else if (strcmp(type, "timestamp") == 0)
+		row->timestamps++;
 	else
 		row->soap++;
 	return 0;
@@ -364,6 +367,7 @@ sg_audit_counts_json(const struct sg_audit_counts *counts, enum sg_audit_group b
 		ok &= cJSON_AddNumberToObject(item, "stamps", (double)row->stamps) != NULL;
 		ok &= cJSON_AddNumberToObject(item, "signatures", (double)row->signatures) != NULL;
 		ok &= cJSON_AddNumberToObject(item, "soap", (double)row->soap) != NULL;
+		ok &= cJSON_AddNumberToObject(item, "timestamps", (double)row->timestamps) != NULL;
 	}
 	if (ok)
 		return obj;

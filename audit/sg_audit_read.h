@@ -254,7 +254,8 @@ int sg_audit_query(const struct sg_audit_files *files,
  * Counts
  * ------
  * Per month (UTC, by each entry's time): stamps (type stamp, outcome ok),
- * signatures (sign, ok), soap (soap, ok). An entry carrying an extra
+ * signatures (sign, ok), soap (soap, ok), timestamps (timestamp, ok: RFC
+ * 3161 tokens, which have no identity). An entry carrying an extra
  * member "replay" that is not null records a repeat answered from the
  * idempotency cache and is not counted again. Rows only for groups with
  * something counted, sorted by identity then client (null first).
@@ -272,6 +273,7 @@ struct sg_audit_count_row {
 	uint64_t stamps;
 	uint64_t signatures;
 	uint64_t soap;
+	uint64_t timestamps;
 };
 
 struct sg_audit_counts {
@@ -290,7 +292,7 @@ int sg_audit_counts(const struct sg_audit_files *files, int year, int month,
     enum sg_audit_group by, struct sg_audit_counts **countsp);
 
 /* GET /v1/audit/counts's object: {"month":"YYYY-MM","counts":[{"identity",
- * "client","stamps","signatures","soap"}]}; a member grouped away is left
+ * "client","stamps","signatures","soap","timestamps"}]}; a member grouped away is left
  * out. New object (cJSON_Delete), or NULL when out of memory. */
 cJSON *sg_audit_counts_json(const struct sg_audit_counts *counts,
     enum sg_audit_group by);

@@ -172,6 +172,9 @@ check_config(struct gw *gw, const char *path)
 			    id->not_after < time(NULL) ? " EXPIRED" : "");
 		}
 	}
+	for (i = 0; i < snap->n_tsas; i++)
+		printf("time-stamp authority %s: %s, signer under %s\n", snap->tsas[i].cfg->name,
+		    snap->tsas[i].cfg->url, snap->tsas[i].cfg->tsa.tsa_ca_file);
 	printf("audit: %s\nlisten: %s port %u, %u threads, %s\n", snap->cfg->audit.dir,
 	    snap->cfg->listen.address, snap->cfg->listen.port, snap->cfg->listen.threads,
 	    snap->cfg->listen.tls != NULL ? "HTTPS" : "HTTP");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The JSON bodies of POST /v1/sign and of POST /v1/stamp's digest form,
- * from outside bytes to a checked request: identity, digest algorithm and
- * value, format (sign) or document name (stamp). Strict where cJSON is
+/* The JSON bodies of POST /v1/sign, of POST /v1/stamp's digest form and
+ * of POST /v1/timestamp, from outside bytes to a checked request: identity
+ * (or a timestamp's authority), digest algorithm and value, format (sign)
+ * or document name (stamp). Strict where cJSON is
  * lenient (UTF-8, NUL, trailing data), so what is signed and audited is
  * what the client wrote. Owns nothing past the call but what it hands
  * over in struct gw_sign_request; no token, no network, no libmicrohttpd
@@ -23,6 +24,7 @@
 
 static const char *const sign_members[] = { "identity", "digest", "format" };
 static const char *const stamp_members[] = { "identity", "digest", "name" };
+static const char *const timestamp_members[] = { "authority", "digest", NULL };
 #define N_REQUEST_MEMBERS 3
 static const char *const digest_members[] = { "alg", "value" };
 #define N_DIGEST_MEMBERS (sizeof(digest_members) / sizeof(digest_members[0]))
@@ -183,11 +185,22 @@ document_name(const char *s)
 	return 1;
 }
 
-/* The sign body (stamp 0) or the stamp body (stamp 1). */
+enum request_kind { SIGN_REQUEST, STAMP_REQUEST, TIMESTAMP_REQUEST };
+
+/* The body of a sign, stamp or timestamp request: the thing it names is
+ * an identity, or for a timestamp an authority (kept in out->identity's
+ * place, out->authority). */
 static int
-parse(const char *body, size_t len, int stamp, struct gw_sign_request *out, char *why,
-    size_t whylen)
+parse(const char *body, size_t len, enum request_kind kind, struct gw_sign_request *out,
+    char *why, size_t whylen)
 {
+	static const char *const *const members[] = {
+		[SIGN_REQUEST] = sign_members, [STAMP_REQUEST] = stamp_members,
+		[TIMESTAMP_REQUEST] = timestamp_members,
+	};
+	const char *named = kind == TIMESTAMP_REQUEST ? "authority" : "identity";
+	char **namedp = kind == TIMESTAMP_REQUEST ? &out->authority : &out->identity;
+	size_t n_members = kind == TIMESTAMP_REQUEST ? 2 : N_REQUEST_MEMBERS;
 	const cJSON *item, *digest, *alg, *value, *format, *name;
 	const char *end = NULL;
 	cJSON *doc = NULL;
@@ -214,21 +227,20 @@ parse(const char *body, size_t len, int stamp, struct gw_sign_request *out, char
 		describe(why, whylen, "a string in the body holds \\u0000");
 		goto out;
 	}
-	if (check_members(doc, stamp ? stamp_members : sign_members, N_REQUEST_MEMBERS, "", why,
-	    whylen) != 0)
+	if (check_members(doc, members[kind], n_members, "", why, whylen) != 0)
 		goto out;
-	item = cJSON_GetObjectItemCaseSensitive(doc, "identity");
+	item = cJSON_GetObjectItemCaseSensitive(doc, named);
 	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-		describe(why, whylen, "\"identity\" must be a non-empty string");
+		describe(why, whylen, "\"%s\" must be a non-empty string", named);
 		goto out;
 	}
 	if (!sg_config_name_valid(item->valuestring)) {
-		describe(why, whylen, "\"identity\" is not an identity name (1-%d of A-Z a-z 0-9 . _ -)",
-		    SG_CONFIG_NAME_MAX);
+		describe(why, whylen, "\"%s\" is not an %s name (1-%d of A-Z a-z 0-9 . _ -)", named,
+		    named, SG_CONFIG_NAME_MAX);
 		goto out;
 	}
 	/* Kept from here on, also on failure: the refusal is audited under it. */
-	if ((out->identity = strdup(item->valuestring)) == NULL) {
+	if ((*namedp = strdup(item->valuestring)) == NULL) {
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
@@ -300,14 +312,21 @@ int
 gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
     size_t whylen)
 {
-	return parse(body, len, 0, out, why, whylen);
+	return parse(body, len, SIGN_REQUEST, out, why, whylen);
 }
 
 int
 gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
     size_t whylen)
 {
-	return parse(body, len, 1, out, why, whylen);
+	return parse(body, len, STAMP_REQUEST, out, why, whylen);
+}
+
+int
+gw_timestamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
+    size_t whylen)
+{
+	return parse(body, len, TIMESTAMP_REQUEST, out, why, whylen);
 }
 
 void
@@ -316,6 +335,7 @@ gw_sign_request_free(struct gw_sign_request *sr)
 	if (sr == NULL)
 		return;
 	free(sr->identity);
+	free(sr->authority);
 	free(sr->digest);
 	memset(sr, 0, sizeof(*sr));
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The JSON bodies of POST /v1/sign and of POST /v1/stamp's digest form,
- * parsed and checked. */
+/* The JSON bodies of POST /v1/sign, of POST /v1/stamp's digest form and
+ * of POST /v1/timestamp, parsed and checked. */
 #ifndef GW_SIGN_REQUEST_H
 #define GW_SIGN_REQUEST_H
 
@@ -11,7 +11,8 @@
 /* POST /v1/sign's body, checked: {"identity","digest":{"alg","value"},
  * "format"?}. */
 struct gw_sign_request {
-	char *identity;			/* new; non-empty */
+	char *identity;			/* new; non-empty (NULL for a timestamp) */
+	char *authority;		/* new: a timestamp's authority, else NULL */
 	const EVP_MD *md;		/* static */
 	const char *alg;		/* static: "sha256", "sha384" or "sha512" */
 	unsigned char *digest;		/* new; digest_len == EVP_MD_get_size(md) */
@@ -36,6 +37,12 @@ int gw_sign_request_parse(const char *body, size_t len, struct gw_sign_request *
 #define GW_STAMP_NAME_MAX 255
 int gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request *out, char *why,
     size_t whylen);
+/* POST /v1/timestamp's body, {"authority","digest":{"alg","value"}},
+ * under the same rules, with "authority" in identity's place: a name as
+ * sg_config.h defines them, kept in out->authority (also after a later
+ * failure); out->identity stays NULL. */
+int gw_timestamp_request_parse(const char *body, size_t len, struct gw_sign_request *out,
+    char *why, size_t whylen);
 /* Free what sr holds (not sr itself) and clear it; NULL is fine. */
 void gw_sign_request_free(struct gw_sign_request *sr);
 

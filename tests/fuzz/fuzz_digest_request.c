@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness: the bodies that name an identity and a digest, as
- * gw_sign_request.c reads them (POST /v1/sign, and POST /v1/stamp's
- * digest form), the first code to read a client's JSON; and the same
+ * gw_sign_request.c reads them (POST /v1/sign, POST /v1/stamp's digest
+ * form, and POST /v1/timestamp, which names an authority instead), the
+ * first code to read a client's JSON; and the same
  * bytes read as a query string, each identity= value percent-decoded by
  * gw_percent_decode and checked as the stamp document form checks it.
  * The contract in gw.h on every input: a success is a complete request
@@ -37,19 +38,23 @@ name_like(const char *s)
 	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+/* kind 0: sign, 1: stamp, 2: timestamp. */
 static void
-body(const uint8_t *data, size_t size, int stamp)
+body(const uint8_t *data, size_t size, int kind)
 {
+	static int (*const parsers[])(const char *, size_t, struct gw_sign_request *, char *,
+	    size_t) = { gw_sign_request_parse, gw_stamp_request_parse, gw_timestamp_request_parse };
 	struct gw_sign_request sr;
 	char why[GW_SIGN_WHY_MAX];
-	int r;
+	const char *named;
+	int r, stamp = kind == 1;
 
-	r = (stamp ? gw_stamp_request_parse : gw_sign_request_parse)((const char *)data, size, &sr,
-	    why, sizeof(why));
-	if (sr.identity != NULL && !name_like(sr.identity))
+	r = parsers[kind]((const char *)data, size, &sr, why, sizeof(why));
+	named = kind == 2 ? sr.authority : sr.identity;
+	if ((named != NULL && !name_like(named)) || (kind == 2 ? sr.identity : sr.authority) != NULL)
 		abort();
 	if (r == 0) {
-		if (sr.identity == NULL || sr.md == NULL || sr.alg == NULL || sr.digest == NULL ||
+		if (named == NULL || sr.md == NULL || sr.alg == NULL || sr.digest == NULL ||
 		    sr.digest_len != (size_t)EVP_MD_get_size(sr.md) || (stamp && sr.cms))
 			abort();
 	} else if (r == SG_ERR_PARSE) {
@@ -58,7 +63,7 @@ body(const uint8_t *data, size_t size, int stamp)
 	} else if (r != SG_ERR_ALLOC)
 		abort();
 	gw_sign_request_free(&sr);
-	if (sr.identity != NULL || sr.digest != NULL)
+	if (sr.identity != NULL || sr.authority != NULL || sr.digest != NULL)
 		abort();
 }
 
@@ -91,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	body(data, size, 0);
 	body(data, size, 1);
+	body(data, size, 2);
 	query(data, size);
 	return 0;
 }

@@ -306,7 +306,7 @@ expect_match "table row for local-seal" "$(cat "$W/last.out")" 'local-seal +bill
 expect_match "table total" "$(cat "$W/last.out")" 'total +0 +20 +0'
 expect_eq "counts --by client" \
     "$(sealgate-audit counts --month "$month" --by client --json "$A" | jq -c '.counts')" \
-    '[{"client":"billing","stamps":0,"signatures":20,"soap":0}]'
+    '[{"client":"billing","stamps":0,"signatures":20,"soap":0,"timestamps":0}]'
 expect_eq "counts --by identity" \
     "$(sealgate-audit counts --month "$month" --by identity --json "$A" | jq -c '[.counts[] | [.identity, .signatures]]')" \
     '[["ec-seal",8],["local-seal",12]]'
