@@ -50,12 +50,19 @@ SIM=$W/sim
 python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
 csc_interface dvv-interface
 start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM"
+# And a time-stamp authority on the RFC 3161 simulator, as timestamp.sh has it.
+TSAPY="$SG_SRCDIR/tests/sim/tsa_sim.py"
+TSA=$W/tsa
+python3 "$TSAPY" init --state "$TSA" >/dev/null || { echo "Bail out! tsa simulator init"; exit 1; }
+start_sim_serve tsa_sim "$W/tsa.json" python3 "$TSAPY" "$TSA"
 jq --arg o "$officer" --arg url "$(jq -r .url "$W/sim.json")" --arg ca "$SIM/server-ca.pem" '
     .clients += [{name: "officer", token_sha256: $o, roles: ["officer"]}] |
     .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
         timeout_ms: 5000, retries: 1} |
     .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]}] |
+    .authorities.tsa = {type: "rfc3161", url: $tsa_url, ca_file: $tsa_ca, tsa_ca_file: $tsa_signer} |
     (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface"]' \
+    --arg tsa_url "$(jq -r .url "$W/tsa.json")" --arg tsa_ca "$TSA/server-ca.pem" --arg tsa_signer "$TSA/tsa-ca.pem" \
     "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
 start_gateway
 : > "$W/answers.jsonl"
@@ -113,6 +120,16 @@ oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' 
     --data "$(stamp_json dvv-interface "$(printf x | openssl dgst -sha256 -binary | base64 -w0)")"
 oa billing POST '/v1/stamp?identity=nosuch' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" --data '{"identity":"ec-seal","digest":{"alg":"sha256","value":"AA=="}}'
+ts_json() { printf '{"authority":"%s","digest":{"alg":"sha256","value":"%s"}}' "$1" "$2"; }
+oa billing POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json tsa "$digest")"
+expect_eq "a time-stamp answered" "$(tail -n 1 "$W/answers.jsonl" | jq -r .status)" 200
+oa billing POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json tsa AA==)"
+oa billing POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json nosuch "$digest")"
+oa other POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json tsa "$digest")"
+curl -sS -o /dev/null --cacert "$TSA/server-ca.pem" -H 'Content-Type: application/json' \
+    --data '{"fault":"wrong-nonce"}' "$(jq -r .sim_url "$W/tsa.json")fault"
+oa billing POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json tsa "$digest")"
+expect_eq "a time-stamp with the wrong nonce refused" "$(tail -n 1 "$W/answers.jsonl" | jq -r .status)" 502
 oa billing POST /v1/soap/nosuch '/v1/soap/{authority}' -H 'Content-Type: text/xml' --data '<x/>'
 oa billing POST /v1/soap/nosuch '/v1/soap/{authority}' "${JSON[@]}" --data '{}'
 oa auditor GET /v1/audit/entries /v1/audit/entries
