@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # scripts/demo end to end with this build's binaries (SEALGATE_DEMO_BINDIR):
 # --detach makes the token, identities, CA, client tokens and config and
-# starts sealgated; demo.env (README.md, "The two commands") has the
-# variables checked below; the printed examples run as printed; signatures
-# verify with openssl alone; no PIN leaks into files; a second --detach is
-# refused; --stop stops (twice is fine); a restart into the stopped
-# directory reuses the token instead of initialising a new one.
+# starts sealgated over HTTPS only (a listener CA, a server certificate for
+# 127.0.0.1 and localhost; plain HTTP and a curl without the CA fail); the
+# client billing-cert is served on its client certificate alone and audited
+# with its serial, the token clients with their tokens; demo.env (README.md,
+# "The two commands") has the variables checked below; the printed examples
+# and the README's tour run as printed; signatures verify with openssl alone;
+# no PIN leaks into files; a second --detach is refused; --stop stops (twice
+# is fine); a restart into the stopped directory reuses the token instead of
+# initialising a new one, and one into a directory from before HTTPS adds
+# the TLS files and settings.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 
 if [ ! -x "$SG_BUILDDIR/gateway/sealgated" ]; then
@@ -26,12 +31,14 @@ must_fail() {
     if "$@" >"$W/last.out" 2>"$W/last.err"; then fail "$what (it succeeded)"; else pass "$what"; fi
 }
 mode_of() { stat -c %a "$1"; }
+# curl_lines FILE: its curl commands, one per line (continuations joined).
+curl_lines() { sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$1" | grep 'curl '; }
 # http BODY_FILE CURL_ARGS...: the status code of one request (000 when no
 # answer came, which no expectation accepts).
 http() {
     local body=$1
     shift
-    curl -sS -o "$body" -w '%{http_code}' "$@" 2>>"$W/curl.err" || true
+    curl -sS --cacert "$SEALGATE_CA_FILE" -o "$body" -w '%{http_code}' "$@" 2>>"$W/curl.err" || true
 }
 
 check_exit 2 "unknown option is bad usage" demo --bogus
@@ -50,7 +57,7 @@ pid=$(cat "$D/sealgated.pid")
 check "the daemon runs" alive "$pid"
 
 # --- demo.env: the variables scripts/demo writes, exported, nothing else needed ---
-set_vars="SEALGATE_URL SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
+set_vars="SEALGATE_URL SEALGATE_CA_FILE SEALGATE_CLIENT_CERT SEALGATE_CLIENT_KEY SEALGATE_CONFIG SEALGATE_STAMP_TOKEN SEALGATE_AUDITOR_TOKEN
     SEALGATE_OFFICER_TOKEN SEALGATE_MONITOR_TOKEN SOFTHSM2_CONF SEALGATE_PKCS11_MODULE
     SEALGATE_TOKEN_LABEL SEALGATE_PIN_FILE SEALGATE_AUDIT_DIR DEMO_SIGN_IDENTITY DEMO_CA_FILE DEMO_STAMP_IDENTITY SIM_CSC_URL
     DEMO_SOAP_AUTHORITY DEMO_SOAP_IDENTITY SIM_STIL_URL DEMO_VERO_IDENTITY
@@ -65,7 +72,7 @@ for v in $later_vars; do
 done
 expect_eq "demo.env mode" "$(mode_of "$D/demo.env")" 600
 . "$D/demo.env"
-expect_match "SEALGATE_URL is the listening address" "$SEALGATE_URL" '^http://127\.0\.0\.1:[1-9][0-9]*$'
+expect_match "SEALGATE_URL is the listening address" "$SEALGATE_URL" '^https://127\.0\.0\.1:[1-9][0-9]*$'
 expect_eq "ready file URL" "$(jq -r .url "$D/ready.json")" "$SEALGATE_URL"
 expect_eq "ready file PID is the PID file's" "$(jq -r .pid "$D/ready.json")" "$pid"
 expect_eq "SEALGATE_CONFIG" "$SEALGATE_CONFIG" "$D/sealgate.json"
@@ -76,7 +83,8 @@ expect_eq "SEALGATE_AUDIT_DIR" "$SEALGATE_AUDIT_DIR" "$D/audit"
 expect_eq "DEMO_SOAP_AUTHORITY and DEMO_SOAP_IDENTITY" "$DEMO_SOAP_AUTHORITY $DEMO_SOAP_IDENTITY" "stil-bpi stil-system"
 
 # --- secrets on disk and the configuration ---
-for f in pin so-pin clients/billing.token clients/auditor.token clients/officer.token clients/prometheus.token; do
+for f in pin so-pin clients/billing.token clients/auditor.token clients/officer.token clients/prometheus.token \
+    tls/server.key tls/server-ca.key tls/client-ca.key tls/billing-cert.key; do
     expect_eq "$f is mode 0600" "$(mode_of "$D/$f")" 600
 done
 expect_match "user PIN is long and random" "$(wc -c < "$D/pin")" '^(3[2-9]|[4-9][0-9])$'
@@ -93,10 +101,24 @@ for pair in billing:SEALGATE_STAMP_TOKEN auditor:SEALGATE_AUDITOR_TOKEN officer:
 done
 expect_eq "client roles and identities" \
     "$(jq -c '[.clients[] | [.name, .roles, (.identities // [])]]' "$C")" \
-    '[["billing",["stamp"],["local-seal","dvv-interface","stil-system"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]]]'
+    '[["billing",["stamp"],["local-seal","dvv-interface","stil-system"]],["auditor",["auditor"],[]],["officer",["officer"],[]],["prometheus",["monitor"],[]],["billing-cert",["stamp"],["local-seal","dvv-interface","stil-system"]]]'
+fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*=//'; }
+expect_eq "billing-cert is known by its certificate's SHA-256 alone" \
+    "$(jq -c '.clients[] | select(.name == "billing-cert") | [.cert_sha256, has("token_sha256")]' "$C")" \
+    "[\"$(fingerprint "$SEALGATE_CLIENT_CERT")\",false]"
 expect_eq "identities" "$(jq -c '[.identities[] | [.name, .key_label, .uses, .authority // .issuer]]' "$C")" \
     '[["local-seal","local-seal",["sign"],null],["audit-signer","audit-signer",[],null],["dvv-interface","dvv-interface",["stamp"],"dvv-stamp"],["stil-system","stil-system",["soap"],"stil-bpi"],["vero-ws","vero-ws",[],"vero"],["vero-spare","vero-spare",[],"vero"]]'
-expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":null}'
+expect_eq "listen" "$(jq -c .listen "$C")" '{"address":"127.0.0.1","port":0,"threads":8,"tls":{"cert_file":"tls/server.pem","key_file":"tls/server.key","client_ca_file":"tls/client-ca.pem"}}'
+expect_eq "SEALGATE_CA_FILE and the client certificate are the demo's" \
+    "$SEALGATE_CA_FILE $SEALGATE_CLIENT_CERT $SEALGATE_CLIENT_KEY" \
+    "$D/tls/server-ca.pem $D/tls/billing-cert.pem $D/tls/billing-cert.key"
+check "the server certificate chains to the listener CA, for TLS servers" \
+    openssl verify -purpose sslserver -CAfile "$SEALGATE_CA_FILE" "$D/tls/server.pem"
+expect_match "  for 127.0.0.1 and localhost" "$(openssl x509 -in "$D/tls/server.pem" -noout -ext subjectAltName)" \
+    'IP Address:127\.0\.0\.1, DNS:localhost'
+check "the client certificate chains to the client CA, for TLS clients" \
+    openssl verify -purpose sslclient -CAfile "$D/tls/client-ca.pem" "$SEALGATE_CLIENT_CERT"
+must_fail "  and not to the listener CA" openssl verify -CAfile "$SEALGATE_CA_FILE" "$SEALGATE_CLIENT_CERT"
 expect_eq "token settings" "$(jq -c '.token | [.label, .pin_file]' "$C")" '["sealgate","pin"]'
 expect_eq "audit settings" "$(jq -c '.audit | [.dir, .checkpoint_identity]' "$C")" '["audit","audit-signer"]'
 expect_eq "the stamp service simulator as authority" \
@@ -130,6 +152,13 @@ expect_match "  with an OCES3-style subject" \
 # --- the README-style requests ---
 expect_eq "GET /healthz" "$(http "$W/health.json" "$SEALGATE_URL/healthz")" 200
 expect_eq "/healthz body" "$(jq -r .status "$W/health.json" 2>/dev/null)" ok
+port=${SEALGATE_URL##*:}
+expect_eq "GET /healthz at https://localhost" "$(http /dev/null "https://localhost:$port/healthz")" 200
+check_exit 60 "curl without --cacert does not trust the listener" \
+    curl -sS -o /dev/null "$SEALGATE_URL/healthz"
+expect_match "  it says why" "$(cat "$W/last.err")" 'certificate'
+expect_eq "plain HTTP to the port gets no answer" \
+    "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/healthz" 2>/dev/null)" 000
 
 mkdir -p "$W/sign" && cd "$W/sign" || exit 1
 digest=$(printf 'hello' | openssl dgst -sha256 -binary | base64)
@@ -163,6 +192,24 @@ check "CMS signer is local-seal's certificate" \
     bash -c '[ -s signer.pem ] && [ -s cert.der ] && openssl x509 -in signer.pem -outform DER | cmp - cert.der'
 check_exit 4 "CMS does not verify other content" openssl cms -verify -binary -inform DER -in hello.p7s \
     -content other.txt -CAfile "$DEMO_LOCAL_CA_FILE" -out /dev/null
+
+# billing-cert: its client certificate, no token.
+CERT=(--cert "$SEALGATE_CLIENT_CERT" --key "$SEALGATE_CLIENT_KEY")
+expect_eq "POST /v1/sign raw with the client certificate, no token" "$(http cert-sign.json "${CERT[@]}" \
+    -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 200
+jq -r .signature cert-sign.json 2>/dev/null | base64 -d > cert-sig 2>/dev/null
+check "  its signature verifies with local-seal's key (openssl dgst)" \
+    bash -c "printf 'hello' | openssl dgst -sha256 -verify token-pub.pem -signature cert-sig"
+entry=$(cat "$SEALGATE_AUDIT_DIR"/audit-*.jsonl |
+    jq -c --arg r "$(jq -r .request_id cert-sign.json 2>/dev/null)" 'select(.request_id == $r)')
+expect_eq "  its audit entry names billing-cert" "$(jq -r .client <<<"$entry")" billing-cert
+expect_eq "  with the certificate's serial" "$(jq -r .client_cert_serial <<<"$entry")" \
+    "$(openssl x509 -in "$SEALGATE_CLIENT_CERT" -noout -serial | sed 's/^serial=//')"
+expect_eq "  and its issuer" "$(jq -r .client_cert_issuer <<<"$entry")" \
+    "$(openssl x509 -in "$SEALGATE_CLIENT_CERT" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')"
+expect_eq "billing-cert may not read /metrics" "$(http /dev/null "${CERT[@]}" "$SEALGATE_URL/metrics")" 403
+expect_eq "the server's own certificate is no client certificate" "$(http /dev/null --cert "$D/tls/server.pem" \
+    --key "$D/tls/server.key" -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 401
 cd "$W" || exit 1
 
 # The roles the demo config gives.
@@ -182,6 +229,11 @@ expect_match "billing may use local-seal" "$(jq -r '.[].name' "$W/ids.json" 2>/d
 # --- the printed examples, exactly as printed, in an environment of their own ---
 sed -n 's/^    //p' "$W/detach.out" > "$W/examples.sh"
 expect_match "examples source demo.env" "$(head -n 1 "$W/examples.sh")" "^\. '$D/demo.env'$"
+expect_eq "every printed request to the gateway checks the listener's certificate" \
+    "$(curl_lines "$W/examples.sh" | grep -F '$SEALGATE_URL' | grep -vcF -- '--cacert "$SEALGATE_CA_FILE"')" 0
+expect_eq "  one of them signs with the client certificate and no token" \
+    "$(curl_lines "$W/examples.sh" | grep -F -- '--cert "$SEALGATE_CLIENT_CERT" --key "$SEALGATE_CLIENT_KEY"' |
+        grep -F /v1/sign | grep -vc Authorization)" 1
 mkdir -p "$W/ex"
 check "the printed examples run" env -i PATH="$PATH" HOME="$W/ex" TMPDIR="$W/ex" \
     bash -e -o pipefail "$W/examples.sh"
@@ -198,6 +250,20 @@ expect_match "example: the SOAP call was accepted" "$ex_out" '^accepted$'
 expect_match "example: another BPI operation at the same URL" "$ex_out" '^hentGrupper accepted$'
 expect_match "example: xmlsec1 verified what went on the wire" "$ex_out" '^OK$'
 
+# --- the README's tour, as written there (the demo already runs in $D) ---
+awk '/^## / { s = 0 } /^## A five-minute tour/ { s = 1 }
+    s && /^```sh$/ { c = 1; next } s && /^```$/ { c = 0 } c' "$SG_SRCDIR/README.md" |
+    grep -v -e 'scripts/demo' -e '^top=' -e '^\. /tmp/sg-demo/demo.env$' |
+    sed 's|"$top/build/demo-bin/tokens/sealgate-token"|sealgate-token|' > "$W/readme-tour.sh"
+expect_match "the tour has a request with the client certificate" "$(cat "$W/readme-tour.sh")" \
+    'curl -sS --cacert "\$SEALGATE_CA_FILE" --cert "\$SEALGATE_CLIENT_CERT" --key "\$SEALGATE_CLIENT_KEY" -H'
+expect_eq "every request of the tour to the gateway checks the listener's certificate" \
+    "$(curl_lines "$W/readme-tour.sh" | grep -F '$SEALGATE_URL' | grep -vcF -- '--cacert "$SEALGATE_CA_FILE"')" 0
+check "the README's tour runs" env -i PATH="$PATH" HOME="$W/readme-tour" \
+    bash -e -o pipefail -c '. "$1"; mkdir -p "$2"; cd "$2"; . "$3"' _ "$D/demo.env" "$W/readme-tour" "$W/readme-tour.sh"
+expect_eq "  the stamp (bearer token) and the local CMS (client certificate) verified" \
+    "$(grep -c 'CMS Verification successful' "$W/last.err")" 2
+
 # --- the README's SOAP example, as written there ---
 awk '/^### / { s = 0 } /^### SOAP calls/ { s = 1 }
     s && /^```sh$/ { c = 1; next } s && /^```$/ { c = 0 } c' "$SG_SRCDIR/README.md" > "$W/readme-soap.sh"
@@ -210,7 +276,7 @@ expect_eq "  the simulator's signed answer came back" \
 
 # --- Vero: vero-ws enrolled by the demo, the README's walkthrough for vero-spare ---
 expect_eq "vero-ws was enrolled through the Vero simulator" \
-    "$(curl -sS -H "Authorization: Bearer $SEALGATE_OFFICER_TOKEN" "$SEALGATE_URL/v1/identities" |
+    "$(curl -sS --cacert "$SEALGATE_CA_FILE" -H "Authorization: Bearer $SEALGATE_OFFICER_TOKEN" "$SEALGATE_URL/v1/identities" |
         jq -r '.[] | select(.name=="vero-ws") | .certificate.issuer')" \
     "$(openssl x509 -in "$D/sim-vero/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
 awk '/^### / { s = 0 } /^### Certificates from the Vero service/ { s = 1 }
@@ -247,8 +313,13 @@ if [ -e "$D/sealgated.pid" ]; then fail "PID file left behind"; else pass "PID f
 check "--stop again" demo --stop --dir "$D"
 
 # --- a restart reuses the token, its keys and the client tokens ---
+# The directory as a demo from before HTTPS left it: no TLS files, plain HTTP.
+rm -rf "$D/tls"
+jq '.listen.tls = null | .clients |= map(select(.name != "billing-cert"))' "$C" > "$W/old.json" &&
+    cp "$W/old.json" "$C"
 check "--detach into the stopped directory" demo --detach --dir "$D"
 expect_match "it reuses the token" "$(cat "$W/last.err")" 'reusing token'
+expect_match "it makes the missing TLS files" "$(cat "$W/last.err")" 'made the listener CA'
 expect_no_match "it does not initialise a token" "$(cat "$W/last.err")" 'initialised token'
 stamp_before=$SEALGATE_STAMP_TOKEN
 . "$D/demo.env"
@@ -260,6 +331,11 @@ expect_eq "sign after the restart" "$(http "$W/sign2.json" -H "Authorization: Be
 jq -r .signature "$W/sign2.json" 2>/dev/null | base64 -d > "$W/sig2" 2>/dev/null
 check "it verifies with the same public key" \
     bash -c "printf 'hello' | openssl dgst -sha256 -verify '$W/sign/pub.pem' -signature '$W/sig2'"
+expect_match "SEALGATE_URL is https again" "$SEALGATE_URL" '^https://'
+expect_eq "the new client certificate is billing-cert's" \
+    "$(jq -r '.clients[] | select(.name == "billing-cert") | .cert_sha256' "$C")" "$(fingerprint "$SEALGATE_CLIENT_CERT")"
+expect_eq "sign with it after the restart" "$(http "$W/sign3.json" --cert "$SEALGATE_CLIENT_CERT" \
+    --key "$SEALGATE_CLIENT_KEY" -H 'Content-Type: application/json' --data "$(sign_req raw)" "$SEALGATE_URL/v1/sign")" 200
 pid=$(cat "$D/sealgated.pid")
 check "--stop after the restart" demo --stop --dir "$D"
 if alive "$pid"; then fail "restarted sealgated still runs"; else pass "restarted sealgated is gone"; fi
