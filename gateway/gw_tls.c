@@ -210,8 +210,9 @@ static int
 load_clients(struct gw_tls *tls, const struct sg_config_tls *cfg, char *err, size_t errlen)
 {
 	gnutls_x509_crl_t *crls = NULL;
+	gnutls_x509_crt_t *cas = NULL;
 	unsigned char *pem = NULL;
-	unsigned int n_crls = 0;
+	unsigned int n_crls = 0, n_cas = 0, i, status;
 	gnutls_datum_t d;
 	size_t len;
 	int ret, r;
@@ -242,14 +243,33 @@ load_clients(struct gw_tls *tls, const struct sg_config_tls *cfg, char *err, siz
 		    ret < 0 ? gnutls_strerror(ret) : "no CRL");
 		return SG_ERR_CONFIG;
 	}
-	/* The list takes the CRLs; one its CAs did not sign is dropped
-	 * (and freed), so fewer are counted. */
-	ret = gnutls_x509_trust_list_add_crls(tls->clients, crls, n_crls, GNUTLS_TL_VERIFY_CRL, 0);
+	/* Each CRL is checked against the client CAs here, not with
+	 * GNUTLS_TL_VERIFY_CRL: GnuTLS 3.7 drops a CRL that fails that check
+	 * without freeing it. The list takes the CRLs only when all passed. */
+	d.data = (unsigned char *)tls->client_ca_pem;
+	d.size = (unsigned int)strlen(tls->client_ca_pem);
+	if (gnutls_x509_crt_list_import2(&cas, &n_cas, &d, GNUTLS_X509_FMT_PEM, 0) < 0)
+		n_cas = 0;
+	for (i = 0; i < n_crls && ret >= 0; i++) {
+		if ((ret = gnutls_x509_crl_verify(crls[i], cas, n_cas, 0, &status)) >= 0 &&
+		    status != 0)
+			ret = GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	for (i = 0; i < n_cas; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	if (ret >= 0)
+		ret = gnutls_x509_trust_list_add_crls(tls->clients, crls, n_crls, 0, 0);
+	else {
+		for (i = 0; i < n_crls; i++)
+			gnutls_x509_crl_deinit(crls[i]);
+	}
 	gnutls_free(crls);
 	if (ret < 0 || (unsigned int)ret != n_crls) {
 		sg_msg(err, errlen, "$.listen.tls.crl_file: %s: a CRL not signed by a CA of "
-		    "client_ca_file%s%s", cfg->crl_file, ret < 0 ? ": " : "",
-		    ret < 0 ? gnutls_strerror(ret) : "");
+		    "client_ca_file%s%s", cfg->crl_file,
+		    ret < 0 && ret != GNUTLS_E_CERTIFICATE_ERROR ? ": " : "",
+		    ret < 0 && ret != GNUTLS_E_CERTIFICATE_ERROR ? gnutls_strerror(ret) : "");
 		return SG_ERR_CONFIG;
 	}
 	return 0;
