@@ -69,12 +69,12 @@ gw_authority_close(struct gw_authority *auth)
 }
 
 int
-gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
-    size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
+gw_authority_seal(struct gw_authority *auth, struct gw_seal_job **jobs, size_t n,
+    const char *request_id, char *why, size_t whylen)
 {
-	if (auth->ops->stamp == NULL)
+	if (auth->ops->seal == NULL)
 		return SG_ERR_UNSUPPORTED;
-	return auth->ops->stamp(auth->state, md, digest, len, request_id, res, why, whylen);
+	return auth->ops->seal(auth->state, jobs, n, request_id, why, whylen);
 }
 
 int
@@ -126,14 +126,6 @@ gw_authority_get(struct gw_authority *auth, const struct sg_identity *id,
 	if (auth->ops->get == NULL)
 		return SG_ERR_UNSUPPORTED;
 	return auth->ops->get(auth->state, id, retrieval_id, res, why, whylen);
-}
-
-void
-gw_stamp_result_clear(struct gw_stamp_result *res)
-{
-	OPENSSL_free(res->cms);
-	X509_free(res->stamp_cert);
-	memset(res, 0, sizeof(*res));
 }
 
 void

@@ -18,16 +18,9 @@
 #include "sg_config.h"
 #include "sgp11.h"
 
+struct gw_seal_job;
 struct gw_tsp_token;
 struct gw_vero_result;
-
-/* What a stamp (use "stamp") hands back. */
-struct gw_stamp_result {
-	unsigned char *cms;		/* detached CAdES-B-B SignedData, DER (OPENSSL_free) */
-	size_t cms_len;
-	X509 *stamp_cert;		/* the authority's stamp certificate (X509_free) */
-	char authority_ref[96];		/* what the authority answered with, or our id */
-};
 
 /* What a SOAP call (use "soap") hands back. */
 struct gw_soap_result {
@@ -62,8 +55,8 @@ struct gw_authority_ops {
 	    X509 *cert, void **statep, char *why, size_t whylen);
 	void (*close)(void *state);		/* accepts NULL */
 	/* use "stamp" */
-	int (*stamp)(void *state, const EVP_MD *md, const unsigned char *digest, size_t len,
-	    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
+	int (*seal)(void *state, struct gw_seal_job **jobs, size_t n, const char *request_id,
+	    char *why, size_t whylen);
 	/* use "soap" */
 	int (*call)(void *state, const void *envelope, size_t len, const char *http_action,
 	    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
@@ -108,11 +101,14 @@ int gw_authority_open(const struct sg_authority *a, struct sgp11_ctx *token,
 void gw_authority_close(struct gw_authority *auth);	/* accepts NULL */
 
 /* The entry points: SG_ERR_UNSUPPORTED when the adapter's type does not
- * offer it, else the backend's result (authority_csc.h gw_csc_stamp,
+ * offer it, else the backend's result (authority_csc.h gw_csc_seal,
  * authority_soap.h gw_soap_call, authority_tsa.h gw_tsa_timestamp,
  * authority_vero.h gw_vero_*). */
-int gw_authority_stamp(struct gw_authority *auth, const EVP_MD *md, const unsigned char *digest,
-    size_t len, const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
+/* Seal: n jobs (documents/gw_seal.h; 1 to GW_SEAL_JOBS_MAX, all with
+ * the same md) signed by the seal service in one call, each prepared
+ * with the stamp certificate and finished with its signature value. */
+int gw_authority_seal(struct gw_authority *auth, struct gw_seal_job **jobs, size_t n,
+    const char *request_id, char *why, size_t whylen);
 int gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
     const char *http_action, const char *operation, const char *request_id,
     struct gw_soap_result *res, char *why, size_t whylen);
@@ -130,7 +126,6 @@ int gw_authority_get(struct gw_authority *auth, const struct sg_identity *id,
 
 /* Release what a result holds (every member may be empty); the struct
  * can be used again. */
-void gw_stamp_result_clear(struct gw_stamp_result *res);
 void gw_soap_result_clear(struct gw_soap_result *res);
 
 #endif

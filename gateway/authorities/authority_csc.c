@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* CSC API v2 subset for a remote seal service (see authority_csc.h):
- * credentials/info, signatures/signHash over the hash of the CAdES signed
- * attributes, and the detached JWS X-Request-Signature over each request
+ * credentials/info, signatures/signHash over the hashes seal jobs
+ * prepare (documents/gw_seal.h), and the detached JWS X-Request-Signature over each request
  * body, made on the token with the interface key. */
 #include "config.h"
 
@@ -19,7 +19,6 @@
 
 #include "authority_csc.h"
 #include "authority_csc_answer.h"
-#include "gw_cms.h"
 #include "gw_forward.h"
 #include "sg_buf.h"
 #include "sg_codec.h"
@@ -298,22 +297,27 @@ sign_algo_oid(const EVP_MD *md, int key_type)
 }
 
 int
-gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, size_t len,
-    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
+gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *request_id,
+    char *why, size_t whylen)
 {
 	STACK_OF(X509) *chain = NULL, *rest = NULL;
-	struct gw_cms_pending *pending = NULL;
 	unsigned char tbs[EVP_MAX_MD_SIZE], *sig = NULL;
 	unsigned int tbs_len = 0;
-	size_t sig_len = 0;
+	size_t i, sig_len = 0;
 	char *tbs64 = NULL;
 	cJSON *req = NULL, *reply = NULL, *hashes;
+	const EVP_MD *md;
 	X509 *stamp;
-	int i, r;
+	int k, r;
 
-	memset(res, 0, sizeof(*res));
 	why[0] = '\0';
-	if (hash_oid(md) == NULL || (size_t)EVP_MD_get_size(md) != len)
+	if (n == 0 || n > GW_SEAL_JOBS_MAX || jobs == NULL)
+		return SG_ERR_INVALID_ARG;
+	md = jobs[0]->md;
+	for (i = 0; i < n; i++)
+		if (jobs[i]->md == NULL || EVP_MD_get_type(jobs[i]->md) != EVP_MD_get_type(md))
+			return SG_ERR_INVALID_ARG;
+	if (hash_oid(md) == NULL)
 		return SG_ERR_INVALID_ARG;
 	if ((r = stamp_chain(c, request_id, &chain, why, whylen)) != 0)
 		goto out;
@@ -322,50 +326,49 @@ gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, si
 		r = SG_ERR_ALLOC;
 		goto out;
 	}
-	for (i = 1; i < sk_X509_num(chain); i++)
-		sk_X509_push(rest, sk_X509_value(chain, i));
-	if ((r = gw_cms_prepare(stamp, rest, md, digest, len, time(NULL), &pending)) != 0 ||
-	    (r = gw_cms_pending_tbs_digest(pending, tbs, &tbs_len)) != 0 ||
-	    (r = sg_b64_encode(tbs, tbs_len, SG_B64_STD, &tbs64)) != 0)
-		goto out;
+	for (k = 1; k < sk_X509_num(chain); k++)
+		sk_X509_push(rest, sk_X509_value(chain, k));
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "credentialID", c->authority->csc.credential_id);
 	hashes = cJSON_AddArrayToObject(req, "hashes");
-	cJSON_AddItemToArray(hashes, cJSON_CreateString(tbs64));
+	for (i = 0; i < n; i++) {
+		if ((r = jobs[i]->prepare(jobs[i], stamp, rest, tbs, &tbs_len)) != 0 ||
+		    (r = sg_b64_encode(tbs, tbs_len, SG_B64_STD, &tbs64)) != 0)
+			goto out;
+		cJSON_AddItemToArray(hashes, cJSON_CreateString(tbs64));
+		free(tbs64);
+		tbs64 = NULL;
+	}
 	cJSON_AddStringToObject(req, "hashAlgorithmOID", hash_oid(md));
 	cJSON_AddStringToObject(req, "signAlgo",
 	    sign_algo_oid(md, EVP_PKEY_get_base_id(X509_get0_pubkey(stamp))));
 	if ((r = call(c, "/signatures/signHash", req, request_id, &reply, why, whylen)) != 0)
 		goto out;
-	if ((r = gw_csc_answer_signature(c->authority->name, reply, &sig, &sig_len, why,
-	    whylen)) != 0)
-		goto out;
-	/* gw_cms_finish checks the value against the stamp certificate: a
-	 * wrong signature from the authority never reaches the client. */
-	if ((r = gw_cms_finish(pending, 0, sig, sig_len, &res->cms, &res->cms_len)) != 0) {
-		sg_msg(why, whylen, "%s: the returned signature does not verify with the stamp "
-		    "certificate", c->authority->name);
-		r = SG_ERR_AUTHORITY;
-		goto out;
+	for (i = 0; i < n; i++) {
+		if ((r = gw_csc_answer_signature(c->authority->name, reply, i, n, &sig, &sig_len,
+		    why, whylen)) != 0)
+			goto out;
+		/* Each job checks its value against the stamp certificate: a
+		 * wrong signature from the authority never reaches the client. */
+		r = jobs[i]->finish(jobs[i], sig, sig_len);
+		free(sig);
+		sig = NULL;
+		if (r == SG_ERR_CRYPTO) {
+			sg_msg(why, whylen, "%s: the returned signature does not verify with the "
+			    "stamp certificate", c->authority->name);
+			r = SG_ERR_AUTHORITY;
+		}
+		if (r != 0)
+			goto out;
 	}
-	if ((res->stamp_cert = X509_dup(stamp)) == NULL) {
-		r = SG_ERR_ALLOC;
-		goto out;
-	}
-	if ((r = sg_strfit(res->authority_ref, sizeof(res->authority_ref), request_id)) != 0)
-		goto out;
 	r = 0;
  out:
-	if (r != 0) {
-		if (r == SG_ERR_AUTHORITY || r == SG_ERR_TIMEOUT)
-			forget_chain(c);
-		gw_stamp_result_clear(res);
-	}
+	if (r == SG_ERR_AUTHORITY || r == SG_ERR_TIMEOUT)
+		forget_chain(c);
 	free(tbs64);
 	free(sig);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
-	gw_cms_pending_free(pending);
 	sk_X509_free(rest);
 	sk_X509_pop_free(chain, X509_free);
 	return r;
@@ -394,10 +397,10 @@ csc_close(void *state)
 }
 
 static int
-csc_stamp(void *state, const EVP_MD *md, const unsigned char *digest, size_t len,
-    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen)
+csc_seal(void *state, struct gw_seal_job **jobs, size_t n, const char *request_id, char *why,
+    size_t whylen)
 {
-	return gw_csc_stamp(state, md, digest, len, request_id, res, why, whylen);
+	return gw_csc_seal(state, jobs, n, request_id, why, whylen);
 }
 
 const struct gw_authority_ops gw_authority_csc_ops = {
@@ -407,5 +410,5 @@ const struct gw_authority_ops gw_authority_csc_ops = {
 	.without_cert = "no interface certificate; stamping is off",
 	.open = csc_open,
 	.close = csc_close,
-	.stamp = csc_stamp,
+	.seal = csc_seal,
 };

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "authority.h"
+#include "gw_seal.h"
 #include "sg_config.h"
 #include "sgp11.h"
 
@@ -25,15 +26,17 @@ int gw_csc_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp
     X509 *cert, struct gw_csc **cp);
 void gw_csc_free(struct gw_csc *c);
 
-/* Stamp a document digest (md over the document; its length must fit):
- * credentials/info (cached, refreshed daily or after a failure), a
- * SignedData prepared with the stamp certificate chain, signatures/signHash
- * over the hash of its signed attributes, the returned value put in and
- * checked against the stamp certificate. request_id is sent along.
+/* Seal n jobs (documents/gw_seal.h, 1 to GW_SEAL_JOBS_MAX, one md):
+ * credentials/info (cached, refreshed daily or after a failure) for the
+ * stamp certificate chain, each job prepared with it, ONE
+ * signatures/signHash over all their hashes, each job finished with its
+ * value (a value that does not verify is the authority's fault).
+ * request_id is sent along.
  * Errors: SG_ERR_AUTHORITY (why gets the authority's error code and
  * description, or the transport's), SG_ERR_TIMEOUT, SG_ERR_TOKEN_LOST
- * (the interface key could not sign), SG_ERR_INVALID_ARG. */
-int gw_csc_stamp(struct gw_csc *c, const EVP_MD *md, const unsigned char *digest, size_t len,
-    const char *request_id, struct gw_stamp_result *res, char *why, size_t whylen);
+ * (the interface key could not sign), SG_ERR_INVALID_ARG, and a job's
+ * own prepare error. */
+int gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *request_id,
+    char *why, size_t whylen);
 
 #endif

@@ -2,6 +2,7 @@
 /* Reading the remote seal service's answers (authority_csc_answer.h). */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,8 @@ gw_csc_answer_chain(const char *authority, const cJSON *reply, STACK_OF(X509) **
 }
 
 int
-gw_csc_answer_signature(const char *authority, const cJSON *reply, unsigned char **sigp,
-    size_t *lenp, char *why, size_t whylen)
+gw_csc_answer_signature(const char *authority, const cJSON *reply, size_t index, size_t n,
+    unsigned char **sigp, size_t *lenp, char *why, size_t whylen)
 {
 	const cJSON *sigs, *first;
 	unsigned char *sig = NULL;
@@ -129,8 +130,8 @@ gw_csc_answer_signature(const char *authority, const cJSON *reply, unsigned char
 	*sigp = NULL;
 	*lenp = 0;
 	sigs = cJSON_GetObjectItemCaseSensitive(reply, "signatures");
-	first = cJSON_IsArray(sigs) && cJSON_GetArraySize(sigs) == 1 ? cJSON_GetArrayItem(sigs, 0) :
-	    NULL;
+	first = index < n && n <= INT_MAX && cJSON_IsArray(sigs) &&
+	    (size_t)cJSON_GetArraySize(sigs) == n ? cJSON_GetArrayItem(sigs, (int)index) : NULL;
 	if (!cJSON_IsString(first) ||
 	    (r = sg_b64_decode(first->valuestring, strlen(first->valuestring), SG_B64_STD, &sig,
 	    &len)) == SG_ERR_ALLOC) {
@@ -140,7 +141,8 @@ gw_csc_answer_signature(const char *authority, const cJSON *reply, unsigned char
 	}
 	if (r != 0 || len == 0 || len > GW_CSC_SIGNATURE_MAX) {
 		free(sig);
-		sg_msg(why, whylen, "%s: signHash answered without one base64 signature", authority);
+		sg_msg(why, whylen, "%s: signHash answered without %zu base64 signature%s", authority,
+		    n, n == 1 ? "" : "s");
 		return SG_ERR_AUTHORITY;
 	}
 	*sigp = sig;

@@ -31,11 +31,12 @@ int gw_csc_answer_object(const char *authority, int http_status, const void *bod
 int gw_csc_answer_chain(const char *authority, const cJSON *reply, STACK_OF(X509) **chainp,
     char *why, size_t whylen);
 
-/* signatures/signHash's signatures: exactly one, base64 of 1 to
- * GW_CSC_SIGNATURE_MAX bytes, into *sigp (new, free) and *lenp. Else
- * SG_ERR_AUTHORITY with why; SG_ERR_ALLOC. Whether it is the right
- * signature is gw_cms_finish's to check. */
-int gw_csc_answer_signature(const char *authority, const cJSON *reply, unsigned char **sigp,
-    size_t *lenp, char *why, size_t whylen);
+/* signatures/signHash's signatures: exactly n (one per hash sent, in
+ * their order); entry index, base64 of 1 to GW_CSC_SIGNATURE_MAX bytes,
+ * into *sigp (new, free) and *lenp. Else SG_ERR_AUTHORITY with why;
+ * SG_ERR_ALLOC. Whether it is the right signature is the seal job's to
+ * check. */
+int gw_csc_answer_signature(const char *authority, const cJSON *reply, size_t index, size_t n,
+    unsigned char **sigp, size_t *lenp, char *why, size_t whylen);
 
 #endif

@@ -448,3 +448,65 @@ gw_cms_pending_free(struct gw_cms_pending *p)
 	OPENSSL_free(p->tbs);
 	free(p);
 }
+
+/* --- the CAdES-B-B seal job (gw_seal.h) --- */
+
+static int
+cms_job_prepare(struct gw_seal_job *job, X509 *stamp, STACK_OF(X509) *rest, unsigned char *tbs,
+    unsigned int *tbs_len)
+{
+	struct gw_cms_job *j = job->arg;
+	int r;
+
+	gw_cms_pending_free(j->pending);
+	j->pending = NULL;
+	X509_free(j->stamp_cert);
+	j->stamp_cert = NULL;
+	if ((r = gw_cms_prepare(stamp, rest, job->md, j->digest, j->digest_len, j->signing_time,
+	    &j->pending)) != 0 ||
+	    (r = gw_cms_pending_tbs_digest(j->pending, tbs, tbs_len)) != 0)
+		return r;
+	if (X509_up_ref(stamp) != 1)
+		return SG_ERR_ALLOC;
+	j->stamp_cert = stamp;
+	return 0;
+}
+
+static int
+cms_job_finish(struct gw_seal_job *job, const unsigned char *sig, size_t sig_len)
+{
+	struct gw_cms_job *j = job->arg;
+
+	if (j->pending == NULL)
+		return SG_ERR_INVALID_ARG;
+	OPENSSL_free(j->cms);
+	j->cms = NULL;
+	return gw_cms_finish(j->pending, 0, sig, sig_len, &j->cms, &j->cms_len);
+}
+
+int
+gw_cms_job_init(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *digest,
+    size_t digest_len, time_t signing_time)
+{
+	memset(j, 0, sizeof(*j));
+	if (md == NULL || digest == NULL || (size_t)EVP_MD_get_size(md) != digest_len ||
+	    digest_len > sizeof(j->digest))
+		return SG_ERR_INVALID_ARG;
+	memcpy(j->digest, digest, digest_len);
+	j->digest_len = digest_len;
+	j->signing_time = signing_time;
+	j->job.md = md;
+	j->job.prepare = cms_job_prepare;
+	j->job.finish = cms_job_finish;
+	j->job.arg = j;
+	return 0;
+}
+
+void
+gw_cms_job_clear(struct gw_cms_job *j)
+{
+	gw_cms_pending_free(j->pending);
+	OPENSSL_free(j->cms);
+	X509_free(j->stamp_cert);
+	memset(j, 0, sizeof(*j));
+}

@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "gw_seal.h"
+
 /* A SignedData waiting for its signature value (gw_cms_prepare). */
 struct gw_cms_pending;
 
@@ -77,5 +79,29 @@ int gw_cms_finish(struct gw_cms_pending *p, int sig_nid_or_pkey_type, const unsi
 /* Free a pending SignedData (takes p: it and its certificate reference
  * are released); accepts NULL. */
 void gw_cms_pending_free(struct gw_cms_pending *p);
+
+/*
+ * The detached CAdES-B-B SignedData as a seal job (gw_seal.h): prepare
+ * is gw_cms_prepare with the stamp certificate and chain, finish is
+ * gw_cms_finish. After a successful finish, cms/cms_len hold the DER
+ * and stamp_cert the signer's certificate.
+ */
+struct gw_cms_job {
+	struct gw_seal_job job;
+	unsigned char digest[EVP_MAX_MD_SIZE];	/* over the document */
+	size_t digest_len;
+	time_t signing_time;
+	struct gw_cms_pending *pending;
+	unsigned char *cms;			/* OPENSSL_free */
+	size_t cms_len;
+	X509 *stamp_cert;			/* X509_free */
+};
+
+/* Set j up for a document digest (md over the document; len must be
+ * md's size). SG_ERR_INVALID_ARG otherwise. */
+int gw_cms_job_init(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *digest,
+    size_t digest_len, time_t signing_time);
+/* Release what j holds; it may be initialised again. */
+void gw_cms_job_clear(struct gw_cms_job *j);
 
 #endif

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "authorities/authority.h"
+#include "documents/gw_cms.h"
 #include "gw.h"
 #include "gw_admit.h"
 #include "gw_audit.h"
@@ -130,7 +131,7 @@ from_json(struct gw_request *req, struct gw_response *resp, struct stamp_request
 
 static cJSON *
 answer_json(const struct gw_request *req, const struct gw_identity *id,
-    const struct stamp_request *sr, const struct gw_stamp_result *res)
+    const struct stamp_request *sr, const struct gw_cms_job *res)
 {
 	cJSON *doc = cJSON_CreateObject(), *d;
 	unsigned char *der = NULL;
@@ -157,7 +158,7 @@ answer_json(const struct gw_request *req, const struct gw_identity *id,
 		cJSON_AddStringToObject(doc, "stamp_certificate", b64);
 	OPENSSL_free(der);
 	free(b64);
-	cJSON_AddStringToObject(doc, "authority_reference", res->authority_ref);
+	cJSON_AddStringToObject(doc, "authority_reference", req->request_id);
 	gmtime_r(&now, &tm);
 	strftime(stamped, sizeof(stamped), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(doc, "stamped_at", stamped);
@@ -203,7 +204,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	const struct gw_identity *admitted;
 	struct gw_identity *id;
 	struct stamp_request sr;
-	struct gw_stamp_result res;
+	struct gw_cms_job res;
+	struct gw_seal_job *job = &res.job;
 	struct gw_idem_slot *slot = NULL;
 	struct sg_audit_entry e;
 	const char *extra_keys[2], *extra_values[2];
@@ -281,8 +283,11 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	 * replay above needs no token and is answered). */
 	if (gw_token_refuses(gw, resp))
 		goto out;
-	r = gw_authority_stamp(id->authority, sr.md, sr.digest, sr.digest_len, req->request_id,
-	    &res, why, sizeof(why));
+	if ((r = gw_cms_job_init(&res, sr.md, sr.digest, sr.digest_len, time(NULL))) != 0) {
+		gw_error_r(resp, r, "the stamp could not be prepared");
+		goto refused;
+	}
+	r = gw_authority_seal(id->authority, &job, 1, req->request_id, why, sizeof(why));
 	if (r == SG_ERR_TOKEN_LOST) {
 		gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
 		if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) == 0) {
@@ -302,8 +307,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 			e.key_id = sgp11_key_id_hex(id->key);
 			e.authority = id->cfg->authority->name;
 			why[0] = '\0';
-			r = gw_authority_stamp(id->authority, sr.md, sr.digest, sr.digest_len,
-			    req->request_id, &res, why, sizeof(why));
+			r = gw_authority_seal(id->authority, &job, 1, req->request_id, why,
+			    sizeof(why));
 		}
 	}
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
@@ -339,7 +344,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 
 		e.cert_serial = serial;
 		e.outcome = "ok";
-		e.authority_ref = res.authority_ref;
+		e.authority_ref = req->request_id;
 		r = gw_audit(req, &e);
 		OPENSSL_free(serial);
 		BN_free(bn);
@@ -360,7 +365,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	gw_audit_refusal(req, resp, "stamp", sr.identity, sr.digest_text[0] != '\0' ? sr.digest_text : NULL);
  out:
 	gw_idem_release(gw->idem, slot);
-	gw_stamp_result_clear(&res);
+	gw_cms_job_clear(&res);
 	gw_snapshot_put(gw, fresh);
 	cJSON_free(json);
 	free(stored);

@@ -87,7 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	why[0] = '\0';
-	r = gw_csc_answer_signature("csc", doc, &sig, &sig_len, why, sizeof(why));
+	r = gw_csc_answer_signature("csc", doc, 0, 1, &sig, &sig_len, why, sizeof(why));
 	if (r == 0) {
 		if (sig == NULL || sig_len < 1 || sig_len > GW_CSC_SIGNATURE_MAX)
 			abort();

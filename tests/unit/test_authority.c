@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "gw_cms.h"
 #include "sg_err.h"
 #include "sg_test.h"
 
@@ -38,7 +39,7 @@ test_one_row_per_type(void)
 		/* A type an identity names for a use says what is off
 		 * without a certificate; an issuer is never opened so. */
 		CU_ASSERT_EQUAL(ops->without_cert != NULL, ops->use != 0);
-		CU_ASSERT_EQUAL(ops->stamp != NULL, ops->use == SG_USE_STAMP);
+		CU_ASSERT_EQUAL(ops->seal != NULL, ops->use == SG_USE_STAMP);
 		CU_ASSERT_EQUAL(ops->call != NULL, ops->use == SG_USE_SOAP);
 		CU_ASSERT_EQUAL(ops->sign_new != NULL, ops->use == 0);
 		CU_ASSERT_EQUAL(ops->renew != NULL, ops->use == 0);
@@ -84,17 +85,20 @@ test_entry_points_a_type_lacks(void)
 	struct gw_authority csc = { &gw_authority_csc_ops, NULL };
 	struct gw_authority soap = { &gw_authority_soap_ops, NULL };
 	struct gw_authority vero = { &gw_authority_vero_ops, NULL };
-	struct gw_stamp_result stamp_res;
+	struct gw_cms_job cms_job;
+	struct gw_seal_job *job = &cms_job.job;
 	struct gw_soap_result soap_res;
 	const unsigned char digest[32] = { 0 };
 	char why[64];
 
-	memset(&stamp_res, 0, sizeof(stamp_res));
+	CU_ASSERT_EQUAL(gw_cms_job_init(&cms_job, EVP_sha256(), digest, sizeof(digest), 0), 0);
+	CU_ASSERT_EQUAL(gw_cms_job_init(&cms_job, EVP_sha256(), digest, 20, 0), SG_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(gw_cms_job_init(&cms_job, EVP_sha256(), digest, sizeof(digest), 0), 0);
 	memset(&soap_res, 0, sizeof(soap_res));
-	CU_ASSERT_EQUAL(gw_authority_stamp(&soap, EVP_sha256(), digest, sizeof(digest), "r",
-	    &stamp_res, why, sizeof(why)), SG_ERR_UNSUPPORTED);
-	CU_ASSERT_EQUAL(gw_authority_stamp(&vero, EVP_sha256(), digest, sizeof(digest), "r",
-	    &stamp_res, why, sizeof(why)), SG_ERR_UNSUPPORTED);
+	CU_ASSERT_EQUAL(gw_authority_seal(&soap, &job, 1, "r", why, sizeof(why)),
+	    SG_ERR_UNSUPPORTED);
+	CU_ASSERT_EQUAL(gw_authority_seal(&vero, &job, 1, "r", why, sizeof(why)),
+	    SG_ERR_UNSUPPORTED);
 	CU_ASSERT_EQUAL(gw_authority_call(&csc, "<e/>", 4, NULL, NULL, "r", &soap_res, why, sizeof(why)),
 	    SG_ERR_UNSUPPORTED);
 	CU_ASSERT_EQUAL(gw_authority_call(&vero, "<e/>", 4, NULL, NULL, "r", &soap_res, why, sizeof(why)),
@@ -106,9 +110,9 @@ test_entry_points_a_type_lacks(void)
 	CU_ASSERT_EQUAL(gw_authority_get(&csc, NULL, "rid", NULL, why, sizeof(why)),
 	    SG_ERR_UNSUPPORTED);
 	/* The results release what they hold, empty or not. */
-	gw_stamp_result_clear(&stamp_res);
+	gw_cms_job_clear(&cms_job);
 	gw_soap_result_clear(&soap_res);
-	CU_ASSERT_PTR_NULL(stamp_res.cms);
+	CU_ASSERT_PTR_NULL(cms_job.cms);
 	CU_ASSERT_PTR_NULL(soap_res.content_type);
 }
 

@@ -521,6 +521,42 @@ test_external(void)
 	gw_cms_pending_free(NULL);
 }
 
+/* The CAdES seal job: prepared with the signer's certificate, its hash
+ * signed elsewhere, finished into the same SignedData. */
+static void
+test_seal_job(void)
+{
+	const struct sign_case *c;
+	struct gw_cms_job j;
+	unsigned char digest[EVP_MAX_MD_SIZE], tbs[EVP_MAX_MD_SIZE], sig[1024];
+	unsigned int digest_len, tbs_len;
+	size_t i, sig_len;
+
+	for (i = 0; i < N_SIGN_CASES; i++) {
+		c = &sign_cases[i];
+		digest_of(c->md(), document, sizeof(document), digest, &digest_len);
+		CU_ASSERT_EQUAL_FATAL(gw_cms_job_init(&j, c->md(), digest, digest_len,
+		    SIGNING_TIME), 0);
+		CU_ASSERT_EQUAL(j.job.finish(&j.job, sig, 1), SG_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL_FATAL(j.job.prepare(&j.job, case_cert(c), fx.chain, tbs, &tbs_len),
+		    0);
+		CU_ASSERT_PTR_EQUAL(j.stamp_cert, case_cert(c));
+		sig_len = sizeof(sig);
+		CU_ASSERT_FATAL(external_sign(case_key(c), c->md(), tbs, tbs_len, sig, &sig_len));
+		sig[0] ^= 0x01;
+		CU_ASSERT_EQUAL(j.job.finish(&j.job, sig, sig_len), SG_ERR_CRYPTO);
+		CU_ASSERT_PTR_NULL(j.cms);
+		sig[0] ^= 0x01;
+		CU_ASSERT_EQUAL_FATAL(j.job.finish(&j.job, sig, sig_len), 0);
+		check_cms(c, j.cms, j.cms_len, digest, digest_len, SIGNING_TIME);
+		gw_cms_job_clear(&j);
+		CU_ASSERT_PTR_NULL(j.cms);
+	}
+	CU_ASSERT_EQUAL(gw_cms_job_init(&j, EVP_sha256(), digest, 20, SIGNING_TIME),
+	    SG_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(gw_cms_job_init(&j, NULL, digest, 32, SIGNING_TIME), SG_ERR_INVALID_ARG);
+}
+
 /* A signature damaged after encoding: CMS_verify must refuse it. */
 static void
 test_corrupted_signature(void)
@@ -695,6 +731,7 @@ main(void)
 		{ "sign digest: GeneralizedTime from 2050", test_sign_digest_generalized_time },
 		{ "sign digest: bad arguments, chains", test_sign_digest_rejects },
 		{ "external signature: prepare, sign, finish", test_external },
+		{ "seal job: prepare, sign elsewhere, finish", test_seal_job },
 		{ "corrupted signature or digest fails CMS_verify", test_corrupted_signature },
 		{ "openssl cms -verify command line", test_openssl_cli },
 		{ NULL, NULL }
