@@ -117,3 +117,34 @@ sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	unlink(tmp);
 	return r;
 }
+
+/* pread or pwrite until len bytes are done. */
+static int
+transfer_all(int fd, uint64_t off, unsigned char *rbuf, const unsigned char *wbuf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = rbuf != NULL ? pread(fd, rbuf + done, len - done, (off_t)(off + done)) :
+		    pwrite(fd, wbuf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return SG_ERR_IO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int
+sg_file_pread_all(int fd, uint64_t off, void *buf, size_t len)
+{
+	return transfer_all(fd, off, buf, NULL, len);
+}
+
+int
+sg_file_pwrite_all(int fd, uint64_t off, const void *buf, size_t len)
+{
+	return transfer_all(fd, off, NULL, buf, len);
+}

@@ -19,8 +19,10 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-/* content-type, message-digest, signing-time, signing-certificate-v2 */
+/* content-type, message-digest, signing-time, signing-certificate-v2;
+ * PAdES leaves signing-time out (the time is the signature's /M). */
 #define SIGNED_ATTR_COUNT	4
+#define SIGNED_ATTR_COUNT_PADES	3
 
 enum key_kind { KEY_UNSUPPORTED = 0, KEY_RSA, KEY_EC };
 
@@ -30,6 +32,7 @@ struct gw_cms_pending {
 	X509 *cert;		/* own reference */
 	const EVP_MD *md;	/* static OpenSSL digest, never freed */
 	enum key_kind kind;
+	int n_attrs;		/* the signed attributes it must carry */
 	unsigned char *tbs;	/* DER SET OF the signed attributes */
 	size_t tbs_len;
 };
@@ -216,12 +219,13 @@ add_chain(CMS_ContentInfo *cms, X509 *cert, STACK_OF(X509) *chain)
  */
 static int
 build(X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *signer_key, const EVP_MD *md,
-    const unsigned char *digest, size_t digest_len, time_t signing_time,
+    const unsigned char *digest, size_t digest_len, const time_t *signing_time,
     CMS_ContentInfo **cmsp, CMS_SignerInfo **sip)
 {
 	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si = NULL;
 	ASN1_TIME *when = NULL;
+	int n_attrs = signing_time != NULL ? SIGNED_ATTR_COUNT : SIGNED_ATTR_COUNT_PADES;
 	int r = SG_ERR_CRYPTO;
 
 	*cmsp = NULL;
@@ -247,12 +251,12 @@ build(X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *signer_key, const EVP_MD *md,
 		goto out;
 	/* ASN1_TIME_set picks UTCTime for 1950-2049, GeneralizedTime
 	 * outside, as RFC 5652 section 11.3 requires. */
-	if ((when = ASN1_TIME_set(NULL, signing_time)) == NULL ||
-	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type, when, -1) != 1)
+	if (signing_time != NULL && ((when = ASN1_TIME_set(NULL, *signing_time)) == NULL ||
+	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type, when, -1) != 1))
 		goto out;
 	if ((r = add_signing_cert_v2(si, cert)) != 0)
 		goto out;
-	if (CMS_signed_get_attr_count(si) != SIGNED_ATTR_COUNT) {
+	if (CMS_signed_get_attr_count(si) != n_attrs) {
 		sg_error("OpenSSL added signed attributes of its own (%d)",
 		    CMS_signed_get_attr_count(si));
 		r = SG_ERR_INTERNAL;
@@ -278,7 +282,7 @@ build(X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *signer_key, const EVP_MD *md,
  */
 static int
 seal(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *cert, const EVP_MD *md,
-    enum key_kind kind, int snid, const unsigned char *tbs, size_t tbs_len,
+    enum key_kind kind, int snid, int n_attrs, const unsigned char *tbs, size_t tbs_len,
     unsigned char **derp, size_t *lenp)
 {
 	ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
@@ -288,7 +292,7 @@ seal(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *cert, const EVP_MD *md,
 
 	if ((r = set_sigalg(si, kind, snid)) != 0)
 		goto out;
-	if (CMS_signed_get_attr_count(si) != SIGNED_ATTR_COUNT) {
+	if (CMS_signed_get_attr_count(si) != n_attrs) {
 		r = SG_ERR_INTERNAL;
 		goto out;
 	}
@@ -340,7 +344,7 @@ gw_cms_sign_digest(EVP_PKEY *pkey, X509 *cert, STACK_OF(X509) *chain, const EVP_
 		ERR_clear_error();
 		return SG_ERR_KEY_MISMATCH;
 	}
-	if ((r = build(cert, chain, pkey, md, digest, digest_len, signing_time, &cms, &si)) != 0)
+	if ((r = build(cert, chain, pkey, md, digest, digest_len, &signing_time, &cms, &si)) != 0)
 		goto out;
 	/* Signs the DER of the signed attributes with md through the key's
 	 * own method (EVP_DigestSign); the token makes the signature. */
@@ -351,16 +355,16 @@ gw_cms_sign_digest(EVP_PKEY *pkey, X509 *cert, STACK_OF(X509) *chain, const EVP_
 	}
 	if ((r = encode_signed_attrs(si, &tbs, &tbs_len)) != 0)
 		goto out;
-	r = seal(cms, si, cert, md, kind, snid, tbs, tbs_len, derp, lenp);
+	r = seal(cms, si, cert, md, kind, snid, SIGNED_ATTR_COUNT, tbs, tbs_len, derp, lenp);
  out:
 	OPENSSL_free(tbs);
 	CMS_ContentInfo_free(cms);
 	return r;
 }
 
-int
-gw_cms_prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
-    const unsigned char *digest, size_t digest_len, time_t signing_time,
+static int
+prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
+    const unsigned char *digest, size_t digest_len, const time_t *signing_time,
     struct gw_cms_pending **pp)
 {
 	struct gw_cms_pending *p = NULL;
@@ -390,12 +394,28 @@ gw_cms_prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
 	p->cert = signer_cert;
 	p->md = md;
 	p->kind = kind;
+	p->n_attrs = signing_time != NULL ? SIGNED_ATTR_COUNT : SIGNED_ATTR_COUNT_PADES;
 	*pp = p;
 	p = NULL;
 	r = 0;
  out:
 	gw_cms_pending_free(p);
 	return r;
+}
+
+int
+gw_cms_prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
+    const unsigned char *digest, size_t digest_len, time_t signing_time,
+    struct gw_cms_pending **pp)
+{
+	return prepare(signer_cert, chain, md, digest, digest_len, &signing_time, pp);
+}
+
+int
+gw_cms_prepare_pades(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
+    const unsigned char *digest, size_t digest_len, struct gw_cms_pending **pp)
+{
+	return prepare(signer_cert, chain, md, digest, digest_len, NULL, pp);
 }
 
 const unsigned char *
@@ -434,8 +454,8 @@ gw_cms_finish(struct gw_cms_pending *p, int sig_nid_or_pkey_type, const unsigned
 		ERR_clear_error();
 		return SG_ERR_ALLOC;
 	}
-	return seal(p->cms, p->si, p->cert, p->md, p->kind, snid, p->tbs, p->tbs_len, derp,
-	    lenp);
+	return seal(p->cms, p->si, p->cert, p->md, p->kind, snid, p->n_attrs, p->tbs, p->tbs_len,
+	    derp, lenp);
 }
 
 void
