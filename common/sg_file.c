@@ -148,3 +148,29 @@ sg_file_pwrite_all(int fd, uint64_t off, const void *buf, size_t len)
 {
 	return transfer_all(fd, off, NULL, buf, len);
 }
+
+int
+sg_file_temp(int *fdp)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	*fdp = -1;
+	if (dir == NULL || dir[0] != '/')
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	/* Never visible by name, so nothing is left after a crash. */
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+		*fdp = fd;
+		return 0;
+	}
+#endif
+	if (snprintf(path, sizeof(path), "%s/sealgate.XXXXXX", dir) >= (int)sizeof(path))
+		return SG_ERR_IO;
+	if ((fd = mkstemp(path)) < 0)
+		return SG_ERR_IO;
+	(void)unlink(path);
+	*fdp = fd;
+	return 0;
+}

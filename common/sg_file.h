@@ -22,4 +22,9 @@ int sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 int sg_file_pread_all(int fd, uint64_t off, void *buf, size_t len);
 int sg_file_pwrite_all(int fd, uint64_t off, const void *buf, size_t len);
 
+/* A new temporary file for reading and writing, already unlinked, in
+ * $TMPDIR (else /tmp), mode 0600: *fdp is the caller's to close.
+ * SG_ERR_IO. */
+int sg_file_temp(int *fdp);
+
 #endif

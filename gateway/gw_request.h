@@ -46,11 +46,14 @@ struct gw_request {
 	const struct sg_client *client;	/* after authentication, else NULL */
 	struct gw_client_cert cert;	/* over HTTPS with a client CA */
 	struct sg_buf body;
-	/* A document body (POST /v1/stamp): hashed as it streams in, never
-	 * kept; doc_md is SHA-256 over its doc_len bytes. */
+	/* A document body (POST /v1/stamp): hashed as it streams in; doc_md
+	 * is SHA-256 over its doc_len bytes. Kept only when the route asks
+	 * (a PDF to seal): then also written to doc_fd, an unlinked
+	 * temporary file (-1 otherwise), which the request owns. */
 	int document;
 	EVP_MD_CTX *doc_md;
 	uint64_t doc_len;
+	int doc_fd;
 	const char *idempotency_key;
 	const char *soap_action;	/* SOAPAction header, or NULL */
 	/* Looks up a query parameter (NULL when absent). */
@@ -68,6 +71,10 @@ struct gw_response {
 	const char *content_type;	/* static, or content_type_buf */
 	char content_type_buf[GW_CONTENT_TYPE_MAX];
 	struct sg_buf body;
+	/* Instead of body, when not -1: answer body_fd_len bytes of this file
+	 * from its start (the response owns and closes it). */
+	int body_fd;
+	uint64_t body_fd_len;
 	const char *allow;		/* Allow header for 405, static */
 	const char *cache_control;	/* static; NULL: no-store */
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */

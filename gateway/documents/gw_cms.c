@@ -411,13 +411,6 @@ gw_cms_prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
 	return prepare(signer_cert, chain, md, digest, digest_len, &signing_time, pp);
 }
 
-int
-gw_cms_prepare_pades(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
-    const unsigned char *digest, size_t digest_len, struct gw_cms_pending **pp)
-{
-	return prepare(signer_cert, chain, md, digest, digest_len, NULL, pp);
-}
-
 const unsigned char *
 gw_cms_pending_tbs(const struct gw_cms_pending *p, size_t *len)
 {
@@ -482,8 +475,8 @@ cms_job_prepare(struct gw_seal_job *job, X509 *stamp, STACK_OF(X509) *rest, unsi
 	j->pending = NULL;
 	X509_free(j->stamp_cert);
 	j->stamp_cert = NULL;
-	if ((r = gw_cms_prepare(stamp, rest, job->md, j->digest, j->digest_len, j->signing_time,
-	    &j->pending)) != 0 ||
+	if ((r = prepare(stamp, rest, job->md, j->digest, j->digest_len,
+	    j->pades ? NULL : &j->signing_time, &j->pending)) != 0 ||
 	    (r = gw_cms_pending_tbs_digest(j->pending, tbs, tbs_len)) != 0)
 		return r;
 	if (X509_up_ref(stamp) != 1)
@@ -519,6 +512,18 @@ gw_cms_job_init(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *dig
 	j->job.prepare = cms_job_prepare;
 	j->job.finish = cms_job_finish;
 	j->job.arg = j;
+	return 0;
+}
+
+int
+gw_cms_job_init_pades(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *digest,
+    size_t digest_len)
+{
+	int r;
+
+	if ((r = gw_cms_job_init(j, md, digest, digest_len, 0)) != 0)
+		return r;
+	j->pades = 1;
 	return 0;
 }
 

@@ -48,15 +48,6 @@ int gw_cms_prepare(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
     const unsigned char *digest, size_t digest_len, time_t signing_time,
     struct gw_cms_pending **pp);
 
-/*
- * The same for PAdES baseline B-B (ETSI EN 319 142-1 section 6.3): the
- * signed attributes are content-type, message-digest and
- * signing-certificate-v2 only; the signing time is the PDF signature
- * dictionary's /M. Arguments, ownership and errors as gw_cms_prepare.
- */
-int gw_cms_prepare_pades(X509 *signer_cert, STACK_OF(X509) *chain, const EVP_MD *md,
-    const unsigned char *digest, size_t digest_len, struct gw_cms_pending **pp);
-
 /* The bytes the signer signs: the DER SET OF the signed attributes (first
  * byte 0x31, as RFC 5652 section 5.4 says). get0: valid while p lives. */
 const unsigned char *gw_cms_pending_tbs(const struct gw_cms_pending *p, size_t *len);
@@ -100,6 +91,7 @@ struct gw_cms_job {
 	unsigned char digest[EVP_MAX_MD_SIZE];	/* over the document */
 	size_t digest_len;
 	time_t signing_time;
+	int pades;				/* gw_cms_prepare_pades's attributes */
 	struct gw_cms_pending *pending;
 	unsigned char *cms;			/* OPENSSL_free */
 	size_t cms_len;
@@ -110,6 +102,12 @@ struct gw_cms_job {
  * md's size). SG_ERR_INVALID_ARG otherwise. */
 int gw_cms_job_init(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *digest,
     size_t digest_len, time_t signing_time);
+/* The same for PAdES baseline B-B (ETSI EN 319 142-1 section 6.3): the
+ * signed attributes are content-type, message-digest and
+ * signing-certificate-v2 only; the signing time is the PDF signature
+ * dictionary's /M. */
+int gw_cms_job_init_pades(struct gw_cms_job *j, const EVP_MD *md, const unsigned char *digest,
+    size_t digest_len);
 /* Release what j holds; it may be initialised again. */
 void gw_cms_job_clear(struct gw_cms_job *j);
 

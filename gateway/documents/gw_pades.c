@@ -243,7 +243,9 @@ gw_pades_begin(struct gw_pades *p, int fd, uint64_t size, time_t when, char *why
 	if ((r = hash_range(fd, ctx, 0, p->contents_at, chunk)) != 0 ||
 	    (r = hash_range(fd, ctx, gap_end, p->total_size, chunk)) != 0)
 		goto out;
-	r = EVP_DigestFinal_ex(ctx, p->digest, &p->digest_len) == 1 ? 0 : SG_ERR_CRYPTO;
+	if (EVP_DigestFinal_ex(ctx, p->digest, &p->digest_len) != 1)
+		goto out;
+	r = gw_cms_job_init_pades(&p->cms, EVP_sha256(), p->digest, p->digest_len);
  out:
 	if (r == SG_ERR_TOO_LARGE && whylen > 0)
 		snprintf(why, whylen, "a sealed PDF is limited to 4 GiB");
@@ -254,35 +256,6 @@ gw_pades_begin(struct gw_pades *p, int fd, uint64_t size, time_t when, char *why
 	sg_buf_free(&update);
 	gw_pdf_free(pdf);
 	return r;
-}
-
-int
-gw_pades_prepare(struct gw_pades *p, X509 *stamp, STACK_OF(X509) *rest,
-    unsigned char *tbs, unsigned int *tbs_len)
-{
-	int r;
-
-	gw_cms_pending_free(p->pending);
-	p->pending = NULL;
-	if ((r = gw_cms_prepare_pades(stamp, rest, EVP_sha256(), p->digest, p->digest_len,
-	    &p->pending)) != 0 ||
-	    (r = gw_cms_pending_tbs_digest(p->pending, tbs, tbs_len)) != 0)
-		return r;
-	if (X509_up_ref(stamp) != 1)
-		return SG_ERR_INTERNAL;
-	X509_free(p->stamp_cert);
-	p->stamp_cert = stamp;
-	return 0;
-}
-
-int
-gw_pades_finish(struct gw_pades *p, const unsigned char *sig, size_t sig_len)
-{
-	if (p->pending == NULL)
-		return SG_ERR_INVALID_ARG;
-	OPENSSL_free(p->cms);
-	p->cms = NULL;
-	return gw_cms_finish(p->pending, 0, sig, sig_len, &p->cms, &p->cms_len);
 }
 
 int
@@ -310,10 +283,5 @@ gw_pades_embed(struct gw_pades *p, const unsigned char *cms, size_t cms_len)
 void
 gw_pades_clear(struct gw_pades *p)
 {
-	gw_cms_pending_free(p->pending);
-	X509_free(p->stamp_cert);
-	OPENSSL_free(p->cms);
-	p->pending = NULL;
-	p->stamp_cert = NULL;
-	p->cms = NULL;
+	gw_cms_job_clear(&p->cms);
 }

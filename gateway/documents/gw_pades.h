@@ -27,10 +27,9 @@ struct gw_pades {
 	uint64_t contents_at;		/* offset of /Contents' "<" */
 	unsigned char digest[EVP_MAX_MD_SIZE];	/* SHA-256 over the byte ranges */
 	unsigned int digest_len;
-	struct gw_cms_pending *pending;
-	X509 *stamp_cert;		/* own reference, after prepare */
-	unsigned char *cms;		/* after finish (OPENSSL_free) */
-	size_t cms_len;
+	/* The seal job (cms.job) over digest, and after it ran the CMS
+	 * (cms.cms) and the stamp certificate (cms.stamp_cert). */
+	struct gw_cms_job cms;
 };
 
 /*
@@ -44,19 +43,9 @@ struct gw_pades {
 int gw_pades_begin(struct gw_pades *p, int fd, uint64_t size, time_t when, char *why,
     size_t whylen);
 
-/*
- * The seal job's two halves. prepare: the CAdES signed attributes PAdES
- * wants over p->digest for stamp (borrowed; a reference is kept) and the
- * rest of its chain (borrowed), and md (SHA-256) over them into tbs
- * (EVP_MAX_MD_SIZE bytes). finish: the signature value (borrowed) checked
- * and the CMS made into p->cms. Errors as gw_cms_prepare/gw_cms_finish.
- */
-int gw_pades_prepare(struct gw_pades *p, X509 *stamp, STACK_OF(X509) *rest,
-    unsigned char *tbs, unsigned int *tbs_len);
-int gw_pades_finish(struct gw_pades *p, const unsigned char *sig, size_t sig_len);
 
 /*
- * Write cms (borrowed; p->cms or a version carrying a time-stamp) into
+ * Write cms (borrowed; p->cms.cms or a version carrying a time-stamp) into
  * the /Contents placeholder. SG_ERR_TOO_LARGE when it does not fit,
  * SG_ERR_IO.
  */

@@ -33,6 +33,7 @@
 #include "gw_tls.h"
 #include "sg_codec.h"
 #include "sg_err.h"
+#include "sg_file.h"
 #include "sg_log.h"
 
 #define HEADER_BYTES_MAX 16384
@@ -212,8 +213,16 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(x->resp.body.len, x->resp.body.data,
-	    MHD_RESPMEM_MUST_COPY);
+	if (x->resp.body_fd >= 0) {
+		/* libmicrohttpd closes the file with the response. */
+		r = MHD_create_response_from_fd64(x->resp.body_fd_len, x->resp.body_fd);
+		if (r == NULL)
+			close(x->resp.body_fd);
+		x->resp.body_fd = -1;
+	} else {
+		r = MHD_create_response_from_buffer(x->resp.body.len, x->resp.body.data,
+		    MHD_RESPMEM_MUST_COPY);
+	}
 	if (r == NULL)
 		return MHD_NO;
 	(void)MHD_add_response_header(r, "Content-Type",
@@ -254,6 +263,8 @@ exchange_new(struct gw_http *h, struct MHD_Connection *conn, const char *url, co
 	x->req.path = x->path;
 	x->req.transport = conn;
 	x->req.query = query_lookup;
+	x->req.doc_fd = -1;
+	x->resp.body_fd = -1;
 	x->req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	x->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 	x->req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
@@ -340,7 +351,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return send_response(x, conn);
 	if (*upload_data_size != 0 && x->req.document) {
 		if (!x->too_large && (*upload_data_size > x->cap - x->req.doc_len ||
-		    EVP_DigestUpdate(x->req.doc_md, upload_data, *upload_data_size) != 1))
+		    EVP_DigestUpdate(x->req.doc_md, upload_data, *upload_data_size) != 1 ||
+		    (x->req.doc_fd >= 0 && sg_file_pwrite_all(x->req.doc_fd, x->req.doc_len,
+		    upload_data, *upload_data_size) != 0)))
 			x->too_large = 1;
 		else
 			x->req.doc_len += *upload_data_size;
@@ -387,6 +400,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sg_buf_free(&x->req.body);
 	sg_buf_free(&x->resp.body);
 	EVP_MD_CTX_free(x->req.doc_md);
+	if (x->req.doc_fd >= 0)
+		close(x->req.doc_fd);
+	if (x->resp.body_fd >= 0)
+		close(x->resp.body_fd);
 	free(x->method);
 	free(x->path);
 	free(x);

@@ -21,6 +21,7 @@
 #include "routes.h"
 #include "sg_clock.h"
 #include "sg_err.h"
+#include "sg_file.h"
 #include "sg_log.h"
 #include "sg_secret.h"
 
@@ -310,6 +311,11 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		if ((req->doc_md = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestInit_ex(req->doc_md, EVP_sha256(), NULL) != 1) {
 			gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
+			return 1;
+		}
+		/* A PDF to seal is kept, in a file rather than in memory. */
+		if (gw_route_stamp_keeps_document(req) && sg_file_temp(&req->doc_fd) != 0) {
+			gw_error_r(resp, SG_ERR_IO, "no temporary file for the document");
 			return 1;
 		}
 		return 0;

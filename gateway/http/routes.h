@@ -2,7 +2,7 @@
 /* The route handlers, one file per group of routes (the route table in
  * gw_route.c names them): route_health.c (/healthz, /readyz),
  * route_info.c (/metrics), route_openapi.c (/v1/openapi.json), route_identities.c (GET /v1/identities),
- * route_sign.c, route_stamp.c, route_timestamp.c, route_soap.c, route_audit.c
+ * route_sign.c, route_stamp.c (and route_stamp_pdf.c), route_timestamp.c, route_soap.c, route_audit.c
  * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
  * (/v1/jobs/{id}, /v1/jobs/{id}/resume, /v1/jobs/{id}/abandon). Each fills resp, refusals through gw_error_r. */
 #ifndef GW_ROUTES_H
@@ -17,6 +17,13 @@ void gw_route_openapi(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
+/* route_stamp.c: the only identity the client may stamp with, or NULL. */
+const char *gw_stamp_only_identity(const struct gw_request *req);
+/* route_stamp_pdf.c: 1 when ?format= chose another form than the
+ * detached CAdES of gw_route_stamp and resp holds the answer; whether the
+ * body is a PDF to keep (gw_route.c asks at headers time). */
+int gw_route_stamp_format(struct gw_request *req, struct gw_response *resp);
+int gw_route_stamp_keeps_document(const struct gw_request *req);
 void gw_route_timestamp(struct gw_request *req, struct gw_response *resp);
 void gw_route_soap(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);

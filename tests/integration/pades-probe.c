@@ -75,12 +75,12 @@ main(int argc, char **argv)
 		rc = r == SG_ERR_PARSE ? EXIT_REFUSED : 1;
 		goto out;
 	}
-	if ((r = gw_pades_prepare(&p, cert, NULL, tbs, &tbs_len)) != 0 ||
+	if ((r = p.cms.job.prepare(&p.cms.job, cert, NULL, tbs, &tbs_len)) != 0 ||
 	    (ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
 	    EVP_PKEY_sign(ctx, sig, &sig_len, tbs, tbs_len) != 1 ||
-	    (r = gw_pades_finish(&p, sig, sig_len)) != 0 ||
-	    (r = gw_pades_embed(&p, p.cms, p.cms_len)) != 0) {
+	    (r = p.cms.job.finish(&p.cms.job, sig, sig_len)) != 0 ||
+	    (r = gw_pades_embed(&p, p.cms.cms, p.cms.cms_len)) != 0) {
 		fprintf(stderr, "pades-probe: sealing failed: %s\n", sg_strerror(r));
 		goto out;
 	}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/stamp?format=pades: the PDF body, kept in an unlinked
+ * temporary file while it streams in, is sealed as PAdES (gw_pades) by
+ * the identity's remote seal service and answered as the same file with
+ * the incremental update appended. The request owns the file until the
+ * answer takes it. Every outcome is audited before the answer. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+
+#include "authorities/authority.h"
+#include "documents/gw_pades.h"
+#include "gw.h"
+#include "gw_admit.h"
+#include "gw_audit.h"
+#include "gw_error.h"
+#include "gw_headers.h"
+#include "gw_metrics.h"
+#include "gw_request.h"
+#include "gw_snapshot.h"
+#include "gw_token.h"
+#include "routes.h"
+#include "sg_codec.h"
+#include "sg_err.h"
+#include "sg_log.h"
+
+int
+gw_route_stamp_keeps_document(const struct gw_request *req)
+{
+	const char *format = req->query(req, "format");
+
+	return req->document && format != NULL && strcmp(format, "pades") == 0;
+}
+
+/* The identity named by ?identity=, or the client's only stamp identity. */
+static const char *
+pdf_identity(struct gw_request *req, struct gw_response *resp)
+{
+	const char *name = req->query(req, "identity");
+
+	if (name != NULL && !sg_config_name_valid(name)) {
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
+		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
+		return NULL;
+	}
+	if (name == NULL && (name = gw_stamp_only_identity(req)) == NULL)
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
+		    "name the identity with ?identity= (the client has more than one, or none)");
+	return name;
+}
+
+/* The stamp identity again after the token came back (its adapter was
+ * made anew), or NULL with resp set. */
+static struct gw_identity *
+admit_again(struct gw_request *req, struct gw_response *resp, struct gw_snapshot *snap,
+    const char *name)
+{
+	const struct gw_identity *admitted;
+
+	if (gw_admit(req, snap, name, SG_USE_STAMP, NULL, &admitted, resp) != GW_ADMIT_OK)
+		return NULL;
+	if (admitted->authority == NULL) {
+		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
+		    admitted->cfg->name);
+		return NULL;
+	}
+	return (struct gw_identity *)admitted;
+}
+
+/* The seal service signs the job; once more after a lost token returns. */
+static int
+seal(struct gw_request *req, struct gw_response *resp, struct gw_identity **idp,
+    struct gw_snapshot **freshp, struct gw_seal_job *job, char *why, size_t whylen)
+{
+	struct gw *gw = req->gw;
+	int r;
+
+	r = gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
+	if (r != SG_ERR_TOKEN_LOST)
+		return r;
+	gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+	if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) != 0)
+		return r;
+	*freshp = gw_snapshot_get(gw);
+	if ((*idp = admit_again(req, resp, *freshp, (*idp)->cfg->name)) == NULL)
+		return 1;
+	why[0] = '\0';
+	return gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
+}
+
+static int
+digest_text(const struct gw_pades *p, char *out, size_t outlen)
+{
+	char *hex = NULL;
+	int r;
+
+	if ((r = sg_hex_encode(p->digest, p->digest_len, &hex)) != 0)
+		return r;
+	r = snprintf(out, outlen, "sha256:%s", hex) >= (int)outlen ? SG_ERR_INTERNAL : 0;
+	free(hex);
+	return r;
+}
+
+static void
+stamp_pdf(struct gw_request *req, struct gw_response *resp)
+{
+	struct gw *gw = req->gw;
+	struct gw_snapshot *fresh = NULL;
+	const struct gw_identity *admitted;
+	struct gw_identity *id = NULL;
+	struct gw_pades p;
+	struct sg_audit_entry e;
+	const char *name = NULL, *extra_keys[3], *extra_values[3];
+	char why[512] = "", digest[160] = "", *serial = NULL;
+	BIGNUM *bn = NULL;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if (req->doc_fd < 0 || !gw_media_type_is(req->content_type, "application/pdf")) {
+		gw_error_r(resp, SG_ERR_MEDIA_TYPE,
+		    "format=pades takes the PDF itself as the body, as application/pdf");
+		goto refused;
+	}
+	if ((name = pdf_identity(req, resp)) == NULL)
+		goto refused;
+	switch (gw_admit(req, req->snap, name, SG_USE_STAMP, NULL, &admitted, resp)) {
+	case GW_ADMIT_OK:
+		id = (struct gw_identity *)admitted;
+		break;
+	case GW_ADMIT_AUTH_FAILURE:
+		gw_audit_refusal(req, resp, "auth_failure", name, NULL);
+		goto out;
+	default:
+		goto refused;
+	}
+	/* A repeat would have to keep whole PDFs; the digest form has it. */
+	if (req->idempotency_key != NULL) {
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "Idempotency-Key is not taken with format=pades");
+		goto refused;
+	}
+	if (id->authority == NULL) {
+		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
+		    id->cfg->name);
+		goto refused;
+	}
+	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
+		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
+		goto refused;
+	}
+	if ((r = gw_pades_begin(&p, req->doc_fd, req->doc_len, time(NULL), why, sizeof(why))) != 0) {
+		gw_error_r(resp, r == SG_ERR_PARSE || r == SG_ERR_TOO_LARGE ? r : SG_ERR_INTERNAL,
+		    "%s", why);
+		goto refused;
+	}
+	if ((r = digest_text(&p, digest, sizeof(digest))) != 0) {
+		gw_error_r(resp, r, "the stamp could not be prepared");
+		goto refused;
+	}
+	if (gw_token_refuses(gw, resp))
+		goto out;
+	memset(&e, 0, sizeof(e));
+	e.type = "stamp";
+	e.digest = digest;
+	extra_keys[0] = "format";
+	extra_values[0] = "pades";
+	extra_keys[1] = "level";
+	extra_values[1] = "b-b";
+	e.extra_keys = extra_keys;
+	e.extra_values = extra_values;
+	e.n_extra = 2;
+	r = seal(req, resp, &id, &fresh, &p.cms.job, why, sizeof(why));
+	if (id == NULL)
+		goto refused;
+	e.identity = id->cfg->name;
+	e.key_id = sgp11_key_id_hex(id->key);
+	e.authority = id->cfg->authority->name;
+	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
+	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
+	if (r == 0 && (r = gw_pades_embed(&p, p.cms.cms, p.cms.cms_len)) != 0)
+		snprintf(why, sizeof(why), "the signature could not be put into the PDF: %s",
+		    sg_strerror(r));
+	if (r != 0) {
+		sg_error_r(r, "stamp with %s: %s", id->cfg->name, why);
+		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
+			gw_error_r(resp, SG_ERR_TOKEN, "the interface key could not sign");
+		else
+			gw_error_r(resp, r == SG_ERR_TIMEOUT ? r : SG_ERR_AUTHORITY, "%s", why);
+		e.outcome = "error";
+		e.error = r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN ? "token_unavailable" :
+		    r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
+		extra_keys[2] = "detail";
+		extra_values[2] = why;
+		e.n_extra = 3;
+		if (gw_audit(req, &e) != 0)
+			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
+		goto out;
+	}
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(p.cms.stamp_cert), NULL)) != NULL)
+		serial = BN_bn2hex(bn);
+	e.cert_serial = serial;
+	e.outcome = "ok";
+	e.authority_ref = req->request_id;
+	if (gw_audit(req, &e) != 0) {
+		gw_error_r(resp, SG_ERR_AUDIT,
+		    "the audit log cannot be written; the stamp was discarded");
+		goto out;
+	}
+	gw_metrics_signature(gw->metrics, id->cfg->name, "stamp");
+	sg_buf_reset(&resp->body);
+	resp->status = 200;
+	resp->content_type = "application/pdf";
+	resp->body_fd = req->doc_fd;
+	resp->body_fd_len = p.total_size;
+	req->doc_fd = -1;
+	goto out;
+ refused:
+	gw_audit_refusal(req, resp, "stamp", name, digest[0] != '\0' ? digest : NULL);
+ out:
+	OPENSSL_free(serial);
+	BN_free(bn);
+	gw_pades_clear(&p);
+	gw_snapshot_put(gw, fresh);
+}
+
+int
+gw_route_stamp_format(struct gw_request *req, struct gw_response *resp)
+{
+	const char *format = req->query(req, "format");
+
+	if (format == NULL || strcmp(format, "cades") == 0)
+		return 0;
+	if (strcmp(format, "pades") == 0) {
+		stamp_pdf(req, resp);
+		return 1;
+	}
+	gw_error_r(resp, SG_ERR_INVALID_ARG, "?format= is cades (the default) or pades");
+	gw_audit_refusal(req, resp, "stamp", req->query(req, "identity"), NULL);
+	return 1;
+}
