@@ -209,7 +209,7 @@ objects(qpdf_data q, struct gw_pdf *pdf, char *why, size_t whylen)
 	root = qpdf_get_root(q);
 	if (qpdf_has_error(q) || !qpdf_oh_is_dictionary(q, trailer) ||
 	    !qpdf_oh_is_indirect(q, root) || !qpdf_oh_is_dictionary(q, root))
-		return fail(why, whylen, SG_ERR_PARSE, "the PDF has no document catalog");
+		return fail(why, whylen, SG_ERR_PARSE, "the PDF is damaged: its document catalog cannot be read");
 	size = qpdf_oh_is_integer(q, qpdf_oh_get_key(q, trailer, "/Size")) ?
 	    qpdf_oh_get_int_value(q, qpdf_oh_get_key(q, trailer, "/Size")) : 0;
 	if (size < 1 || size > OBJ_NUM_MAX - 4)
