@@ -248,9 +248,9 @@ gw_pades_begin(struct gw_pades *p, int fd, uint64_t size, time_t when, char *why
 	r = gw_cms_job_init_pades(&p->cms, EVP_sha256(), p->digest, p->digest_len);
  out:
 	if (r == SG_ERR_TOO_LARGE && whylen > 0)
-		snprintf(why, whylen, "a sealed PDF is limited to 4 GiB");
+		sg_msg(why, whylen, "a sealed PDF is limited to 4 GiB");
 	else if (r != 0 && r != SG_ERR_PARSE && whylen > 0 && why[0] == '\0')
-		snprintf(why, whylen, "the update could not be written: %s", sg_strerror(r));
+		sg_msg(why, whylen, "the update could not be written: %s", sg_strerror(r));
 	free(chunk);
 	EVP_MD_CTX_free(ctx);
 	sg_buf_free(&update);

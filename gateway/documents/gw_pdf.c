@@ -25,12 +25,29 @@
  * than any real document uses. */
 #define OBJ_NUM_MAX 8388607
 
+/* why = prefix and text, with anything unprintable (qpdf quotes the
+ * file's own bytes in its messages) as '?'. Returns r. */
+static int
+fail2(char *why, size_t whylen, int r, const char *prefix, const char *text)
+{
+	size_t i = 0;
+	const char *parts[2] = { prefix, text };
+	int k;
+
+	if (whylen == 0)
+		return r;
+	for (k = 0; k < 2; k++) {
+		for (const char *c = parts[k]; c != NULL && *c != '\0' && i + 1 < whylen; c++)
+			why[i++] = (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f ? '?' : *c;
+	}
+	why[i] = '\0';
+	return r;
+}
+
 static int
 fail(char *why, size_t whylen, int r, const char *text)
 {
-	if (whylen > 0 && snprintf(why, whylen, "%s", text) >= (int)whylen)
-		why[whylen - 1] = '\0';
-	return r;
+	return fail2(why, whylen, r, text, NULL);
 }
 
 /* An error or warning qpdf recorded: the file is damaged (or encrypted). */
@@ -45,18 +62,12 @@ qpdf_failed(qpdf_data q, char *why, size_t whylen)
 		if (qpdf_get_error_code(q, e) == qpdf_e_password)
 			return fail(why, whylen, SG_ERR_PARSE, "the PDF is encrypted");
 		detail = qpdf_get_error_message_detail(q, e);
-		if (snprintf(why, whylen, "the PDF is damaged: %s", detail != NULL ? detail : "?") >=
-		    (int)whylen && whylen > 0)
-			why[whylen - 1] = '\0';
-		return SG_ERR_PARSE;
+		return fail2(why, whylen, SG_ERR_PARSE, "the PDF is damaged: ", detail);
 	}
 	if (qpdf_more_warnings(q)) {
 		e = qpdf_next_warning(q);
 		detail = qpdf_get_error_message_detail(q, e);
-		if (snprintf(why, whylen, "the PDF is damaged: %s", detail != NULL ? detail : "?") >=
-		    (int)whylen && whylen > 0)
-			why[whylen - 1] = '\0';
-		return SG_ERR_PARSE;
+		return fail2(why, whylen, SG_ERR_PARSE, "the PDF is damaged: ", detail);
 	}
 	return 0;
 }
@@ -188,8 +199,13 @@ trailer_extra(qpdf_data q, qpdf_oh trailer, char **textp)
 		free(info_copy);
 		return SG_ERR_ALLOC;
 	}
-	snprintf(out, len, "%s%s%s%s", info_copy != NULL ? "/Info " : "",
-	    info_copy != NULL ? info_copy : "", id != NULL ? " /ID " : "", id != NULL ? id : "");
+	if (snprintf(out, len, "%s%s%s%s", info_copy != NULL ? "/Info " : "",
+	    info_copy != NULL ? info_copy : "", id != NULL ? " /ID " : "", id != NULL ? id : "") >=
+	    (int)len) {
+		free(out);
+		free(info_copy);
+		return SG_ERR_INTERNAL;
+	}
 	free(info_copy);
 	*textp = out;
 	return 0;

@@ -182,7 +182,7 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
 	if (r == 0 && (r = gw_pades_embed(&p, p.cms.cms, p.cms.cms_len)) != 0)
-		snprintf(why, sizeof(why), "the signature could not be put into the PDF: %s",
+		sg_msg(why, sizeof(why), "the signature could not be put into the PDF: %s",
 		    sg_strerror(r));
 	if (r != 0) {
 		sg_error_r(r, "stamp with %s: %s", id->cfg->name, why);

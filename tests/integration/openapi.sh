@@ -110,6 +110,11 @@ oa auditor POST /v1/sign /v1/sign "${JSON[@]}" --data "$(sign_body ec-seal sha25
 oa billing GET /v1/sign /v1/sign
 oa other POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
+python3 "$SG_SRCDIR/tests/integration/pdf-tool.py" form "$W/form.pdf"
+oa billing POST '/v1/stamp?format=pades' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/form.pdf"
+expect_eq "a PDF sealed" "$(tail -n 1 "$W/answers.jsonl" | jq -r '.status + " " + .content_type')" "200 application/pdf"
+oa billing POST '/v1/stamp?format=pades' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
+oa billing POST '/v1/stamp?format=other' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/form.pdf"
 oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' -H 'Accept: application/pkcs7-signature' \
     --data-binary @"$W/doc"
 digest=$(openssl dgst -sha256 -binary "$W/doc" | base64 -w0)
