@@ -70,7 +70,7 @@ static const char *const limits_keys[] = {
 };
 static const char *const identity_keys[] = {
 	"name", "key_label", "authority", "issuer", "uses", "customer_id",
-	"customer_name", "auto_renew", NULL
+	"customer_name", "auto_renew", "timestamp_authority", NULL
 };
 static const char *const client_keys[] = {
 	"name", "token_sha256", "cert_sha256", "cert_subject", "cert_issuer", "roles",
@@ -384,6 +384,25 @@ check_identity_uses(struct loader *l, struct sg_identity *id)
 	return 0;
 }
 
+/* timestamp_authority: an rfc3161 authority, on a stamp identity only
+ * (its stamps carry a signature time-stamp). */
+static int
+resolve_timestamp_authority(struct loader *l, struct sg_identity *id, const char *name)
+{
+	size_t old = cfg_path_push_key(l, "timestamp_authority");
+	int r;
+
+	if ((r = resolve_authority(l, name, &id->timestamp_authority)) != 0)
+		return r;
+	if (id->timestamp_authority->type != SG_AUTHORITY_RFC3161)
+		return cfg_fail(l, "%s is %s; a timestamp_authority must be rfc3161",
+		    cfg_shown(l, 0, name), cfg_authority_type_name(id->timestamp_authority->type));
+	if ((id->uses & SG_USE_STAMP) == 0)
+		return cfg_fail(l, "only valid on an identity with use \"stamp\"");
+	cfg_path_pop(l, old);
+	return 0;
+}
+
 /* Labels ending in SG_LABEL_NEXT_SUFFIX or holding SG_LABEL_RETIRED_INFIX
  * belong to renewal (see sg_config.h). */
 static int
@@ -404,7 +423,7 @@ check_key_label(struct loader *l, const char *label)
 static int
 load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 {
-	const char *authority, *issuer;
+	const char *authority, *issuer, *tsa;
 	size_t old, customer_len;
 	const cJSON *v;
 	int r;
@@ -427,6 +446,9 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 		cfg_path_pop(l, old);
 	}
 	if ((r = check_identity_uses(l, id)) != 0)
+		return r;
+	if ((r = cfg_get_str(l, obj, "timestamp_authority", 0, &tsa)) != 0 ||
+	    (tsa != NULL && (r = resolve_timestamp_authority(l, id, tsa)) != 0))
 		return r;
 	if (issuer != NULL) {
 		old = cfg_path_push_key(l, "issuer");

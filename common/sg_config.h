@@ -204,6 +204,9 @@ struct sg_identity {
 	 * authority is csc-v2 or wssec-soap; issuer is vero-certservice. */
 	const struct sg_authority *authority;
 	const struct sg_authority *issuer;
+	/* rfc3161, or NULL: every stamp of the identity carries a signature
+	 * time-stamp from it (B-T); same sg_config's array. */
+	const struct sg_authority *timestamp_authority;
 	unsigned int uses;		/* SG_USE_* */
 	char *customer_id;		/* only with an issuer */
 	char *customer_name;		/* only with an issuer; optional */

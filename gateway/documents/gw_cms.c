@@ -451,6 +451,84 @@ gw_cms_finish(struct gw_cms_pending *p, int sig_nid_or_pkey_type, const unsigned
 	    derp, lenp);
 }
 
+/* The SignedData and its first signer (borrowed from it). */
+static int
+parse_signed(const unsigned char *der, size_t len, CMS_ContentInfo **cmsp, CMS_SignerInfo **sip)
+{
+	const unsigned char *p = der;
+	STACK_OF(CMS_SignerInfo) *signers;
+
+	*cmsp = NULL;
+	*sip = NULL;
+	if (len > LONG_MAX || (*cmsp = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
+	    p != der + len || (signers = CMS_get0_SignerInfos(*cmsp)) == NULL ||
+	    sk_CMS_SignerInfo_num(signers) < 1) {
+		ERR_clear_error();
+		CMS_ContentInfo_free(*cmsp);
+		*cmsp = NULL;
+		return SG_ERR_PARSE;
+	}
+	*sip = sk_CMS_SignerInfo_value(signers, 0);
+	return 0;
+}
+
+int
+gw_cms_signature_digest(const unsigned char *der, size_t len, const EVP_MD *md,
+    unsigned char out[EVP_MAX_MD_SIZE], unsigned int *outlen)
+{
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si = NULL;
+	ASN1_OCTET_STRING *sig;
+	int r;
+
+	if ((r = parse_signed(der, len, &cms, &si)) != 0)
+		return r;
+	sig = CMS_SignerInfo_get0_signature(si);
+	r = SG_ERR_CRYPTO;
+	if (sig != NULL && EVP_Digest(ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig),
+	    out, outlen, md, NULL) == 1)
+		r = 0;
+	else
+		log_crypto("hashing the signature value");
+	CMS_ContentInfo_free(cms);
+	return r;
+}
+
+int
+gw_cms_add_signature_timestamp(const unsigned char *der, size_t len,
+    const unsigned char *token, size_t token_len, unsigned char **outp, size_t *outlenp)
+{
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si = NULL;
+	unsigned char *out = NULL;
+	int n, r;
+
+	*outp = NULL;
+	*outlenp = 0;
+	if (token_len > INT_MAX || token_len < 2 || token[0] != (V_ASN1_CONSTRUCTED | V_ASN1_SEQUENCE))
+		return SG_ERR_PARSE;
+	if ((r = parse_signed(der, len, &cms, &si)) != 0)
+		return r;
+	r = SG_ERR_CRYPTO;
+	/* The token goes in as the attribute value's own DER (a
+	 * ContentInfo SEQUENCE). */
+	if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE,
+	    token, (int)token_len) != 1) {
+		log_crypto("adding the signature time-stamp");
+		goto out;
+	}
+	if ((n = i2d_CMS_ContentInfo(cms, &out)) <= 0) {
+		log_crypto("encoding the SignedData");
+		goto out;
+	}
+	*outp = out;
+	*outlenp = (size_t)n;
+	r = 0;
+ out:
+	CMS_ContentInfo_free(cms);
+	return r;
+}
+
 void
 gw_cms_pending_free(struct gw_cms_pending *p)
 {

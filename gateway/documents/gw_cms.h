@@ -76,6 +76,25 @@ int gw_cms_pending_tbs_digest(const struct gw_cms_pending *p,
 int gw_cms_finish(struct gw_cms_pending *p, int sig_nid_or_pkey_type, const unsigned char *sig,
     size_t sig_len, unsigned char **derp, size_t *lenp);
 
+/*
+ * For a signature time-stamp (CAdES/PAdES B-T, ETSI EN 319 122-1 5.3):
+ * md over the signature value of the first SignerInfo of the DER
+ * SignedData der (borrowed), into out (EVP_MAX_MD_SIZE bytes). Errors:
+ * SG_ERR_PARSE (not a SignedData with a signer), SG_ERR_CRYPTO.
+ */
+int gw_cms_signature_digest(const unsigned char *der, size_t len, const EVP_MD *md,
+    unsigned char out[EVP_MAX_MD_SIZE], unsigned int *outlen);
+
+/*
+ * The same SignedData with the unsigned attribute
+ * id-aa-signatureTimeStampToken (1.2.840.113549.1.9.16.2.14) whose value
+ * is token (a DER TimeStampToken, borrowed) added to its first signer;
+ * the signed parts are re-encoded unchanged. *outp is new (OPENSSL_free).
+ * Errors: SG_ERR_PARSE (der or token), SG_ERR_CRYPTO, SG_ERR_ALLOC.
+ */
+int gw_cms_add_signature_timestamp(const unsigned char *der, size_t len,
+    const unsigned char *token, size_t token_len, unsigned char **outp, size_t *outlenp);
+
 /* Free a pending SignedData (takes p: it and its certificate reference
  * are released); accepts NULL. */
 void gw_cms_pending_free(struct gw_cms_pending *p);

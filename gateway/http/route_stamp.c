@@ -25,6 +25,7 @@
 #include "gw_request.h"
 #include "gw_sign_request.h"
 #include "gw_snapshot.h"
+#include "gw_stamp_level.h"
 #include "gw_token.h"
 #include "routes.h"
 #include "sg_codec.h"
@@ -39,6 +40,8 @@ struct stamp_request {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	size_t digest_len;
 	char digest_text[160];		/* "sha256:<hex>" for the audit entry */
+	int bt;				/* B-T: with a signature time-stamp */
+	char tst_serial[GW_TST_SERIAL_MAX];
 	char identity_buf[SG_CONFIG_NAME_MAX + 1];
 };
 
@@ -147,7 +150,9 @@ answer_json(const struct gw_request *req, const struct gw_identity *id,
 		cJSON_AddStringToObject(d, "value", b64);
 	free(b64);
 	b64 = NULL;
-	cJSON_AddStringToObject(doc, "format", "cades-b-b");
+	cJSON_AddStringToObject(doc, "format", sr->bt ? "cades-b-t" : "cades-b-b");
+	if (sr->bt)
+		cJSON_AddStringToObject(doc, "tst_serial", sr->tst_serial);
 	if (sg_b64_encode(res->cms, res->cms_len, SG_B64_STD, &b64) == 0)
 		cJSON_AddStringToObject(doc, "cms", b64);
 	free(b64);
@@ -241,6 +246,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		    id->cfg->name);
 		goto refused;
 	}
+	if ((sr.bt = gw_stamp_level(req, id, resp)) < 0)
+		goto refused;
 	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
 		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto refused;
@@ -314,6 +321,9 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	}
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
+	if (r == 0 && sr.bt)
+		r = gw_stamp_add_timestamp(req, fresh != NULL ? fresh : req->snap, id, &res.cms,
+		    &res.cms_len, sr.tst_serial, why, sizeof(why));
 	if (r != 0) {
 		sg_error_r(r, "stamp with %s: %s", id->cfg->name, why);
 		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
@@ -344,6 +354,15 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
 
 		e.cert_serial = serial;
+		if (sr.bt) {
+			extra_keys[0] = "level";
+			extra_values[0] = "b-t";
+			extra_keys[1] = "tst_serial";
+			extra_values[1] = sr.tst_serial;
+			e.extra_keys = extra_keys;
+			e.extra_values = extra_values;
+			e.n_extra = 2;
+		}
 		e.outcome = "ok";
 		e.authority_ref = req->request_id;
 		r = gw_audit(req, &e);

@@ -23,6 +23,7 @@
 #include "gw_metrics.h"
 #include "gw_request.h"
 #include "gw_snapshot.h"
+#include "gw_stamp_level.h"
 #include "gw_token.h"
 #include "routes.h"
 #include "sg_codec.h"
@@ -115,10 +116,10 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	struct gw_identity *id = NULL;
 	struct gw_pades p;
 	struct sg_audit_entry e;
-	const char *name = NULL, *extra_keys[3], *extra_values[3];
-	char why[512] = "", digest[160] = "", *serial = NULL;
+	const char *name = NULL, *extra_keys[4], *extra_values[4];
+	char why[512] = "", digest[160] = "", *serial = NULL, tst_serial[GW_TST_SERIAL_MAX] = "";
 	BIGNUM *bn = NULL;
-	int r;
+	int bt, r;
 
 	memset(&p, 0, sizeof(p));
 	if (req->doc_fd < 0 || !gw_media_type_is(req->content_type, "application/pdf")) {
@@ -148,6 +149,8 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 		    id->cfg->name);
 		goto refused;
 	}
+	if ((bt = gw_stamp_level(req, id, resp)) < 0)
+		goto refused;
 	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
 		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto refused;
@@ -169,7 +172,7 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	extra_keys[0] = "format";
 	extra_values[0] = "pades";
 	extra_keys[1] = "level";
-	extra_values[1] = "b-b";
+	extra_values[1] = bt ? "b-t" : "b-b";
 	e.extra_keys = extra_keys;
 	e.extra_values = extra_values;
 	e.n_extra = 2;
@@ -181,6 +184,10 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	e.authority = id->cfg->authority->name;
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
+	/* B-T: a time-stamp authority that fails fails the stamp (502/504). */
+	if (r == 0 && bt)
+		r = gw_stamp_add_timestamp(req, fresh != NULL ? fresh : req->snap, id, &p.cms.cms,
+		    &p.cms.cms_len, tst_serial, why, sizeof(why));
 	if (r == 0 && (r = gw_pades_embed(&p, p.cms.cms, p.cms.cms_len)) != 0)
 		sg_msg(why, sizeof(why), "the signature could not be put into the PDF: %s",
 		    sg_strerror(r));
@@ -203,6 +210,10 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(p.cms.stamp_cert), NULL)) != NULL)
 		serial = BN_bn2hex(bn);
 	e.cert_serial = serial;
+	if (bt) {
+		extra_keys[e.n_extra] = "tst_serial";
+		extra_values[e.n_extra++] = tst_serial;
+	}
 	e.outcome = "ok";
 	e.authority_ref = req->request_id;
 	if (gw_audit(req, &e) != 0) {

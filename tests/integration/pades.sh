@@ -17,7 +17,7 @@ SIM=$W/sim
 gateway_fixture
 python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
 csc_interface dvv-interface
-start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM" --port 0
+start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM"
 SIM_URL=$(jq -r .url "$W/sim.json")
 SIM_ROOT=${SIM_URL%/csc/v2/}
 jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" '

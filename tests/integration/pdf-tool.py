@@ -11,6 +11,10 @@ they share no code with the gateway's reader (qpdf):
                       SIGNED; prints the four /ByteRange numbers
   hostile KIND IN OUT damaged copies of IN: loop (the page tree contains
                       itself), outside (xref entries past the end)
+  tst CMS TOKEN SIGVALUE
+                      from a DER SignedData: the first signer's
+                      signature-time-stamp token into TOKEN and its
+                      signature value into SIGVALUE (exit 1 without one)
 """
 import os
 import re
@@ -113,6 +117,46 @@ def hostile(kind, src, dst):
     open(dst, "wb").write(data)
 
 
+def der_items(blob):
+    """The (tag, header length, whole element) of each DER element in blob."""
+    i, out = 0, []
+    while i < len(blob):
+        n = der_length(blob[i:])
+        hl = 2 if blob[i + 1] < 0x80 else 2 + (blob[i + 1] & 0x7F)
+        out.append((blob[i], hl, blob[i:i + n]))
+        i += n
+    return out
+
+
+def inner(element):
+    tag, hl, whole = der_items(element)[0]
+    return whole[hl:]
+
+
+TST_OID = bytes.fromhex("060b2a864886f70d010910020e")
+
+
+def tst(cms_path, token_out, sig_out):
+    content_info = der_items(open(cms_path, "rb").read())[0][2]
+    signed_data = der_items(inner(der_items(inner(content_info))[1][2]))[0][2]
+    signer_infos = der_items(inner(signed_data))[-1][2]
+    signer = der_items(inner(signer_infos))[0][2]
+    fields = der_items(inner(signer))
+    sig = [f for f in fields if f[0] == 0x04][0]
+    unsigned = [f for f in fields if f[0] == 0xA1]
+    if not unsigned:
+        sys.exit("no unsigned attributes")
+    for attr in der_items(inner(unsigned[0][2])):
+        parts = der_items(inner(attr[2]))
+        if parts[0][2] == TST_OID:
+            with open(token_out, "wb") as f:
+                f.write(der_items(inner(parts[1][2]))[0][2])
+            with open(sig_out, "wb") as f:
+                f.write(inner(sig[2]))
+            return
+    sys.exit("no signature-time-stamp attribute")
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "form":
@@ -121,6 +165,8 @@ def main():
         big(sys.argv[2], int(sys.argv[3]))
     elif cmd == "signature":
         signature(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "tst":
+        tst(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "hostile":
         hostile(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

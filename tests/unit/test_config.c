@@ -54,7 +54,8 @@ static const char full_config[] =
 "                   \"policy\": \"1.2.246.517.1\", \"timeout_ms\": 5000 }\n"
 "  },\n"
 "  \"identities\": [\n"
-"    { \"name\": \"dvv-interface\", \"key_label\": \"dvv-interface\", \"authority\": \"dvv-stamp\", \"uses\": [\"stamp\"] },\n"
+"    { \"name\": \"dvv-interface\", \"key_label\": \"dvv-interface\", \"authority\": \"dvv-stamp\", \"uses\": [\"stamp\"],\n"
+"      \"timestamp_authority\": \"dvv-tsa\" },\n"
 "    { \"name\": \"vero-ws\", \"key_label\": \"vero-ws\", \"issuer\": \"vero\", \"uses\": [],\n"
 "      \"customer_id\": \"0123456-7\", \"customer_name\": \"Example Oy\", \"auto_renew\": true },\n"
 "    { \"name\": \"stil-system\", \"key_label\": \"stil-oces3\", \"authority\": \"stil-bpi\", \"uses\": [\"soap\"] },\n"
@@ -252,6 +253,7 @@ test_full_example(void)
 	CU_ASSERT_PTR_EQUAL(id->authority, &cfg->authorities[0]);
 	CU_ASSERT_PTR_NULL(id->issuer);
 	CU_ASSERT_EQUAL(id->uses, SG_USE_STAMP);
+	CU_ASSERT_PTR_EQUAL(id->timestamp_authority, &cfg->authorities[3]);
 	CU_ASSERT_EQUAL(id->index, 0);
 	id = &cfg->identities[1];
 	CU_ASSERT_STRING_EQUAL(id->name, "vero-ws");
@@ -522,6 +524,15 @@ static const struct bad_case bad_cases[] = {
 	{ "identity naming an rfc3161 authority", "\"authority\": \"dvv-stamp\"",
 	  "\"authority\": \"dvv-tsa\"",
 	  SG_ERR_CONFIG, "$.identities[0].authority", "rfc3161" },
+	{ "timestamp_authority that is not rfc3161", "\"timestamp_authority\": \"dvv-tsa\"",
+	  "\"timestamp_authority\": \"dvv-stamp\"",
+	  SG_ERR_CONFIG, "$.identities[0].timestamp_authority", "must be rfc3161" },
+	{ "timestamp_authority unknown", "\"timestamp_authority\": \"dvv-tsa\"",
+	  "\"timestamp_authority\": \"nosuch\"",
+	  SG_ERR_CONFIG, "$.identities[0].timestamp_authority", "no authority named" },
+	{ "timestamp_authority on an identity that does not stamp", "\"uses\": [\"sign\"] }",
+	  "\"uses\": [\"sign\"], \"timestamp_authority\": \"dvv-tsa\" }",
+	  SG_ERR_CONFIG, "$.identities[3].timestamp_authority", "use \"stamp\"" },
 	{ "duplicate key", "\"port\": 8440,", "\"port\": 8440, \"port\": 1,",
 	  SG_ERR_CONFIG, "$.listen.port", "duplicate key" },
 	{ "duplicate authority", "\"vero\":      {", "\"stil-bpi\": {",
