@@ -10,7 +10,8 @@
 --   BENCH_IDENTITY    identity to sign with
 --   BENCH_FORMAT      raw (default) or cms
 --   BENCH_ROUTE       sign (default) or stamp: POST /v1/stamp with the digest
---                     form instead (the same digest, no format)
+--                     form instead (the same digest, no format); or pades:
+--                     POST /v1/stamp?format=pades with the PDF BENCH_PDF_FILE
 --   BENCH_STOP_AFTER  when set, each thread stops after that many answers
 --                     and creates BENCH_DONE_DIR/<thread number>; wrk itself
 --                     runs until -d, so the caller sends it SIGINT once every
@@ -36,7 +37,18 @@ local route = os.getenv("BENCH_ROUTE") or "sign"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. read_token(os.getenv("BENCH_TOKEN_FILE"))
-if route == "stamp" then
+local function read_file(path)
+   local f = assert(io.open(path, "rb"), "BENCH_PDF_FILE: cannot open " .. tostring(path))
+   local data = f:read("*a")
+   f:close()
+   return data
+end
+
+if route == "pades" then
+   wrk.path = "/v1/stamp?identity=" .. identity .. "&format=pades"
+   wrk.headers["Content-Type"] = "application/pdf"
+   wrk.body = read_file(os.getenv("BENCH_PDF_FILE"))
+elseif route == "stamp" then
    wrk.path = "/v1/stamp"
    wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"}}', identity, digest)
 else
