@@ -77,6 +77,9 @@ struct gw_response {
 	uint64_t body_fd_len;
 	const char *allow;		/* Allow header for 405, static */
 	const char *cache_control;	/* static; NULL: no-store */
+	/* Content-Security-Policy, static; NULL: default-src 'none' (an
+	 * answer that is data loads nothing and is framed nowhere). */
+	const char *csp;
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
 	/* X-Authority-URL: where a relayed SOAP answer came from, or NULL. */
 	const char *authority_url;

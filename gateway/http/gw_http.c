@@ -232,6 +232,12 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 		(void)MHD_add_response_header(r, "X-Client-Request-Id", x->req.client_request_id);
 	(void)MHD_add_response_header(r, "Cache-Control",
 	    x->resp.cache_control != NULL ? x->resp.cache_control : "no-store");
+	/* Every answer: never framed, never sniffed into another type. */
+	(void)MHD_add_response_header(r, "Content-Security-Policy",
+	    x->resp.csp != NULL ? x->resp.csp : "default-src 'none'; frame-ancestors 'none'");
+	(void)MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	(void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	(void)MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (x->resp.allow != NULL)
 		(void)MHD_add_response_header(r, "Allow", x->resp.allow);
 	if (x->resp.retry_after != NULL)

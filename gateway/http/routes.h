@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The route handlers, one file per group of routes (the route table in
  * gw_route.c names them): route_health.c (/healthz, /readyz),
- * route_info.c (/metrics), route_openapi.c (/v1/openapi.json), route_identities.c (GET /v1/identities),
+ * route_info.c (/metrics), route_openapi.c (/v1/openapi.json), route_console.c
+ * (/console/, the auditor's console), route_identities.c (GET /v1/identities),
  * route_sign.c, route_stamp.c (and route_stamp_pdf.c), route_timestamp.c, route_soap.c, route_audit.c
  * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
  * (/v1/jobs/{id}, /v1/jobs/{id}/resume, /v1/jobs/{id}/abandon). Each fills resp, refusals through gw_error_r. */
@@ -14,6 +15,7 @@ void gw_route_healthz(struct gw_request *req, struct gw_response *resp);
 void gw_route_readyz(struct gw_request *req, struct gw_response *resp);
 void gw_route_metrics(struct gw_request *req, struct gw_response *resp);
 void gw_route_openapi(struct gw_request *req, struct gw_response *resp);
+void gw_route_console(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);

@@ -85,6 +85,10 @@ oa - GET /healthz /healthz
 oa - GET /readyz /readyz
 oa monitor GET /readyz /readyz
 oa monitor GET /metrics /metrics
+oa - GET /console/ /console/
+oa - GET /console/console.js "/console/{file}"
+oa - GET /console/console.css "/console/{file}"
+oa - GET /console/nothing.html "/console/{file}"
 oa - GET /v1/openapi.json /v1/openapi.json
 curl -sS -o "$W/served.json" "$GW_URL/v1/openapi.json"
 check "GET /v1/openapi.json is docs/openapi.json byte for byte" cmp "$W/served.json" "$DOC"
