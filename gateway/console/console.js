@@ -174,6 +174,8 @@ async function loadEntries() {
 	$("page-next").disabled = paging.next === null;
 	$("page-prev").disabled = paging.previous.length === 0;
 	$("page-first").disabled = paging.after === 0;
+	// Counts the pages shown, so a reader (or a test) can tell a new one.
+	body.dataset.loads = Number(body.dataset.loads || 0) + 1;
 	$("page-info").textContent = doc.entries.length === 0 ? "no entries" :
 	    "seq " + doc.entries[0].seq + " to " + doc.entries[doc.entries.length - 1].seq +
 	    (paging.next === null ? " (last page)" : "");

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+# The auditor's console in a real browser (headless Chromium through
+# chromium-driver and python3-selenium, tests/integration/console-browser.py)
+# over a real gateway and SoftHSMv2 token: wrong and stamp-role tokens see
+# no data; the auditor pages through the entries and the page shows what
+# the API answers (curl + jq); one entry opens with hash, prev and links;
+# the integrity view, the monthly counts with their chart and a wrongly
+# reported count flagged, the identities; sign-out forgets the token. Then
+# a log line is edited to carry markup in its client name: the integrity
+# view names that seq, and the markup shows as text, nothing runs. The
+# headers (CSP, frame denial, no-store) are checked with curl. A
+# screenshot of every view stays in tests/integration/console-shots/.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] ||
+    { echo "SKIP: no chromium or chromedriver (Debian chromium, chromium-driver)"; exit 77; }
+PY=${SEALGATE_TEST_PYTHON:-/usr/bin/python3}
+need_python "$PY" selenium python3-selenium
+W=$SG_WORK
+SHOTS=$SG_BUILDDIR/tests/integration/console-shots
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
+BROWSER=$SG_SRCDIR/tests/integration/console-browser.py
+gateway_fixture
+officer=$(client_token officer)
+jq --arg o "$officer" '.clients += [{name: "officer", token_sha256: $o, roles: ["officer"]}]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+start_gateway
+J=(-H 'Content-Type: application/json')
+echo "document" > "$W/doc"
+for i in $(seq 1 12); do
+    api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)" >/dev/null
+done
+for i in $(seq 1 3); do
+    api billing POST /v1/sign "${J[@]}" --data "$(sign_body ec-seal sha256 "$W/doc" cms)" >/dev/null
+done
+api other POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)" >/dev/null
+api officer POST /v1/identities/local-seal/renew >/dev/null
+# Markup an unauthenticated caller can put into the log: the path of a
+# refused SOAP call is in its auth_failure entry's detail.
+expect_eq "a refusal with markup in its path" \
+    "$(api - POST '/v1/soap/%3Cimg%20src=x%20onerror=window.pwned=1%3E' -H 'Content-Type: text/xml' --data '<x/>')" 401
+expect_match "  is in the log as it came" "$(cat "$W"/audit/audit-*.jsonl)" '<img src=x onerror=window.pwned=1>'
+month=$(date -u +%Y-%m)
+
+# --- the headers, with curl -------------------------------------------------
+headers() { curl -sS -o /dev/null -D - "$@" | tr -d '\r'; }
+h=$(headers "$GW_URL/console/")
+expect_match "the page: a strict CSP" "$h" "^Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self';"
+expect_no_match "  without unsafe-inline or unsafe-eval" "$(printf '%s\n' "$h" | grep -i '^content-security-policy')" 'unsafe'
+expect_match "  frame denial" "$h" "^X-Frame-Options: DENY"
+expect_match "  frame-ancestors 'none'" "$h" "frame-ancestors 'none'"
+expect_match "  nosniff" "$h" "^X-Content-Type-Options: nosniff"
+expect_match "  is HTML" "$h" "^Content-Type: text/html"
+expect_no_match "  no inline script in the page" "$(curl -sS "$GW_URL/console/")" '<script>|<script [^>]*>[^<]|[[:space:]]on[a-z]+='
+expect_no_match "  no other host named in the page" "$(curl -sS "$GW_URL/console/")" '(src|href)="(https?:)?//'
+expect_match "the script" "$(headers "$GW_URL/console/console.js")" "^Content-Type: text/javascript"
+expect_no_match "  sets no markup from data" "$(cat "$SG_SRCDIR/gateway/console/console.js")" 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\('
+h=$(headers -H "Authorization: Bearer $(cat "$W/auditor.token")" "$GW_URL/v1/audit/entries")
+expect_match "a data answer is not cached" "$h" "^Cache-Control: no-store"
+expect_match "  loads nothing" "$h" "^Content-Security-Policy: default-src 'none'; frame-ancestors 'none'"
+expect_match "  is never framed" "$h" "^X-Frame-Options: DENY"
+expect_error "a file the console does not have" 404 not_found "$(api - GET /console/secret.json)"
+expect_error "no way up out of it" 404 not_found "$(api - GET '/console/..%2Fv1%2Faudit%2Fentries')"
+
+# --- the browser -------------------------------------------------------------
+api auditor GET "/v1/audit/counts?month=$month" >/dev/null
+counted=$(jq '[.counts[] | .stamps + .signatures + .soap + .timestamps] | add' "$W/body")
+reported=$((counted + 3))
+check "the console in Chromium, as the auditor" \
+    timeout 90 "$PY" "$BROWSER" main "$GW_URL" "$W" "$SHOTS" "$reported"
+cp "$W/last.out" "$W/seen.json"
+S=$W/seen.json
+for who in wrong stamp; do
+    expect_eq "a $who token: no data shown" \
+        "$(jq -c --arg w "$who" '.[$w] | [.views_hidden, .rows, .stored]' "$S")" '[true,0,0]'
+done
+expect_match "  the wrong token is told it is not signed in" "$(jq -r .wrong.message "$S")" '^Not signed in'
+expect_match "  the stamp token is told it has no auditor role" "$(jq -r .stamp.message "$S")" 'no auditor role'
+expect_eq "the auditor's token is in session storage" "$(jq -r .stored_token "$S")" true
+expect_eq "  and not in the address" "$(jq -r .url "$S")" "$GW_URL/console/"
+# The API's pages of 10, as the page should show them.
+after=0
+: > "$W/api-pages.json"
+while :; do
+    api auditor GET "/v1/audit/entries?limit=10&after_seq=$after" >/dev/null
+    jq -c '[.entries[] | [(.seq | tostring), .time, .type, (.client // ""), (.identity // ""), .outcome,
+        (.error // .detail // "")]]' "$W/body" >> "$W/api-pages.json"
+    next=$(jq -r .next_after_seq "$W/body")
+    [ "$next" = null ] && break
+    after=$next
+done
+expect_eq "the entries the page shows, page by page, are the API's" \
+    "$(jq -c .pages "$S")" "$(jq -sc . "$W/api-pages.json")"
+expect_eq "  over more than one page" "$(jq '.pages | length >= 3' "$S")" true
+api auditor GET '/v1/audit/entries?type=sign&limit=10' >/dev/null
+expect_eq "filtered by type (10 a page): the API's sign entries" \
+    "$(jq -c '[.sign_rows[][0]]' "$S")" "$(jq -c '[.entries[].seq | tostring]' "$W/body")"
+seq1=$(jq .detail_seq "$S")
+api auditor GET "/v1/audit/entries?after_seq=$((seq1 - 1))&limit=1" >/dev/null
+expect_eq "an entry in full: every member as the API gives it" \
+    "$(jq -Sc '.detail' "$S")" \
+    "$(jq -Sc '.entries[0] | with_entries(.value |= (if . == null then "" elif type == "string" then . else tojson end))' "$W/body")"
+expect_eq "  with its hash" "$(jq -r .detail.hash "$S")" "$(jq -r '.entries[0].hash' "$W/body")"
+expect_eq "  and prev, checked against the entry before" "$(jq -r .prev_check "$S")" "its hash is this entry's prev"
+expect_match "  linking to the entries before and after it" "$(jq -r '.links | join("|")' "$S")" \
+    "^Previous entry, seq $((seq1 - 1))\|Next entry, seq $((seq1 + 1))\|Entries of identity local-seal"
+api auditor GET /v1/audit/verify >/dev/null
+expect_eq "integrity: the chain as the API judges it" "$(jq -r '.integrity["integrity-detail"]' "$S")" \
+    "$(jq -r .detail "$W/body")"
+expect_eq "  no break" "$(jq -r '.integrity["integrity-first-bad"]' "$S")" none
+expect_eq "counts: this month's total" "$(jq --arg m "$month" '.counts[""][$m]' "$S")" "$counted"
+api auditor GET "/v1/audit/counts?month=$month" >/dev/null
+expect_eq "  per identity and client, as the API counts" \
+    "$(jq -c --arg m "$month" '[.counts | to_entries[] | select(.key != "") | {key, value: .value[$m]}] | from_entries' "$S")" \
+    "$(jq -c '[.counts[] | {key: (.identity + " / " + .client), value: (.stamps + .signatures + .soap + .timestamps)}] | from_entries' "$W/body")"
+expect_eq "  twelve months, the bar of this one as high as its count" \
+    "$(jq -c --arg m "$month" '[(.bars | length), .bars[$m]]' "$S")" "[12,$counted]"
+expect_eq "a reported count 3 too high is flagged" \
+    "$(jq -c '[.reconcile.month, .reconcile.difference, .reconcile.class]' "$S")" "[\"$month\",\"3\",\"bad\"]"
+expect_match "  and says both counts" "$(jq -r .reconcile.text "$S")" "counted $counted, the authority reports $reported: difference \+3"
+api auditor GET /v1/identities >/dev/null
+expect_eq "identities: name, key type, subject, issuer and days to expiry as the API has them" \
+    "$(jq -c '[.identities[] | [.[0], .[1], .[3], .[4], .[6]]]' "$S")" \
+    "$(jq -c '[.[] | [.name, .key_type, (.certificate.subject // "no certificate"), (.certificate.issuer // ""),
+        (.certificate.days_left // "" | tostring)]]' "$W/body")"
+api auditor GET '/v1/audit/entries?identity=local-seal&type=renew' >/dev/null
+renew_errors=$(jq '[.entries[] | select(.outcome == "error")] | length' "$W/body")
+expect_match "  the failed renewals of local-seal, as the log has them ($renew_errors)" \
+    "$(jq -r '.identities[] | select(.[0] == "local-seal") | .[8]' "$S")" "^$renew_errors(,|\$)"
+expect_eq "the markup of the refused path stayed text: no alert, nothing ran, no image made" \
+    "$(jq -c '.inert | [.alert, .pwned, .images, .scripts]' "$S")" '[false,null,0,["console.js"]]'
+expect_eq "no Content-Security-Policy violation" "$(jq -c .csp_reports "$S")" '[]'
+expect_eq "signing out forgets the token and clears the views" \
+    "$(jq -c '.signed_out | [.stored, .rows, .views_hidden]' "$S")" '[0,0,true]'
+expect_eq "  a reload stays signed out" "$(jq -r .after_reload_views_hidden "$S")" true
+
+# --- a tampered log: markup in a client name, the seq named ------------------
+stop_gateway
+log=$(ls "$W"/audit/audit-*.jsonl | head -1)
+victim=$(grep -n '"identity":"ec-seal"' "$log" | head -1 | cut -d: -f1)
+victim_seq=$(sed -n "${victim}p" "$log" | jq .seq)
+evil='<script>window.pwned=2</script><img src=x onerror=window.pwned=3>'
+sed -i "${victim}s|\"client\":\"billing\"|\"client\":\"$evil\"|" "$log"
+expect_eq "the edited line carries the markup" "$(sed -n "${victim}p" "$log" | jq -r .client)" "$evil"
+check_exit 1 "sealgate-audit verify sees the edit" sealgate-audit --json verify "$W/audit"
+cli_detail=$(jq -r .detail "$W/last.out")
+start_gateway
+check "the console in Chromium, over the tampered log" \
+    timeout 90 "$PY" "$BROWSER" tampered "$GW_URL" "$W" "$SHOTS"
+cp "$W/last.out" "$W/seen2.json"
+S=$W/seen2.json
+api auditor GET /v1/audit/verify >/dev/null
+expect_eq "the API names seq $victim_seq as the first break" "$(jq -r .first_bad_seq "$W/body")" "$victim_seq"
+expect_eq "  so does the integrity view" "$(jq -r '.integrity["integrity-first-bad"]' "$S")" "$victim_seq"
+expect_eq "  with the reason as sealgate-audit verify gives it" "$(jq -r '.integrity["integrity-detail"]' "$S")" \
+    "$cli_detail"
+expect_match "  a hash mismatch" "$(jq -r '.integrity["integrity-detail"]' "$S")" 'hash mismatch'
+expect_match "  and the verdict says the chain does not verify" "$(jq -r '.integrity["integrity-verdict"]' "$S")" \
+    "does NOT verify: first break at seq $victim_seq"
+expect_eq "the client name with markup is shown as text" \
+    "$(jq -r --arg s "$victim_seq" '[.pages[][] | select(.[0] == $s)][0][3]' "$S")" "$evil"
+expect_eq "  and stays inert: no alert, nothing ran, no image or script made" \
+    "$(jq -c '.inert | [.alert, .pwned, .images, .scripts]' "$S")" '[false,null,0,["console.js"]]'
+expect_eq "  no Content-Security-Policy violation" "$(jq -c .csp_reports "$S")" '[]'
+stop_gateway
+expect_eq "a screenshot of every view" \
+    "$(cd "$SHOTS" && ls main-sign-in.png main-refused.png main-entries.png main-integrity.png main-counts.png \
+        main-identities.png main-signed-out.png tampered-integrity.png tampered-entries.png 2>&1 | wc -l)" 9
+finish
