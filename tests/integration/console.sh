@@ -125,6 +125,7 @@ expect_eq "identities: name, key type, subject, issuer and days to expiry as the
         (.certificate.days_left // "" | tostring)]]' "$W/body")"
 api auditor GET '/v1/audit/entries?identity=local-seal&type=renew' >/dev/null
 renew_errors=$(jq '[.entries[] | select(.outcome == "error")] | length' "$W/body")
+expect_eq "the refused renewal of local-seal is in the log" "$renew_errors" 1
 expect_match "  the failed renewals of local-seal, as the log has them ($renew_errors)" \
     "$(jq -r '.identities[] | select(.[0] == "local-seal") | .[8]' "$S")" "^$renew_errors(,|\$)"
 expect_eq "the markup of the refused path stayed text: no alert, nothing ran, no image made" \
