@@ -4,10 +4,13 @@
 # python3-selenium) and writes what the page showed as JSON, for
 # console.sh to compare with the API's own answers. Every step waits on
 # the page's state (WebDriverWait), never on time.
-#   console-browser.py PHASE URL WORKDIR SHOTS_DIR [REPORTED]
+#   console-browser.py PHASE URL WORKDIR SHOTS_DIR [REPORTED | ok | refused]
 # PHASE "main": wrong and stamp tokens, then the auditor through every
-# view, then sign-out; "tampered": sign in again and read the integrity
-# view and the entries over a log the caller edited.
+# view, then sign-out (REPORTED: the count to type for this month);
+# "tampered": sign in again and read the integrity view and the entries
+# over a log the caller edited; "cert": over HTTPS, sign in with no token,
+# the browser presenting the client certificate of its NSS database
+# ($HOME/.pki/nssdb), and expect "ok" or "refused".
 import json
 import os
 import sys
@@ -36,11 +39,22 @@ def browser(profile):
     for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
               "--window-size=1400,1100", "--user-data-dir=" + profile):
         opts.add_argument(a)
+    if phase == "cert":
+        # Present the certificate to this origin without asking, as a
+        # person who chose it in the browser's dialogue once would: the
+        # profile's auto_select_certificate content setting.
+        os.makedirs(os.path.join(profile, "Default"))
+        prefs = {"profile": {"content_settings": {"exceptions": {"auto_select_certificate": {
+            url + ",*": {"last_modified": "13300000000000000", "setting": {"filters": [{}]}}}}}}}
+        with open(os.path.join(profile, "Default", "Preferences"), "w", encoding="utf-8") as f:
+            json.dump(prefs, f)
     if os.geteuid() == 0:
         opts.add_argument("--no-sandbox")   # Chromium's sandbox refuses to run as root
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=os.environ.get("SEALGATE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(service=service, options=opts)
+    d = webdriver.Chrome(service=service, options=opts)
+    d.set_page_load_timeout(30)
+    return d
 
 
 def wait(d, what, cond, timeout=15):
@@ -224,10 +238,20 @@ def tampered(d):
     seen["csp_reports"] = csp_reports(d)
 
 
+def cert(d):
+    d.get(url + "/console/")
+    wait(d, "sign-in form", lambda d: d.find_element(By.ID, "token").is_displayed())
+    sign_in(d, "", reported)
+    seen["message"] = text(d, "message")
+    seen["rows"] = len(rows(d, "entries-table"))
+    seen["stored"] = js(d, "return sessionStorage.length;")
+    shot(d, reported)
+
+
 with tempfile.TemporaryDirectory(prefix="sg-chromium.") as profile:
     drv = browser(profile)
     try:
-        {"main": main, "tampered": tampered}[phase](drv)
+        {"main": main, "tampered": tampered, "cert": cert}[phase](drv)
     finally:
         drv.quit()
 json.dump(seen, sys.stdout, indent=1)

@@ -8,8 +8,10 @@
 # reported count flagged, the identities; sign-out forgets the token. Then
 # a log line is edited to carry markup in its client name: the integrity
 # view names that seq, and the markup shows as text, nothing runs. The
-# headers (CSP, frame denial, no-store) are checked with curl. A
-# screenshot of every view stays in tests/integration/console-shots/.
+# headers (CSP, frame denial, no-store) are checked with curl. Over HTTPS,
+# a browser holding the auditor's client certificate signs in with no
+# token, and one without it sees nothing. A screenshot of every view
+# stays in the build's tests/integration/console-shots/.
 . "$SG_SRCDIR/tests/integration/lib.sh"
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] ||
     { echo "SKIP: no chromium or chromedriver (Debian chromium, chromium-driver)"; exit 77; }
@@ -164,7 +166,48 @@ expect_eq "  and stays inert: no alert, nothing ran, no image or script made" \
     "$(jq -c '.inert | [.alert, .pwned, .images, .scripts]' "$S")" '[false,null,0,["console.js"]]'
 expect_eq "  no Content-Security-Policy violation" "$(jq -c .csp_reports "$S")" '[]'
 stop_gateway
+
+# --- HTTPS, signed in by the browser's client certificate ---------------------
+make_ca srv
+make_ca clients
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$W/server.key" -out "$W/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$W/server.ext"
+issue_cert srv "$W/server.csr" "$W/server.pem" 30 "$W/server.ext" || { echo "Bail out! server certificate"; exit 1; }
+openssl req -new -newkey rsa:2048 -nodes -subj "/O=sealgate tests/CN=auditor-cert" \
+    -keyout "$W/auditor-cert.key" -out "$W/auditor-cert.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' > "$W/client.ext"
+issue_cert clients "$W/auditor-cert.csr" "$W/auditor-cert.pem" 30 "$W/client.ext" ||
+    { echo "Bail out! client certificate"; exit 1; }
+chmod 600 "$W"/*.key
+fp=$(openssl x509 -in "$W/auditor-cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+jq --arg fp "$fp" '.listen.tls = {cert_file: "server.pem", key_file: "server.key", client_ca_file: "ca-clients.pem"} |
+    .clients += [{name: "auditor-cert", cert_sha256: $fp, roles: ["auditor"]}]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+# nssdb HOME [P12]: Chromium's certificate store under HOME, trusting the
+# listener's CA, with the client certificate P12 when given.
+nssdb() {
+    mkdir -p "$1/.pki/nssdb"
+    certutil -N -d "sql:$1/.pki/nssdb" --empty-password &&
+        certutil -A -d "sql:$1/.pki/nssdb" -n "sealgate test CA srv" -t "C,," -i "$W/ca-srv.pem" &&
+        { [ -z "${2:-}" ] || pk12util -i "$2" -d "sql:$1/.pki/nssdb" -W "" >/dev/null; }
+}
+openssl pkcs12 -export -in "$W/auditor-cert.pem" -inkey "$W/auditor-cert.key" -passout pass: \
+    -out "$W/auditor-cert.p12" 2>/dev/null
+check "an NSS database with the auditor's client certificate" nssdb "$W/home-cert" "$W/auditor-cert.p12"
+check "an NSS database without one" nssdb "$W/home-none"
+start_gateway
+expect_match "the gateway speaks HTTPS" "$GW_URL" '^https://'
+check "the console over HTTPS, signed in by the client certificate" \
+    env HOME="$W/home-cert" timeout 90 "$PY" "$BROWSER" cert "$GW_URL" "$W" "$SHOTS" ok
+expect_eq "  shows the entries, no token stored" "$(jq -c '[.rows > 0, .stored]' "$W/last.out")" '[true,0]'
+check "the console over HTTPS without a client certificate" \
+    env HOME="$W/home-none" timeout 90 "$PY" "$BROWSER" cert "$GW_URL" "$W" "$SHOTS" refused
+expect_eq "  shows nothing" "$(jq -c '[.rows, .stored]' "$W/last.out")" '[0,0]'
+expect_match "  and says it is not signed in" "$(jq -r .message "$W/last.out")" '^Not signed in'
+stop_gateway
 expect_eq "a screenshot of every view" \
     "$(cd "$SHOTS" && ls main-sign-in.png main-refused.png main-entries.png main-integrity.png main-counts.png \
-        main-identities.png main-signed-out.png tampered-integrity.png tampered-entries.png 2>&1 | wc -l)" 9
+        main-identities.png main-signed-out.png tampered-integrity.png tampered-entries.png cert-ok.png \
+        cert-refused.png 2>&1 | wc -l)" 11
 finish
