@@ -165,7 +165,7 @@ async function loadEntries() {
 	clear(body);
 	for (const e of doc.entries) {
 		const open = el("button", { type: "button", class: "seq" }, e.seq);
-		open.addEventListener("click", () => openEntry(e));
+		open.addEventListener("click", () => openEntry(e).catch(failed));
 		body.append(el("tr", { "data-seq": e.seq, class: e.outcome === "error" ? "error" : "" },
 			el("td", {}, open), el("td", {}, e.time), el("td", {}, e.type), el("td", {}, e.client),
 			el("td", {}, e.identity), el("td", {}, e.outcome), el("td", {}, e.error || e.detail)));
@@ -215,7 +215,7 @@ async function openEntry(e) {
 		addField(dl, k, v, { "data-field": k });
 	const link = (label, action) => {
 		const b = el("button", { type: "button" }, label);
-		b.addEventListener("click", action);
+		b.addEventListener("click", () => Promise.resolve(action()).catch(failed));
 		links.append(b);
 	};
 	const before = await entryAt(e.seq - 1);

@@ -179,6 +179,20 @@ def main(d):
     d.find_element(By.NAME, "type").send_keys("sign")
     submit_filter(d)
     seen["sign_rows"] = rows(d, "entries-table")
+    # The other filters, each alone and then together with a time range.
+    seen["filtered"] = {}
+    for name, values in (("outcome", {"outcome": "error"}), ("identity", {"identity": "ec-seal"}),
+                         ("client_in_range", {"client": "billing", "from": "2000-01-01T00:00:00",
+                                              "to": "2099-01-01T00:00:00"}),
+                         ("future", {"from": "2099-01-01T00:00:00"})):
+        js(d, "const f = document.getElementById('entry-filter'); f.reset();"
+              "for (const [k, v] of Object.entries(arguments[0])) f.elements[k].value = v;", values)
+        submit_filter(d)
+        seen["filtered"][name] = {"rows": rows(d, "entries-table"), "info": text(d, "page-info")}
+    js(d, "document.getElementById('entry-filter').reset();"
+          "document.getElementById('entry-filter').elements.limit.value = '10';"
+          "document.getElementById('entry-filter').elements.type.value = 'sign';")
+    submit_filter(d)
     first = d.find_element(By.CSS_SELECTOR, "#entries-table tbody tr button.seq")
     seq = first.text
     first.click()

@@ -80,13 +80,17 @@ expect_match "  the wrong token is told it is not signed in" "$(jq -r .wrong.mes
 expect_match "  the stamp token is told it has no auditor role" "$(jq -r .stamp.message "$S")" 'no auditor role'
 expect_eq "the auditor's token is in session storage" "$(jq -r .stored_token "$S")" true
 expect_eq "  and not in the address" "$(jq -r .url "$S")" "$GW_URL/console/"
+# page_rows QUERY: the API's first page for QUERY, as the table shows it.
+page_rows() {
+    api auditor GET "/v1/audit/entries?$1" >/dev/null
+    jq -c '[.entries[] | [(.seq | tostring), .time, .type, (.client // ""), (.identity // ""), .outcome,
+        (.error // .detail // "")]]' "$W/body"
+}
 # The API's pages of 10, as the page should show them.
 after=0
 : > "$W/api-pages.json"
 while :; do
-    api auditor GET "/v1/audit/entries?limit=10&after_seq=$after" >/dev/null
-    jq -c '[.entries[] | [(.seq | tostring), .time, .type, (.client // ""), (.identity // ""), .outcome,
-        (.error // .detail // "")]]' "$W/body" >> "$W/api-pages.json"
+    page_rows "limit=10&after_seq=$after" >> "$W/api-pages.json"
     next=$(jq -r .next_after_seq "$W/body")
     [ "$next" = null ] && break
     after=$next
@@ -97,6 +101,14 @@ expect_eq "  over more than one page" "$(jq '.pages | length >= 3' "$S")" true
 api auditor GET '/v1/audit/entries?type=sign&limit=10' >/dev/null
 expect_eq "filtered by type (10 a page): the API's sign entries" \
     "$(jq -c '[.sign_rows[][0]]' "$S")" "$(jq -c '[.entries[].seq | tostring]' "$W/body")"
+expect_eq "filtered by outcome: the API's refusals" \
+    "$(jq -c .filtered.outcome.rows "$S")" "$(page_rows 'outcome=error&limit=25')"
+expect_eq "filtered by identity" "$(jq -c .filtered.identity.rows "$S")" "$(page_rows 'identity=ec-seal&limit=25')"
+expect_eq "  its 3 signatures" "$(jq '.filtered.identity.rows | length' "$S")" 3
+expect_eq "filtered by client within a time range" "$(jq -c .filtered.client_in_range.rows "$S")" \
+    "$(page_rows 'client=billing&from=2000-01-01T00:00:00Z&to=2099-01-01T00:00:00Z&limit=25')"
+expect_eq "from a time after everything: no entries" \
+    "$(jq -c '[.filtered.future.rows, .filtered.future.info]' "$S")" '[[],"no entries"]'
 seq1=$(jq .detail_seq "$S")
 api auditor GET "/v1/audit/entries?after_seq=$((seq1 - 1))&limit=1" >/dev/null
 expect_eq "an entry in full: every member as the API gives it" \
