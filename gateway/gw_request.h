@@ -81,6 +81,7 @@ struct gw_response {
 	 * answer that is data loads nothing and is framed nowhere). */
 	const char *csp;
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */
+	const char *location;		/* Location of a redirect, static */
 	/* X-Authority-URL: where a relayed SOAP answer came from, or NULL. */
 	const char *authority_url;
 	char authority_url_buf[GW_AUTHORITY_URL_MAX];

@@ -242,6 +242,8 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 		(void)MHD_add_response_header(r, "Allow", x->resp.allow);
 	if (x->resp.retry_after != NULL)
 		(void)MHD_add_response_header(r, "Retry-After", x->resp.retry_after);
+	if (x->resp.location != NULL)
+		(void)MHD_add_response_header(r, "Location", x->resp.location);
 	if (x->resp.authority_url != NULL)
 		(void)MHD_add_response_header(r, "X-Authority-URL", x->resp.authority_url);
 	ret = MHD_queue_response(conn, (unsigned int)x->resp.status, r);

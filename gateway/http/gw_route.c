@@ -46,6 +46,7 @@ static const struct route {
 	{ "GET", "/healthz", "healthz", NULL, 0, BODY_NONE, gw_route_healthz },
 	{ "GET", "/readyz", "readyz", NULL, 0, BODY_NONE, gw_route_readyz },
 	{ "GET", "/v1/openapi.json", "openapi", NULL, 0, BODY_NONE, gw_route_openapi },
+	{ "GET", "/console", "console", NULL, 0, BODY_NONE, gw_route_console },
 	{ "GET", "/console/", "console", NULL, 0, BODY_NONE, gw_route_console },
 	{ "GET", "/console/{}", "console", NULL, 0, BODY_NONE, gw_route_console },
 	{ "GET", "/metrics", "metrics", NULL, SG_ROLE_MONITOR, BODY_NONE, gw_route_metrics },

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* GET /console/ and its two files: the auditor's console, static bytes of
+/* GET /console/ and its two files (GET /console redirects there): the auditor's console, static bytes of
  * gateway/console/ compiled into the daemon. Open, like /v1/openapi.json:
  * the page holds no data; it asks the auditor's endpoints, which check
  * the credential. Its Content-Security-Policy lets it load only itself. */
@@ -36,6 +36,14 @@ gw_route_console(struct gw_request *req, struct gw_response *resp)
 {
 	size_t i;
 
+	if (strcmp(req->path, "/console") == 0) {
+		/* The page's relative links need the slash. */
+		sg_buf_reset(&resp->body);
+		resp->status = 308;
+		resp->content_type = "text/plain; charset=utf-8";
+		resp->location = "/console/";
+		return;
+	}
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (strcmp(files[i].name, req->path_arg) != 0)
 			continue;

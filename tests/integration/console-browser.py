@@ -109,6 +109,9 @@ def inert(d):
         "pwned": js(d, "return typeof window.pwned === 'undefined' ? null : String(window.pwned);"),
         "images": js(d, "return document.querySelectorAll('img').length;"),
         "scripts": js(d, "return [...document.scripts].map(s => s.getAttribute('src'));"),
+        "foreign": js(d, "return performance.getEntriesByType('resource').map(e => e.name)"
+                         ".filter(n => !n.startsWith(location.origin + '/'));"),
+        "requests": js(d, "return performance.getEntriesByType('resource').length;"),
     }
 
 

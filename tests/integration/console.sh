@@ -61,6 +61,8 @@ h=$(headers -H "Authorization: Bearer $(cat "$W/auditor.token")" "$GW_URL/v1/aud
 expect_match "a data answer is not cached" "$h" "^Cache-Control: no-store"
 expect_match "  loads nothing" "$h" "^Content-Security-Policy: default-src 'none'; frame-ancestors 'none'"
 expect_match "  is never framed" "$h" "^X-Frame-Options: DENY"
+expect_eq "/console leads to /console/" \
+    "$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "$GW_URL/console")" "308 $GW_URL/console/"
 expect_error "a file the console does not have" 404 not_found "$(api - GET /console/secret.json)"
 expect_error "no way up out of it" 404 not_found "$(api - GET '/console/..%2Fv1%2Faudit%2Fentries')"
 
@@ -145,6 +147,8 @@ expect_match "  the failed renewals of local-seal, as the log has them ($renew_e
 expect_eq "the markup of the refused path stayed text: no alert, nothing ran, no image made" \
     "$(jq -c '.inert | [.alert, .pwned, .images, .scripts]' "$S")" '[false,null,0,["console.js"]]'
 expect_eq "no Content-Security-Policy violation" "$(jq -c .csp_reports "$S")" '[]'
+expect_eq "every request the page made went to the gateway" \
+    "$(jq -c '.inert | [.requests > 10, .foreign]' "$S")" '[true,[]]'
 expect_eq "signing out forgets the token and clears the views" \
     "$(jq -c '.signed_out | [.stored, .rows, .views_hidden]' "$S")" '[0,0,true]'
 expect_eq "  a reload stays signed out" "$(jq -r .after_reload_views_hidden "$S")" true

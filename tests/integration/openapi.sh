@@ -85,6 +85,7 @@ oa - GET /healthz /healthz
 oa - GET /readyz /readyz
 oa monitor GET /readyz /readyz
 oa monitor GET /metrics /metrics
+oa - GET /console /console
 oa - GET /console/ /console/
 oa - GET /console/console.js "/console/{file}"
 oa - GET /console/console.css "/console/{file}"
