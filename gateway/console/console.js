@@ -168,7 +168,8 @@ async function loadEntries() {
 		open.addEventListener("click", () => openEntry(e).catch(failed));
 		body.append(el("tr", { "data-seq": e.seq, class: e.outcome === "error" ? "error" : "" },
 			el("td", {}, open), el("td", {}, e.time), el("td", {}, e.type), el("td", {}, e.client),
-			el("td", {}, e.identity), el("td", {}, e.outcome), el("td", {}, e.error || e.detail)));
+			el("td", {}, e.identity), el("td", {}, e.outcome),
+			el("td", {}, [e.error, e.detail].filter((v) => v).join(": "))));
 	}
 	paging.next = doc.next_after_seq;
 	$("page-next").disabled = paging.next === null;

@@ -86,7 +86,7 @@ expect_eq "  and not in the address" "$(jq -r .url "$S")" "$GW_URL/console/"
 page_rows() {
     api auditor GET "/v1/audit/entries?$1" >/dev/null
     jq -c '[.entries[] | [(.seq | tostring), .time, .type, (.client // ""), (.identity // ""), .outcome,
-        (.error // .detail // "")]]' "$W/body"
+        ([.error, .detail] | map(select(. != null and . != "")) | join(": "))]]' "$W/body"
 }
 # The API's pages of 10, as the page should show them.
 after=0
@@ -144,6 +144,9 @@ renew_errors=$(jq '[.entries[] | select(.outcome == "error")] | length' "$W/body
 expect_eq "the refused renewal of local-seal is in the log" "$renew_errors" 1
 expect_match "  the failed renewals of local-seal, as the log has them ($renew_errors)" \
     "$(jq -r '.identities[] | select(.[0] == "local-seal") | .[8]' "$S")" "^$renew_errors(,|\$)"
+expect_eq "the refused path's markup is on the page as text" \
+    "$(jq -r '[.pages[][] | select(.[2] == "auth_failure") | .[6] | select(contains("<img"))][0]' "$S")" \
+    "unauthorized: POST /v1/soap/<img src=x onerror=window.pwned=1>: no token"
 expect_eq "the markup of the refused path stayed text: no alert, nothing ran, no image made" \
     "$(jq -c '.inert | [.alert, .pwned, .images, .scripts]' "$S")" '[false,null,0,["console.js"]]'
 expect_eq "no Content-Security-Policy violation" "$(jq -c .csp_reports "$S")" '[]'
