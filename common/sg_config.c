@@ -70,7 +70,7 @@ static const char *const limits_keys[] = {
 };
 static const char *const identity_keys[] = {
 	"name", "key_label", "authority", "issuer", "uses", "customer_id",
-	"customer_name", "auto_renew", NULL
+	"customer_name", "auto_renew", "timestamp_authority", NULL
 };
 static const char *const client_keys[] = {
 	"name", "token_sha256", "cert_sha256", "cert_subject", "cert_issuer", "roles",
@@ -404,7 +404,7 @@ check_key_label(struct loader *l, const char *label)
 static int
 load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 {
-	const char *authority, *issuer;
+	const char *authority, *issuer, *tsa;
 	size_t old, customer_len;
 	const cJSON *v;
 	int r;
@@ -416,6 +416,7 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 	    (r = cfg_get_strdup(l, obj, "key_label", 1, &id->key_label)) != 0 ||
 	    (r = cfg_get_str(l, obj, "authority", 0, &authority)) != 0 ||
 	    (r = cfg_get_str(l, obj, "issuer", 0, &issuer)) != 0 ||
+	    (r = cfg_get_str(l, obj, "timestamp_authority", 0, &tsa)) != 0 ||
 	    (r = cfg_get_flags(l, obj, "uses", 1, use_names, "use", &id->uses)) != 0)
 		return r;
 	if ((r = check_key_label(l, id->key_label)) != 0)
@@ -428,6 +429,18 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 	}
 	if ((r = check_identity_uses(l, id)) != 0)
 		return r;
+	if (tsa != NULL) {
+		/* Every stamp of the identity then carries a time-stamp (B-T). */
+		old = cfg_path_push_key(l, "timestamp_authority");
+		if ((r = resolve_authority(l, tsa, &id->timestamp_authority)) != 0)
+			return r;
+		if (id->timestamp_authority->type != SG_AUTHORITY_RFC3161)
+			return cfg_fail(l, "%s is %s; a timestamp_authority must be rfc3161",
+			    cfg_shown(l, 0, tsa), cfg_authority_type_name(id->timestamp_authority->type));
+		if ((id->uses & SG_USE_STAMP) == 0)
+			return cfg_fail(l, "only valid on an identity with use \"stamp\"");
+		cfg_path_pop(l, old);
+	}
 	if (issuer != NULL) {
 		old = cfg_path_push_key(l, "issuer");
 		if ((r = resolve_authority(l, issuer, &id->issuer)) != 0)

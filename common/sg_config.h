@@ -204,6 +204,8 @@ struct sg_identity {
 	 * authority is csc-v2 or wssec-soap; issuer is vero-certservice. */
 	const struct sg_authority *authority;
 	const struct sg_authority *issuer;
+	/* rfc3161, in the same array (NULL: none): every stamp is B-T. */
+	const struct sg_authority *timestamp_authority;
 	unsigned int uses;		/* SG_USE_* */
 	char *customer_id;		/* only with an issuer */
 	char *customer_name;		/* only with an issuer; optional */
