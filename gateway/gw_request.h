@@ -51,6 +51,11 @@ struct gw_request {
 	int document;
 	EVP_MD_CTX *doc_md;
 	uint64_t doc_len;
+	/* doc_keep: a format that needs the document's bytes was asked for
+	 * (?format= other than cades), so they also go to doc_fd, an unlinked
+	 * temporary file the transport closes. doc_lost: writing it failed. */
+	int doc_keep, doc_lost;
+	int doc_fd;
 	const char *idempotency_key;
 	const char *soap_action;	/* SOAPAction header, or NULL */
 	/* Looks up a query parameter (NULL when absent). */
@@ -68,6 +73,11 @@ struct gw_response {
 	const char *content_type;	/* static, or content_type_buf */
 	char content_type_buf[GW_CONTENT_TYPE_MAX];
 	struct sg_buf body;
+	/* With body_from_fd, the answer is instead the body_len bytes of the
+	 * file body_fd from offset 0; the transport takes and closes it. */
+	int body_from_fd;
+	int body_fd;
+	uint64_t body_len;
 	const char *allow;		/* Allow header for 405, static */
 	const char *cache_control;	/* static; NULL: no-store */
 	const char *retry_after;	/* Retry-After (seconds) for a 503, static */

@@ -148,23 +148,90 @@ add_bytes(zip_t *za, const char *name, const void *p, size_t len, time_t mtime, 
 	return 0;
 }
 
+/* A data object's bytes for libzip, read with pread: objects share one
+ * file, and each keeps its own place in it. */
+struct object_source {
+	int fd;
+	unsigned long long offset, length, done;
+	time_t mtime;
+	zip_error_t error;
+};
+
+static zip_int64_t
+object_source_cb(void *userdata, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+	struct object_source *os = userdata;
+	zip_stat_t *st;
+	ssize_t n;
+
+	switch (cmd) {
+	case ZIP_SOURCE_OPEN:
+		os->done = 0;
+		return 0;
+	case ZIP_SOURCE_READ:
+		if (len > os->length - os->done)
+			len = os->length - os->done;
+		if (len == 0)
+			return 0;
+		do
+			n = pread(os->fd, data, (size_t)len, (off_t)(os->offset + os->done));
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			zip_error_set(&os->error, ZIP_ER_READ, n < 0 ? errno : EIO);
+			return -1;
+		}
+		os->done += (unsigned long long)n;
+		return n;
+	case ZIP_SOURCE_CLOSE:
+		return 0;
+	case ZIP_SOURCE_STAT:
+		if ((st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &os->error)) == NULL)
+			return -1;
+		zip_stat_init(st);
+		st->size = os->length;
+		st->mtime = os->mtime;
+		st->valid |= ZIP_STAT_SIZE | ZIP_STAT_MTIME;
+		return sizeof(*st);
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&os->error, data, len);
+	case ZIP_SOURCE_FREE:
+		zip_error_fini(&os->error);
+		free(os);
+		return 0;
+	case ZIP_SOURCE_SUPPORTS:
+		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ,
+		    ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+	default:
+		zip_error_set(&os->error, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
 static int
 add_object(zip_t *za, const struct gw_asic_object *o, time_t mtime)
 {
+	struct object_source *os;
 	zip_source_t *src;
 	zip_int64_t idx;
-	FILE *f;
-	int fd;
+	struct stat st;
 
-	if ((fd = dup(o->fd)) < 0)
-		return SG_ERR_IO;
-	if ((f = fdopen(fd, "rb")) == NULL) {
-		close(fd);
+	if ((os = calloc(1, sizeof(*os))) == NULL)
+		return SG_ERR_ALLOC;
+	os->fd = o->fd;
+	os->offset = o->offset;
+	os->mtime = mtime;
+	zip_error_init(&os->error);
+	if (o->length >= 0) {
+		os->length = (unsigned long long)o->length;
+	} else if (fstat(o->fd, &st) == 0 && (unsigned long long)st.st_size >= o->offset) {
+		os->length = (unsigned long long)st.st_size - o->offset;
+	} else {
+		free(os);
 		return SG_ERR_IO;
 	}
-	/* The source takes f and closes it when libzip is done with it. */
-	if ((src = zip_source_filep_create(f, 0, -1, NULL)) == NULL) {
-		fclose(f);
+	/* From here the source owns os (ZIP_SOURCE_FREE). */
+	if ((src = zip_source_function(za, object_source_cb, os)) == NULL) {
+		free(os);
 		return SG_ERR_ALLOC;
 	}
 	if ((idx = zip_file_add(za, o->name, src, ZIP_FL_ENC_UTF_8)) < 0) {

@@ -9,6 +9,7 @@
 #define GW_ASIC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define GW_ASIC_MEDIA_TYPE	"application/vnd.etsi.asic-e+zip"
@@ -18,7 +19,9 @@
 struct gw_asic_object {
 	const char *name;		/* gw_asic_name_check says it is safe */
 	const char *media_type;
-	int fd;				/* its bytes, from offset 0 to the end (borrowed) */
+	int fd;				/* the file its bytes are in (borrowed) */
+	unsigned long long offset;	/* where they begin in it */
+	long long length;		/* how many there are; -1: to the end */
 };
 
 /*

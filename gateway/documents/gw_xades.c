@@ -319,8 +319,14 @@ prepare(struct gw_seal_job *job, X509 *stamp, STACK_OF(X509) *rest, unsigned cha
 	int r = SG_ERR_ALLOC;
 
 	*tbs_len = 0;
-	if (j->doc != NULL || pub == NULL)
+	if (pub == NULL || j->finished)
 		return SG_ERR_INVALID_ARG;
+	/* Prepared again when the service is asked again (after the token
+	 * came back): the document is built anew. */
+	xmlFreeDoc(j->doc);
+	j->doc = NULL;
+	X509_free(j->stamp_cert);
+	j->stamp_cert = NULL;
 	if (EVP_PKEY_is_a(pub, "RSA"))
 		sig_uri = gw_xmldsig_sig_uri(SG_XMLSIG_RSA_SHA256);
 	else if (EVP_PKEY_is_a(pub, "EC"))

@@ -33,6 +33,7 @@
 #include "gw_tls.h"
 #include "sg_codec.h"
 #include "sg_err.h"
+#include "sg_file.h"
 #include "sg_log.h"
 
 #define HEADER_BYTES_MAX 16384
@@ -212,8 +213,16 @@ send_response(struct exchange *x, struct MHD_Connection *conn)
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(x->resp.body.len, x->resp.body.data,
-	    MHD_RESPMEM_MUST_COPY);
+	if (x->resp.body_from_fd) {
+		/* libmicrohttpd closes the file when the response is done. */
+		x->resp.body_from_fd = 0;
+		r = MHD_create_response_from_fd(x->resp.body_len, x->resp.body_fd);
+		if (r == NULL)
+			close(x->resp.body_fd);
+	} else {
+		r = MHD_create_response_from_buffer(x->resp.body.len, x->resp.body.data,
+		    MHD_RESPMEM_MUST_COPY);
+	}
 	if (r == NULL)
 		return MHD_NO;
 	(void)MHD_add_response_header(r, "Content-Type",
@@ -344,6 +353,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			x->too_large = 1;
 		else
 			x->req.doc_len += *upload_data_size;
+		if (!x->too_large && x->req.doc_keep && !x->req.doc_lost &&
+		    sg_file_write_all(x->req.doc_fd, upload_data, *upload_data_size) != 0)
+			x->req.doc_lost = 1;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -387,6 +399,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sg_buf_free(&x->req.body);
 	sg_buf_free(&x->resp.body);
 	EVP_MD_CTX_free(x->req.doc_md);
+	if (x->req.doc_keep)
+		close(x->req.doc_fd);
+	if (x->resp.body_from_fd)
+		close(x->resp.body_fd);
 	free(x->method);
 	free(x->path);
 	free(x);

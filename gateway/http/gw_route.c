@@ -21,6 +21,7 @@
 #include "routes.h"
 #include "sg_clock.h"
 #include "sg_err.h"
+#include "sg_file.h"
 #include "sg_log.h"
 #include "sg_secret.h"
 
@@ -259,8 +260,9 @@ int
 gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t content_length,
     int has_length)
 {
-	const char *allow, *why = NULL, *detail = NULL;
+	const char *allow, *why = NULL, *detail = NULL, *format;
 	const struct route *rt = find_arg(req->method, req->path, &allow, req->path_arg);
+	int r;
 
 	if (rt == NULL) {
 		if (allow != NULL) {
@@ -311,6 +313,17 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 		    EVP_DigestInit_ex(req->doc_md, EVP_sha256(), NULL) != 1) {
 			gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 			return 1;
+		}
+		/* A container or an updated document is made of the bytes
+		 * themselves: they go to a temporary file, never to memory. */
+		format = req->query(req, "format");
+		if (format != NULL && strcmp(format, "cades") != 0) {
+			if ((r = sg_file_tmp(&req->doc_fd)) != 0) {
+				sg_error_r(r, "temporary file in %s", sg_file_tmp_dir());
+				gw_error_r(resp, SG_ERR_INTERNAL, "the document cannot be kept");
+				return 1;
+			}
+			req->doc_keep = 1;
 		}
 		return 0;
 	}

@@ -42,9 +42,8 @@ struct stamp_request {
 	char identity_buf[SG_CONFIG_NAME_MAX + 1];
 };
 
-/* The only identity the client may stamp with, or NULL. */
-static const char *
-only_stamp_identity(const struct gw_request *req)
+const char *
+gw_stamp_only_identity(const struct gw_request *req)
 {
 	const char *found = NULL;
 	size_t i;
@@ -88,7 +87,7 @@ from_document(struct gw_request *req, struct gw_response *resp, struct stamp_req
 		sr->identity = NULL;
 		return SG_ERR_PARSE;
 	}
-	if (sr->identity == NULL && (sr->identity = only_stamp_identity(req)) == NULL) {
+	if (sr->identity == NULL && (sr->identity = gw_stamp_only_identity(req)) == NULL) {
 		gw_error_r(resp, SG_ERR_INVALID_ARG,
 		    "name the identity with ?identity= (the client has more than one, or none)");
 		return SG_ERR_PARSE;
@@ -214,6 +213,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	cJSON *answer;
 	int r;
 
+	if (gw_route_stamp_other_format(req, resp))	/* route_stamp_asic.c */
+		return;
 	memset(&sr, 0, sizeof(sr));
 	memset(&res, 0, sizeof(res));
 	if ((req->document ? from_document(req, resp, &sr) : from_json(req, resp, &sr)) != 0) {

@@ -2,7 +2,7 @@
 /* The route handlers, one file per group of routes (the route table in
  * gw_route.c names them): route_health.c (/healthz, /readyz),
  * route_info.c (/metrics), route_openapi.c (/v1/openapi.json), route_identities.c (GET /v1/identities),
- * route_sign.c, route_stamp.c, route_timestamp.c, route_soap.c, route_audit.c
+ * route_sign.c, route_stamp.c (and route_stamp_asic.c: ?format=asice), route_timestamp.c, route_soap.c, route_audit.c
  * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
  * (/v1/jobs/{id}, /v1/jobs/{id}/resume, /v1/jobs/{id}/abandon). Each fills resp, refusals through gw_error_r. */
 #ifndef GW_ROUTES_H
@@ -17,6 +17,13 @@ void gw_route_openapi(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
+/* The only identity req's client may stamp with, or NULL (none, or
+ * several): the default of ?identity=. get0 from req->snap. */
+const char *gw_stamp_only_identity(const struct gw_request *req);
+/* POST /v1/stamp with ?format= other than cades (route_stamp_asic.c):
+ * 1 when it answered (asice, or a format that is not known: 400), 0 when
+ * the request is for the default detached CAdES. */
+int gw_route_stamp_other_format(struct gw_request *req, struct gw_response *resp);
 void gw_route_timestamp(struct gw_request *req, struct gw_response *resp);
 void gw_route_soap(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);
