@@ -231,6 +231,13 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	default:
 		goto refused;
 	}
+	/* Never a lower level than the identity's: its detached CAdES
+	 * would lack the time-stamp. */
+	if (id->cfg->timestamp_authority != NULL) {
+		gw_error_r(resp, SG_ERR_INVALID_ARG, "identity %s time-stamps every stamp (B-T), "
+		    "which only format=asice makes", id->cfg->name);
+		goto refused;
+	}
 	if (req->idempotency_key != NULL && !gw_idem_key_valid(req->idempotency_key)) {
 		gw_error_r(resp, SG_ERR_INVALID_ARG, "Idempotency-Key is 1 to %d printable characters",
 		    GW_IDEM_KEY_MAX);

@@ -199,6 +199,9 @@ expect_eq "  ?level=b-t is accepted there" "$(asic 'identity=dvv-interface-bt&fi
     --data-binary @"$W/decision.txt")" 200
 asic_error "  ?level=b-b is refused there" 400 invalid_request 'identity=dvv-interface-bt&filename=a.txt&level=b-b' \
     --data-binary @"$W/decision.txt"
+expect_error "a detached CAdES stamp is never made below the identity's B-T" 400 invalid_request \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$W/decision.txt" \
+        "$GW_URL/v1/stamp?identity=dvv-interface-bt")"
 asic_error "?level=b-t on an identity without a timestamp_authority" 400 invalid_request \
     'identity=dvv-interface&filename=a.txt&level=b-t' --data-binary @"$W/decision.txt"
 asic_error "?level= of another value" 400 invalid_request 'identity=dvv-interface&filename=a.txt&level=b-lt' \
