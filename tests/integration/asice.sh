@@ -86,6 +86,7 @@ expect_eq "one file as the body" "$(asic 'identity=dvv-interface&filename=decisi
 expect_match "  answered as an ASiC-E container" "$(cat "$W/headers")" \
     'Content-Type: application/vnd.etsi.asic-e\+zip'
 expect_eq "  one signHash at the seal service" "$(( $(simcount) - before ))" 1
+check "  unzip -t finds every entry intact" unzip -tq "$W/out.asice"
 expect_eq "  zipinfo lists mimetype first" "$(zipinfo -1 "$W/out.asice" | head -n1)" mimetype
 expect_eq "  and the entries" "$(zipinfo -1 "$W/out.asice" | tr '\n' ' ')" \
     "mimetype decision.txt META-INF/manifest.xml META-INF/signatures0.xml "
