@@ -25,9 +25,7 @@
 static int
 why_set(char *why, size_t whylen, const char *what)
 {
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", what);
-	return SG_ERR_INVALID_ARG;
+	return sg_why(SG_ERR_INVALID_ARG, why, whylen, "%s", what);
 }
 
 /* 1 when s is well-formed UTF-8 (no overlong forms, no surrogates). */

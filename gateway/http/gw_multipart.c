@@ -33,8 +33,7 @@ struct reader {
 static int
 fail(char *why, size_t whylen, const char *what)
 {
-	snprintf(why, whylen, "multipart/form-data: %s", what);
-	return SG_ERR_INVALID_ARG;
+	return sg_why(SG_ERR_INVALID_ARG, why, whylen, "multipart/form-data: %s", what);
 }
 
 /* Slide the window so that at least n bytes are unread, unless the body
@@ -204,7 +203,7 @@ part_headers(char *block, struct gw_multipart_file *f, char *why, size_t whylen)
 	if (!has_disposition)
 		return fail(why, whylen, "a part without Content-Disposition");
 	if (f->media_type[0] == '\0')
-		snprintf(f->media_type, sizeof(f->media_type), "application/octet-stream");
+		return sg_strfit(f->media_type, sizeof(f->media_type), "application/octet-stream");
 	return 0;
 }
 
@@ -318,8 +317,8 @@ gw_multipart_files(int fd, const char *content_type, struct gw_multipart_file *f
 	rd->pos += dlen - 2;
 	while ((r = after_delimiter(rd, why, whylen)) == 0) {
 		if (n == max) {
-			snprintf(why, whylen, "at most %zu files in one container", max);
-			r = SG_ERR_INVALID_ARG;
+			r = sg_why(SG_ERR_INVALID_ARG, why, whylen,
+			    "at most %zu files in one container", max);
 			goto out;
 		}
 		if ((r = need(rd, HEADERS_MAX)) != 0)
@@ -344,23 +343,20 @@ gw_multipart_files(int fd, const char *content_type, struct gw_multipart_file *f
 		if ((r = part_headers(headers, &files[n], why, whylen)) != 0)
 			goto out;
 		if (gw_asic_name_check(files[n].name, name_why, sizeof(name_why)) != 0) {
-			snprintf(why, whylen, "filename: %s", name_why);
-			r = SG_ERR_INVALID_ARG;
+			r = sg_why(SG_ERR_INVALID_ARG, why, whylen, "filename: %s", name_why);
 			goto out;
 		}
 		for (k = 0; k < n; k++) {
 			if (strcasecmp(files[k].name, files[n].name) == 0) {
-				snprintf(why, whylen, "two files are named \"%s\" (names are compared "
-				    "ignoring case)", files[n].name);
-				r = SG_ERR_INVALID_ARG;
+				r = sg_why(SG_ERR_INVALID_ARG, why, whylen, "two files are named "
+				    "\"%s\" (names are compared ignoring case)", files[n].name);
 				goto out;
 			}
 		}
 		if ((r = part_content(rd, delim, dlen, &files[n], why, whylen)) != 0)
 			goto out;
 		if (files[n].length == 0) {
-			snprintf(why, whylen, "file \"%s\" is empty", files[n].name);
-			r = SG_ERR_INVALID_ARG;
+			r = sg_why(SG_ERR_INVALID_ARG, why, whylen, "file \"%s\" is empty", files[n].name);
 			goto out;
 		}
 		n++;

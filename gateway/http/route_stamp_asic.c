@@ -257,9 +257,8 @@ time_stamp(struct gw_request *req, const struct gw_identity *id, struct gw_xades
 	int r;
 
 	if ((tsa = gw_snapshot_tsa(req->snap, id->cfg->timestamp_authority->name)) == NULL) {
-		snprintf(why, whylen, "time-stamp authority %s is not open",
+		return sg_why(SG_ERR_AUTHORITY, why, whylen, "time-stamp authority %s is not open",
 		    id->cfg->timestamp_authority->name);
-		return SG_ERR_AUTHORITY;
 	}
 	if ((r = gw_xades_signature_value_digest(job, EVP_sha256(), digest, &len)) != 0)
 		return r;
@@ -310,8 +309,9 @@ stamp_asic(struct gw_request *req, struct gw_response *resp)
 	struct gw_xades_job job;
 	struct gw_tsp_token *tok = NULL;
 	struct sg_audit_entry e;
-	const char *extra_keys[4], *extra_values[4];
+	const char *extra_keys[5], *extra_values[5];
 	char why[512] = "";
+	int authority_signed;
 	BIGNUM *bn = NULL;
 	char *serial = NULL;
 	int r;
@@ -373,6 +373,9 @@ stamp_asic(struct gw_request *req, struct gw_response *resp)
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
 	if (r == 0 && job.tbs_len > 0 && (r = set_signed_digest(ar, &job)) == 0)
 		e.digest = ar->signed_digest;
+	/* The seal service has signed (and counted) from here on: an error
+	 * entry says so, for the reconciliation of its counts. */
+	authority_signed = r == 0;
 	if (r == 0 && ar->timestamped) {
 		if ((r = time_stamp(req, id, &job, &tok, why, sizeof(why))) != 0)
 			sg_error_r(r, "time-stamp for a stamp of %s: %s", id->cfg->name, why);
@@ -394,9 +397,12 @@ stamp_asic(struct gw_request *req, struct gw_response *resp)
 		e.outcome = "error";
 		e.error = r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN ? "token_unavailable" :
 		    r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
-		extra_keys[3] = "detail";
-		extra_values[3] = why;
-		e.n_extra = 4;
+		extra_keys[e.n_extra] = "detail";
+		extra_values[e.n_extra++] = why;
+		if (authority_signed) {
+			extra_keys[e.n_extra] = "authority_signed";
+			extra_values[e.n_extra++] = "true";
+		}
 		if (gw_audit(req, &e) != 0)
 			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;
@@ -406,14 +412,15 @@ stamp_asic(struct gw_request *req, struct gw_response *resp)
 		gw_error_r(resp, SG_ERR_INTERNAL, "the container could not be made");
 		e.outcome = "error";
 		e.error = "internal";
+		extra_keys[e.n_extra] = "authority_signed";
+		extra_values[e.n_extra++] = "true";
 		if (gw_audit(req, &e) != 0)
 			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;
 	}
 	if (tok != NULL) {
-		extra_keys[3] = "tst_serial";
-		extra_values[3] = tok->serial;
-		e.n_extra = 4;
+		extra_keys[e.n_extra] = "tst_serial";
+		extra_values[e.n_extra++] = tok->serial;
 	}
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(job.stamp_cert), NULL);
 	serial = bn != NULL ? BN_bn2hex(bn) : NULL;

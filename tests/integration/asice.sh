@@ -205,6 +205,7 @@ expect_error "a detached CAdES stamp is never made below the identity's B-T" 400
         "$GW_URL/v1/stamp?identity=dvv-interface-bt")"
 asic_error "?level=b-t on an identity without a timestamp_authority" 400 invalid_request \
     'identity=dvv-interface&filename=a.txt&level=b-t' --data-binary @"$W/decision.txt"
+expect_eq "  a refusal before signing does not say so" "$(audit_last stamp authority_signed)" null
 asic_error "?level= of another value" 400 invalid_request 'identity=dvv-interface&filename=a.txt&level=b-lt' \
     --data-binary @"$W/decision.txt"
 
@@ -215,6 +216,7 @@ asic_error "  a refusing TSA fails the stamp" 502 authority_error 'identity=dvv-
     --data-binary @"$W/decision.txt"
 expect_eq "  audited as an error of the TSA" \
     "$(audit_entries stamp) $(audit_last stamp outcome) $(audit_last stamp authority)" "$((n + 1)) error tsa"
+expect_eq "  which says the seal service signed (its count moved)" "$(audit_last stamp authority_signed)" true
 expect_eq "TSA fault slow: set" "$(tsa_fault '{"fault":"slow","delay_ms":4000}')" 200
 asic_error "  a slow TSA: 504" 504 authority_timeout 'identity=dvv-interface-bt&filename=a.txt' \
     --data-binary @"$W/decision.txt"
