@@ -435,6 +435,7 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 	    (r = cfg_get_strdup(l, obj, "key_label", 1, &id->key_label)) != 0 ||
 	    (r = cfg_get_str(l, obj, "authority", 0, &authority)) != 0 ||
 	    (r = cfg_get_str(l, obj, "issuer", 0, &issuer)) != 0 ||
+	    (r = cfg_get_str(l, obj, "timestamp_authority", 0, &tsa)) != 0 ||
 	    (r = cfg_get_flags(l, obj, "uses", 1, use_names, "use", &id->uses)) != 0)
 		return r;
 	if ((r = check_key_label(l, id->key_label)) != 0)
@@ -447,8 +448,7 @@ load_identity(struct loader *l, const cJSON *obj, struct sg_identity *id)
 	}
 	if ((r = check_identity_uses(l, id)) != 0)
 		return r;
-	if ((r = cfg_get_str(l, obj, "timestamp_authority", 0, &tsa)) != 0 ||
-	    (tsa != NULL && (r = resolve_timestamp_authority(l, id, tsa)) != 0))
+	if (tsa != NULL && (r = resolve_timestamp_authority(l, id, tsa)) != 0)
 		return r;
 	if (issuer != NULL) {
 		old = cfg_path_push_key(l, "issuer");

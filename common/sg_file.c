@@ -73,11 +73,59 @@ fsync_dir_of(const char *path)
 }
 
 int
+sg_file_write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 && errno != ENOSPC ? errno_to_err(errno) : SG_ERR_IO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+const char *
+sg_file_tmp_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir != NULL && dir[0] == '/' ? dir : "/tmp";
+}
+
+int
+sg_file_tmp(int *fdp)
+{
+	char path[4096];
+	int fd;
+
+	*fdp = -1;
+#ifdef O_TMPFILE
+	if ((fd = open(sg_file_tmp_dir(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+		*fdp = fd;
+		return 0;
+	}
+#endif
+	/* File systems without O_TMPFILE: a named file, unlinked at once. */
+	if (snprintf(path, sizeof(path), "%s/sealgate-XXXXXX", sg_file_tmp_dir()) >=
+	    (int)sizeof(path))
+		return SG_ERR_INVALID_ARG;
+	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
+		return errno_to_err(errno);
+	(void)unlink(path);
+	*fdp = fd;
+	return 0;
+}
+
+int
 sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[4096];
-	const unsigned char *p = data;
-	size_t done = 0;
 	ssize_t n;
 	int fd, r;
 
@@ -86,16 +134,8 @@ sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		return SG_ERR_INVALID_ARG;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0)
 		return errno_to_err(errno);
-	while (done < len) {
-		n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = errno == ENOSPC ? SG_ERR_IO : errno_to_err(errno);
-			goto fail;
-		}
-		done += (size_t)n;
-	}
+	if ((r = sg_file_write_all(fd, data, len)) != 0)
+		goto fail;
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
 		r = SG_ERR_IO;
 		goto fail;
@@ -147,30 +187,4 @@ int
 sg_file_pwrite_all(int fd, uint64_t off, const void *buf, size_t len)
 {
 	return transfer_all(fd, off, NULL, buf, len);
-}
-
-int
-sg_file_temp(int *fdp)
-{
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-
-	*fdp = -1;
-	if (dir == NULL || dir[0] != '/')
-		dir = "/tmp";
-#ifdef O_TMPFILE
-	/* Never visible by name, so nothing is left after a crash. */
-	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
-		*fdp = fd;
-		return 0;
-	}
-#endif
-	if (snprintf(path, sizeof(path), "%s/sealgate.XXXXXX", dir) >= (int)sizeof(path))
-		return SG_ERR_IO;
-	if ((fd = mkstemp(path)) < 0)
-		return SG_ERR_IO;
-	(void)unlink(path);
-	*fdp = fd;
-	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Whole-file reads with a size cap, and atomic writes (temporary file in
+/* Whole-file reads with a size cap, atomic writes (temporary file in
  * the same directory, fsync, rename, fsync of the directory) so a reader
- * never sees half a file. */
+ * never sees half a file, and unlinked temporary files for bodies too
+ * large to hold in memory. */
 #ifndef SG_FILE_H
 #define SG_FILE_H
 
@@ -22,9 +23,14 @@ int sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 int sg_file_pread_all(int fd, uint64_t off, void *buf, size_t len);
 int sg_file_pwrite_all(int fd, uint64_t off, const void *buf, size_t len);
 
-/* A new temporary file for reading and writing, already unlinked, in
- * $TMPDIR (else /tmp), mode 0600: *fdp is the caller's to close.
- * SG_ERR_IO. */
-int sg_file_temp(int *fdp);
+/* Write all len bytes of data to fd (retrying short writes and EINTR).
+ * SG_ERR_IO (disk full, I/O error), SG_ERR_PERMISSION. */
+int sg_file_write_all(int fd, const void *data, size_t len);
+/* Where temporary files go: $TMPDIR when it is an absolute path, else
+ * /tmp. get0 (static or the environment's). */
+const char *sg_file_tmp_dir(void);
+/* A new read-write temporary file in sg_file_tmp_dir() that has no name
+ * (gone when *fdp is closed), mode 0600. SG_ERR_IO, SG_ERR_PERMISSION. */
+int sg_file_tmp(int *fdp);
 
 #endif

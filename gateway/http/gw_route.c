@@ -265,6 +265,7 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 {
 	const char *allow, *why = NULL, *detail = NULL;
 	const struct route *rt = find_arg(req->method, req->path, &allow, req->path_arg);
+	int r;
 
 	if (rt == NULL) {
 		if (allow != NULL) {
@@ -316,9 +317,11 @@ gw_route_begin(struct gw_request *req, struct gw_response *resp, uint64_t conten
 			gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
 			return 1;
 		}
-		/* A PDF to seal is kept, in a file rather than in memory. */
-		if (gw_route_stamp_keeps_document(req) && sg_file_temp(&req->doc_fd) != 0) {
-			gw_error_r(resp, SG_ERR_IO, "no temporary file for the document");
+		/* A container or an updated document is made of the bytes
+		 * themselves: they go to a temporary file, never to memory. */
+		if (gw_route_stamp_keeps_document(req) && (r = sg_file_tmp(&req->doc_fd)) != 0) {
+			sg_error_r(r, "temporary file in %s", sg_file_tmp_dir());
+			gw_error_r(resp, SG_ERR_INTERNAL, "the document cannot be kept");
 			return 1;
 		}
 		return 0;

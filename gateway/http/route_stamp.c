@@ -200,6 +200,45 @@ send_answer(struct gw_request *req, struct gw_response *resp, const char *json, 
 	resp->content_type = "application/json";
 }
 
+/* The forms ?format= names beside the default detached CAdES: NULL for
+ * that default, else the format's own name. */
+static const char *
+format_of(const struct gw_request *req)
+{
+	const char *format = req->query(req, "format");
+
+	return format == NULL || strcmp(format, "cades") == 0 ? NULL : format;
+}
+
+int
+gw_route_stamp_keeps_document(const struct gw_request *req)
+{
+	const char *format = format_of(req);
+
+	return req->document && format != NULL &&
+	    (strcmp(format, "pades") == 0 || strcmp(format, "asice") == 0);
+}
+
+/* 1 when ?format= chose another form and resp holds the answer. */
+static int
+other_format(struct gw_request *req, struct gw_response *resp)
+{
+	const char *format = format_of(req);
+
+	if (format == NULL)
+		return 0;
+	if (strcmp(format, "pades") == 0)
+		gw_route_stamp_pdf(req, resp);
+	else if (strcmp(format, "asice") == 0)
+		gw_route_stamp_asic(req, resp);
+	else {
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
+		    "?format= is cades (the default), pades or asice");
+		gw_audit_refusal(req, resp, "stamp", NULL, NULL);
+	}
+	return 1;
+}
+
 void
 gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 {
@@ -218,8 +257,8 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	cJSON *answer;
 	int r;
 
-	if (gw_route_stamp_format(req, resp))
-		return;		/* ?format=pades: route_stamp_pdf.c */
+	if (other_format(req, resp))
+		return;
 	memset(&sr, 0, sizeof(sr));
 	memset(&res, 0, sizeof(res));
 	if ((req->document ? from_document(req, resp, &sr) : from_json(req, resp, &sr)) != 0) {

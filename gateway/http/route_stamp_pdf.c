@@ -30,14 +30,6 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-int
-gw_route_stamp_keeps_document(const struct gw_request *req)
-{
-	const char *format = req->query(req, "format");
-
-	return req->document && format != NULL && strcmp(format, "pades") == 0;
-}
-
 /* The identity named by ?identity=, or the client's only stamp identity. */
 static const char *
 pdf_identity(struct gw_request *req, struct gw_response *resp)
@@ -107,8 +99,8 @@ digest_text(const struct gw_pades *p, char *out, size_t outlen)
 	return r;
 }
 
-static void
-stamp_pdf(struct gw_request *req, struct gw_response *resp)
+void
+gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 {
 	struct gw *gw = req->gw;
 	struct gw_snapshot *fresh = NULL;
@@ -236,20 +228,4 @@ stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	BN_free(bn);
 	gw_pades_clear(&p);
 	gw_snapshot_put(gw, fresh);
-}
-
-int
-gw_route_stamp_format(struct gw_request *req, struct gw_response *resp)
-{
-	const char *format = req->query(req, "format");
-
-	if (format == NULL || strcmp(format, "cades") == 0)
-		return 0;
-	if (strcmp(format, "pades") == 0) {
-		stamp_pdf(req, resp);
-		return 1;
-	}
-	gw_error_r(resp, SG_ERR_INVALID_ARG, "?format= is cades (the default) or pades");
-	gw_audit_refusal(req, resp, "stamp", req->query(req, "identity"), NULL);
-	return 1;
 }

@@ -3,7 +3,8 @@
  * gw_route.c names them): route_health.c (/healthz, /readyz),
  * route_info.c (/metrics), route_openapi.c (/v1/openapi.json), route_console.c
  * (/console/, the auditor's console), route_identities.c (GET /v1/identities),
- * route_sign.c, route_stamp.c (and route_stamp_pdf.c), route_timestamp.c, route_soap.c, route_audit.c
+ * route_sign.c, route_stamp.c (and route_stamp_pdf.c: ?format=pades,
+ * route_stamp_asic.c: ?format=asice), route_timestamp.c, route_soap.c, route_audit.c
  * (/v1/audit/...), route_enroll.c (enroll, renew), route_jobs.c
  * (/v1/jobs/{id}, /v1/jobs/{id}/resume, /v1/jobs/{id}/abandon). Each fills resp, refusals through gw_error_r. */
 #ifndef GW_ROUTES_H
@@ -19,13 +20,16 @@ void gw_route_console(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
-/* route_stamp.c: the only identity the client may stamp with, or NULL. */
+/* route_stamp.c: the only identity req's client may stamp with, or NULL
+ * (none, or several): the default of ?identity=. get0 from req->snap. */
 const char *gw_stamp_only_identity(const struct gw_request *req);
-/* route_stamp_pdf.c: 1 when ?format= chose another form than the
- * detached CAdES of gw_route_stamp and resp holds the answer; whether the
- * body is a PDF to keep (gw_route.c asks at headers time). */
-int gw_route_stamp_format(struct gw_request *req, struct gw_response *resp);
+/* route_stamp.c: whether the body is a document a ?format= needs the
+ * bytes of, kept in a temporary file (gw_route.c asks at headers time). */
 int gw_route_stamp_keeps_document(const struct gw_request *req);
+/* POST /v1/stamp?format=pades (route_stamp_pdf.c) and ?format=asice
+ * (route_stamp_asic.c), which gw_route_stamp hands over. */
+void gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp);
+void gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp);
 void gw_route_timestamp(struct gw_request *req, struct gw_response *resp);
 void gw_route_soap(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);

@@ -12,6 +12,7 @@
 #include <libxml/xmlsave.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "gw_xml.h"
@@ -99,6 +100,22 @@ gw_xml_c14n(xmlNodePtr apex, xmlNodePtr exclude, struct sg_buf *out)
 		return SG_ERR_CRYPTO;
 	}
 	return 0;
+}
+
+int
+gw_xml_c14n_digest(xmlNodePtr apex, xmlNodePtr exclude, const EVP_MD *md, unsigned char *out,
+    unsigned int *out_len)
+{
+	struct sg_buf canon;
+	int r;
+
+	*out_len = 0;
+	sg_buf_init(&canon, GW_XML_C14N_MAX);
+	if ((r = gw_xml_c14n(apex, exclude, &canon)) == 0 &&
+	    EVP_Digest(canon.data, canon.len, out, out_len, md, NULL) != 1)
+		r = SG_ERR_CRYPTO;
+	sg_buf_free(&canon);
+	return r;
 }
 
 int

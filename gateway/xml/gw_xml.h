@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <libxml/tree.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "sg_buf.h"
@@ -46,5 +47,13 @@ int gw_xml_serialise(xmlDocPtr doc, struct sg_buf *out);
  * document of its own. SG_ERR_TOO_LARGE past out's cap, SG_ERR_CRYPTO
  * when libxml2 fails, SG_ERR_ALLOC. */
 int gw_xml_c14n(xmlNodePtr apex, xmlNodePtr exclude, struct sg_buf *out);
+
+/* Canonical subtrees digested by gw_xml_c14n_digest are capped at this. */
+#define GW_XML_C14N_MAX	((size_t)64 * 1024 * 1024)
+
+/* md over gw_xml_c14n(apex, exclude) into out (EVP_MAX_MD_SIZE bytes),
+ * *out_len bytes. md is borrowed. Errors as gw_xml_c14n, SG_ERR_CRYPTO. */
+int gw_xml_c14n_digest(xmlNodePtr apex, xmlNodePtr exclude, const EVP_MD *md, unsigned char *out,
+    unsigned int *out_len);
 
 #endif

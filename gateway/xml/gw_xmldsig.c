@@ -18,9 +18,6 @@
 #include "sg_codec.h"
 #include "sg_err.h"
 
-/* Canonical SignedInfo and referenced subtrees are capped at this. */
-#define C14N_MAX	((size_t)64 * 1024 * 1024)
-
 const char *
 gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg)
 {
@@ -129,27 +126,6 @@ set_b64_text(xmlNodePtr node, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Digest of the canonical subtree a reference covers. */
-static int
-reference_digest(const struct gw_xmldsig_ref *ref, xmlNodePtr sig, const EVP_MD *md,
-    unsigned char *dgst, unsigned int *dgst_len)
-{
-	struct sg_buf canon;
-	int r;
-
-	sg_buf_init(&canon, C14N_MAX);
-	if ((r = gw_xml_c14n(ref->node, ref->enveloped ? sig : NULL, &canon)) != 0)
-		goto out;
-	if (EVP_Digest(canon.data, canon.len, dgst, dgst_len, md, NULL) != 1) {
-		r = SG_ERR_CRYPTO;
-		goto out;
-	}
-	r = 0;
-out:
-	sg_buf_free(&canon);
-	return r;
-}
-
 static int
 add_reference(xmlNodePtr signed_info, xmlNsPtr ds, const struct gw_xmldsig_ref *ref,
     xmlNodePtr sig, enum sg_xmldigest_alg digest_alg)
@@ -163,7 +139,8 @@ add_reference(xmlNodePtr signed_info, xmlNsPtr ds, const struct gw_xmldsig_ref *
 		return SG_ERR_INVALID_ARG;
 	if (ref->enveloped && !gw_xml_in_subtree(sig, ref->node))
 		return SG_ERR_INVALID_ARG;
-	if ((r = reference_digest(ref, sig, digest_md(digest_alg), dgst, &dgst_len)) != 0)
+	if ((r = gw_xml_c14n_digest(ref->node, ref->enveloped ? sig : NULL, digest_md(digest_alg),
+	    dgst, &dgst_len)) != 0)
 		return r;
 	if ((reference = ds_child(signed_info, ds, "Reference", NULL)) == NULL ||
 	    xmlNewProp(reference, BAD_CAST "URI", BAD_CAST ref->uri) == NULL ||
@@ -176,9 +153,8 @@ add_reference(xmlNodePtr signed_info, xmlNsPtr ds, const struct gw_xmldsig_ref *
 	return set_b64_text(value, dgst, dgst_len);
 }
 
-/* XML-DSig ECDSA values are r||s, each as wide as the group order. */
-static int
-ecdsa_der_to_raw(const unsigned char *der, size_t der_len, int order_bits,
+int
+gw_xmldsig_ecdsa_raw(const unsigned char *der, size_t der_len, int order_bits,
     unsigned char *raw, size_t *raw_len)
 {
 	const unsigned char *p = der;
@@ -215,7 +191,6 @@ static int
 sign_signed_info(xmlNodePtr signed_info, enum sg_xmlsig_alg sig_alg, struct sgp11_key *key,
     xmlNodePtr value)
 {
-	struct sg_buf canon;
 	const EVP_MD *md = NULL;
 	unsigned char dgst[EVP_MAX_MD_SIZE], raw[2 * 66];
 	unsigned int dgst_len = 0;
@@ -223,20 +198,15 @@ sign_signed_info(xmlNodePtr signed_info, enum sg_xmlsig_alg sig_alg, struct sgp1
 	size_t sig_len = 0, raw_len = sizeof(raw);
 	int ecdsa = 0, r;
 
-	sg_buf_init(&canon, C14N_MAX);
 	if ((r = sig_hash(sig_alg, &md, &ecdsa)) != 0)
 		goto out;
-	if ((r = gw_xml_c14n(signed_info, NULL, &canon)) != 0)
+	if ((r = gw_xml_c14n_digest(signed_info, NULL, md, dgst, &dgst_len)) != 0)
 		goto out;
-	if (EVP_Digest(canon.data, canon.len, dgst, &dgst_len, md, NULL) != 1) {
-		r = SG_ERR_CRYPTO;
-		goto out;
-	}
 	if ((r = sgp11_sign_digest(key, EVP_MD_get_type(md), SGP11_PAD_DEFAULT, dgst, dgst_len,
 	    &sig, &sig_len)) != 0)
 		goto out;
 	if (ecdsa) {
-		if ((r = ecdsa_der_to_raw(sig, sig_len,
+		if ((r = gw_xmldsig_ecdsa_raw(sig, sig_len,
 		    EVP_PKEY_get_bits(sgp11_key_get0_public(key)), raw, &raw_len)) != 0)
 			goto out;
 		r = set_b64_text(value, raw, raw_len);
@@ -245,7 +215,6 @@ sign_signed_info(xmlNodePtr signed_info, enum sg_xmlsig_alg sig_alg, struct sgp1
 	}
 out:
 	OPENSSL_free(sig);
-	sg_buf_free(&canon);
 	return r;
 }
 

@@ -53,6 +53,14 @@ xmlNodePtr gw_xmldsig_key_info(xmlNodePtr sig);
  * DER). SG_ERR_CRYPTO, SG_ERR_ALLOC. */
 int gw_xmldsig_key_info_cert(xmlNodePtr sig, X509 *cert);
 
+/* An ECDSA-Sig-Value (der, der_len bytes, borrowed) as XML-DSig writes
+ * ECDSA values: r||s, each as wide as a group order of order_bits, into
+ * raw (*raw_len bytes available; set to the length written).
+ * SG_ERR_INVALID_ARG (raw too small), SG_ERR_CRYPTO (not an
+ * ECDSA-Sig-Value, or a part wider than the order). */
+int gw_xmldsig_ecdsa_raw(const unsigned char *der, size_t der_len, int order_bits,
+    unsigned char *raw, size_t *raw_len);
+
 /* Algorithm identifiers (URIs) of the XML Signature specifications. */
 const char *gw_xmldsig_sig_uri(enum sg_xmlsig_alg alg);
 const char *gw_xmldsig_digest_uri(enum sg_xmldigest_alg alg);

@@ -123,6 +123,10 @@ oa billing POST '/v1/stamp?format=other' /v1/stamp -H 'Content-Type: application
 oa billing POST /v1/stamp /v1/stamp -H 'Content-Type: application/pdf' -H 'Accept: application/pkcs7-signature' \
     --data-binary @"$W/doc"
 digest=$(openssl dgst -sha256 -binary "$W/doc" | base64 -w0)
+oa billing POST '/v1/stamp?format=asice&filename=doc.bin' /v1/stamp -H 'Content-Type: application/pdf' \
+    --data-binary @"$W/doc"
+oa billing POST '/v1/stamp?format=asice' /v1/stamp -F "doc=@$W/doc;filename=a.bin" -F "doc2=@$W/doc;filename=b.bin"
+oa billing POST '/v1/stamp?format=asice' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 stamp_json() { printf '{"identity":"%s","digest":{"alg":"sha256","value":"%s"},"name":"doc.pdf"}' "$1" "$2"; }
 oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' --data "$(stamp_json dvv-interface "$digest")"
 oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' --data "$(stamp_json dvv-interface "$digest")"
