@@ -243,8 +243,14 @@ expect_match "example: raw signature verified" "$ex_out" '^Verified OK$'
 expect_match "example: CMS verified" "$ex_out" 'CMS Verification successful'
 expect_eq "example: the local CMS and the stamp both verified" \
     "$(printf '%s\n' "$ex_out" | grep -c 'CMS Verification successful')" 2
-expect_match "example: the simulator counted the stamp" "$ex_out" '"org-stamp-1": *1'
-expect_match "example: the audit log counted it too" "$ex_out" '"identity":"dvv-interface".*"stamps":1'
+expect_match "example: pdfsig: the sealed PDF's signature is valid" "$ex_out" 'Signature is Valid'
+expect_match "  its certificate trusted up to the stamp CA" "$ex_out" 'Certificate is Trusted'
+expect_match "  the whole document signed" "$ex_out" 'Total document signed'
+expect_match "example: xmlsec1 checked the container's signature and both files" "$ex_out" \
+    'SignedInfo References \(ok/all\): 3/3'
+# The CAdES stamp, the PAdES seal and the ASiC-E container: three stamps.
+expect_match "example: the simulator counted the stamps" "$ex_out" '"org-stamp-1": *3'
+expect_match "example: the audit log counted them too" "$ex_out" '"identity":"dvv-interface".*"stamps":3'
 expect_match "example: token listing" "$ex_out" 'local-seal +rsa:2048'
 expect_match "example: the SOAP call was accepted" "$ex_out" '^accepted$'
 expect_match "example: another BPI operation at the same URL" "$ex_out" '^hentGrupper accepted$'
@@ -263,6 +269,13 @@ check "the README's tour runs" env -i PATH="$PATH" HOME="$W/readme-tour" \
     bash -e -o pipefail -c '. "$1"; mkdir -p "$2"; cd "$2"; . "$3"' _ "$D/demo.env" "$W/readme-tour" "$W/readme-tour.sh"
 expect_eq "  the stamp (bearer token) and the local CMS (client certificate) verified" \
     "$(grep -c 'CMS Verification successful' "$W/last.err")" 2
+tour_out="$(cat "$W/last.out" "$W/last.err")"
+expect_eq "  the PAdES seal's and the container's time-stamps verified with openssl ts" \
+    "$(printf '%s\n' "$tour_out" | grep -c '^Verification: OK')" 2
+expect_match "  pdfsig: the whole document signed, signature valid" "$tour_out" 'Total document signed'
+expect_match "  xmlsec1: the container's signature and both files" "$tour_out" \
+    'SignedInfo References \(ok/all\): 3/3'
+expect_match "  mimetype is the container's first entry" "$(printf '%s\n' "$tour_out" | grep -m1 -x -e mimetype -e decision.pdf)" '^mimetype$'
 
 # --- the README's SOAP example, as written there ---
 awk '/^### / { s = 0 } /^### SOAP calls/ { s = 1 }
