@@ -252,6 +252,7 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	struct gw_idem_slot *slot = NULL;
 	struct sg_audit_entry e;
 	const char *extra_keys[2], *extra_values[2];
+	int authority_signed = 0;
 	char why[512] = "", *stored = NULL, *first_id = NULL, *json = NULL;
 	size_t stored_len = 0;
 	cJSON *answer;
@@ -360,6 +361,9 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 	}
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
+	/* A failure from here on follows a signature the service made and
+	 * counted: the error entry says so (authority_signed). */
+	authority_signed = r == 0;
 	if (r == 0 && sr.bt)
 		r = gw_stamp_add_timestamp(req, fresh != NULL ? fresh : req->snap, id, &res.cms,
 		    &res.cms_len, sr.tst_serial, why, sizeof(why));
@@ -377,6 +381,10 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		e.extra_keys = extra_keys;
 		e.extra_values = extra_values;
 		e.n_extra = 1;
+		if (authority_signed) {
+			extra_keys[e.n_extra] = "authority_signed";
+			extra_values[e.n_extra++] = "true";
+		}
 		if (gw_audit(req, &e) != 0)
 			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;

@@ -109,6 +109,7 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	struct gw_pades p;
 	struct sg_audit_entry e;
 	const char *name = NULL, *extra_keys[4], *extra_values[4];
+	int authority_signed = 0;
 	char why[512] = "", digest[160] = "", *serial = NULL, tst_serial[GW_TST_SERIAL_MAX] = "";
 	BIGNUM *bn = NULL;
 	int bt, r;
@@ -176,7 +177,10 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	e.authority = id->cfg->authority->name;
 	gw_metrics_authority(gw->metrics, id->cfg->authority->name, r == 0 ? "ok" :
 	    r == SG_ERR_TIMEOUT ? "timeout" : "error");
-	/* B-T: a time-stamp authority that fails fails the stamp (502/504). */
+	/* B-T: a time-stamp authority that fails fails the stamp (502/504).
+	 * A failure from here on follows a signature the service made and
+	 * counted: the error entry says so (authority_signed). */
+	authority_signed = r == 0;
 	if (r == 0 && bt)
 		r = gw_stamp_add_timestamp(req, fresh != NULL ? fresh : req->snap, id, &p.cms.cms,
 		    &p.cms.cms_len, tst_serial, why, sizeof(why));
@@ -195,6 +199,10 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 		extra_keys[2] = "detail";
 		extra_values[2] = why;
 		e.n_extra = 3;
+		if (authority_signed) {
+			extra_keys[e.n_extra] = "authority_signed";
+			extra_values[e.n_extra++] = "true";
+		}
 		if (gw_audit(req, &e) != 0)
 			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;

@@ -115,6 +115,7 @@ tsa_fault() {  # FAULT STATUS CODE
     expect_error "CAdES with TSA fault $1" "$2" "$3" "$(stamp dvv-interface "" "$W/doc.bin" "$W/body")"
     expect_error "PAdES with TSA fault $1" "$2" "$3" "$(stamp dvv-interface "&format=pades" "$W/in.pdf" "$W/body")"
     expect_eq "  both audited as errors" "$(audit_entries stamp) $(audit_last stamp outcome)" "$((n + 2)) error"
+    expect_eq "  after the seal service signed" "$(audit_last stamp authority_signed)" true
 }
 tsa_fault reject 502 authority_error
 tsa_fault wrong-nonce 502 authority_error
