@@ -100,7 +100,7 @@ async function signIn(token) {
 	} catch (e) {
 		signOut();
 		say(e instanceof Refused && e.status === 401 ? "Not signed in: " + e.message :
-		    e instanceof Refused && e.status === 403 ? "This credential has no auditor role: " + e.message :
+		    e instanceof Refused && e.status === 403 ? "This credential has no auditor or officer role: " + e.message :
 		    e.message, "error");
 		return;
 	}

@@ -171,6 +171,12 @@ def main(d):
                       "rows": len(rows(d, "entries-table")),
                       "stored": js(d, "return sessionStorage.length;")}
     shot(d, "refused")
+    # The officer role reads the audit endpoints too: data, then sign-out.
+    sign_in(d, token("officer"), "ok")
+    seen["officer"] = {"rows": len(rows(d, "entries-table")),
+                       "views_hidden": d.find_element(By.ID, "views").get_attribute("hidden") is not None}
+    d.find_element(By.ID, "sign-out").click()
+    wait(d, "officer signed out", lambda d: d.find_element(By.ID, "token").is_displayed())
     auditor = token("auditor")
     sign_in(d, auditor, "ok")
     seen["stored_token"] = js(d, "return sessionStorage.getItem('sealgate-console-token') === arguments[0];",

@@ -79,7 +79,12 @@ for who in wrong stamp; do
         "$(jq -c --arg w "$who" '.[$w] | [.views_hidden, .rows, .stored]' "$S")" '[true,0,0]'
 done
 expect_match "  the wrong token is told it is not signed in" "$(jq -r .wrong.message "$S")" '^Not signed in'
-expect_match "  the stamp token is told it has no auditor role" "$(jq -r .stamp.message "$S")" 'no auditor role'
+expect_match "  the stamp token is told it has no auditor or officer role" "$(jq -r .stamp.message "$S")" \
+    'no auditor or officer role'
+expect_eq "the officer role reads the audit endpoints" \
+    "$(api officer GET /v1/audit/verify) $(api officer GET "/v1/audit/counts?month=$month")" "200 200"
+expect_eq "the officer's token: the entries shown" "$(jq -c '.officer | [.views_hidden, (.rows > 0)]' "$S")" \
+    '[false,true]'
 expect_eq "the auditor's token is in session storage" "$(jq -r .stored_token "$S")" true
 expect_eq "  and not in the address" "$(jq -r .url "$S")" "$GW_URL/console/"
 # page_rows QUERY: the API's first page for QUERY, as the table shows it.
