@@ -112,7 +112,13 @@ struct sg_config_limits {
  * filled, the others stay zeroed. */
 struct sg_csc_settings {
 	char *credential_id;
-	int sign_request_body;		/* true */
+	/* Ours, not CSC's: the detached JWS X-Request-Signature and the
+	 * X-Request-ID header. Both off unless configured. */
+	int sign_request_body;		/* false */
+	int request_id_header;		/* false */
+	/* Owner-only file with the authorisation data (PIN or OTP) that
+	 * credentials/authorize presents for an explicit credential; NULL. */
+	char *authorization_file;
 	unsigned int timeout_ms;	/* 10000 */
 	unsigned int retries;		/* 2 (0-10) */
 };

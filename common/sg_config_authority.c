@@ -98,8 +98,8 @@ static const char *const wssec_builtin_parts[] = {
 };
 
 static const char *const csc_keys[] = {
-	"type", "url", "ca_file", "credential_id", "sign_request_body", "timeout_ms",
-	"retries", NULL
+	"type", "url", "ca_file", "credential_id", "sign_request_body", "request_id_header",
+	"authorization_file", "timeout_ms", "retries", NULL
 };
 static const char *const vero_keys[] = {
 	"type", "url", "ca_file", "response_signer_ca_file", "environment",
@@ -128,11 +128,14 @@ load_csc(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	struct sg_csc_settings *csc = &a->csc;
 	int r;
 
-	csc->sign_request_body = 1;
+	csc->sign_request_body = 0;
+	csc->request_id_header = 0;
 	csc->timeout_ms = 10000;
 	csc->retries = 2;
 	if ((r = cfg_get_strdup(l, obj, "credential_id", 1, &csc->credential_id)) != 0 ||
 	    (r = cfg_get_bool(l, obj, "sign_request_body", &csc->sign_request_body)) != 0 ||
+	    (r = cfg_get_bool(l, obj, "request_id_header", &csc->request_id_header)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "authorization_file", 0, &csc->authorization_file)) != 0 ||
 	    (r = cfg_get_uint_field(l, obj, "timeout_ms", 0, 1, 600000, &csc->timeout_ms)) != 0 ||
 	    (r = cfg_get_uint_field(l, obj, "retries", 0, 0, 10, &csc->retries)) != 0)
 		return r;
@@ -579,6 +582,7 @@ static void
 clear_csc(struct sg_authority *a)
 {
 	free(a->csc.credential_id);
+	free(a->csc.authorization_file);
 }
 
 static void

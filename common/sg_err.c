@@ -46,6 +46,7 @@ static const char *const messages[] = {
 	[-SG_ERR_METHOD_NOT_ALLOWED] = "method not allowed",
 	[-SG_ERR_MEDIA_TYPE] = "unsupported media type",
 	[-SG_ERR_HEADERS_TOO_LARGE] = "request headers too large",
+	[-SG_ERR_UNAVAILABLE] = "the remote service cannot do it now",
 };
 
 const char *

@@ -43,7 +43,8 @@ enum sg_err {
 	SG_ERR_METHOD_NOT_ALLOWED = -32,
 	SG_ERR_MEDIA_TYPE = -33,
 	SG_ERR_HEADERS_TOO_LARGE = -34,
-	SG_ERR_LAST_ = -35	/* keep last: one past the final code */
+	SG_ERR_UNAVAILABLE = -35,	/* a remote service cannot do it now */
+	SG_ERR_LAST_ = -36	/* keep last: one past the final code */
 };
 
 /* Text for an SG_ERR_* code; never NULL, static storage. */

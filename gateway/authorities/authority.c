@@ -69,6 +69,15 @@ gw_authority_close(struct gw_authority *auth)
 }
 
 int
+gw_authority_ready(struct gw_authority *auth, unsigned int max_age_s, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	if (auth->ops->ready == NULL)
+		return SG_ERR_UNSUPPORTED;
+	return auth->ops->ready(auth->state, max_age_s, why, whylen);
+}
+
+int
 gw_authority_seal(struct gw_authority *auth, struct gw_seal_job **jobs, size_t n,
     const char *request_id, char *why, size_t whylen)
 {

@@ -57,6 +57,9 @@ struct gw_authority_ops {
 	/* use "stamp" */
 	int (*seal)(void *state, struct gw_seal_job **jobs, size_t n, const char *request_id,
 	    char *why, size_t whylen);
+	/* use "stamp": whether the service can stamp now, from facts at most
+	 * max_age_s old (fetched afresh otherwise); 0, or why says what stops it. */
+	int (*ready)(void *state, unsigned int max_age_s, char *why, size_t whylen);
 	/* use "soap" */
 	int (*call)(void *state, const void *envelope, size_t len, const char *http_action,
 	    const char *operation, const char *request_id, struct gw_soap_result *res, char *why,
@@ -109,6 +112,10 @@ void gw_authority_close(struct gw_authority *auth);	/* accepts NULL */
  * with the stamp certificate and finished with its signature value. */
 int gw_authority_seal(struct gw_authority *auth, struct gw_seal_job **jobs, size_t n,
     const char *request_id, char *why, size_t whylen);
+/* Whether the authority can serve now (readiness): 0, SG_ERR_UNSUPPORTED
+ * when the type has nothing to check, else the backend's error with why. */
+int gw_authority_ready(struct gw_authority *auth, unsigned int max_age_s, char *why,
+    size_t whylen);
 int gw_authority_call(struct gw_authority *auth, const void *envelope, size_t len,
     const char *http_action, const char *operation, const char *request_id,
     struct gw_soap_result *res, char *why, size_t whylen);

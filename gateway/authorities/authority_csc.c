@@ -24,8 +24,11 @@
 #include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
+#include "sg_secret.h"
 
 #define INFO_TTL_S (24 * 3600)
+/* Facts that forbid stamping, or a failed fetch, are looked at again after this. */
+#define FACTS_RETRY_S 5
 
 struct gw_csc {
 	const struct sg_authority *authority;
@@ -34,9 +37,16 @@ struct gw_csc {
 	struct gw_forward *forward;
 	char *base_url;			/* the authority's URL without a final '/' */
 	char *x5c;			/* base64 DER of the interface certificate */
+	/* The facts info and credentials/info gave, under info_lock. */
 	pthread_mutex_t info_lock;
 	STACK_OF(X509) *chain;		/* stamp certificate first; NULL: not fetched */
 	time_t info_at;
+	struct gw_csc_info info;
+	struct gw_csc_credential cred;
+	int usable;			/* the last check_usable passed */
+	time_t failed_at;		/* the last fetch failed then, with failed_r, */
+	int failed_r;
+	char failure[256];		/* and this description */
 };
 
 int
@@ -177,7 +187,8 @@ request_signature(struct gw_csc *c, const char *body, size_t len, char **jwsp)
 }
 
 /* POST a JSON document to path; *replyp (cJSON) on 200. On any other
- * answer why names the authority's error. */
+ * answer why names the authority's error. request_id NULL: a call of the
+ * gateway's own (readiness), with no X-Request-ID. */
 static int
 call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id, cJSON **replyp,
     char *why, size_t whylen)
@@ -205,12 +216,14 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 		}
 		headers[n++] = sig_header;
 	}
-	if (snprintf(id_header, sizeof(id_header), "X-Request-ID: %s", request_id) >=
-	    (int)sizeof(id_header)) {
-		r = SG_ERR_TOO_LARGE;
-		goto out;
+	if (c->authority->csc.request_id_header && request_id != NULL) {
+		if (snprintf(id_header, sizeof(id_header), "X-Request-ID: %s", request_id) >=
+		    (int)sizeof(id_header)) {
+			r = SG_ERR_TOO_LARGE;
+			goto out;
+		}
+		headers[n++] = id_header;
 	}
-	headers[n++] = id_header;
 	r = gw_forward_post(c->forward, path, "application/json", body, strlen(body), headers, n,
 	    &reply);
 	if (r != 0) {
@@ -227,49 +240,84 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 	return r;
 }
 
-/* credentials/info: the stamp certificate and its chain, cached. */
-static int
-stamp_chain(struct gw_csc *c, const char *request_id, STACK_OF(X509) **chainp, char *why,
-    size_t whylen)
+/* A request object with the credential and, in clientData (the member
+ * CSC v2 keeps for the caller's own data), the gateway's request id. */
+static cJSON *
+new_request(struct gw_csc *c, const char *request_id)
 {
+	cJSON *req = cJSON_CreateObject();
+
+	if (req == NULL)
+		return NULL;
+	cJSON_AddStringToObject(req, "credentialID", c->authority->csc.credential_id);
+	if (request_id != NULL)
+		cJSON_AddStringToObject(req, "clientData", request_id);
+	return req;
+}
+
+/* info and credentials/info afresh into the cache. Under info_lock. */
+static int
+fetch_facts(struct gw_csc *c, const char *request_id, char *why, size_t whylen)
+{
+	struct gw_csc_info info;
+	struct gw_csc_credential cred;
 	cJSON *req = NULL, *reply = NULL;
 	STACK_OF(X509) *chain = NULL;
 	int r;
 
-	*chainp = NULL;
-	pthread_mutex_lock(&c->info_lock);
-	if (c->chain != NULL && time(NULL) - c->info_at < INFO_TTL_S) {
-		r = (*chainp = X509_chain_up_ref(c->chain)) != NULL ? 0 : SG_ERR_ALLOC;
+	/* info takes no credential and needs no authentication. */
+	if ((req = cJSON_CreateObject()) == NULL)
+		return SG_ERR_ALLOC;
+	if ((r = call(c, "/info", req, request_id, &reply, why, whylen)) != 0 ||
+	    (r = gw_csc_answer_info(c->authority->name, reply, &info, why, whylen)) != 0)
+		goto out;
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	reply = NULL;
+	if ((req = new_request(c, request_id)) == NULL) {
+		r = SG_ERR_ALLOC;
 		goto out;
 	}
-	req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "credentialID", c->authority->csc.credential_id);
 	cJSON_AddStringToObject(req, "certificates", "chain");
-	if ((r = call(c, "/credentials/info", req, request_id, &reply, why, whylen)) != 0)
-		goto out;
-	if ((r = gw_csc_answer_chain(c->authority->name, reply, &chain, why, whylen)) != 0)
+	cJSON_AddBoolToObject(req, "certInfo", 1);
+	cJSON_AddBoolToObject(req, "authInfo", 1);
+	if ((r = call(c, "/credentials/info", req, request_id, &reply, why, whylen)) != 0 ||
+	    (r = gw_csc_answer_chain(c->authority->name, reply, &chain, why, whylen)) != 0 ||
+	    (r = gw_csc_answer_credential(c->authority->name, reply, &cred, why, whylen)) != 0)
 		goto out;
 	sk_X509_pop_free(c->chain, X509_free);
 	c->chain = chain;
 	chain = NULL;
+	c->info = info;
+	c->cred = cred;
 	c->info_at = time(NULL);
-	r = (*chainp = X509_chain_up_ref(c->chain)) != NULL ? 0 : SG_ERR_ALLOC;
+	sg_debug("%s: CSC %s, key %s, cert %s, auth/mode %s, SCAL %s", c->authority->name,
+	    info.specs, cred.key_status, cred.cert_status[0] != '\0' ? cred.cert_status : "-",
+	    cred.auth_mode, cred.scal);
  out:
-	pthread_mutex_unlock(&c->info_lock);
+	if (r != 0) {
+		sk_X509_pop_free(c->chain, X509_free);
+		c->chain = NULL;
+		c->failed_at = time(NULL);
+		c->failed_r = r;
+		(void)sg_strfit(c->failure, sizeof(c->failure), why);
+	}
 	sk_X509_pop_free(chain, X509_free);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
 	return r;
 }
 
-/* After a failed stamp, fetch credentials/info afresh next time. */
-static void
-forget_chain(struct gw_csc *c)
+static int
+listed(char algos[][64], size_t n, const char *oid)
 {
-	pthread_mutex_lock(&c->info_lock);
-	sk_X509_pop_free(c->chain, X509_free);
-	c->chain = NULL;
-	pthread_mutex_unlock(&c->info_lock);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(algos[i], oid) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static const char *
@@ -283,11 +331,10 @@ hash_oid(const EVP_MD *md)
 	}
 }
 
+/* The OID that names both the key type and md. */
 static const char *
-sign_algo_oid(const EVP_MD *md, int key_type)
+sign_algo_oid(const EVP_MD *md, int ec)
 {
-	int ec = key_type == EVP_PKEY_EC;
-
 	switch (EVP_MD_get_type(md)) {
 	case NID_sha256: return ec ? "1.2.840.10045.4.3.2" : "1.2.840.113549.1.1.11";
 	case NID_sha384: return ec ? "1.2.840.10045.4.3.3" : "1.2.840.113549.1.1.12";
@@ -296,16 +343,292 @@ sign_algo_oid(const EVP_MD *md, int key_type)
 	}
 }
 
+#define OID_RSA_ENCRYPTION	"1.2.840.113549.1.1.1"
+#define OID_RSASSA_PSS		"1.2.840.113549.1.1.10"
+#define OID_EC_PUBLIC_KEY	"1.2.840.10045.2.1"
+
+/* signAlgo from key/algo (docs/authorities.md §1): the OID naming key and
+ * hash when listed, else the key's own OID (rsaEncryption, as the spec's
+ * samples send, or id-ecPublicKey), both with hashAlgorithmOID. A key
+ * that offers RSASSA-PSS alone is refused: the CAdES assembly makes
+ * PKCS#1 v1.5. Under info_lock. */
+static int
+choose_algo(struct gw_csc *c, const EVP_MD *md, int ec, const char **algop, char *why,
+    size_t whylen)
+{
+	const struct gw_csc_credential *cred = &c->cred;
+	const char *named = sign_algo_oid(md, ec), *own = ec ? OID_EC_PUBLIC_KEY :
+	    OID_RSA_ENCRYPTION;
+
+	*algop = NULL;
+	if (named != NULL && listed(c->cred.algos, cred->n_algos, named))
+		*algop = named;
+	else if (listed(c->cred.algos, cred->n_algos, own))
+		*algop = own;
+	else if (!ec && listed(c->cred.algos, cred->n_algos, OID_RSASSA_PSS)) {
+		sg_msg(why, whylen, "%s: the credential offers RSASSA-PSS alone, and this gateway "
+		    "assembles CAdES with PKCS#1 v1.5 signatures only", c->authority->name);
+		return SG_ERR_UNAVAILABLE;
+	} else {
+		sg_msg(why, whylen, "%s: key/algo offers no %s signature with %s (it lists %zu other "
+		    "algorithms)", c->authority->name, ec ? "ECDSA" : "RSA", EVP_MD_get0_name(md),
+		    cred->n_algos);
+		return SG_ERR_UNAVAILABLE;
+	}
+	/* info's signAlgorithms is the service's whole list, when it gives one. */
+	if (c->info.n_algos > 0 && !listed(c->info.algos, c->info.n_algos, *algop)) {
+		sg_msg(why, whylen, "%s: key/algo lists %s but info's signAlgorithms does not",
+		    c->authority->name, *algop);
+		return SG_ERR_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* What the cached facts allow: info's methods and authType, key/status,
+ * cert/status and the certificate's own dates, auth/mode. Under
+ * info_lock, with facts present. */
+static int
+check_usable(struct gw_csc *c, const EVP_MD *md, const char **algop, char *why, size_t whylen)
+{
+	const char *name = c->authority->name;
+	X509 *stamp = sk_X509_value(c->chain, 0);
+	const struct gw_csc_credential *cred = &c->cred;
+	int ec = EVP_PKEY_get_base_id(X509_get0_pubkey(stamp)) == EVP_PKEY_EC;
+
+	if ((c->info.methods & (GW_CSC_M_CRED_INFO | GW_CSC_M_SIGN_HASH)) !=
+	    (GW_CSC_M_CRED_INFO | GW_CSC_M_SIGN_HASH)) {
+		sg_msg(why, whylen, "%s: info's methods lack credentials/info or signatures/signHash",
+		    name);
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (!c->info.auth_tls) {
+		sg_msg(why, whylen, "%s: info's authType lacks TLS, the service authentication "
+		    "configured", name);
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (strcmp(cred->key_status, "enabled") != 0) {
+		sg_msg(why, whylen, "%s: the credential's key is %s (key/status)", name,
+		    cred->key_status);
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (cred->cert_status[0] != '\0' && strcmp(cred->cert_status, "valid") != 0) {
+		sg_msg(why, whylen, "%s: the stamp certificate is %s (cert/status)", name,
+		    cred->cert_status);
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(stamp)) >= 0 ||
+	    X509_cmp_current_time(X509_get0_notAfter(stamp)) <= 0) {
+		sg_msg(why, whylen, "%s: the stamp certificate is %s", name,
+		    X509_cmp_current_time(X509_get0_notBefore(stamp)) >= 0 ? "not valid yet" :
+		    "expired");
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (strcmp(cred->auth_mode, "oauth2code") == 0) {
+		sg_msg(why, whylen, "%s: the credential wants a person's OAuth 2.0 authorisation "
+		    "(auth/mode oauth2code), which a seal gateway cannot give", name);
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (strcmp(cred->auth_mode, "explicit") == 0) {
+		if (!(c->info.methods & GW_CSC_M_AUTHORIZE)) {
+			sg_msg(why, whylen, "%s: auth/mode explicit, but info's methods lack "
+			    "credentials/authorize", name);
+			return SG_ERR_UNAVAILABLE;
+		}
+		if (c->authority->csc.authorization_file == NULL) {
+			sg_msg(why, whylen, "%s: the credential needs explicit authorisation "
+			    "(auth/mode explicit): set authorization_file", name);
+			return SG_ERR_UNAVAILABLE;
+		}
+	} else if (strcmp(cred->auth_mode, "implicit") != 0) {
+		sg_msg(why, whylen, "%s: auth/mode %s is not one CSC v2 defines", name,
+		    cred->auth_mode);
+		return SG_ERR_UNAVAILABLE;
+	}
+	return choose_algo(c, md, ec, algop, why, whylen);
+}
+
+/* The stamp chain and signAlgo for md, from facts at most max_age_s old
+ * (an unusable state is looked at again after FACTS_RETRY_S). */
+static int
+prepare_facts(struct gw_csc *c, const EVP_MD *md, const char *request_id, unsigned int max_age_s,
+    STACK_OF(X509) **chainp, const char **algop, struct gw_csc_credential *credp, char *why,
+    size_t whylen)
+{
+	time_t now = time(NULL);
+	int r;
+
+	if (chainp != NULL)
+		*chainp = NULL;
+	pthread_mutex_lock(&c->info_lock);
+	if (c->chain != NULL && now - c->info_at < (time_t)max_age_s &&
+	    (c->usable || now - c->info_at < FACTS_RETRY_S))
+		r = 0;
+	else if (request_id == NULL && c->chain == NULL && c->failed_at != 0 &&
+	    now - c->failed_at < FACTS_RETRY_S) {
+		/* Readiness asks again at most every FACTS_RETRY_S after a failure. */
+		r = c->failed_r;
+		(void)sg_strfit(why, whylen, c->failure);
+	} else
+		r = fetch_facts(c, request_id, why, whylen);
+	if (r == 0) {
+		r = check_usable(c, md, algop, why, whylen);
+		c->usable = r == 0;
+	}
+	if (r == 0 && chainp != NULL && (*chainp = X509_chain_up_ref(c->chain)) == NULL)
+		r = SG_ERR_ALLOC;
+	if (r == 0 && credp != NULL)
+		*credp = c->cred;
+	pthread_mutex_unlock(&c->info_lock);
+	return r;
+}
+
+/* After a failed stamp, fetch the facts afresh next time. */
+static void
+forget_chain(struct gw_csc *c)
+{
+	pthread_mutex_lock(&c->info_lock);
+	sk_X509_pop_free(c->chain, X509_free);
+	c->chain = NULL;
+	pthread_mutex_unlock(&c->info_lock);
+}
+
+/* credentials/authorize (CSC v2.0.0.2 11.6) for n signatures: the SAD
+ * signHash carries. The authorisation data come from the owner-only
+ * authorization_file, are wiped after use and never logged. SCAL 2 binds
+ * the SAD to the hashes, so they are sent. */
+static int
+authorize(struct gw_csc *c, const struct gw_csc_credential *cred, const EVP_MD *md,
+    char *const *hashes64, size_t n, const char *request_id, char **sadp, char *why,
+    size_t whylen)
+{
+	cJSON *req = new_request(c, request_id), *reply = NULL, *list, *data, *obj;
+	char *secret = NULL;
+	size_t i;
+	int r;
+
+	*sadp = NULL;
+	if (req == NULL)
+		return SG_ERR_ALLOC;
+	if ((r = sg_secret_read_file(c->authority->csc.authorization_file, &secret)) != 0) {
+		sg_msg(why, whylen, "%s: authorization_file %s: %s", c->authority->name,
+		    c->authority->csc.authorization_file, sg_strerror(r));
+		r = SG_ERR_UNAVAILABLE;
+		goto out;
+	}
+	cJSON_AddNumberToObject(req, "numSignatures", (double)n);
+	if (strcmp(cred->scal, "2") == 0) {
+		list = cJSON_AddArrayToObject(req, "hashes");
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(list, cJSON_CreateString(hashes64[i]));
+		cJSON_AddStringToObject(req, "hashAlgorithmOID", hash_oid(md));
+	}
+	data = cJSON_AddArrayToObject(req, "authData");
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "id", cred->auth_object[0] != '\0' ? cred->auth_object : "PIN");
+	cJSON_AddStringToObject(obj, "value", secret);
+	cJSON_AddItemToArray(data, obj);
+	r = call(c, "/credentials/authorize", req, request_id, &reply, why, whylen);
+	if (r == 0)
+		r = gw_csc_answer_sad(c->authority->name, reply, sadp, why, whylen);
+ out:
+	/* The request held the secret: wipe its copy in the tree. */
+	if ((obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(req, "authData"), 0)) != NULL &&
+	    (obj = cJSON_GetObjectItemCaseSensitive(obj, "value")) != NULL && obj->valuestring != NULL)
+		OPENSSL_cleanse(obj->valuestring, strlen(obj->valuestring));
+	sg_free_secret_str(secret);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
+/* One signatures/signHash for n hashes (base64), its n signature values
+ * into sigs/lens, EC values normalised to DER (the service may answer
+ * DER or r||s). */
+static int
+sign_hashes(struct gw_csc *c, const struct gw_csc_credential *cred, const char *algo,
+    const EVP_MD *md, X509 *stamp, char *const *hashes64, size_t n, const char *request_id,
+    unsigned char **sigs, size_t *lens, char *why, size_t whylen)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(stamp);
+	cJSON *req = NULL, *reply = NULL, *list;
+	unsigned char *der;
+	size_t i, der_len;
+	char *sad = NULL;
+	int r;
+
+	if (strcmp(cred->auth_mode, "explicit") == 0 &&
+	    (r = authorize(c, cred, md, hashes64, n, request_id, &sad, why, whylen)) != 0)
+		return r;
+	if ((req = new_request(c, request_id)) == NULL) {
+		r = SG_ERR_ALLOC;
+		goto out;
+	}
+	if (sad != NULL)
+		cJSON_AddStringToObject(req, "SAD", sad);
+	list = cJSON_AddArrayToObject(req, "hashes");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(hashes64[i]));
+	cJSON_AddStringToObject(req, "hashAlgorithmOID", hash_oid(md));
+	cJSON_AddStringToObject(req, "signAlgo", algo);
+	if ((r = call(c, "/signatures/signHash", req, request_id, &reply, why, whylen)) != 0)
+		goto out;
+	for (i = 0; i < n && r == 0; i++)
+		r = gw_csc_answer_signature(c->authority->name, reply, i, n, &sigs[i], &lens[i], why,
+		    whylen);
+	for (i = 0; r == 0 && EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC && i < n; i++) {
+		r = gw_csc_ecdsa_der(sigs[i], lens[i], ((size_t)EVP_PKEY_get_bits(pub) + 7) / 8, &der,
+		    &der_len);
+		if (r == SG_ERR_AUTHORITY)
+			sg_msg(why, whylen, "%s: signatures[%zu] is neither a DER ECDSA value nor r||s",
+			    c->authority->name, i);
+		if (r != 0)
+			break;
+		free(sigs[i]);
+		if ((sigs[i] = malloc(der_len)) == NULL) {
+			OPENSSL_free(der);
+			r = SG_ERR_ALLOC;
+			break;
+		}
+		memcpy(sigs[i], der, der_len);
+		lens[i] = der_len;
+		OPENSSL_free(der);
+	}
+	if (r != 0) {
+		for (i = 0; i < n; i++) {
+			free(sigs[i]);
+			sigs[i] = NULL;
+		}
+	}
+ out:
+	if (sad != NULL)
+		OPENSSL_cleanse(sad, strlen(sad));
+	free(sad);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
+int
+gw_csc_ready(struct gw_csc *c, unsigned int max_age_s, char *why, size_t whylen)
+{
+	const char *algo;
+
+	why[0] = '\0';
+	return prepare_facts(c, EVP_sha256(), NULL, max_age_s, NULL, &algo, NULL, why, whylen);
+}
+
 int
 gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *request_id,
     char *why, size_t whylen)
 {
 	STACK_OF(X509) *chain = NULL, *rest = NULL;
-	unsigned char tbs[EVP_MAX_MD_SIZE], *sig = NULL;
+	struct gw_csc_credential cred;
+	unsigned char tbs[EVP_MAX_MD_SIZE];
 	unsigned int tbs_len = 0;
-	size_t i, sig_len = 0;
-	char *tbs64 = NULL;
-	cJSON *req = NULL, *reply = NULL, *hashes;
+	char *hashes64[GW_SEAL_JOBS_MAX];
+	unsigned char *sigs[GW_SEAL_JOBS_MAX];
+	size_t lens[GW_SEAL_JOBS_MAX], i;
+	const char *algo = NULL;
 	const EVP_MD *md;
 	X509 *stamp;
 	int k, r;
@@ -319,7 +642,10 @@ gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *r
 			return SG_ERR_INVALID_ARG;
 	if (hash_oid(md) == NULL)
 		return SG_ERR_INVALID_ARG;
-	if ((r = stamp_chain(c, request_id, &chain, why, whylen)) != 0)
+	memset(hashes64, 0, sizeof(hashes64));
+	memset(sigs, 0, sizeof(sigs));
+	if ((r = prepare_facts(c, md, request_id, INFO_TTL_S, &chain, &algo, &cred, why,
+	    whylen)) != 0)
 		goto out;
 	stamp = sk_X509_value(chain, 0);
 	if ((rest = sk_X509_new_null()) == NULL) {
@@ -328,31 +654,18 @@ gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *r
 	}
 	for (k = 1; k < sk_X509_num(chain); k++)
 		sk_X509_push(rest, sk_X509_value(chain, k));
-	req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "credentialID", c->authority->csc.credential_id);
-	hashes = cJSON_AddArrayToObject(req, "hashes");
 	for (i = 0; i < n; i++) {
 		if ((r = jobs[i]->prepare(jobs[i], stamp, rest, tbs, &tbs_len)) != 0 ||
-		    (r = sg_b64_encode(tbs, tbs_len, SG_B64_STD, &tbs64)) != 0)
+		    (r = sg_b64_encode(tbs, tbs_len, SG_B64_STD, &hashes64[i])) != 0)
 			goto out;
-		cJSON_AddItemToArray(hashes, cJSON_CreateString(tbs64));
-		free(tbs64);
-		tbs64 = NULL;
 	}
-	cJSON_AddStringToObject(req, "hashAlgorithmOID", hash_oid(md));
-	cJSON_AddStringToObject(req, "signAlgo",
-	    sign_algo_oid(md, EVP_PKEY_get_base_id(X509_get0_pubkey(stamp))));
-	if ((r = call(c, "/signatures/signHash", req, request_id, &reply, why, whylen)) != 0)
+	if ((r = sign_hashes(c, &cred, algo, md, stamp, hashes64, n, request_id, sigs, lens, why,
+	    whylen)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((r = gw_csc_answer_signature(c->authority->name, reply, i, n, &sig, &sig_len,
-		    why, whylen)) != 0)
-			goto out;
 		/* Each job checks its value against the stamp certificate: a
 		 * wrong signature from the authority never reaches the client. */
-		r = jobs[i]->finish(jobs[i], sig, sig_len);
-		free(sig);
-		sig = NULL;
+		r = jobs[i]->finish(jobs[i], sigs[i], lens[i]);
 		if (r == SG_ERR_CRYPTO) {
 			sg_msg(why, whylen, "%s: the returned signature does not verify with the "
 			    "stamp certificate", c->authority->name);
@@ -365,10 +678,10 @@ gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *r
  out:
 	if (r == SG_ERR_AUTHORITY || r == SG_ERR_TIMEOUT)
 		forget_chain(c);
-	free(tbs64);
-	free(sig);
-	cJSON_Delete(req);
-	cJSON_Delete(reply);
+	for (i = 0; i < n; i++) {
+		free(hashes64[i]);
+		free(sigs[i]);
+	}
 	sk_X509_free(rest);
 	sk_X509_pop_free(chain, X509_free);
 	return r;
@@ -383,10 +696,17 @@ csc_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key
 	struct gw_csc *c = NULL;
 	int r;
 
+	char reason[256];
+
 	(void)why;	/* gw_csc_new's errors need no description */
 	(void)whylen;
 	r = gw_csc_new(a, token, key, cert, &c);
 	*statep = c;
+	/* Discovery when the authority is loaded: a service that cannot
+	 * stamp is named now; it does not stop the load (readiness and the
+	 * next stamp ask again). */
+	if (r == 0 && gw_csc_ready(c, INFO_TTL_S, reason, sizeof(reason)) != 0)
+		sg_warn("authority %s cannot stamp yet: %s", a->name, reason);
 	return r;
 }
 
@@ -394,6 +714,12 @@ static void
 csc_close(void *state)
 {
 	gw_csc_free(state);
+}
+
+static int
+csc_ready(void *state, unsigned int max_age_s, char *why, size_t whylen)
+{
+	return gw_csc_ready(state, max_age_s, why, whylen);
 }
 
 static int
@@ -410,5 +736,6 @@ const struct gw_authority_ops gw_authority_csc_ops = {
 	.without_cert = "no interface certificate; stamping is off",
 	.open = csc_open,
 	.close = csc_close,
+	.ready = csc_ready,
 	.seal = csc_seal,
 };

@@ -26,6 +26,13 @@ int gw_csc_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp
     X509 *cert, struct gw_csc **cp);
 void gw_csc_free(struct gw_csc *c);
 
+/* Whether the service can stamp now: info and credentials/info (at most
+ * max_age_s old, else fetched afresh) name the methods, TLS, an enabled
+ * key, a valid certificate, an auth/mode the gateway can meet and a
+ * signAlgo for SHA-256. 0, or SG_ERR_UNAVAILABLE / SG_ERR_AUTHORITY /
+ * SG_ERR_TIMEOUT with why. */
+int gw_csc_ready(struct gw_csc *c, unsigned int max_age_s, char *why, size_t whylen);
+
 /* Seal n jobs (documents/gw_seal.h, 1 to GW_SEAL_JOBS_MAX, one md):
  * credentials/info (cached, refreshed daily or after a failure) for the
  * stamp certificate chain, each job prepared with it, ONE
@@ -34,8 +41,9 @@ void gw_csc_free(struct gw_csc *c);
  * request_id is sent along.
  * Errors: SG_ERR_AUTHORITY (why gets the authority's error code and
  * description, or the transport's), SG_ERR_TIMEOUT, SG_ERR_TOKEN_LOST
- * (the interface key could not sign), SG_ERR_INVALID_ARG, and a job's
- * own prepare error. */
+ * (the interface key could not sign), SG_ERR_UNAVAILABLE (the facts
+ * gw_csc_ready checks forbid it), SG_ERR_INVALID_ARG, and a job's own
+ * prepare error. */
 int gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *request_id,
     char *why, size_t whylen);
 

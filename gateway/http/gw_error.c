@@ -71,6 +71,9 @@ gw_err_status(int r, const char **codep)
 	case SG_ERR_AUTHORITY:
 		*codep = "authority_error";
 		return 502;
+	case SG_ERR_UNAVAILABLE:
+		*codep = "authority_unavailable";
+		return 503;
 	default:
 		*codep = "internal";
 		return 500;

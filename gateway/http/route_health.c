@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
+#include "authorities/authority.h"
 #include "gw.h"
 #include "gw_audit.h"
 #include "gw_error.h"
@@ -39,6 +40,26 @@ gw_route_healthz(struct gw_request *req, struct gw_response *resp)
 	(void)req;
 	cJSON_AddStringToObject(doc, "status", "ok");
 	gw_json(resp, 200, doc);
+}
+
+/* The identity's authority, when its type has something to check (the
+ * seal service: info and credentials/info, docs/authorities.md §1), asked
+ * at most every READY_FRESH_S. */
+static int
+authority_ready(struct gw_identity *id, char *why, size_t whylen)
+{
+	int r;
+
+	if (id->authority == NULL)
+		return 1;
+	r = gw_authority_ready(id->authority, READY_FRESH_S, why, whylen);
+	if (r == SG_ERR_UNSUPPORTED || r == 0) {
+		why[0] = '\0';
+		return 1;
+	}
+	if (why[0] == '\0')
+		sg_msg(why, whylen, "authority: %s", sg_strerror(r));
+	return 0;
 }
 
 static int
@@ -68,7 +89,7 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	/* A recent good test signature stands. */
 	if (id->ready_at != 0 && now - id->ready_at < READY_FRESH_S) {
 		pthread_mutex_unlock(&id->ready_lock);
-		return 1;
+		return authority_ready(id, why, whylen);
 	}
 	/* Anyone may ask /readyz: a key that fails is not made to sign for
 	 * every caller. */
@@ -85,7 +106,7 @@ identity_ready(struct gw *gw, struct gw_snapshot *snap, struct gw_identity *id, 
 	pthread_mutex_unlock(&id->ready_lock);
 	if (r != 0)
 		sg_msg(why, whylen, "test signature failed: %s", sg_strerror(r));
-	return r == 0;
+	return r == 0 && authority_ready(id, why, whylen);
 }
 
 static void
@@ -150,7 +171,7 @@ gw_route_readyz(struct gw_request *req, struct gw_response *resp)
 	cJSON *doc = cJSON_CreateObject(), *checks = cJSON_AddObjectToObject(doc, "checks");
 	cJSON *renewals, *pending;
 	time_t now = time(NULL);
-	char why[128];
+	char why[320];
 	size_t i;
 	int ready = 1;
 

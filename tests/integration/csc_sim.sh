@@ -134,7 +134,7 @@ expect_eq "/sim/health without a client certificate" "$(simget health | jq -r .s
 expect_eq "count starts at 0" "$(count)" 0
 
 # credentials/info
-printf '{"credentialID":"org-stamp-1","certificates":"chain"}' > "$W/info.json"
+printf '{"credentialID":"org-stamp-1","certificates":"chain","certInfo":true,"authInfo":true}' > "$W/info.json"
 expect_eq "credentials/info" "$(as client credentials/info "$W/info.json")" 200
 expect_eq "  two certificates" "$(jq '.cert.certificates | length' "$W/body")" 2
 expect_eq "  leaf is the stamp certificate" "$(jq -r '.cert.certificates[0]' "$W/body")" "$(der_b64 "$S/stamp.pem")"
@@ -145,8 +145,13 @@ expect_eq "  cert DNs and status" "$(jq -c '[.cert.status, .cert.subjectDN, .cer
 expect_eq "  serialNumber" "$(jq -r .cert.serialNumber "$W/body" | tr a-f A-F)" \
     "$(openssl x509 -in "$S/stamp.pem" -noout -serial | sed 's/serial=0*//')"
 expect_match "  validFrom/validTo" "$(jq -r '.cert.validFrom + " " + .cert.validTo' "$W/body")" '^[0-9]{14}Z [0-9]{14}Z$'
+expect_eq "  v2's auth object, SCAL, no v1 authMode" "$(jq -c '[.auth.mode, .SCAL, has("authMode")]' "$W/body")" \
+    '["implicit","1",false]'
 jq -r '.cert.certificates[0]' "$W/body" | base64 -d > "$W/stamp-leaf.der"
 printf '{"credentialID":"org-stamp-1"}' > "$W/info1.json"
+expect_eq "credentials/info without certInfo: the DNs left out (CSC v2.0.0.2 11.5)" \
+    "$(as client credentials/info "$W/info1.json" >/dev/null; jq -c '[.cert.status, has("cert"), (.cert | has("subjectDN"))]' "$W/body")" \
+    '["valid",true,false]'
 expect_eq "credentials/info default is the leaf only" \
     "$(as client credentials/info "$W/info1.json" >/dev/null; jq '.cert.certificates | length' "$W/body")" 1
 
@@ -366,7 +371,7 @@ expect_error "  a JWS that is sent is still checked" 401 invalid_request \
 expect_error "  RSA signAlgo for the EC key" 400 invalid_request \
     "$(sign_req org-stamp-1 $RSA256 $SHA256 "$d32" > "$W/bad.json"
        post signatures/signHash "$W/bad.json" "${JSON[@]}" --cert "$W/client2.pem" --key "$W/client.key")"
-printf '{"credentialID":"org-stamp-1","certificates":"chain"}' > "$W/info.json"
+printf '{"credentialID":"org-stamp-1","certificates":"chain","certInfo":true,"authInfo":true}' > "$W/info.json"
 post credentials/info "$W/info.json" "${JSON[@]}" --cert "$W/client2.pem" --key "$W/client.key" >/dev/null
 expect_eq "  credentials/info for the EC key" "$(jq -c '[.key.algo[0], .key.len, .key.curve]' "$W/body")" \
     "[\"$ECDSA256\",256,\"1.2.840.10045.3.1.7\"]"

@@ -95,7 +95,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    Prehashed, encode_dss_signature)
+    Prehashed, decode_dss_signature, encode_dss_signature)
 from cryptography.x509.oid import NameOID
 
 import simcommon
@@ -133,6 +133,15 @@ SIGN_ALGOS = {
         "1.2.840.10045.4.3.4": "2.16.840.1.101.3.4.2.3",     # ecdsa-with-SHA512
     },
 }
+# Algorithms that name no hash: signHash needs hashAlgorithmOID with them
+# (CSC v2.0.0.2 11.9; the spec's own samples send rsaEncryption so, and the
+# eudi-lib-jvm-rqes-csc-kt tests list only 1.2.840.113549.1.1.1 in key/algo).
+RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+RSASSA_PSS = "1.2.840.113549.1.1.10"
+EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+HASHLESS_ALGOS = {"rsa": [RSA_ENCRYPTION, RSASSA_PSS], "ec": [EC_PUBLIC_KEY]}
+CSC_METHODS = ["info", "credentials/info", "credentials/authorize", "signatures/signHash"]
+SAD_TTL_S = 300
 CURVE_OIDS = {"secp256r1": "1.2.840.10045.3.1.7", "secp384r1": "1.3.132.0.34",
               "secp521r1": "1.3.132.0.35"}
 REDACT_HEADER = re.compile(r"authorization|cookie|token|secret|password|passwd|api-?key", re.I)
@@ -252,10 +261,31 @@ def bad(desc):
 
 
 class Credential:
-    def __init__(self, cid, key, cert, chain, allowed):
+    def __init__(self, cid, key, cert, chain, allowed, entry):
         self.id, self.key, self.cert, self.chain, self.allowed = cid, key, cert, chain, allowed
         self.kind = key_type(key)
         self.algos = SIGN_ALGOS[self.kind]
+        # What credentials/info lists in key/algo (default: the OID forms
+        # that name their hash); "algos" in credentials.json replaces it.
+        self.listed = list(entry.get("algos", list(self.algos)))
+        self.key_status = entry.get("key_status", "enabled")
+        self.cert_status = entry.get("cert_status")      # None: from the validity dates
+        self.auth_mode = entry.get("auth_mode", "implicit")
+        self.scal = entry.get("scal", "1")
+        self.pin = entry.get("pin")
+        for a in self.listed:
+            if a not in self.algos and a not in HASHLESS_ALGOS[self.kind]:
+                raise ValueError("credential %s: algo %s does not fit its %s key" % (cid, a, self.kind))
+        if self.key_status not in ("enabled", "disabled"):
+            raise ValueError("credential %s: key_status is enabled or disabled" % cid)
+        if self.cert_status not in (None, "valid", "expired", "revoked", "suspended"):
+            raise ValueError("credential %s: cert_status is valid, expired, revoked or suspended" % cid)
+        if self.auth_mode not in ("implicit", "explicit", "oauth2code"):
+            raise ValueError("credential %s: auth_mode is implicit, explicit or oauth2code" % cid)
+        if self.scal not in ("1", "2"):
+            raise ValueError("credential %s: scal is \"1\" or \"2\"" % cid)
+        if self.auth_mode == "explicit" and not isinstance(self.pin, str):
+            raise ValueError("credential %s: auth_mode explicit needs a pin" % cid)
 
 
 class Sim:
@@ -267,7 +297,10 @@ class Sim:
         self.require_jws = not args.no_request_signature
         self.lock = threading.Lock()
         self.faults = {"fail_rate": args.fail_rate, "delay_ms": args.delay_ms,
-                       "close_after": args.close_after or None, "fail_status": args.fail_status}
+                       "close_after": args.close_after or None, "fail_status": args.fail_status,
+                       "ec_encoding": "der", "bad_answer": None, "info_methods": None,
+                       "info_auth_type": None}
+        self.sads = {}          # SAD -> {"cred","left","hashes","expires"}
         self.close_seen = 0
         self.requests = simcommon.RequestLog(CAPTURE_MAX)
         self.material = {}      # path -> (mtime_ns, size, object)
@@ -315,7 +348,7 @@ class Sim:
                          for p in entry.get("chain", ["stamp-ca.pem"])]
                 if key_type(key) not in SIGN_ALGOS:
                     raise ValueError("credential %s: key type not supported" % cid)
-                out[cid] = Credential(cid, key, cert, chain, list(entry.get("allowed_clients", [])))
+                out[cid] = Credential(cid, key, cert, chain, list(entry.get("allowed_clients", [])), entry)
             return out
         except (OSError, ValueError, TypeError) as e:
             raise Fatal("serve: %s: %s" % (path, e)) from None
@@ -349,6 +382,30 @@ class Sim:
             if "close_after" in upd:
                 self.close_seen = 0
             return dict(self.faults)
+
+    def new_sad(self, cid, n, hashes):
+        sad = b64url(os.urandom(24))
+        with self.lock:
+            now = time.time()
+            self.sads = {k: v for k, v in self.sads.items() if v["expires"] > now}
+            self.sads[sad] = {"cred": cid, "left": n, "hashes": hashes, "expires": now + SAD_TTL_S}
+        return sad
+
+    def use_sad(self, sad, cid, hashes):
+        """Spend len(hashes) of the SAD's signatures; ValueError with the reason."""
+        with self.lock:
+            v = self.sads.get(sad)
+            if v is None or v["expires"] <= time.time():
+                raise ValueError("SAD unknown or expired")
+            if v["cred"] != cid:
+                raise ValueError("SAD was issued for another credential")
+            if v["hashes"] is not None and sorted(hashes) != sorted(v["hashes"]):
+                raise ValueError("SAD does not authorise these hashes (SCAL 2)")
+            if len(hashes) > v["left"]:
+                raise ValueError("SAD authorises %d more signatures, not %d" % (v["left"], len(hashes)))
+            v["left"] -= len(hashes)
+            if v["left"] == 0:
+                del self.sads[sad]
 
     def take_close_after(self):
         """True when this request is the Nth (2Nth, ...) since close_after was set."""
@@ -474,7 +531,9 @@ def check_object(body, members, required):
     return obj
 
 
-def check_content_type(value):
+def check_content_type(value, allow_none=False):
+    if value is None and allow_none:
+        return
     if value is None:
         raise bad("Content-Type must be application/json")
     parts = [p.strip() for p in value.split(";")]
@@ -497,12 +556,18 @@ def b64der(cert):
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
-def cert_status(cert):
+def cred_cert_status(cred):
+    """cert/status: valid, expired, revoked or suspended are the four values
+    CSC v2.0.0.2 11.5 has (as the eudi and asitplus clients enumerate them);
+    none says "not yet valid", and the member is optional, so for such a
+    certificate it is left out (None) and validFrom tells."""
+    if cred.cert_status is not None:
+        return cred.cert_status
     now = utcnow()
-    if now > cert_not_after(cert):
+    if now > cert_not_after(cred.cert):
         return "expired"
-    if now < cert_not_before(cert):
-        return "suspended"   # not yet valid; CSC has no better word
+    if now < cert_not_before(cred.cert):
+        return None
     return "valid"
 
 
@@ -625,7 +690,9 @@ class Handler(simcommon.BaseHandler):
         cert = x509.load_der_x509_certificate(der) if der else None
         if cert is not None:
             self.rec["client_subject"] = dn(cert.subject)
-        endpoints = {"/csc/v2/credentials/info": self.credentials_info,
+        endpoints = {"/csc/v2/info": self.info,
+                     "/csc/v2/credentials/info": self.credentials_info,
+                     "/csc/v2/credentials/authorize": self.authorize,
                      "/csc/v2/signatures/signHash": self.sign_hash}
         handler = endpoints.get(path)
         if handler is None:
@@ -636,6 +703,11 @@ class Handler(simcommon.BaseHandler):
         self.set_body(body)
         if query:
             raise bad("no query parameters are accepted")
+        if handler == self.info:
+            # info needs no authentication (CSC v2.0.0.2 11.1; CZERTAINLY
+            # serves it to anyone).
+            check_content_type(self.headers.get("Content-Type"), allow_none=not body)
+            return handler(body, cert)
         if cert is None:
             raise HttpError(401, "invalid_client", "a TLS client certificate issued by the client CA is required")
         # Faults: a dropped connection is decided before anything is checked
@@ -673,7 +745,34 @@ class Handler(simcommon.BaseHandler):
                             % (dn(cert.subject)[:200], cid))
         return cred
 
+    def info(self, body, cert):
+        """info (CSC v2.0.0.2 11.1): an empty body or {"lang"}. The members
+        are those CZERTAINLY's InfoDto answers; the "specs" string is the
+        version this simulator follows."""
+        if body:
+            check_object(body, {"lang": str}, [])
+        try:
+            creds = self.sim.credentials()
+        except Fatal as e:
+            raise HttpError(500, "server_error", str(e)) from None
+        f = self.sim.get_faults()
+        algos = []
+        for c in creds.values():
+            algos += [a for a in c.listed if a not in algos]
+        self.reply(200, {"specs": "2.0.0.2", "name": "csc-sim", "logo": "https://127.0.0.1/logo.png",
+                         "region": "FI", "lang": "en-US", "description": "CSC API v2 simulator",
+                         "authType": f["info_auth_type"] if f["info_auth_type"] is not None else ["TLS"],
+                         "methods": f["info_methods"] if f["info_methods"] is not None else CSC_METHODS,
+                         "validationInfo": False, "asynchronousOperationMode": False,
+                         "signAlgorithms": {"algos": algos, "algoParams": []},
+                         "signature_formats": {"formats": ["C"], "envelope_properties": [["Detached"]]},
+                         "conformance_levels": ["Ades-B-B"]})
+
     def credentials_info(self, body, cert):
+        """credentials/info (CSC v2.0.0.2 11.5): key, cert (status always;
+        the DNs, serial and dates with certInfo), auth (mode always;
+        expression and objects with authInfo), SCAL, multisign. v1's top-
+        level authMode is gone in v2."""
         req = check_object(body, {"credentialID": str, "certificates": str, "certInfo": bool,
                                   "authInfo": bool, "lang": str, "clientData": str}, ["credentialID"])
         cred = self.credential_for(req["credentialID"], cert)
@@ -681,34 +780,92 @@ class Handler(simcommon.BaseHandler):
         if which not in ("none", "single", "chain"):
             raise bad("certificates must be none, single or chain")
         pub = cred.key.public_key()
-        key = {"status": "enabled", "algo": list(cred.algos), "len": pub.key_size}
+        key = {"status": cred.key_status, "algo": cred.listed, "len": pub.key_size}
         if cred.kind == "ec":
             key["curve"] = CURVE_OIDS.get(pub.curve.name, "")
         c = cred.cert
-        out_cert = {"status": cert_status(c), "issuerDN": dn(c.issuer),
-                    "serialNumber": "%x" % c.serial_number, "subjectDN": dn(c.subject),
-                    "validFrom": gen_time(cert_not_before(c)), "validTo": gen_time(cert_not_after(c))}
+        out_cert = {}
+        status = cred_cert_status(cred)
+        if status is not None:
+            out_cert["status"] = status
         if which != "none":
             out_cert["certificates"] = [b64der(c)] + ([b64der(x) for x in cred.chain] if which == "chain" else [])
-        self.reply(200, {"key": key, "cert": out_cert, "authMode": "implicit", "multisign": MAX_HASHES})
+        if req.get("certInfo"):
+            out_cert.update({"issuerDN": dn(c.issuer), "serialNumber": "%x" % c.serial_number,
+                             "subjectDN": dn(c.subject), "validFrom": gen_time(cert_not_before(c)),
+                             "validTo": gen_time(cert_not_after(c))})
+        auth = {"mode": cred.auth_mode}
+        if req.get("authInfo") and cred.auth_mode == "explicit":
+            auth["expression"] = "PIN"
+            auth["objects"] = [{"type": "Password", "id": "PIN", "format": "N", "label": "PIN",
+                                "description": "the credential's PIN"}]
+        self.reply(200, {"key": key, "cert": out_cert, "auth": auth, "SCAL": cred.scal,
+                         "multisign": MAX_HASHES, "lang": "en-US"})
+
+    def authorize(self, body, cert):
+        """credentials/authorize (CSC v2.0.0.2 11.6): numSignatures, for
+        SCAL 2 the hashes (and hashAlgorithmOID), authData [{id, value}]
+        for an explicit credential. Answers {"SAD","expiresIn"}."""
+        req = check_object(body, {"credentialID": str, "numSignatures": int, "hashes": list,
+                                  "hashAlgorithmOID": str, "authData": list, "description": str,
+                                  "clientData": str}, ["credentialID", "numSignatures"])
+        cred = self.credential_for(req["credentialID"], cert)
+        n = req["numSignatures"]
+        if not 1 <= n <= MAX_HASHES:
+            raise bad("numSignatures must be 1 to %d" % MAX_HASHES)
+        hashes = None
+        if cred.scal == "2":
+            if "hashes" not in req or "hashAlgorithmOID" not in req:
+                raise bad("credential %s is SCAL 2: hashes and hashAlgorithmOID are required" % cred.id)
+            hashes = req["hashes"]
+            if len(hashes) != n or not all(isinstance(h, str) for h in hashes):
+                raise bad("hashes must be numSignatures base64 strings")
+        if cred.auth_mode == "explicit":
+            given = {}
+            for o in req.get("authData", []):
+                if not isinstance(o, dict) or set(o) != {"id", "value"} or \
+                        not all(isinstance(v, str) for v in o.values()):
+                    raise bad("authData holds {\"id\",\"value\"} objects")
+                given[o["id"]] = o["value"]
+            if "PIN" not in given:
+                raise bad("authData needs the PIN")
+            if given["PIN"] != cred.pin:
+                raise HttpError(400, "invalid_pin", "the PIN is wrong")
+        self.reply(200, {"SAD": self.sim.new_sad(cred.id, n, hashes), "expiresIn": SAD_TTL_S})
 
     def sign_hash(self, body, cert):
-        req = check_object(body, {"credentialID": str, "hashes": list, "hashAlgorithmOID": str,
-                                  "signAlgo": str, "operationMode": str, "clientData": str},
+        """signatures/signHash (CSC v2.0.0.2 11.9). signAlgo is one key/algo
+        lists; one that names no hash (rsaEncryption) needs
+        hashAlgorithmOID; RSASSA-PSS needs signAlgoParams and is refused
+        here (this simulator signs PKCS#1 v1.5 and ECDSA only). A SAD is
+        required unless auth/mode is implicit (CZERTAINLY refuses signHash
+        without one)."""
+        req = check_object(body, {"credentialID": str, "SAD": str, "hashes": list,
+                                  "hashAlgorithmOID": str, "signAlgo": str, "signAlgoParams": str,
+                                  "operationMode": str, "validity_period": int, "response_uri": str,
+                                  "clientData": str},
                            ["credentialID", "hashes", "signAlgo"])
         cred = self.credential_for(req["credentialID"], cert)
         if req.get("operationMode", "S") != "S":
             raise bad("only operationMode S (synchronous) is supported")
         sign_algo = req["signAlgo"]
-        if sign_algo not in cred.algos:
-            raise bad("signAlgo %s does not fit credential %s (%s key; one of %s)"
-                      % (sign_algo[:60], cred.id, cred.kind.upper(), ", ".join(cred.algos)))
-        hash_oid = cred.algos[sign_algo]
-        if "hashAlgorithmOID" in req:
-            if req["hashAlgorithmOID"] not in HASH_OIDS:
-                raise bad("hashAlgorithmOID %s not supported" % req["hashAlgorithmOID"][:60])
-            if req["hashAlgorithmOID"] != hash_oid:
-                raise bad("hashAlgorithmOID %s does not match signAlgo %s" % (req["hashAlgorithmOID"], sign_algo))
+        if sign_algo not in cred.listed:
+            raise bad("signAlgo %s is not one credential %s lists in key/algo (%s)"
+                      % (sign_algo[:60], cred.id, ", ".join(cred.listed)))
+        if sign_algo == RSASSA_PSS:
+            if "signAlgoParams" not in req:
+                raise bad("RSASSA-PSS needs signAlgoParams")
+            raise bad("this service does not sign with RSASSA-PSS")
+        if sign_algo in cred.algos:
+            hash_oid = cred.algos[sign_algo]
+            if "hashAlgorithmOID" in req and req["hashAlgorithmOID"] != hash_oid:
+                raise bad("hashAlgorithmOID %s does not match signAlgo %s" % (req["hashAlgorithmOID"][:60], sign_algo))
+        else:
+            if "hashAlgorithmOID" not in req:
+                raise bad("signAlgo %s names no hash: hashAlgorithmOID is required" % sign_algo)
+            hash_oid = req["hashAlgorithmOID"]
+        if hash_oid not in HASH_OIDS:
+            raise bad("hashAlgorithmOID %s not supported" % hash_oid[:60])
         name, hcls, hlen = HASH_OIDS[hash_oid]
         hl = req["hashes"]
         if not 1 <= len(hl) <= MAX_HASHES:
@@ -722,19 +879,43 @@ class Handler(simcommon.BaseHandler):
             if len(d) != hlen:
                 raise bad("hashes[%d] is %d bytes, %s needs %d" % (i, len(d), name, hlen))
             digests.append(d)
-        status = cert_status(cred.cert)
+        if cred.key_status != "enabled":
+            raise bad("the key of credential %s is %s" % (cred.id, cred.key_status))
+        status = cred_cert_status(cred)
         if status != "valid":
-            raise bad("the certificate of credential %s is %s" % (cred.id, status))
+            raise bad("the certificate of credential %s is %s" % (cred.id, status or "not yet valid"))
+        if cred.auth_mode != "implicit" or "SAD" in req:
+            if "SAD" not in req:
+                raise bad("credential %s needs a SAD from credentials/authorize" % cred.id)
+            try:
+                self.sim.use_sad(req["SAD"], cred.id, hl)
+            except ValueError as e:
+                raise bad(str(e)) from None
         f = self.sim.get_faults()
         if f["fail_rate"] > 0 and random.random() < f["fail_rate"]:
             raise HttpError(f["fail_status"], "server_error", "injected failure (fail_rate)")
+        if f["bad_answer"] == "missing":
+            self.verdict = "bad answer: no signatures (bad_answer)"
+            return self.reply(200, {})
+        if f["bad_answer"] == "wrong":
+            digests = [bytes([d[0] ^ 1]) + d[1:] for d in digests]
         sigs = []
         for d in digests:
             if cred.kind == "rsa":
                 s = cred.key.sign(d, padding.PKCS1v15(), Prehashed(hcls()))
             else:
                 s = cred.key.sign(d, ec.ECDSA(Prehashed(hcls())))
+                if f["ec_encoding"] == "raw":
+                    r_, s_ = decode_dss_signature(s)
+                    size = (cred.key.curve.key_size + 7) // 8
+                    s = r_.to_bytes(size, "big") + s_.to_bytes(size, "big")
             sigs.append(base64.b64encode(s).decode("ascii"))
+        if f["bad_answer"] == "count":
+            self.verdict = "bad answer: one signature too many (bad_answer)"
+            return self.reply(200, {"signatures": sigs + sigs[:1]})
+        if f["bad_answer"] == "wrong":
+            self.verdict = "bad answer: signatures over other hashes (bad_answer)"
+            return self.reply(200, {"signatures": sigs})
         self.sim.count(cred.id, len(sigs))
         self.reply(200, {"signatures": sigs})
 
@@ -781,7 +962,9 @@ class Handler(simcommon.BaseHandler):
             else:
                 check_content_type(self.headers.get("Content-Type"))
                 req = check_object(body, {"fail_rate": object, "delay_ms": object,
-                                          "close_after": object, "fail_status": object}, [])
+                                          "close_after": object, "fail_status": object,
+                                          "ec_encoding": object, "bad_answer": object,
+                                          "info_methods": object, "info_auth_type": object}, [])
                 self.reply(200, self.sim.set_faults(parse_faults(req)))
         except HttpError as e:
             self.fail(e)
@@ -810,6 +993,20 @@ def parse_faults(req):
         if not isinstance(v, int) or isinstance(v, bool) or not 500 <= v <= 599:
             raise bad("fail_status must be 500..599")
         upd["fail_status"] = v
+    if "ec_encoding" in req:
+        if req["ec_encoding"] not in ("der", "raw"):
+            raise bad("ec_encoding must be der or raw")
+        upd["ec_encoding"] = req["ec_encoding"]
+    if "bad_answer" in req:
+        if req["bad_answer"] not in (None, "missing", "count", "wrong"):
+            raise bad("bad_answer must be null, missing, count or wrong")
+        upd["bad_answer"] = req["bad_answer"]
+    for k in ("info_methods", "info_auth_type"):
+        if k in req:
+            v = req[k]
+            if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+                raise bad("%s must be null or a list of strings" % k)
+            upd[k] = v
     return upd
 
 

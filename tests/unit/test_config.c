@@ -379,7 +379,10 @@ test_type_defaults_and_preset(void)
 	a = sg_config_authority(cfg, "csc");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_STRING_EQUAL(a->ca_file, "/ca.pem");
-	CU_ASSERT_EQUAL(a->csc.sign_request_body, 1);
+	/* Ours, not CSC's: off unless configured. */
+	CU_ASSERT_EQUAL(a->csc.sign_request_body, 0);
+	CU_ASSERT_EQUAL(a->csc.request_id_header, 0);
+	CU_ASSERT_PTR_NULL(a->csc.authorization_file);
 	CU_ASSERT_EQUAL(a->csc.timeout_ms, 10000);
 	CU_ASSERT_EQUAL(a->csc.retries, 2);
 
