@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: Apache-2.0
+# The seal service as CSC API v2 describes it (docs/authorities.md §1),
+# through tests/sim/csc_sim.py: info at load, credentials/info facts
+# (key/status, cert/status, auth/mode, SCAL) in /readyz and as 503s,
+# signAlgo from key/algo (rsaEncryption with hashAlgorithmOID; RSASSA-PSS
+# alone refused), credentials/authorize with a SAD from an owner-only
+# authorisation file (never logged), EC answers in DER and r||s, the
+# request id in clientData and X-Request-ID only when configured, and bad
+# answers (no signatures, too many, one that does not verify) as 502s,
+# never a stamp. Every stamp that passes verifies with openssl cms; the
+# simulator's counts equal the audit log's.
+. "$SG_SRCDIR/tests/integration/lib.sh"
+W=$SG_WORK
+SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
+gateway_fixture
+SIM=$W/sim
+python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
+csc_interface dvv-interface
+SIM=$W/sim-ec
+python3 "$SIMPY" init --state "$SIM" --stamp-key ec >/dev/null || { echo "Bail out! EC simulator init"; exit 1; }
+csc_interface dvv-ec
+# A real CSC service knows nothing of X-Request-Signature: neither
+# simulator asks for it.
+start_sim_serve "EC simulator" "$W/sim-ec.json" python3 "$SIMPY" "$W/sim-ec" --no-request-signature
+EC_PID=$SIM_PID
+start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$W/sim" --no-request-signature
+SIM=$W/sim
+SIM_URL=$(jq -r .url "$W/sim.json")
+SIM_ROOT=${SIM_URL%/csc/v2/}
+EC_URL=$(jq -r .url "$W/sim-ec.json")
+simcurl() { curl -sS --cacert "$SIM/server-ca.pem" "$@"; }
+faults() { simcurl -o /dev/null -H 'Content-Type: application/json' --data "$1" "$SIM_ROOT/sim/faults"; }
+requests() { simcurl "$SIM_ROOT/sim/requests"; }
+count() { simcurl "$SIM_ROOT/sim/counts" | jq '.counts["org-stamp-1"] // 0'; }
+# credential FILTER: change the simulator's credential (re-read on change).
+credential() {
+    jq ".[\"org-stamp-1\"] |= ($1)" "$SIM/credentials.json" > "$W/cred.json" && mv "$W/cred.json" "$SIM/credentials.json"
+}
+# settings FILTER: change the dvv-stamp authority and reload.
+settings() {
+    jq ".authorities[\"dvv-stamp\"] |= ($1)" "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+    reload_gateway ok
+}
+jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg ecurl "$EC_URL" --arg ecca "$W/sim-ec/server-ca.pem" '
+    .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
+        timeout_ms: 3000, retries: 1} |
+    .authorities["ec-stamp"] = {type: "csc-v2", url: $ecurl, ca_file: $ecca, credential_id: "org-stamp-1",
+        timeout_ms: 3000, retries: 1} |
+    .identities += [{name: "dvv-interface", key_label: "dvv-interface", authority: "dvv-stamp", uses: ["stamp"]},
+        {name: "dvv-ec", key_label: "dvv-ec", authority: "ec-stamp", uses: ["stamp"]}] |
+    (.clients[] | select(.name == "billing") | .identities) += ["dvv-interface", "dvv-ec"]' \
+    "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+start_gateway
+head -c 50000 /dev/urandom > "$W/doc.pdf"
+
+# stamp [IDENTITY [CA]]: a document stamp; status, body in $W/body. A 200
+# must verify with openssl cms against CA (one check).
+stamp() {
+    local id=${1:-dvv-interface} ca=${2:-$SIM/stamp-ca.pem} st
+    st=$(api billing POST "/v1/stamp?identity=$id" -H 'Content-Type: application/pdf' --data-binary @"$W/doc.pdf")
+    if [ "$st" = 200 ]; then
+        jq -r .cms "$W/body" | base64 -d > "$W/stamp.p7s"
+        check "  the stamp verifies with openssl cms" openssl cms -verify -binary -inform DER -in "$W/stamp.p7s" \
+            -content "$W/doc.pdf" -CAfile "$ca" -out /dev/null
+    fi
+    echo "$st" > "$W/st"
+    return 0
+}
+st() { cat "$W/st"; }
+readyz() { api monitor GET /readyz >/dev/null; jq -r '.checks["identity:dvv-interface"]' "$W/body"; }
+last_req() {  # PATH: the body of the last captured request to PATH
+    requests | jq -r --arg p "/csc/v2/$1" '[.requests[] | select(.path == $p)] | last | .body'
+}
+last_headers() { requests | jq -c --arg p "/csc/v2/$1" '[.requests[] | select(.path == $p)] | last | .headers'; }
+
+# --- discovery and the basics ------------------------------------------------
+expect_match "info was asked when the authority was loaded" "$(requests | jq -r '[.requests[].path] | join(" ")')" '/csc/v2/info'
+stamp; expect_eq "a stamp with the v2 defaults" "$(st)" 200
+rid=$(jq -r .request_id "$W/body")
+req=$(last_req signatures/signHash)
+expect_eq "signAlgo sha256WithRSAEncryption from key/algo, with hashAlgorithmOID" \
+    "$(jq -c '[.signAlgo, .hashAlgorithmOID, (.hashes | length)]' <<<"$req")" '["1.2.840.113549.1.1.11","2.16.840.1.101.3.4.2.1",1]'
+expect_eq "the request id in clientData" "$(jq -r .clientData <<<"$req")" "$rid"
+expect_eq "authority_reference is that request id" "$(jq -r .authority_reference "$W/body")" "$rid"
+expect_eq "no X-Request-ID or X-Request-Signature unless configured" \
+    "$(last_headers signatures/signHash | jq -c '[has("x-request-id"), has("x-request-signature")]')" '[false,false]'
+expect_eq "credentials/info asked with certInfo and authInfo" \
+    "$(last_req credentials/info | jq -c '[.certInfo, .authInfo, .certificates]')" '[true,true,"chain"]'
+expect_eq "/readyz: ready" "$(api monitor GET /readyz)" 200
+settings '.sign_request_body = true | .request_id_header = true'
+stamp; expect_eq "with our own headers configured" "$(st)" 200
+expect_eq "  X-Request-ID is the request id" "$(last_headers signatures/signHash | jq -r '.["x-request-id"]')" \
+    "$(jq -r .request_id "$W/body")"
+expect_match "  X-Request-Signature is a detached JWS (the simulator checked it)" \
+    "$(last_headers signatures/signHash | jq -r '.["x-request-signature"]')" '^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$'
+settings 'del(.sign_request_body, .request_id_header)'
+
+# --- signAlgo ----------------------------------------------------------------
+credential '.algos = ["1.2.840.113549.1.1.1"]'
+reload_gateway ok
+stamp; expect_eq "a key listing rsaEncryption alone (the spec's samples)" "$(st)" 200
+expect_eq "  signAlgo rsaEncryption with hashAlgorithmOID" \
+    "$(last_req signatures/signHash | jq -c '[.signAlgo, .hashAlgorithmOID]')" '["1.2.840.113549.1.1.1","2.16.840.1.101.3.4.2.1"]'
+before=$(count)
+credential '.algos = ["1.2.840.113549.1.1.10"]'
+reload_gateway ok
+stamp; expect_error "a key offering RSASSA-PSS alone" 503 authority_unavailable "$(st)"
+expect_match "  says why" "$(jq -r .error_description "$W/body")" 'RSASSA-PSS alone'
+expect_match "/readyz says so too" "$(readyz)" 'RSASSA-PSS'
+expect_eq "  /readyz is 503" "$(api monitor GET /readyz)" 503
+credential 'del(.algos)'
+
+# --- credential facts ----------------------------------------------------------
+credential '.key_status = "disabled"'
+reload_gateway ok
+expect_match "/readyz: the key is disabled" "$(readyz)" 'key is disabled'
+stamp; expect_error "a stamp with the key disabled" 503 authority_unavailable "$(st)"
+credential 'del(.key_status) | .cert_status = "revoked"'
+reload_gateway ok
+expect_match "/readyz: the certificate is revoked" "$(readyz)" 'revoked'
+stamp; expect_error "a stamp with the certificate revoked" 503 authority_unavailable "$(st)"
+expect_eq "  nothing reached signHash meanwhile" "$(count)" "$before"
+credential 'del(.cert_status)'
+faults '{"info_methods":["info","credentials/info"]}'
+reload_gateway ok
+stamp; expect_error "a service whose info lacks signatures/signHash" 503 authority_unavailable "$(st)"
+expect_match "  says why" "$(jq -r .error_description "$W/body")" 'methods lack'
+faults '{"info_methods":null,"info_auth_type":["oauth2client"]}'
+reload_gateway ok
+stamp; expect_error "a service whose authType lacks TLS" 503 authority_unavailable "$(st)"
+faults '{"info_auth_type":null}'
+# A facts change at the service after the gateway cached good ones: the
+# service refuses (502), and the next stamp sees the facts anew (503).
+reload_gateway ok
+expect_eq "/readyz: ready again" "$(api monitor GET /readyz)" 200
+credential '.key_status = "disabled"'
+stamp; expect_error "the service refuses the disabled key" 502 authority_error "$(st)"
+stamp; expect_error "  then the facts are read again" 503 authority_unavailable "$(st)"
+credential 'del(.key_status)'
+wait_until 20 "the key is usable again" sh -c 'curl -sS -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $(cat '"$W"'/billing.token)" \
+    -H "Content-Type: application/pdf" --data-binary @'"$W"'/doc.pdf "'"$GW_URL"'/v1/stamp?identity=dvv-interface" | grep -qx 200'
+
+# --- credentials/authorize -------------------------------------------------------
+credential '.auth_mode = "explicit" | .pin = "482915" | .scal = "2"'
+reload_gateway ok
+stamp; expect_error "an explicit credential without authorization_file" 503 authority_unavailable "$(st)"
+expect_match "  says what to set" "$(jq -r .error_description "$W/body")" 'authorization_file'
+printf '482915\n' > "$W/auth-pin"; chmod 600 "$W/auth-pin"
+settings '.authorization_file = "'"$W/auth-pin"'"'
+stamp; expect_eq "with the PIN from authorization_file" "$(st)" 200
+auth=$(last_req credentials/authorize)
+expect_eq "  authorize: numSignatures 1 and, for SCAL 2, the hash signHash carries" \
+    "$(jq -c '[.numSignatures, .hashes, .hashAlgorithmOID]' <<<"$auth")" \
+    "$(last_req signatures/signHash | jq -c '[1, .hashes, .hashAlgorithmOID]')"
+expect_match "  signHash carries the SAD" "$(last_req signatures/signHash | jq -r .SAD)" '^[A-Za-z0-9_-]{20,}$'
+printf '000000\n' > "$W/auth-pin"
+stamp; expect_error "a wrong PIN" 502 authority_error "$(st)"
+expect_match "  the service's error in the description" "$(jq -r .error_description "$W/body")" 'invalid_pin'
+printf '482915\n' > "$W/auth-pin"; chmod 644 "$W/auth-pin"
+stamp; expect_error "an authorisation file others may read" 503 authority_unavailable "$(st)"
+chmod 600 "$W/auth-pin"
+stamp; expect_eq "  fine again at mode 600" "$(st)" 200
+expect_no_match "the PIN is in no log or audit file" \
+    "$(grep -rl -- 482915 "$W/audit" "$W/sealgated.log" 2>/dev/null)" .
+credential 'del(.auth_mode, .pin, .scal)'
+settings 'del(.authorization_file)'
+
+# --- bad answers -------------------------------------------------------------
+before=$(count)
+faults '{"bad_answer":"missing"}'
+stamp; expect_error "signHash without signatures" 502 authority_error "$(st)"
+expect_match "  says so" "$(jq -r .error_description "$W/body")" 'without signatures'
+faults '{"bad_answer":"count"}'
+stamp; expect_error "signHash with one signature too many" 502 authority_error "$(st)"
+expect_match "  says so" "$(jq -r .error_description "$W/body")" '2 signatures for 1 hashes'
+faults '{"bad_answer":"wrong"}'
+stamp; expect_error "a signature that does not verify" 502 authority_error "$(st)"
+expect_match "  says so" "$(jq -r .error_description "$W/body")" 'does not verify'
+faults '{"bad_answer":null}'
+expect_eq "  none was counted by the service" "$(count)" "$before"
+stamp; expect_eq "good answers again" "$(st)" 200
+
+# --- ECDSA: DER or r||s ----------------------------------------------------------
+ecfaults() { curl -sS -o /dev/null --cacert "$W/sim-ec/server-ca.pem" -H 'Content-Type: application/json' \
+    --data "$1" "${EC_URL%/csc/v2/}/sim/faults"; }
+stamp dvv-ec "$W/sim-ec/stamp-ca.pem"; expect_eq "an EC stamp answered in DER" "$(st)" 200
+expect_eq "  signAlgo ecdsa-with-SHA256" "$(curl -sS --cacert "$W/sim-ec/server-ca.pem" "${EC_URL%/csc/v2/}/sim/requests" |
+    jq -r '[.requests[] | select(.path == "/csc/v2/signatures/signHash")] | last | .body | fromjson | .signAlgo')" 1.2.840.10045.4.3.2
+ecfaults '{"ec_encoding":"raw"}'
+stamp dvv-ec "$W/sim-ec/stamp-ca.pem"; expect_eq "an EC stamp answered as r||s" "$(st)" 200
+
+stop_gateway
+# The auditor's count equals the simulators'.
+month=$(date -u +%Y-%m)
+sim_count=$(( $(count) + $(curl -sS --cacert "$W/sim-ec/server-ca.pem" "${EC_URL%/csc/v2/}/sim/counts" | jq '.counts["org-stamp-1"] // 0') ))
+audit_count=$(sealgate-audit counts --month "$month" --json "$W/audit" | jq '[.counts[] | select(.identity | startswith("dvv-")) | .stamps] | add // 0')
+expect_eq "audit log's stamps equal the simulators' count ($sim_count)" "$audit_count" "$sim_count"
+n503=$(jq -s '[.[] | select(.type=="stamp" and .error=="authority_unavailable")] | length' "$W"/audit/audit-*.jsonl)
+if [ "$n503" -ge 8 ]; then pass "the 503s audited as authority_unavailable ($n503)"; else
+    fail "the 503s audited as authority_unavailable: $n503, wanted 8 or more"; fi
+check "chain verifies" audit_verify "$W/audit"
+end_sim
+SIM_PID=$EC_PID
+end_sim
+finish
