@@ -647,6 +647,12 @@ gw_csc_seal(struct gw_csc *c, struct gw_seal_job **jobs, size_t n, const char *r
 	if ((r = prepare_facts(c, md, request_id, INFO_TTL_S, &chain, &algo, &cred, why,
 	    whylen)) != 0)
 		goto out;
+	if (n > cred.multisign) {
+		sg_msg(why, whylen, "%s takes at most %u hashes in one signHash (multisign), not %zu",
+		    c->authority->name, cred.multisign, n);
+		r = SG_ERR_INVALID_ARG;
+		goto out;
+	}
 	stamp = sk_X509_value(chain, 0);
 	if ((rest = sk_X509_new_null()) == NULL) {
 		r = SG_ERR_ALLOC;

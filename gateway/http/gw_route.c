@@ -54,6 +54,8 @@ static const struct route {
 	  SG_ROLE_STAMP | SG_ROLE_OFFICER | SG_ROLE_AUDITOR, BODY_NONE, gw_route_identities },
 	{ "POST", "/v1/sign", "sign", "sign", SG_ROLE_STAMP, BODY_JSON, gw_route_sign },
 	{ "POST", "/v1/stamp", "stamp", "stamp", SG_ROLE_STAMP, BODY_DOCUMENT, gw_route_stamp },
+	{ "POST", "/v1/stamp/batch", "stamp_batch", "stamp", SG_ROLE_STAMP, BODY_JSON,
+	  gw_route_stamp_batch },
 	{ "POST", "/v1/timestamp", "timestamp", "timestamp", SG_ROLE_STAMP, BODY_JSON,
 	  gw_route_timestamp },
 	{ "POST", "/v1/soap/{}", "soap", "soap", SG_ROLE_STAMP, BODY_SOAP, gw_route_soap },

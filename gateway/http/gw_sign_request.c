@@ -185,6 +185,111 @@ document_name(const char *s)
 	return 1;
 }
 
+/* The outside bytes as one JSON object (*docp, cJSON_Delete): UTF-8, no
+ * trailing data, no \u0000. SG_ERR_PARSE with why. */
+static int
+parse_object(const char *body, size_t len, cJSON **docp, char *why, size_t whylen)
+{
+	const char *end = NULL;
+	cJSON *doc;
+
+	*docp = NULL;
+	if (body == NULL || !utf8_text((const unsigned char *)body, len)) {
+		describe(why, whylen, "the body is not UTF-8 text");
+		return SG_ERR_PARSE;
+	}
+	if ((doc = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL || !cJSON_IsObject(doc)) {
+		describe(why, whylen, "the body is not a JSON object");
+		cJSON_Delete(doc);
+		return SG_ERR_PARSE;
+	}
+	if (!only_whitespace(end, len - (size_t)(end - body))) {
+		describe(why, whylen, "the body goes on after its JSON object");
+		cJSON_Delete(doc);
+		return SG_ERR_PARSE;
+	}
+	if (escaped_nul(body, len)) {
+		describe(why, whylen, "a string in the body holds \\u0000");
+		cJSON_Delete(doc);
+		return SG_ERR_PARSE;
+	}
+	*docp = doc;
+	return 0;
+}
+
+/* doc's member named (an identity or authority name) into *namedp (new). */
+static int
+parse_name(const cJSON *doc, const char *named, char **namedp, char *why, size_t whylen)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, named);
+
+	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+		describe(why, whylen, "\"%s\" must be a non-empty string", named);
+		return SG_ERR_PARSE;
+	}
+	if (!sg_config_name_valid(item->valuestring)) {
+		describe(why, whylen, "\"%s\" is not an %s name (1-%d of A-Z a-z 0-9 . _ -)", named,
+		    named, SG_CONFIG_NAME_MAX);
+		return SG_ERR_PARSE;
+	}
+	return (*namedp = strdup(item->valuestring)) != NULL ? 0 : SG_ERR_ALLOC;
+}
+
+/* "digest":{"alg","value"} (prefix names it in messages) into *mdp, *algp
+ * and *digestp (new), *lenp. */
+static int
+parse_digest(const cJSON *digest, const char *prefix, const EVP_MD **mdp, const char **algp,
+    unsigned char **digestp, size_t *lenp, char *why, size_t whylen)
+{
+	const struct digest_alg *da = NULL;
+	const cJSON *alg, *value;
+	char members_prefix[32];
+	size_t i;
+	int r;
+
+	if (!cJSON_IsObject(digest)) {
+		describe(why, whylen, "\"%s\" must be an object with alg and value", prefix);
+		return SG_ERR_PARSE;
+	}
+	(void)snprintf(members_prefix, sizeof(members_prefix), "%s.", prefix);
+	if (check_members(digest, digest_members, N_DIGEST_MEMBERS, members_prefix, why,
+	    whylen) != 0)
+		return SG_ERR_PARSE;
+	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
+	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
+	if (!cJSON_IsString(alg) || !cJSON_IsString(value)) {
+		describe(why, whylen, "\"%s.alg\" and \"%s.value\" must be strings", prefix, prefix);
+		return SG_ERR_PARSE;
+	}
+	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++) {
+		if (strcmp(alg->valuestring, digest_algs[i].name) == 0)
+			da = &digest_algs[i];
+	}
+	if (da == NULL) {
+		describe(why, whylen, "\"%s.alg\" is sha256, sha384 or sha512", prefix);
+		return SG_ERR_PARSE;
+	}
+	*algp = da->name;
+	*mdp = da->md();
+	r = sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD, digestp,
+	    lenp);
+	if (r == SG_ERR_ALLOC)
+		return r;
+	if (r != 0) {
+		describe(why, whylen, "\"%s.value\" is not base64", prefix);
+		return SG_ERR_PARSE;
+	}
+	if (*lenp != (size_t)EVP_MD_get_size(*mdp)) {
+		describe(why, whylen, "a %s digest is %d bytes, not %zu", *algp, EVP_MD_get_size(*mdp),
+		    *lenp);
+		free(*digestp);
+		*digestp = NULL;
+		*lenp = 0;
+		return SG_ERR_PARSE;
+	}
+	return 0;
+}
+
 enum request_kind { SIGN_REQUEST, STAMP_REQUEST, TIMESTAMP_REQUEST };
 
 /* The body of a sign, stamp or timestamp request: the thing it names is
@@ -201,49 +306,21 @@ parse(const char *body, size_t len, enum request_kind kind, struct gw_sign_reque
 	const char *named = kind == TIMESTAMP_REQUEST ? "authority" : "identity";
 	char **namedp = kind == TIMESTAMP_REQUEST ? &out->authority : &out->identity;
 	size_t n_members = kind == TIMESTAMP_REQUEST ? 2 : N_REQUEST_MEMBERS;
-	const cJSON *item, *digest, *alg, *value, *format, *name;
-	const char *end = NULL;
+	const cJSON *format, *name;
 	cJSON *doc = NULL;
-	const struct digest_alg *da = NULL;
-	size_t i;
 	int r = SG_ERR_PARSE;
 
 	memset(out, 0, sizeof(*out));
 	if (whylen > 0)
 		why[0] = '\0';
-	if (body == NULL || !utf8_text((const unsigned char *)body, len)) {
-		describe(why, whylen, "the body is not UTF-8 text");
+	if (parse_object(body, len, &doc, why, whylen) != 0)
 		goto out;
-	}
-	if ((doc = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL || !cJSON_IsObject(doc)) {
-		describe(why, whylen, "the body is not a JSON object");
-		goto out;
-	}
-	if (!only_whitespace(end, len - (size_t)(end - body))) {
-		describe(why, whylen, "the body goes on after its JSON object");
-		goto out;
-	}
-	if (escaped_nul(body, len)) {
-		describe(why, whylen, "a string in the body holds \\u0000");
-		goto out;
-	}
 	if (check_members(doc, members[kind], n_members, "", why, whylen) != 0)
 		goto out;
-	item = cJSON_GetObjectItemCaseSensitive(doc, named);
-	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-		describe(why, whylen, "\"%s\" must be a non-empty string", named);
-		goto out;
-	}
-	if (!sg_config_name_valid(item->valuestring)) {
-		describe(why, whylen, "\"%s\" is not an %s name (1-%d of A-Z a-z 0-9 . _ -)", named,
-		    named, SG_CONFIG_NAME_MAX);
-		goto out;
-	}
 	/* Kept from here on, also on failure: the refusal is audited under it. */
-	if ((*namedp = strdup(item->valuestring)) == NULL) {
-		r = SG_ERR_ALLOC;
+	if ((r = parse_name(doc, named, namedp, why, whylen)) != 0)
 		goto out;
-	}
+	r = SG_ERR_PARSE;
 	name = cJSON_GetObjectItemCaseSensitive(doc, "name");
 	if (name != NULL && (!cJSON_IsString(name) || !document_name(name->valuestring))) {
 		describe(why, whylen, "\"name\" is 1 to %d characters of text", GW_STAMP_NAME_MAX);
@@ -256,45 +333,8 @@ parse(const char *body, size_t len, enum request_kind kind, struct gw_sign_reque
 		goto out;
 	}
 	out->cms = format != NULL && strcmp(format->valuestring, "cms") == 0;
-	digest = cJSON_GetObjectItemCaseSensitive(doc, "digest");
-	if (!cJSON_IsObject(digest)) {
-		describe(why, whylen, "\"digest\" must be an object with alg and value");
-		goto out;
-	}
-	if (check_members(digest, digest_members, N_DIGEST_MEMBERS, "digest.", why, whylen) != 0)
-		goto out;
-	alg = cJSON_GetObjectItemCaseSensitive(digest, "alg");
-	value = cJSON_GetObjectItemCaseSensitive(digest, "value");
-	if (!cJSON_IsString(alg) || !cJSON_IsString(value)) {
-		describe(why, whylen, "\"digest.alg\" and \"digest.value\" must be strings");
-		goto out;
-	}
-	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++) {
-		if (strcmp(alg->valuestring, digest_algs[i].name) == 0)
-			da = &digest_algs[i];
-	}
-	if (da == NULL) {
-		describe(why, whylen, "\"digest.alg\" is sha256, sha384 or sha512");
-		goto out;
-	}
-	out->alg = da->name;
-	out->md = da->md();
-	r = sg_b64_decode(value->valuestring, strlen(value->valuestring), SG_B64_STD,
-	    &out->digest, &out->digest_len);
-	if (r == SG_ERR_ALLOC)
-		goto out;
-	if (r != 0) {
-		r = SG_ERR_PARSE;
-		describe(why, whylen, "\"digest.value\" is not base64");
-		goto out;
-	}
-	if (out->digest_len != (size_t)EVP_MD_get_size(out->md)) {
-		r = SG_ERR_PARSE;
-		describe(why, whylen, "a %s digest is %d bytes, not %zu", out->alg,
-		    EVP_MD_get_size(out->md), out->digest_len);
-		goto out;
-	}
-	r = 0;
+	r = parse_digest(cJSON_GetObjectItemCaseSensitive(doc, "digest"), "digest", &out->md,
+	    &out->alg, &out->digest, &out->digest_len, why, whylen);
  out:
 	if (r == SG_ERR_ALLOC)
 		describe(why, whylen, "out of memory");
@@ -306,6 +346,75 @@ parse(const char *body, size_t len, enum request_kind kind, struct gw_sign_reque
 	}
 	cJSON_Delete(doc);
 	return r;
+}
+
+static const char *const batch_members[] = { "identity", "digests" };
+
+int
+gw_stamp_batch_parse(const char *body, size_t len, struct gw_stamp_batch *out, char *why,
+    size_t whylen)
+{
+	const cJSON *list, *item;
+	cJSON *doc = NULL;
+	char prefix[24];
+	size_t n;
+	int r = SG_ERR_PARSE;
+
+	memset(out, 0, sizeof(*out));
+	if (whylen > 0)
+		why[0] = '\0';
+	if (parse_object(body, len, &doc, why, whylen) != 0 ||
+	    check_members(doc, batch_members, 2, "", why, whylen) != 0)
+		goto out;
+	if ((r = parse_name(doc, "identity", &out->identity, why, whylen)) != 0)
+		goto out;
+	r = SG_ERR_PARSE;
+	list = cJSON_GetObjectItemCaseSensitive(doc, "digests");
+	n = cJSON_IsArray(list) ? (size_t)cJSON_GetArraySize(list) : 0;
+	if (n < 1 || n > GW_STAMP_BATCH_MAX) {
+		describe(why, whylen, "\"digests\" is an array of 1 to %d digests", GW_STAMP_BATCH_MAX);
+		goto out;
+	}
+	cJSON_ArrayForEach(item, list) {
+		const EVP_MD *md;
+		const char *alg;
+
+		(void)snprintf(prefix, sizeof(prefix), "digests[%zu]", out->n);
+		if ((r = parse_digest(item, prefix, &md, &alg, &out->digests[out->n], &out->digest_len,
+		    why, whylen)) != 0)
+			goto out;
+		out->n++;
+		/* One signHash carries them all: one hash algorithm. */
+		if (out->md != NULL && md != out->md) {
+			describe(why, whylen, "every digest of a batch has the same alg");
+			r = SG_ERR_PARSE;
+			goto out;
+		}
+		out->md = md;
+		out->alg = alg;
+	}
+	r = 0;
+ out:
+	if (r == SG_ERR_ALLOC)
+		describe(why, whylen, "out of memory");
+	if (r != 0) {
+		while (out->n > 0)
+			free(out->digests[--out->n]);
+		out->md = NULL;
+	}
+	cJSON_Delete(doc);
+	return r;
+}
+
+void
+gw_stamp_batch_free(struct gw_stamp_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->identity);
+	while (b->n > 0)
+		free(b->digests[--b->n]);
+	memset(b, 0, sizeof(*b));
 }
 
 int

@@ -43,6 +43,22 @@ int gw_stamp_request_parse(const char *body, size_t len, struct gw_sign_request 
  * failure); out->identity stays NULL. */
 int gw_timestamp_request_parse(const char *body, size_t len, struct gw_sign_request *out,
     char *why, size_t whylen);
+/* POST /v1/stamp/batch's body, {"identity","digests":[{"alg","value"},
+ * ...]}: 1 to GW_STAMP_BATCH_MAX digests, all with one alg (one signHash
+ * carries them), under the same rules. identity stays set after a later
+ * failure (the refusal is audited under it). Free with gw_stamp_batch_free. */
+#define GW_STAMP_BATCH_MAX 100
+struct gw_stamp_batch {
+	char *identity;			/* new */
+	const EVP_MD *md;		/* static */
+	const char *alg;		/* static */
+	unsigned char *digests[GW_STAMP_BATCH_MAX];	/* new, each EVP_MD_get_size(md) */
+	size_t digest_len;
+	size_t n;
+};
+int gw_stamp_batch_parse(const char *body, size_t len, struct gw_stamp_batch *out, char *why,
+    size_t whylen);
+void gw_stamp_batch_free(struct gw_stamp_batch *b);
 /* Free what sr holds (not sr itself) and clear it; NULL is fine. */
 void gw_sign_request_free(struct gw_sign_request *sr);
 

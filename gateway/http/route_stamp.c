@@ -136,11 +136,7 @@ answer_json(const struct gw_request *req, const struct gw_identity *id,
     const struct stamp_request *sr, const struct gw_cms_job *res)
 {
 	cJSON *doc = cJSON_CreateObject(), *d;
-	unsigned char *der = NULL;
-	char *b64 = NULL, stamped[32];
-	int der_len;
-	time_t now = time(NULL);
-	struct tm tm;
+	char *b64 = NULL;
 
 	cJSON_AddStringToObject(doc, "request_id", req->request_id);
 	cJSON_AddStringToObject(doc, "identity", id->cfg->name);
@@ -156,17 +152,44 @@ answer_json(const struct gw_request *req, const struct gw_identity *id,
 	if (sg_b64_encode(res->cms, res->cms_len, SG_B64_STD, &b64) == 0)
 		cJSON_AddStringToObject(doc, "cms", b64);
 	free(b64);
-	b64 = NULL;
-	if ((der_len = i2d_X509(res->stamp_cert, &der)) > 0 &&
+	gw_stamp_answer_end(doc, res->stamp_cert, req->request_id);
+	return doc;
+}
+
+int
+gw_stamp_refuses(struct gw *gw, const struct gw_identity *id, struct gw_response *resp)
+{
+	if (id->authority == NULL) {
+		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
+		    id->cfg->name);
+		return 1;
+	}
+	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
+		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
+		return 1;
+	}
+	return 0;
+}
+
+void
+gw_stamp_answer_end(cJSON *doc, X509 *stamp_cert, const char *request_id)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL, stamped[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int der_len;
+
+	if ((der_len = i2d_X509(stamp_cert, &der)) > 0 &&
 	    sg_b64_encode(der, (size_t)der_len, SG_B64_STD, &b64) == 0)
 		cJSON_AddStringToObject(doc, "stamp_certificate", b64);
 	OPENSSL_free(der);
 	free(b64);
-	cJSON_AddStringToObject(doc, "authority_reference", req->request_id);
+	/* CSC answers no reference of its own: the request id sent as clientData. */
+	cJSON_AddStringToObject(doc, "authority_reference", request_id);
 	gmtime_r(&now, &tm);
 	strftime(stamped, sizeof(stamped), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(doc, "stamped_at", stamped);
-	return doc;
 }
 
 /* The answer in the form the client asked for: JSON, or the DER CMS. */
@@ -281,17 +304,10 @@ gw_route_stamp(struct gw_request *req, struct gw_response *resp)
 		    GW_IDEM_KEY_MAX);
 		goto refused;
 	}
-	if (id->authority == NULL) {
-		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
-		    id->cfg->name);
+	if (gw_stamp_refuses(gw, id, resp))
 		goto refused;
-	}
 	if ((sr.bt = gw_stamp_level(req, id, resp)) < 0)
 		goto refused;
-	if (gw_audit_failing(gw, GW_AUDIT_REFUSE_MS)) {
-		gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
-		goto refused;
-	}
 	memset(&e, 0, sizeof(e));
 	e.type = "stamp";
 	e.identity = id->cfg->name;

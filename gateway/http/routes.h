@@ -10,6 +10,9 @@
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
 
+#include <cjson/cJSON.h>
+#include <openssl/x509.h>
+
 #include "gw_request.h"
 
 void gw_route_healthz(struct gw_request *req, struct gw_response *resp);
@@ -30,6 +33,15 @@ int gw_route_stamp_keeps_document(const struct gw_request *req);
  * (route_stamp_asic.c), which gw_route_stamp hands over. */
 void gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp);
+void gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp);
+/* 1 with resp filled when id cannot stamp now (no adapter: no interface
+ * key or certificate; the audit log failing), else 0. */
+struct gw;
+struct gw_identity;
+int gw_stamp_refuses(struct gw *gw, const struct gw_identity *id, struct gw_response *resp);
+/* A stamp answer's last members: stamp_certificate, authority_reference
+ * (the request id, which CSC's clientData carried) and stamped_at (now). */
+void gw_stamp_answer_end(cJSON *doc, X509 *stamp_cert, const char *request_id);
 void gw_route_timestamp(struct gw_request *req, struct gw_response *resp);
 void gw_route_soap(struct gw_request *req, struct gw_response *resp);
 void gw_route_audit_entries(struct gw_request *req, struct gw_response *resp);

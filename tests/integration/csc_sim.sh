@@ -257,7 +257,7 @@ bad_req "hashAlgorithmOID does not match signAlgo" 400 invalid_request "$(sign_r
 bad_req "unknown member" 400 invalid_request \
     '{"credentialID":"org-stamp-1","hashes":["'"$d32"'"],"signAlgo":"'$RSA256'","SAD":"x"}'
 bad_req "no hashes" 400 invalid_request '{"credentialID":"org-stamp-1","hashes":[],"signAlgo":"'$RSA256'"}'
-bad_req "11 hashes" 400 invalid_request "$(sign_req org-stamp-1 $RSA256 $SHA256 "$d32" "$d32" "$d32" "$d32" "$d32" "$d32" "$d32" "$d32" "$d32" "$d32" "$d32")"
+bad_req "101 hashes (multisign is 100)" 400 invalid_request "$(sign_req org-stamp-1 $RSA256 $SHA256 $(for i in $(seq 101); do echo "$d32"; done))"
 bad_req "hash not base64" 400 invalid_request "$(sign_req org-stamp-1 $RSA256 $SHA256 '!!!!')"
 bad_req "hash without base64 padding" 400 invalid_request "$(sign_req org-stamp-1 $RSA256 $SHA256 "${d32%=}")"
 bad_req "signAlgo missing" 400 invalid_request '{"credentialID":"org-stamp-1","hashes":["'"$d32"'"]}'

@@ -49,7 +49,7 @@ SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
 SIM=$W/sim
 python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
 csc_interface dvv-interface
-start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM"
+start_sim_serve simulator "$W/sim.json" python3 "$SIMPY" "$SIM" --no-request-signature
 # And a time-stamp authority on the RFC 3161 simulator, as timestamp.sh has it.
 TSAPY="$SG_SRCDIR/tests/sim/tsa_sim.py"
 TSA=$W/tsa
@@ -134,6 +134,10 @@ oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" -H 'Idempotency-Key: oa-stamp' 
     --data "$(stamp_json dvv-interface "$(printf x | openssl dgst -sha256 -binary | base64 -w0)")"
 oa billing POST '/v1/stamp?identity=nosuch' /v1/stamp -H 'Content-Type: application/pdf' --data-binary @"$W/doc"
 oa billing POST /v1/stamp /v1/stamp "${JSON[@]}" --data '{"identity":"ec-seal","digest":{"alg":"sha256","value":"AA=="}}'
+oa billing POST /v1/stamp/batch /v1/stamp/batch "${JSON[@]}" \
+    --data '{"identity":"dvv-interface","digests":[{"alg":"sha256","value":"'"$digest"'"},{"alg":"sha256","value":"'"$digest"'"}]}'
+expect_eq "a batch stamp answered" "$(tail -n 1 "$W/answers.jsonl" | jq -r .status)" 200
+oa billing POST /v1/stamp/batch /v1/stamp/batch "${JSON[@]}" --data '{"identity":"dvv-interface","digests":[]}'
 ts_json() { printf '{"authority":"%s","digest":{"alg":"sha256","value":"%s"}}' "$1" "$2"; }
 oa billing POST /v1/timestamp /v1/timestamp "${JSON[@]}" --data "$(ts_json tsa "$digest")"
 expect_eq "a time-stamp answered" "$(tail -n 1 "$W/answers.jsonl" | jq -r .status)" 200

@@ -42,6 +42,7 @@ settings() {
     reload_gateway ok
 }
 jq --arg url "$SIM_URL" --arg ca "$SIM/server-ca.pem" --arg ecurl "$EC_URL" --arg ecca "$W/sim-ec/server-ca.pem" '
+    .limits.max_json_bytes = 65536 |
     .authorities["dvv-stamp"] = {type: "csc-v2", url: $url, ca_file: $ca, credential_id: "org-stamp-1",
         timeout_ms: 3000, retries: 1} |
     .authorities["ec-stamp"] = {type: "csc-v2", url: $ecurl, ca_file: $ecca, credential_id: "org-stamp-1",
@@ -153,6 +154,22 @@ expect_eq "  authorize: numSignatures 1 and, for SCAL 2, the hash signHash carri
     "$(jq -c '[.numSignatures, .hashes, .hashAlgorithmOID]' <<<"$auth")" \
     "$(last_req signatures/signHash | jq -c '[1, .hashes, .hashAlgorithmOID]')"
 expect_match "  signHash carries the SAD" "$(last_req signatures/signHash | jq -r .SAD)" '^[A-Za-z0-9_-]{20,}$'
+for i in 1 2 3; do printf 'batch document %s' "$i" > "$W/b$i"; done
+batch_body() {  # FILE...: the /v1/stamp/batch body for their SHA-256 digests
+    local f sep=""
+    printf '{"identity":"dvv-interface","digests":['
+    for f in "$@"; do
+        printf '%s{"alg":"sha256","value":"%s"}' "$sep" "$(openssl dgst -sha256 -binary "$f" | base64 -w0)"; sep=,
+    done
+    printf ']}'
+}
+authorizes=$(requests | jq '[.requests[] | select(.path == "/csc/v2/credentials/authorize")] | length')
+expect_eq "a batch of three with the explicit credential" \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body "$W/b1" "$W/b2" "$W/b3")")" 200
+expect_eq "  one credentials/authorize for all three" \
+    "$(( $(requests | jq '[.requests[] | select(.path == "/csc/v2/credentials/authorize")] | length') - authorizes ))" 1
+expect_eq "  its numSignatures is 3 and its hashes those signHash carries" \
+    "$(last_req credentials/authorize | jq -c '[.numSignatures, .hashes]')" "$(last_req signatures/signHash | jq -c '[3, .hashes]')"
 printf '000000\n' > "$W/auth-pin"
 stamp; expect_error "a wrong PIN" 502 authority_error "$(st)"
 expect_match "  the service's error in the description" "$(jq -r .error_description "$W/body")" 'invalid_pin'
@@ -179,6 +196,49 @@ expect_match "  says so" "$(jq -r .error_description "$W/body")" 'does not verif
 faults '{"bad_answer":null}'
 expect_eq "  none was counted by the service" "$(count)" "$before"
 stamp; expect_eq "good answers again" "$(st)" 200
+
+# --- batches -------------------------------------------------------------------
+before=$(count); signhashes=$(requests | jq '[.requests[] | select(.path == "/csc/v2/signatures/signHash")] | length')
+expect_eq "a batch of three digests" \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body "$W/b1" "$W/b2" "$W/b3")")" 200
+cp "$W/body" "$W/batch.json"
+for i in 1 2 3; do
+    jq -r ".stamps[$((i - 1))].cms" "$W/batch.json" | base64 -d > "$W/b$i.p7s"
+    check "  stamp $i verifies with openssl cms over its own document" openssl cms -verify -binary -inform DER \
+        -in "$W/b$i.p7s" -content "$W/b$i" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+done
+check_exit 4 "  and not over another's" openssl cms -verify -binary -inform DER -in "$W/b1.p7s" -content "$W/b2" \
+    -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+expect_eq "  in one signHash of three hashes" "$(( $(requests | jq '[.requests[] | select(.path == "/csc/v2/signatures/signHash")] | length') - signhashes )) $(last_req signatures/signHash | jq '.hashes | length')" "1 3"
+expect_eq "  counted as three by the service" "$(( $(count) - before ))" 3
+rid=$(jq -r .request_id "$W/batch.json")
+expect_eq "  audited as three stamps, 1/3 to 3/3" \
+    "$(jq -s -c --arg r "$rid" '[.[] | select(.type=="stamp" and .request_id==$r and .outcome=="ok") | .batch]' "$W"/audit/audit-*.jsonl)" '["1/3","2/3","3/3"]'
+hundred=$(for i in $(seq 100); do printf 'doc %s' "$i" > "$W/h$i"; echo "$W/h$i"; done)
+expect_eq "a batch of 100 (the simulator's multisign)" \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body $hundred)")" 200
+jq -r '.stamps[99].cms' "$W/body" | base64 -d > "$W/h100.p7s"
+check "  the 100th verifies over its document" openssl cms -verify -binary -inform DER -in "$W/h100.p7s" \
+    -content "$W/h100" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+expect_error "a batch of 101" 400 invalid_request \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body $hundred "$W/b1")")"
+expect_error "an empty batch" 400 invalid_request \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data '{"identity":"dvv-interface","digests":[]}')"
+expect_error "a batch mixing hash algorithms" 400 invalid_request \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data '{"identity":"dvv-interface","digests":[{"alg":"sha256","value":"'"$(openssl dgst -sha256 -binary "$W/b1" | base64 -w0)"'"},{"alg":"sha384","value":"'"$(openssl dgst -sha384 -binary "$W/b1" | base64 -w0)"'"}]}')"
+expect_error "a batch with an unknown member" 400 invalid_request \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data '{"identity":"dvv-interface","digests":[],"x":1}')"
+expect_error "a batch with an Idempotency-Key" 400 invalid_request \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' -H 'Idempotency-Key: k1' --data "$(batch_body "$W/b1")")"
+expect_error "a batch by a client not granted" 403 forbidden \
+    "$(api other POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body "$W/b1")")"
+faults '{"bad_answer":"count"}'
+expect_error "a batch answered with one signature too many" 502 authority_error \
+    "$(api billing POST /v1/stamp/batch -H 'Content-Type: application/json' --data "$(batch_body "$W/b1" "$W/b2")")"
+expect_match "  says so" "$(jq -r .error_description "$W/body")" '3 signatures for 2 hashes'
+faults '{"bad_answer":null}'
+expect_eq "  both audited as errors" \
+    "$(jq -s '[.[] | select(.type=="stamp" and .outcome=="error" and .batch != null and .error=="authority_error")] | length' "$W"/audit/audit-*.jsonl)" 2
 
 # --- ECDSA: DER or r||s ----------------------------------------------------------
 ecfaults() { curl -sS -o /dev/null --cacert "$W/sim-ec/server-ca.pem" -H 'Content-Type: application/json' \

@@ -111,7 +111,7 @@ simcommon.set_prog(PROG)
 MAX_BODY = 1024 * 1024          # request bodies
 CAPTURE_MAX = 100               # requests kept for /sim/requests
 CAPTURE_BODY_MAX = 64 * 1024    # body bytes kept per captured request
-MAX_HASHES = 10                 # signHash: 1..MAX_HASHES hashes per call
+MAX_HASHES = 100                # signHash: 1..MAX_HASHES hashes per call (multisign)
 DEFAULT_CREDENTIAL = "org-stamp-1"
 
 # Hash algorithm OID -> (name, hash class, digest length)
