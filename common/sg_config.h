@@ -119,6 +119,13 @@ struct sg_csc_settings {
 	/* Owner-only file with the authorisation data (PIN or OTP) that
 	 * credentials/authorize presents for an explicit credential; NULL. */
 	char *authorization_file;
+	/* Service authentication by an OAuth 2.0 bearer token beside mutual
+	 * TLS: the client-credentials grant at oauth2_token_url, the client
+	 * (oauth2_client_id) authenticated by an RFC 7523 JWT assertion
+	 * signed on the token with the interface key. NULL: mutual TLS alone. */
+	char *oauth2_token_url;
+	char *oauth2_client_id;
+	char *oauth2_scope;		/* NULL: none sent */
 	unsigned int timeout_ms;	/* 10000 */
 	unsigned int retries;		/* 2 (0-10) */
 };

@@ -99,7 +99,8 @@ static const char *const wssec_builtin_parts[] = {
 
 static const char *const csc_keys[] = {
 	"type", "url", "ca_file", "credential_id", "sign_request_body", "request_id_header",
-	"authorization_file", "timeout_ms", "retries", NULL
+	"authorization_file", "oauth2_token_url", "oauth2_client_id", "oauth2_scope", "timeout_ms",
+	"retries", NULL
 };
 static const char *const vero_keys[] = {
 	"type", "url", "ca_file", "response_signer_ca_file", "environment",
@@ -135,10 +136,19 @@ load_csc(struct loader *l, const cJSON *obj, struct sg_authority *a)
 	if ((r = cfg_get_strdup(l, obj, "credential_id", 1, &csc->credential_id)) != 0 ||
 	    (r = cfg_get_bool(l, obj, "sign_request_body", &csc->sign_request_body)) != 0 ||
 	    (r = cfg_get_bool(l, obj, "request_id_header", &csc->request_id_header)) != 0 ||
-	    (r = cfg_get_strdup(l, obj, "authorization_file", 0, &csc->authorization_file)) != 0 ||
+	    (r = cfg_get_path(l, obj, "authorization_file", 0, &csc->authorization_file)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "oauth2_token_url", 0, &csc->oauth2_token_url)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "oauth2_client_id", 0, &csc->oauth2_client_id)) != 0 ||
+	    (r = cfg_get_strdup(l, obj, "oauth2_scope", 0, &csc->oauth2_scope)) != 0 ||
 	    (r = cfg_get_uint_field(l, obj, "timeout_ms", 0, 1, 600000, &csc->timeout_ms)) != 0 ||
 	    (r = cfg_get_uint_field(l, obj, "retries", 0, 0, 10, &csc->retries)) != 0)
 		return r;
+	if ((csc->oauth2_token_url == NULL) != (csc->oauth2_client_id == NULL))
+		return cfg_fail(l, "oauth2_token_url and oauth2_client_id go together");
+	if (csc->oauth2_token_url != NULL && strncmp(csc->oauth2_token_url, "https://", 8) != 0)
+		return cfg_fail(l, "oauth2_token_url must be https://");
+	if (csc->oauth2_scope != NULL && csc->oauth2_token_url == NULL)
+		return cfg_fail(l, "oauth2_scope needs oauth2_token_url");
 	return 0;
 }
 
@@ -583,6 +593,9 @@ clear_csc(struct sg_authority *a)
 {
 	free(a->csc.credential_id);
 	free(a->csc.authorization_file);
+	free(a->csc.oauth2_token_url);
+	free(a->csc.oauth2_client_id);
+	free(a->csc.oauth2_scope);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rand.h>
 
 #include "authority_csc.h"
 #include "authority_csc_answer.h"
@@ -37,6 +38,12 @@ struct gw_csc {
 	struct gw_forward *forward;
 	char *base_url;			/* the authority's URL without a final '/' */
 	char *x5c;			/* base64 DER of the interface certificate */
+	/* OAuth 2.0 (oauth2_token_url): the token endpoint and the cached
+	 * access token, under oauth_lock. NULL: mutual TLS alone. */
+	struct gw_forward *token_forward;
+	pthread_mutex_t oauth_lock;
+	char *token;
+	time_t token_expires;
 	/* The facts info and credentials/info gave, under info_lock. */
 	pthread_mutex_t info_lock;
 	STACK_OF(X509) *chain;		/* stamp certificate first; NULL: not fetched */
@@ -67,6 +74,7 @@ gw_csc_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_k
 	c->key = key;
 	c->cert = cert;
 	pthread_mutex_init(&c->info_lock, NULL);
+	pthread_mutex_init(&c->oauth_lock, NULL);
 	if ((der_len = i2d_X509(cert, &der)) <= 0 ||
 	    sg_b64_encode(der, (size_t)der_len, SG_B64_STD, &c->x5c) != 0) {
 		r = SG_ERR_ALLOC;
@@ -89,6 +97,11 @@ gw_csc_new(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_k
 	fo.retries = a->csc.retries;
 	if ((r = gw_forward_new(&fo, &c->forward)) != 0)
 		goto fail;
+	if (a->csc.oauth2_token_url != NULL) {
+		fo.base_url = a->csc.oauth2_token_url;
+		if ((r = gw_forward_new(&fo, &c->token_forward)) != 0)
+			goto fail;
+	}
 	OPENSSL_free(der);
 	*cp = c;
 	return 0;
@@ -104,6 +117,11 @@ gw_csc_free(struct gw_csc *c)
 	if (c == NULL)
 		return;
 	gw_forward_free(c->forward);
+	gw_forward_free(c->token_forward);
+	if (c->token != NULL)
+		OPENSSL_cleanse(c->token, strlen(c->token));
+	free(c->token);
+	pthread_mutex_destroy(&c->oauth_lock);
 	sk_X509_pop_free(c->chain, X509_free);
 	pthread_mutex_destroy(&c->info_lock);
 	free(c->x5c);
@@ -128,10 +146,13 @@ ecdsa_der_to_raw(const unsigned char *der, size_t len, unsigned char out[64])
 	return ok ? 0 : SG_ERR_CRYPTO;
 }
 
-/* X-Request-Signature: detached JWS (RFC 7515 appendix F) over the exact
- * body, signed on the token with the interface key. */
+/* A compact JWS (RFC 7515) over payload, signed on the token with the
+ * interface key: header {"alg":"RS256"|"ES256", "typ"?, "x5c":[the
+ * interface certificate]}. detached: the payload part left empty
+ * (appendix F), as X-Request-Signature carries it. */
 static int
-request_signature(struct gw_csc *c, const char *body, size_t len, char **jwsp)
+jws_sign(struct gw_csc *c, const char *typ, const void *payload, size_t len, int detached,
+    char **jwsp)
 {
 	const struct sgp11_keyspec *spec = sgp11_key_spec(c->key);
 	cJSON *header = cJSON_CreateObject(), *x5c;
@@ -148,11 +169,13 @@ request_signature(struct gw_csc *c, const char *body, size_t len, char **jwsp)
 	if (header == NULL)
 		goto out;
 	cJSON_AddStringToObject(header, "alg", spec->kind == SGP11_EC ? "ES256" : "RS256");
+	if (typ != NULL)
+		cJSON_AddStringToObject(header, "typ", typ);
 	x5c = cJSON_AddArrayToObject(header, "x5c");
 	cJSON_AddItemToArray(x5c, cJSON_CreateString(c->x5c));
 	if ((header_text = cJSON_PrintUnformatted(header)) == NULL ||
 	    sg_b64_encode(header_text, strlen(header_text), SG_B64_URL_NOPAD, &h64) != 0 ||
-	    sg_b64_encode(body, len, SG_B64_URL_NOPAD, &p64) != 0 ||
+	    sg_b64_encode(payload, len, SG_B64_URL_NOPAD, &p64) != 0 ||
 	    sg_buf_printf(&input, "%s.%s", h64, p64) != 0)
 		goto out;
 	r = SG_ERR_CRYPTO;
@@ -169,7 +192,7 @@ request_signature(struct gw_csc *c, const char *body, size_t len, char **jwsp)
 			goto out;
 	} else if ((r = sg_b64_encode(sig, sig_len, SG_B64_URL_NOPAD, &s64)) != 0)
 		goto out;
-	if ((r = sg_buf_printf(&jws, "%s..%s", h64, s64)) != 0)
+	if ((r = sg_buf_printf(&jws, "%s.%s.%s", h64, detached ? "" : p64, s64)) != 0)
 		goto out;
 	*jwsp = (char *)sg_buf_steal(&jws, NULL);
 	r = *jwsp != NULL ? 0 : SG_ERR_ALLOC;
@@ -186,6 +209,124 @@ request_signature(struct gw_csc *c, const char *body, size_t len, char **jwsp)
 	return r;
 }
 
+/* s percent-encoded for a form body (RFC 3986 unreserved kept). */
+static int
+form_escape(struct sg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			r = sg_buf_append(b, s, 1);
+		else
+			r = sg_buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return r;
+}
+
+/* The OAuth 2.0 access token (RFC 6749 §4.4, client credentials), cached
+ * until 30 s before it expires: the client is authenticated by a JWT
+ * assertion (RFC 7523 §2.2) signed on the token with the interface key,
+ * over mutual TLS to the token endpoint; no client secret exists. *tokp
+ * is a copy (wipe and free). The token is never logged. */
+static int
+access_token(struct gw_csc *c, char **tokp, char *why, size_t whylen)
+{
+	const struct sg_csc_settings *s = &c->authority->csc;
+	struct gw_forward_reply reply;
+	struct sg_buf form;
+	unsigned char jti[16];
+	char *jti_hex = NULL, *assertion = NULL, *claims_text = NULL, *token = NULL;
+	cJSON *claims = NULL, *doc = NULL;
+	time_t now = time(NULL);
+	unsigned long expires_in = 0;
+	int r;
+
+	*tokp = NULL;
+	memset(&reply, 0, sizeof(reply));
+	sg_buf_init(&form, 64 * 1024);
+	pthread_mutex_lock(&c->oauth_lock);
+	if (c->token != NULL && now + 30 < c->token_expires) {
+		r = (*tokp = strdup(c->token)) != NULL ? 0 : SG_ERR_ALLOC;
+		goto out;
+	}
+	r = SG_ERR_ALLOC;
+	if (RAND_bytes(jti, sizeof(jti)) != 1 || sg_hex_encode(jti, sizeof(jti), &jti_hex) != 0 ||
+	    (claims = cJSON_CreateObject()) == NULL)
+		goto out;
+	cJSON_AddStringToObject(claims, "iss", s->oauth2_client_id);
+	cJSON_AddStringToObject(claims, "sub", s->oauth2_client_id);
+	cJSON_AddStringToObject(claims, "aud", s->oauth2_token_url);
+	cJSON_AddStringToObject(claims, "jti", jti_hex);
+	cJSON_AddNumberToObject(claims, "iat", (double)now);
+	cJSON_AddNumberToObject(claims, "exp", (double)(now + 300));
+	if ((claims_text = cJSON_PrintUnformatted(claims)) == NULL)
+		goto out;
+	if ((r = jws_sign(c, "JWT", claims_text, strlen(claims_text), 0, &assertion)) != 0) {
+		sg_msg(why, whylen, "%s: the client assertion could not be signed on the token",
+		    c->authority->name);
+		goto out;
+	}
+	if ((r = sg_buf_printf(&form, "grant_type=client_credentials&client_id=")) != 0 ||
+	    (r = form_escape(&form, s->oauth2_client_id)) != 0 ||
+	    (r = sg_buf_printf(&form, "&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth"
+	    "%%3Aclient-assertion-type%%3Ajwt-bearer&client_assertion=%s", assertion)) != 0)
+		goto out;
+	if (s->oauth2_scope != NULL && ((r = sg_buf_printf(&form, "&scope=")) != 0 ||
+	    (r = form_escape(&form, s->oauth2_scope)) != 0))
+		goto out;
+	r = gw_forward_post(c->token_forward, "", "application/x-www-form-urlencoded", form.data,
+	    form.len, NULL, 0, &reply);
+	if (r != 0) {
+		sg_msg(why, whylen, "%s: the token endpoint: %s", c->authority->name,
+		    r == SG_ERR_TIMEOUT ? "no answer in time" : "not reachable over TLS");
+		goto out;
+	}
+	if ((r = gw_csc_answer_object(c->authority->name, reply.status, reply.body.data,
+	    reply.body.len, &doc, why, whylen)) != 0 ||
+	    (r = gw_csc_answer_token(c->authority->name, doc, &token, &expires_in, why,
+	    whylen)) != 0)
+		goto out;
+	if (c->token != NULL)
+		OPENSSL_cleanse(c->token, strlen(c->token));
+	free(c->token);
+	c->token = token;
+	token = NULL;
+	c->token_expires = now + (time_t)expires_in;
+	r = (*tokp = strdup(c->token)) != NULL ? 0 : SG_ERR_ALLOC;
+ out:
+	pthread_mutex_unlock(&c->oauth_lock);
+	if (reply.body.data != NULL)
+		OPENSSL_cleanse(reply.body.data, reply.body.len);
+	gw_forward_reply_free(&reply);
+	if (token != NULL)
+		OPENSSL_cleanse(token, strlen(token));
+	free(token);
+	cJSON_Delete(doc);
+	cJSON_Delete(claims);
+	cJSON_free(claims_text);
+	free(assertion);
+	free(jti_hex);
+	sg_buf_free(&form);
+	return r;
+}
+
+/* After the service refused the token (401), fetch a new one next time. */
+static void
+forget_token(struct gw_csc *c)
+{
+	pthread_mutex_lock(&c->oauth_lock);
+	if (c->token != NULL)
+		OPENSSL_cleanse(c->token, strlen(c->token));
+	free(c->token);
+	c->token = NULL;
+	pthread_mutex_unlock(&c->oauth_lock);
+}
+
 /* POST a JSON document to path; *replyp (cJSON) on 200. On any other
  * answer why names the authority's error. request_id NULL: a call of the
  * gateway's own (readiness), with no X-Request-ID. */
@@ -195,8 +336,8 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 {
 	struct gw_forward_reply reply;
 	char *body = cJSON_PrintUnformatted(request), *jws = NULL;
-	char sig_header[8192], id_header[128];
-	const char *headers[2];
+	char sig_header[8192], id_header[128], auth_header[4200], *token = NULL;
+	const char *headers[3];
 	size_t n = 0;
 	int r;
 
@@ -204,8 +345,18 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 	memset(&reply, 0, sizeof(reply));
 	if (body == NULL)
 		return SG_ERR_ALLOC;
+	if (c->token_forward != NULL && strcmp(path, "/info") != 0) {
+		if ((r = access_token(c, &token, why, whylen)) != 0)
+			goto out;
+		if (snprintf(auth_header, sizeof(auth_header), "Authorization: Bearer %s", token) >=
+		    (int)sizeof(auth_header)) {
+			r = SG_ERR_TOO_LARGE;
+			goto out;
+		}
+		headers[n++] = auth_header;
+	}
 	if (c->authority->csc.sign_request_body) {
-		if ((r = request_signature(c, body, strlen(body), &jws)) != 0) {
+		if ((r = jws_sign(c, NULL, body, strlen(body), 1, &jws)) != 0) {
 			sg_msg(why, whylen, "the request signature could not be made on the token");
 			goto out;
 		}
@@ -231,12 +382,18 @@ call(struct gw_csc *c, const char *path, cJSON *request, const char *request_id,
 		    r == SG_ERR_TIMEOUT ? "no answer in time" : "not reachable over TLS");
 		goto out;
 	}
+	if (reply.status == 401 && token != NULL)
+		forget_token(c);
 	r = gw_csc_answer_object(c->authority->name, reply.status, reply.body.data, reply.body.len,
 	    replyp, why, whylen);
  out:
 	gw_forward_reply_free(&reply);
 	cJSON_free(body);
 	free(jws);
+	if (token != NULL)
+		OPENSSL_cleanse(token, strlen(token));
+	OPENSSL_cleanse(auth_header, sizeof(auth_header));
+	free(token);
 	return r;
 }
 
@@ -401,9 +558,9 @@ check_usable(struct gw_csc *c, const EVP_MD *md, const char **algop, char *why, 
 		    name);
 		return SG_ERR_UNAVAILABLE;
 	}
-	if (!c->info.auth_tls) {
-		sg_msg(why, whylen, "%s: info's authType lacks TLS, the service authentication "
-		    "configured", name);
+	if (c->token_forward != NULL ? !c->info.auth_oauth2client : !c->info.auth_tls) {
+		sg_msg(why, whylen, "%s: info's authType lacks %s, the service authentication "
+		    "configured", name, c->token_forward != NULL ? "oauth2client" : "TLS");
 		return SG_ERR_UNAVAILABLE;
 	}
 	if (strcmp(cred->key_status, "enabled") != 0) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
@@ -300,6 +301,41 @@ gw_csc_answer_sad(const char *authority, const cJSON *reply, char **sadp, char *
 		return SG_ERR_AUTHORITY;
 	}
 	return (*sadp = strdup(sad->valuestring)) != NULL ? 0 : SG_ERR_ALLOC;
+}
+
+int
+gw_csc_answer_token(const char *authority, const cJSON *reply, char **tokenp,
+    unsigned long *expires_inp, char *why, size_t whylen)
+{
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(reply, "access_token");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(reply, "token_type");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(reply, "expires_in");
+	size_t i, len;
+
+	*tokenp = NULL;
+	*expires_inp = 0;
+	len = cJSON_IsString(tok) ? strlen(tok->valuestring) : 0;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)tok->valuestring[i] <= 0x20 || tok->valuestring[i] == 0x7f)
+			break;
+	}
+	if (len == 0 || len > 4096 || i != len) {
+		sg_msg(why, whylen, "%s: the token endpoint answered without an access_token",
+		    authority);
+		return SG_ERR_AUTHORITY;
+	}
+	if (!cJSON_IsString(type) || strcasecmp(type->valuestring, "Bearer") != 0) {
+		sg_msg(why, whylen, "%s: the token endpoint answered a token_type other than Bearer",
+		    authority);
+		return SG_ERR_AUTHORITY;
+	}
+	if (exp != NULL && (!cJSON_IsNumber(exp) || exp->valuedouble < 1 ||
+	    exp->valuedouble > 86400)) {
+		sg_msg(why, whylen, "%s: the token endpoint answered a bad expires_in", authority);
+		return SG_ERR_AUTHORITY;
+	}
+	*expires_inp = exp != NULL ? (unsigned long)exp->valuedouble : 300;
+	return (*tokenp = strdup(tok->valuestring)) != NULL ? 0 : SG_ERR_ALLOC;
 }
 
 int

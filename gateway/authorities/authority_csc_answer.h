@@ -87,6 +87,13 @@ int gw_csc_answer_credential(const char *authority, const cJSON *reply,
 int gw_csc_answer_sad(const char *authority, const cJSON *reply, char **sadp, char *why,
     size_t whylen);
 
+/* The token endpoint's answer (RFC 6749 §5.1): access_token (1 to 4096
+ * printable characters) into *tokenp (new; wipe and free), token_type
+ * Bearer (any case), expires_in (absent: 300; at most a day) into
+ * *expires_inp. SG_ERR_AUTHORITY with why (which never holds the token). */
+int gw_csc_answer_token(const char *authority, const cJSON *reply, char **tokenp,
+    unsigned long *expires_inp, char *why, size_t whylen);
+
 /* An ECDSA value as the service sent it, DER ECDSA-Sig-Value or the raw
  * r||s of 2 * field_bytes bytes (the text fixes neither), as DER in *derp
  * (new, OPENSSL_free). SG_ERR_AUTHORITY when it is neither. */

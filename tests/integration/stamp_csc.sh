@@ -249,6 +249,32 @@ expect_eq "  signAlgo ecdsa-with-SHA256" "$(curl -sS --cacert "$W/sim-ec/server-
 ecfaults '{"ec_encoding":"raw"}'
 stamp dvv-ec "$W/sim-ec/stamp-ca.pem"; expect_eq "an EC stamp answered as r||s" "$(st)" 200
 
+# --- OAuth 2.0 client credentials with a JWT assertion (RFC 7523) ----------------
+port=$(jq -r .port "$W/sim.json")
+end_sim
+start_sim_serve "simulator wanting tokens" "$W/sim.json" python3 "$SIMPY" "$SIM" --no-request-signature \
+    --require-token --port "$port"
+reload_gateway ok
+stamp; expect_error "mutual TLS alone where the service wants a bearer token" 502 authority_error "$(st)"
+expect_match "  the service's refusal named" "$(jq -r .error_description "$W/body")" 'invalid_token'
+tokens() { requests | jq '[.requests[] | select(.path == "/oauth2/token" and .status == 200)] | length'; }
+t0=$(tokens)
+settings '.oauth2_token_url = "'"$(jq -r .token_url "$W/sim.json")"'" | .oauth2_client_id = "sealgate-test"'
+stamp; expect_eq "a stamp with a token from the client-credentials grant" "$(st)" 200
+expect_eq "  the token request was a jwt-bearer client assertion" \
+    "$(requests | jq -r '[.requests[] | select(.path == "/oauth2/token")] | last | .body' | tr '&' '\n' | sed -n 's/^client_assertion_type=//p')" \
+    'urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer'
+stamp; expect_eq "a second stamp" "$(st)" 200
+expect_eq "  one token for the load's discovery and both stamps (cached until it expires)" "$(( $(tokens) - t0 ))" 1
+expect_eq "the simulator expires its tokens" "$(simcurl -o /dev/null -w '%{http_code}' --data '' "$SIM_ROOT/sim/expire-tokens")" 200
+stamp; expect_error "the service calls the token expired" 502 authority_error "$(st)"
+expect_match "  says so" "$(jq -r .error_description "$W/body")" 'invalid_token'
+stamp; expect_eq "  the next stamp fetches a new token" "$(st)" 200
+expect_eq "  a second token was issued" "$(( $(tokens) - t0 ))" 2
+expect_no_match "no bearer token in the daemon's log or the audit log" \
+    "$(grep -rhoE 'Bearer [A-Za-z0-9_-]{20,}' "$W/sealgated.log" "$W/audit" 2>/dev/null)" .
+expect_eq "/readyz: ready with the token" "$(api monitor GET /readyz)" 200
+
 stop_gateway
 # The auditor's count equals the simulators'.
 month=$(date -u +%Y-%m)

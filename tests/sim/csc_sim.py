@@ -299,8 +299,12 @@ class Sim:
         self.faults = {"fail_rate": args.fail_rate, "delay_ms": args.delay_ms,
                        "close_after": args.close_after or None, "fail_status": args.fail_status,
                        "ec_encoding": "der", "bad_answer": None, "info_methods": None,
-                       "info_auth_type": None}
+                       "info_auth_type": None, "token_ttl_s": 3600}
         self.sads = {}          # SAD -> {"cred","left","hashes","expires"}
+        self.require_token = args.require_token
+        self.tokens = {}        # access token -> (client subject, expires)
+        self.token_ttl = 3600
+        self.jtis = set()
         self.close_seen = 0
         self.requests = simcommon.RequestLog(CAPTURE_MAX)
         self.material = {}      # path -> (mtime_ns, size, object)
@@ -379,9 +383,31 @@ class Sim:
     def set_faults(self, upd):
         with self.lock:
             self.faults.update(upd)
+            self.token_ttl = self.faults["token_ttl_s"]
             if "close_after" in upd:
                 self.close_seen = 0
             return dict(self.faults)
+
+    def new_token(self, subject):
+        tok = b64url(os.urandom(32))
+        with self.lock:
+            now = time.time()
+            self.tokens = {k: v for k, v in self.tokens.items() if v[1] > now}
+            self.tokens[tok] = (subject, now + self.token_ttl)
+            return tok, self.token_ttl
+
+    def check_token(self, header, subject):
+        """Authorization: Bearer TOKEN, issued to this TLS client and not expired."""
+        if not header or not header.startswith("Bearer "):
+            raise HttpError(401, "invalid_token", "an OAuth 2.0 bearer token is required",
+                            {"WWW-Authenticate": "Bearer"})
+        with self.lock:
+            v = self.tokens.get(header[7:].strip())
+        if v is None or v[1] <= time.time():
+            raise HttpError(401, "invalid_token", "the access token is unknown or expired",
+                            {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if v[0] != subject:
+            raise HttpError(401, "invalid_token", "the access token was issued to another client")
 
     def new_sad(self, cid, n, hashes):
         sad = b64url(os.urandom(24))
@@ -470,6 +496,16 @@ def verify_request_signature(values, body, tls_der, tls_cert):
         raise ValueError("JWS header: crit is not supported")
     if "b64" in hdr and hdr["b64"] is not True:
         raise ValueError("JWS header: unencoded payload (b64) is not supported")
+    verify_jws(hdr, (h64 + "." + b64url(body)).encode("ascii"), b64url_decode(s64, "JWS signature"),
+               tls_der, tls_cert)
+
+
+def verify_jws(hdr, signing_input, sig, tls_der, tls_cert):
+    """A JWS header's alg and x5c, and its signature over signing_input:
+    x5c[0] must be the TLS client certificate, alg RS256 (RSA) or ES256
+    (P-256, 64-byte r||s). Raises ValueError with the reason."""
+    if not isinstance(hdr, dict):
+        raise ValueError("the JWS header is not a JSON object")
     alg = hdr.get("alg")
     if not isinstance(alg, str):
         raise ValueError("JWS header has no alg")
@@ -484,9 +520,7 @@ def verify_request_signature(values, body, tls_der, tls_cert):
             raise ValueError("x5c[%d] is not a DER certificate" % i) from None
     if ders[0] != tls_der:
         raise ValueError("x5c[0] is not the TLS client certificate")
-    sig = b64url_decode(s64, "JWS signature")
     pub = tls_cert.public_key()
-    signing_input = (h64 + "." + b64url(body)).encode("ascii")
     try:
         if alg == "RS256":
             if not isinstance(pub, rsa.RSAPublicKey):
@@ -694,7 +728,10 @@ class Handler(simcommon.BaseHandler):
                      "/csc/v2/credentials/info": self.credentials_info,
                      "/csc/v2/credentials/authorize": self.authorize,
                      "/csc/v2/signatures/signHash": self.sign_hash}
-        handler = endpoints.get(path)
+        if path == "/oauth2/token":
+            handler = self.oauth2_token
+        else:
+            handler = endpoints.get(path)
         if handler is None:
             raise HttpError(404, "invalid_request", "no such endpoint: %s" % path[:100])
         if self.command != "POST":
@@ -724,6 +761,10 @@ class Handler(simcommon.BaseHandler):
                 self.verdict = "abandoned: the client closed the connection during the delay"
                 self.close_connection = True
                 return
+        if handler == self.oauth2_token:
+            return handler(body, cert)
+        if self.sim.require_token:
+            self.sim.check_token(self.headers.get("Authorization"), dn(cert.subject))
         if self.sim.require_jws or self.headers.get_all("X-Request-Signature"):
             try:
                 verify_request_signature(self.headers.get_all("X-Request-Signature") or [], body, der, cert)
@@ -756,17 +797,74 @@ class Handler(simcommon.BaseHandler):
         except Fatal as e:
             raise HttpError(500, "server_error", str(e)) from None
         f = self.sim.get_faults()
+        extra = {"oauth2": "https://%s:%d/oauth2" % self.server.server_address[:2]} \
+            if self.sim.require_token else {}
         algos = []
         for c in creds.values():
             algos += [a for a in c.listed if a not in algos]
         self.reply(200, {"specs": "2.0.0.2", "name": "csc-sim", "logo": "https://127.0.0.1/logo.png",
                          "region": "FI", "lang": "en-US", "description": "CSC API v2 simulator",
-                         "authType": f["info_auth_type"] if f["info_auth_type"] is not None else ["TLS"],
+                         "authType": f["info_auth_type"] if f["info_auth_type"] is not None else
+                         (["TLS", "oauth2client"] if self.sim.require_token else ["TLS"]),
                          "methods": f["info_methods"] if f["info_methods"] is not None else CSC_METHODS,
                          "validationInfo": False, "asynchronousOperationMode": False,
                          "signAlgorithms": {"algos": algos, "algoParams": []},
                          "signature_formats": {"formats": ["C"], "envelope_properties": [["Detached"]]},
-                         "conformance_levels": ["Ades-B-B"]})
+                         "conformance_levels": ["Ades-B-B"], **extra})
+
+    def oauth2_token(self, body, cert):
+        """POST /oauth2/token: RFC 6749 4.4 client credentials, the client
+        authenticated by an RFC 7523 2.2 JWT assertion whose x5c[0] is the
+        TLS client certificate and whose signature it verifies (as the eudi
+        client's client-credentials flow asks a token of the service's
+        OAuth 2.0 server). Answers {"access_token","token_type","expires_in"}."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            raise HttpError(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+        try:
+            form = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            raise HttpError(400, "invalid_request", "the body is not a form") from None
+        if any(len(v) != 1 for v in form.values()):
+            raise HttpError(400, "invalid_request", "a parameter appears more than once")
+        form = {k: v[0] for k, v in form.items()}
+        unknown = set(form) - {"grant_type", "client_id", "client_assertion_type", "client_assertion", "scope"}
+        if unknown:
+            raise HttpError(400, "invalid_request", "unknown parameter %s" % sorted(unknown)[0][:40])
+        if form.get("grant_type") != "client_credentials":
+            raise HttpError(400, "unsupported_grant_type", "only client_credentials is granted")
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            raise HttpError(401, "invalid_client", "a jwt-bearer client_assertion is required")
+        der = self.connection.getpeercert(binary_form=True)
+        parts = form.get("client_assertion", "").split(".")
+        if len(parts) != 3 or not parts[1]:
+            raise HttpError(401, "invalid_client", "client_assertion is not a compact JWS")
+        try:
+            hdr = strict_json(b64url_decode(parts[0], "JWT header"))
+            claims = strict_json(b64url_decode(parts[1], "JWT claims"))
+            verify_jws(hdr, (parts[0] + "." + parts[1]).encode("ascii"), b64url_decode(parts[2], "JWT signature"),
+                       der, cert)
+        except ValueError as e:
+            raise HttpError(401, "invalid_client", "client_assertion: %s" % e) from None
+        now = time.time()
+        want_aud = "https://%s:%d/oauth2/token" % self.server.server_address[:2]
+        cid = form.get("client_id")
+        if not isinstance(claims, dict) or claims.get("iss") != claims.get("sub") or \
+                (cid is not None and claims.get("iss") != cid):
+            raise HttpError(401, "invalid_client", "client_assertion: iss and sub must name the client")
+        if claims.get("aud") != want_aud:
+            raise HttpError(401, "invalid_client", "client_assertion: aud must be %s" % want_aud)
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, (int, float)) or exp <= now or not isinstance(iat, (int, float)) or \
+                iat > now + 60 or exp - iat > 3600:
+            raise HttpError(401, "invalid_client", "client_assertion: expired or with bad iat/exp")
+        jti = claims.get("jti")
+        with self.sim.lock:
+            if not isinstance(jti, str) or jti in self.sim.jtis:
+                raise HttpError(401, "invalid_client", "client_assertion: jti missing or used before")
+            self.sim.jtis.add(jti)
+        tok, ttl = self.sim.new_token(dn(cert.subject))
+        self.reply(200, {"access_token": tok, "token_type": "Bearer", "expires_in": ttl})
 
     def credentials_info(self, body, cert):
         """credentials/info (CSC v2.0.0.2 11.5): key, cert (status always;
@@ -925,7 +1023,7 @@ class Handler(simcommon.BaseHandler):
         try:
             routes = {"/sim/health": "GET", "/sim/counts": "GET", "/sim/requests": "GET",
                       "/sim/faults": ("GET", "POST"), "/sim/reset-counts": "POST",
-                      "/sim/reset-requests": "POST"}
+                      "/sim/reset-requests": "POST", "/sim/expire-tokens": "POST"}
             if path not in routes:
                 raise HttpError(404, "invalid_request", "no such endpoint: %s" % path[:100])
             allowed = routes[path] if isinstance(routes[path], tuple) else (routes[path],)
@@ -954,6 +1052,10 @@ class Handler(simcommon.BaseHandler):
             elif path == "/sim/reset-requests":
                 self.sim.requests.clear()
                 self.reply(200, {"requests": []})
+            elif path == "/sim/expire-tokens":
+                with self.sim.lock:
+                    self.sim.tokens = {k: (v[0], 0) for k, v in self.sim.tokens.items()}
+                self.reply(200, {"tokens": len(self.sim.tokens)})
             elif path == "/sim/reset-counts":
                 self.sim.reset_counts()
                 self.reply(200, {"counts": {}})
@@ -964,7 +1066,8 @@ class Handler(simcommon.BaseHandler):
                 req = check_object(body, {"fail_rate": object, "delay_ms": object,
                                           "close_after": object, "fail_status": object,
                                           "ec_encoding": object, "bad_answer": object,
-                                          "info_methods": object, "info_auth_type": object}, [])
+                                          "info_methods": object, "info_auth_type": object,
+                                          "token_ttl_s": object}, [])
                 self.reply(200, self.sim.set_faults(parse_faults(req)))
         except HttpError as e:
             self.fail(e)
@@ -1001,6 +1104,11 @@ def parse_faults(req):
         if req["bad_answer"] not in (None, "missing", "count", "wrong"):
             raise bad("bad_answer must be null, missing, count or wrong")
         upd["bad_answer"] = req["bad_answer"]
+    if "token_ttl_s" in req:
+        v = req["token_ttl_s"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 86400:
+            raise bad("token_ttl_s must be 1 to 86400")
+        upd["token_ttl_s"] = v
     for k in ("info_methods", "info_auth_type"):
         if k in req:
             v = req[k]
@@ -1039,6 +1147,7 @@ def cmd_serve(args):
     server, host, port = listen(Server, args, Handler, sim, ctx)
     ready = {"port": port, "url": "https://%s:%d/csc/v2/" % (host, port), "pid": os.getpid(),
              "sim_url": "https://%s:%d/sim/" % (host, port),
+             "token_url": "https://%s:%d/oauth2/token" % (host, port),
              "ca_file": os.path.abspath(os.path.join(d, "server-ca.pem")),
              "state": os.path.abspath(d)}
 
@@ -1064,6 +1173,8 @@ def main(argv=None):
     p.add_argument("--close-after", type=int, default=None)
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--no-request-signature", action="store_true")
+    p.add_argument("--require-token", action="store_true",
+                   help="CSC calls but info need an OAuth 2.0 bearer token from /oauth2/token")
     args = ap.parse_args(argv)
     return run_command({"init": cmd_init, "issue-client": cmd_issue_client, "serve": cmd_serve}, args)
 

@@ -675,6 +675,13 @@ static const struct bad_case bad_cases[] = {
 	  SG_ERR_CONFIG, "$.authorities['stil-bpi'].headers", "must be an object" },
 	{ "boolean as a string", "\"sign_request_body\": true", "\"sign_request_body\": \"yes\"",
 	  SG_ERR_CONFIG, "$.authorities['dvv-stamp'].sign_request_body", "true or false" },
+	{ "oauth2_token_url without oauth2_client_id", "\"sign_request_body\": true",
+	  "\"sign_request_body\": true, \"oauth2_token_url\": \"https://127.0.0.1:8451/token\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-stamp']", "go together" },
+	{ "oauth2_token_url over plain http", "\"sign_request_body\": true",
+	  "\"sign_request_body\": true, \"oauth2_token_url\": \"http://127.0.0.1:8451/token\", "
+	  "\"oauth2_client_id\": \"gw\"",
+	  SG_ERR_CONFIG, "$.authorities['dvv-stamp']", "must be https://" },
 	{ "plain http authority", "\"url\": \"https://127.0.0.1:8451/csc/v2/\"",
 	  "\"url\": \"http://127.0.0.1:8451/csc/v2/\"",
 	  SG_ERR_CONFIG, "$.authorities['dvv-stamp'].url", "https://" },
