@@ -11,7 +11,9 @@
 --   BENCH_FORMAT      raw (default) or cms
 --   BENCH_ROUTE       sign (default) or stamp: POST /v1/stamp with the digest
 --                     form instead (the same digest, no format); or pades:
---                     POST /v1/stamp?format=pades with the PDF BENCH_PDF_FILE
+--                     POST /v1/stamp?format=pades with the PDF BENCH_PDF_FILE;
+--                     or stamp/batch: POST /v1/stamp/batch with BENCH_BATCH
+--                     (default 10) copies of the digest
 --   BENCH_STOP_AFTER  when set, each thread stops after that many answers
 --                     and creates BENCH_DONE_DIR/<thread number>; wrk itself
 --                     runs until -d, so the caller sends it SIGINT once every
@@ -48,6 +50,13 @@ if route == "pades" then
    wrk.path = "/v1/stamp?identity=" .. identity .. "&format=pades"
    wrk.headers["Content-Type"] = "application/pdf"
    wrk.body = read_file(os.getenv("BENCH_PDF_FILE"))
+elseif route == "stamp/batch" then
+   local items = {}
+   for i = 1, tonumber(os.getenv("BENCH_BATCH") or "10") do
+      items[i] = string.format('{"alg":"sha256","value":"%s"}', digest)
+   end
+   wrk.path = "/v1/stamp/batch"
+   wrk.body = string.format('{"identity":"%s","digests":[%s]}', identity, table.concat(items, ","))
 elseif route == "stamp" then
    wrk.path = "/v1/stamp"
    wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"}}', identity, digest)
