@@ -9,7 +9,10 @@
  *  - a refusal is SG_ERR_AUTHORITY with a reason and nothing handed out;
  *  - a chain is 1 to GW_CSC_CHAIN_MAX certificates, each the whole of
  *    its base64 value and encodable again;
- *  - a signature is 1 to GW_CSC_SIGNATURE_MAX bytes. */
+ *  - a signature is 1 to GW_CSC_SIGNATURE_MAX bytes;
+ *  - info, credentials/info, credentials/authorize and token answers give
+ *    NUL-terminated facts within their bounds, or a refusal with a reason;
+ *  - an ECDSA value normalised is DER that parses back whole. */
 #include "config.h"
 
 #include <stddef.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/ecdsa.h>
 #include <openssl/x509.h>
 
 #include "authority_csc_answer.h"
@@ -37,6 +41,82 @@ refused_with_reason(int r, const char *why)
 		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
 			abort();
 	}
+}
+
+static void
+string_within(const char *s, size_t size)
+{
+	if (memchr(s, '\0', size) == NULL)
+		abort();
+}
+
+/* The parsers of the facts, on the same object. */
+static void
+csc_facts(const cJSON *doc)
+{
+	struct gw_csc_info info;
+	struct gw_csc_credential cred;
+	unsigned long expires_in;
+	char why[300], *s;
+	size_t i;
+	int r;
+
+	why[0] = '\0';
+	if ((r = gw_csc_answer_info("csc", doc, &info, why, sizeof(why))) == 0) {
+		string_within(info.specs, sizeof(info.specs));
+		if (info.n_algos > GW_CSC_ALGOS_MAX)
+			abort();
+		for (i = 0; i < info.n_algos; i++)
+			string_within(info.algos[i], sizeof(info.algos[i]));
+	} else
+		refused_with_reason(r, why);
+	why[0] = '\0';
+	if ((r = gw_csc_answer_credential("csc", doc, &cred, why, sizeof(why))) == 0) {
+		string_within(cred.key_status, sizeof(cred.key_status));
+		string_within(cred.cert_status, sizeof(cred.cert_status));
+		string_within(cred.auth_mode, sizeof(cred.auth_mode));
+		string_within(cred.auth_object, sizeof(cred.auth_object));
+		if ((strcmp(cred.scal, "1") != 0 && strcmp(cred.scal, "2") != 0) ||
+		    cred.multisign < 1 || cred.n_algos > GW_CSC_ALGOS_MAX)
+			abort();
+	} else
+		refused_with_reason(r, why);
+	why[0] = '\0';
+	if ((r = gw_csc_answer_sad("csc", doc, &s, why, sizeof(why))) == 0) {
+		if (s == NULL || s[0] == '\0' || strlen(s) > 4096)
+			abort();
+		free(s);
+	} else if (r != SG_ERR_ALLOC)
+		refused_with_reason(r, why);
+	why[0] = '\0';
+	if ((r = gw_csc_answer_token("csc", doc, &s, &expires_in, why, sizeof(why))) == 0) {
+		if (s == NULL || s[0] == '\0' || strlen(s) > 4096 || expires_in < 1 ||
+		    expires_in > 86400)
+			abort();
+		free(s);
+	} else if (r != SG_ERR_ALLOC)
+		refused_with_reason(r, why);
+}
+
+/* The raw input as an ECDSA value from a P-256 key. */
+static void
+ecdsa(const uint8_t *data, size_t size)
+{
+	const unsigned char *p;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	ECDSA_SIG *sig;
+
+	if (gw_csc_ecdsa_der(data, size, 32, &der, &der_len) != 0) {
+		if (der != NULL)
+			abort();
+		return;
+	}
+	p = der;
+	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL || p != der + der_len)
+		abort();
+	ECDSA_SIG_free(sig);
+	OPENSSL_free(der);
 }
 
 int
@@ -97,6 +177,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sig != NULL || sig_len != 0)
 			abort();
 	}
+	csc_facts(doc);
 	cJSON_Delete(doc);
+	ecdsa(data, size);
 	return 0;
 }

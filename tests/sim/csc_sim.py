@@ -3,9 +3,12 @@
 """csc_sim: a strict local stand-in for the remote seal service (csc-v2).
 
 It speaks the subset of the Cloud Signature Consortium API v2 that
-docs/authorities.md section 1 describes (credentials/info, signatures/signHash)
-over HTTPS with TLS client authentication, verifies the detached JWS request
-signature (X-Request-Signature) against the TLS client certificate, signs
+docs/authorities.md section 1 describes (info, credentials/info,
+credentials/authorize, signatures/signHash, and an OAuth 2.0 token endpoint
+at /oauth2/token) as the v2.0.0.2 text, the CZERTAINLY server and the eudi
+client have them, over HTTPS with TLS client authentication, verifies the
+detached JWS request signature (X-Request-Signature, ours, not CSC's)
+against the TLS client certificate, signs
 with its own stamp key and counts signatures per credential and calendar
 month (UTC). Every check is made with Python's ssl module and the
 `cryptography` library, never with sealgate's code.
@@ -15,7 +18,7 @@ Sub-commands:
   issue-client  --state DIR --csr FILE --out FILE [--days N] [--allow CRED]...
   serve         --state DIR [--host 127.0.0.1] [--port N] [--ready-file FILE]
                 [--fail-rate F] [--delay-ms N] [--close-after N]
-                [--fail-status S] [--no-request-signature]
+                [--fail-status S] [--no-request-signature] [--require-token]
 
 Files in DIR: server-ca.pem/.key, server.pem/.key (127.0.0.1, ::1,
 localhost), client-ca.pem/.key (issues interface certificates),
@@ -33,7 +36,13 @@ handshake fails (an alert; recorded at /sim/requests as
 tls_handshake_failed). Without a certificate /csc/v2/* answers 401
 invalid_client.
 
-Order of checks on POST /csc/v2/{credentials/info,signatures/signHash}:
+credentials.json entries may also set "algos" (key/algo), "key_status",
+"cert_status", "auth_mode" (implicit, explicit with "pin", oauth2code) and
+"scal"; docs/authorities.md lists what each endpoint takes and answers.
+
+Order of checks on POST /csc/v2/{credentials/info,credentials/authorize,signatures/signHash}
+(info needs no client certificate; --require-token adds a bearer token check
+after the client certificate):
 framing (Content-Length or chunked, body <= 1 MiB else 413) -> client
 certificate (401 invalid_client) -> faults close_after, delay_ms -> request
 signature (401 invalid_request) -> Content-Type application/json (400) ->
@@ -71,7 +80,10 @@ Test interface (same origin, no client certificate needed):
   GET  /sim/requests                  {"requests":[... last 100, oldest first ...]}
   POST /sim/reset-requests            forget the captured requests
   GET  /sim/faults                    the fault settings
-  POST /sim/faults  {"fail_rate","delay_ms","close_after","fail_status"}
+  POST /sim/expire-tokens             every access token issued so far expires
+  POST /sim/faults  {"fail_rate","delay_ms","close_after","fail_status",
+                     "ec_encoding","bad_answer","info_methods","info_auth_type",
+                     "token_ttl_s"}
                                       (members given are changed, others kept)
   POST /sim/reset-counts              all counts to zero (persisted)
 """
