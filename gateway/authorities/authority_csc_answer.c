@@ -236,7 +236,7 @@ gw_csc_answer_credential(const char *authority, const cJSON *reply,
 		(void)copy_member(cJSON_GetArrayItem(objects, 0), "id", cred->auth_object,
 		    sizeof(cred->auth_object));
 	if (cJSON_GetObjectItemCaseSensitive(reply, "SCAL") == NULL)
-		strcpy(cred->scal, "1");
+		memcpy(cred->scal, "1", 2);
 	else if (copy_member(reply, "SCAL", cred->scal, sizeof(cred->scal)) != 0 ||
 	    (strcmp(cred->scal, "1") != 0 && strcmp(cred->scal, "2") != 0)) {
 		sg_msg(why, whylen, "%s: credentials/info with a SCAL other than \"1\" or \"2\"",

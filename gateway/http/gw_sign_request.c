@@ -251,7 +251,9 @@ parse_digest(const cJSON *digest, const char *prefix, const EVP_MD **mdp, const 
 		describe(why, whylen, "\"%s\" must be an object with alg and value", prefix);
 		return SG_ERR_PARSE;
 	}
-	(void)snprintf(members_prefix, sizeof(members_prefix), "%s.", prefix);
+	if (snprintf(members_prefix, sizeof(members_prefix), "%s.", prefix) >=
+	    (int)sizeof(members_prefix))
+		return SG_ERR_INTERNAL;
 	if (check_members(digest, digest_members, N_DIGEST_MEMBERS, members_prefix, why,
 	    whylen) != 0)
 		return SG_ERR_PARSE;
@@ -379,7 +381,10 @@ gw_stamp_batch_parse(const char *body, size_t len, struct gw_stamp_batch *out, c
 		const EVP_MD *md;
 		const char *alg;
 
-		(void)snprintf(prefix, sizeof(prefix), "digests[%zu]", out->n);
+		if (snprintf(prefix, sizeof(prefix), "digests[%zu]", out->n) >= (int)sizeof(prefix)) {
+			r = SG_ERR_INTERNAL;
+			goto out;
+		}
 		if ((r = parse_digest(item, prefix, &md, &alg, &out->digests[out->n], &out->digest_len,
 		    why, whylen)) != 0)
 			goto out;

@@ -74,9 +74,10 @@ audit_each(struct gw_request *req, struct batch *b, struct sg_audit_entry *e,
 	e->extra_values = values;
 	e->n_extra = n_extra + 1;
 	for (i = 0; r == 0 && i < b->in.n; i++) {
-		(void)snprintf(place, sizeof(place), "%zu/%zu", i + 1, b->in.n);
+		if (snprintf(place, sizeof(place), "%zu/%zu", i + 1, b->in.n) >= (int)sizeof(place))
+			r = SG_ERR_INTERNAL;
 		e->digest = b->digest_text[i];
-		if (gw_audit(req, e) != 0)
+		if (r == 0 && gw_audit(req, e) != 0)
 			r = SG_ERR_AUDIT;
 	}
 	/* place goes out of scope: the entry no longer points at it. */
