@@ -364,7 +364,7 @@ gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp)
 	if (r != 0) {
 		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
 			gw_error_r(resp, SG_ERR_TOKEN, "the interface key could not sign");
-		else if (r == SG_ERR_TIMEOUT || r == SG_ERR_AUTHORITY)
+		else if (r == SG_ERR_TIMEOUT || r == SG_ERR_AUTHORITY || r == SG_ERR_UNAVAILABLE)
 			gw_error_r(resp, r, "%s", why);
 		else if (r == SG_ERR_CRYPTO || why[0] != '\0')
 			gw_error_r(resp, SG_ERR_AUTHORITY, "%s", why[0] != '\0' ? why :
@@ -373,7 +373,8 @@ gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp)
 			gw_error_r(resp, SG_ERR_INTERNAL, "the container could not be made");
 		e.outcome = "error";
 		e.error = r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN ? "token_unavailable" :
-		    r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
+		    r == SG_ERR_TIMEOUT ? "authority_timeout" :
+		    r == SG_ERR_UNAVAILABLE ? "authority_unavailable" : "authority_error";
 		extra_keys[e.n_extra] = "detail";
 		extra_values[e.n_extra++] = why;
 		if (authority_signed) {

@@ -192,10 +192,12 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 		if (r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN)
 			gw_error_r(resp, SG_ERR_TOKEN, "the interface key could not sign");
 		else
-			gw_error_r(resp, r == SG_ERR_TIMEOUT ? r : SG_ERR_AUTHORITY, "%s", why);
+			gw_error_r(resp, r == SG_ERR_TIMEOUT || r == SG_ERR_UNAVAILABLE ? r :
+			    SG_ERR_AUTHORITY, "%s", why);
 		e.outcome = "error";
 		e.error = r == SG_ERR_TOKEN_LOST || r == SG_ERR_TOKEN ? "token_unavailable" :
-		    r == SG_ERR_TIMEOUT ? "authority_timeout" : "authority_error";
+		    r == SG_ERR_TIMEOUT ? "authority_timeout" :
+		    r == SG_ERR_UNAVAILABLE ? "authority_unavailable" : "authority_error";
 		extra_keys[2] = "detail";
 		extra_values[2] = why;
 		e.n_extra = 3;

@@ -20,7 +20,7 @@ python3 "$CSCPY" init --state "$SIM" >/dev/null || { echo "Bail out! csc_sim ini
 python3 "$TSAPY" init --state "$TSA" >/dev/null || { echo "Bail out! tsa_sim init"; exit 1; }
 csc_interface dvv-interface
 csc_interface dvv-interface-bb
-start_sim_serve simulator "$W/sim.json" python3 "$CSCPY" "$SIM"
+start_sim_serve simulator "$W/sim.json" python3 "$CSCPY" "$SIM" --no-request-signature
 CSC_PID=$SIM_PID
 start_sim_serve tsa_sim "$W/tsa.json" python3 "$TSAPY" "$TSA"
 fault() { curl -sS -o /dev/null -w '%{http_code}' --cacert "$TSA/server-ca.pem" \
