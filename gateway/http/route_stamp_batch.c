@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/stamp/batch: 1 to GW_STAMP_BATCH_MAX document digests sealed
  * by the identity's remote seal service in one signatures/signHash (one
- * round trip, one SAD), each answered as its own detached CAdES-B-B CMS,
- * audited as its own stamp and counted as one. All of them or none: a
- * failure of the service fails the batch. */
+ * round trip, one SAD), each answered as its own detached CAdES CMS,
+ * audited as its own stamp and counted as one. An identity with a
+ * timestamp_authority makes each of them B-T (one time-stamp per CMS). All
+ * of them or none: a failure of the service or of the time-stamp authority
+ * fails the batch. */
 #include "config.h"
 
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "gw_request.h"
 #include "gw_sign_request.h"
 #include "gw_snapshot.h"
+#include "gw_stamp_level.h"
 #include "gw_token.h"
 #include "routes.h"
 #include "sg_codec.h"
@@ -36,6 +39,8 @@ struct batch {
 	struct gw_cms_job jobs[GW_STAMP_BATCH_MAX];
 	struct gw_seal_job *seal[GW_STAMP_BATCH_MAX];
 	char digest_text[GW_STAMP_BATCH_MAX][160];	/* "sha256:<hex>" for the audit */
+	char tst_serial[GW_STAMP_BATCH_MAX][GW_TST_SERIAL_MAX];	/* B-T only */
+	int bt;
 	size_t n_init;
 };
 
@@ -59,10 +64,11 @@ digest_texts(struct batch *b)
 }
 
 /* One audit entry per digest: e with each digest (and its place in the
- * batch) in turn. */
+ * batch, and with tst its time-stamp's serial) in turn. keys and values
+ * have room for n_extra + 3. */
 static int
 audit_each(struct gw_request *req, struct batch *b, struct sg_audit_entry *e,
-    const char **keys, const char **values, size_t n_extra)
+    const char **keys, const char **values, size_t n_extra, int tst)
 {
 	char place[48];
 	size_t i;
@@ -73,12 +79,22 @@ audit_each(struct gw_request *req, struct batch *b, struct sg_audit_entry *e,
 	e->extra_keys = keys;
 	e->extra_values = values;
 	e->n_extra = n_extra + 1;
+	if (b->bt) {
+		keys[e->n_extra] = "level";
+		values[e->n_extra++] = "b-t";
+	}
 	for (i = 0; r == 0 && i < b->in.n; i++) {
 		if (snprintf(place, sizeof(place), "%zu/%zu", i + 1, b->in.n) >= (int)sizeof(place))
 			r = SG_ERR_INTERNAL;
 		e->digest = b->digest_text[i];
+		if (tst) {
+			keys[e->n_extra] = "tst_serial";
+			values[e->n_extra] = b->tst_serial[i];
+		}
+		e->n_extra += tst ? 1 : 0;
 		if (r == 0 && gw_audit(req, e) != 0)
 			r = SG_ERR_AUDIT;
+		e->n_extra -= tst ? 1 : 0;
 	}
 	/* place goes out of scope: the entry no longer points at it. */
 	e->n_extra = n_extra;
@@ -107,7 +123,9 @@ answer_json(const struct gw_request *req, const struct gw_identity *id, const st
 			cJSON_AddStringToObject(d, "value", b64);
 		free(b64);
 		b64 = NULL;
-		cJSON_AddStringToObject(one, "format", "cades-b-b");
+		cJSON_AddStringToObject(one, "format", b->bt ? "cades-b-t" : "cades-b-b");
+		if (b->bt)
+			cJSON_AddStringToObject(one, "tst_serial", b->tst_serial[i]);
 		if (sg_b64_encode(b->jobs[i].cms, b->jobs[i].cms_len, SG_B64_STD, &b64) == 0)
 			cJSON_AddStringToObject(one, "cms", b64);
 		free(b64);
@@ -125,12 +143,12 @@ gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp)
 	const struct gw_identity *id;
 	struct batch *b;
 	struct sg_audit_entry e;
-	const char *keys[2], *values[2];
+	const char *keys[5], *values[5];
 	char why[512] = "", *serial = NULL;
 	BIGNUM *bn = NULL;
 	cJSON *answer = NULL;
 	size_t i;
-	int r;
+	int authority_signed, r;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		gw_error_r(resp, SG_ERR_ALLOC, "out of memory");
@@ -159,6 +177,8 @@ gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp)
 	}
 	if (gw_stamp_refuses(gw, id, resp))
 		goto refused;
+	if ((b->bt = gw_stamp_level(req, id, resp)) < 0)
+		goto refused;
 	if (gw_token_refuses(gw, resp))
 		goto out;
 	for (i = 0; i < b->in.n; i++) {
@@ -178,6 +198,12 @@ gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp)
 	e.identity = id->cfg->name;
 	e.key_id = sgp11_key_id_hex(id->key);
 	e.authority = id->cfg->authority->name;
+	/* B-T: a time-stamp per CMS; one that fails fails the batch, after
+	 * the service signed (authority_signed). */
+	authority_signed = r == 0;
+	for (i = 0; r == 0 && b->bt && i < b->in.n; i++)
+		r = gw_stamp_add_timestamp(req, req->snap, id, &b->jobs[i].cms, &b->jobs[i].cms_len,
+		    b->tst_serial[i], why, sizeof(why));
 	if (r != 0) {
 		sg_error_r(r, "batch stamp with %s: %s", id->cfg->name, why);
 		if (r == SG_ERR_TOKEN_LOST) {
@@ -197,7 +223,9 @@ gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp)
 		    r == SG_ERR_INVALID_ARG ? "invalid_request" : "authority_error";
 		keys[0] = "detail";
 		values[0] = why;
-		if (audit_each(req, b, &e, keys, values, 1) != 0)
+		keys[1] = "authority_signed";
+		values[1] = "true";
+		if (audit_each(req, b, &e, keys, values, authority_signed ? 2 : 1, 0) != 0)
 			gw_error_r(resp, SG_ERR_AUDIT, "the audit log cannot be written");
 		goto out;
 	}
@@ -210,7 +238,7 @@ gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp)
 	e.cert_serial = serial;
 	e.outcome = "ok";
 	e.authority_ref = req->request_id;
-	if (audit_each(req, b, &e, keys, values, 0) != 0) {
+	if (audit_each(req, b, &e, keys, values, 0, b->bt) != 0) {
 		gw_error_r(resp, SG_ERR_AUDIT,
 		    "the audit log cannot be written; the stamps were discarded");
 		goto out;

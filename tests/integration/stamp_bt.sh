@@ -107,6 +107,37 @@ expect_eq "  audited as pades b-t with the token's serial" \
 expect_error "PAdES ?level=b-b on the B-T identity" 400 invalid_request \
     "$(stamp dvv-interface "&format=pades&level=b-b" "$W/in.pdf" "$W/body")"
 
+# A batch of the B-T identity: each CMS gets its own time-stamp.
+batch() {  # FILE... → status, answer in $W/body
+    local f sep="" body='{"identity":"dvv-interface","digests":['
+    for f in "$@"; do
+        body+="$sep{\"alg\":\"sha256\",\"value\":\"$(openssl dgst -sha256 -binary "$f" | base64 -w0)\"}"; sep=,
+    done
+    curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/json' \
+        --data "$body]}" "$GW_URL/v1/stamp/batch"
+}
+printf 'first' > "$W/b1"
+printf 'second' > "$W/b2"
+n=$(audit_entries stamp)
+expect_eq "a batch of two with the B-T identity" "$(batch "$W/b1" "$W/b2")" 200
+expect_eq "  both cades-b-t" "$(jq -r '[.stamps[].format] | join(" ")' "$W/body")" "cades-b-t cades-b-t"
+cp "$W/body" "$W/batch.json"
+for i in 1 2; do
+    jq -r ".stamps[$((i - 1))].cms" "$W/batch.json" | base64 -d > "$W/b$i.p7s"
+    check "  stamp $i: openssl cms -verify" openssl cms -verify -binary -inform DER -in "$W/b$i.p7s" \
+        -content "$W/b$i" -CAfile "$SIM/stamp-ca.pem" -out /dev/null
+    check_tst "  stamp $i" "$W/b$i.p7s"
+    expect_eq "  stamp $i: tst_serial is its token's" \
+        "$(jq -r ".stamps[$((i - 1))].tst_serial" "$W/batch.json" | sed 's/^0*//')" "$(tst_serial)"
+done
+expect_eq "  two stamp entries, the last b-t with its token's serial" \
+    "$(audit_entries stamp) $(audit_last stamp level) $(audit_last stamp tst_serial | sed 's/^0*//')" \
+    "$((n + 2)) b-t $(tst_serial)"
+expect_error "  ?level=b-b on the batch is refused" 400 invalid_request \
+    "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" -H 'Content-Type: application/json' \
+        --data '{"identity":"dvv-interface","digests":[{"alg":"sha256","value":"'"$(openssl dgst -sha256 -binary "$W/b1" | base64 -w0)"'"}]}' \
+        "$GW_URL/v1/stamp/batch?level=b-b")"
+
 # A TSA that fails or is slow fails the stamp; nothing lower is answered.
 tsa_fault() {  # FAULT STATUS CODE
     local n
@@ -116,6 +147,9 @@ tsa_fault() {  # FAULT STATUS CODE
     expect_error "PAdES with TSA fault $1" "$2" "$3" "$(stamp dvv-interface "&format=pades" "$W/in.pdf" "$W/body")"
     expect_eq "  both audited as errors" "$(audit_entries stamp) $(audit_last stamp outcome)" "$((n + 2)) error"
     expect_eq "  after the seal service signed" "$(audit_last stamp authority_signed)" true
+    expect_error "a batch with TSA fault $1" "$2" "$3" "$(batch "$W/b1" "$W/b2")"
+    expect_eq "  both of its entries errors, after the service signed" \
+        "$(audit_entries stamp) $(audit_last stamp outcome) $(audit_last stamp authority_signed)" "$((n + 4)) error true"
 }
 tsa_fault reject 502 authority_error
 tsa_fault wrong-nonce 502 authority_error
