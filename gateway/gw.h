@@ -35,6 +35,7 @@ struct gw_identity {
 	X509 *cert;			/* borrowed from key, or NULL */
 	char key_type[16];
 	char cert_serial[80];		/* hex, or "" */
+	char *cert_b64;			/* cert's DER in base64, or NULL: made once per snapshot */
 	time_t not_after;		/* 0 without a certificate */
 	/* Use stamp or soap: the adapter of cfg->authority (authorities/
 	 * authority.h), or NULL without a key or certificate. */

@@ -20,6 +20,7 @@
 #include "gw_snapshot.h"
 #include "gw_tls.h"
 #include "gw_token.h"
+#include "sg_codec.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -47,6 +48,22 @@ cert_serial_hex(X509 *cert, char *out, size_t outlen)
 	BN_free(bn);
 }
 
+/* The certificate as answers carry it (base64 of its DER), encoded once:
+ * it is the key's and stays the same for the snapshot's life. */
+static int
+cert_base64(X509 *cert, char **b64p)
+{
+	unsigned char *der = NULL;
+	int der_len, r;
+
+	*b64p = NULL;
+	if ((der_len = i2d_X509(cert, &der)) <= 0)
+		return SG_ERR_CRYPTO;
+	r = sg_b64_encode(der, (size_t)der_len, SG_B64_STD, b64p);
+	OPENSSL_free(der);
+	return r;
+}
+
 static void
 snapshot_free(struct gw_snapshot *snap)
 {
@@ -58,6 +75,7 @@ snapshot_free(struct gw_snapshot *snap)
 		/* The adapter's connections hold the key: it goes first. */
 		gw_authority_close(snap->ids[i].authority);
 		sgp11_key_free(snap->ids[i].key);
+		free(snap->ids[i].cert_b64);
 		pthread_mutex_destroy(&snap->ids[i].ready_lock);
 	}
 	free(snap->ids);
@@ -185,6 +203,11 @@ snapshot_build(struct gw *gw, struct sg_config *cfg, int strict, struct gw_tls *
 		if ((id->cert = sgp11_key_get0_cert(id->key)) != NULL) {
 			id->not_after = cert_not_after(id->cert);
 			cert_serial_hex(id->cert, id->cert_serial, sizeof(id->cert_serial));
+			if ((r = cert_base64(id->cert, &id->cert_b64)) != 0) {
+				sg_msg(err, errlen, "$.identities[%zu]: cannot encode the certificate "
+				    "of key \"%s\": %s", i, id->cfg->key_label, sg_strerror(r));
+				goto out;
+			}
 		}
 		/* The identity's authority serves its use through the adapter
 		 * its type's row opens. */

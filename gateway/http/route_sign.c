@@ -75,9 +75,7 @@ success_body(const struct gw_request *req, const struct gw_identity *id,
     const struct gw_sign_request *sr, const unsigned char *sig, size_t sig_len)
 {
 	cJSON *doc = cJSON_CreateObject();
-	unsigned char *der = NULL;
 	char *b64 = NULL;
-	int der_len;
 
 	cJSON_AddStringToObject(doc, "request_id", req->request_id);
 	cJSON_AddStringToObject(doc, "identity", id->cfg->name);
@@ -88,14 +86,11 @@ success_body(const struct gw_request *req, const struct gw_identity *id,
 	}
 	cJSON_AddStringToObject(doc, "signature", b64);
 	free(b64);
-	b64 = NULL;
-	if (id->cert != NULL && (der_len = i2d_X509(id->cert, &der)) > 0 &&
-	    sg_b64_encode(der, (size_t)der_len, SG_B64_STD, &b64) == 0)
-		cJSON_AddStringToObject(doc, "certificate", b64);
+	/* Encoded when the snapshot was made (gw_snapshot.c). */
+	if (id->cert_b64 != NULL)
+		cJSON_AddStringToObject(doc, "certificate", id->cert_b64);
 	else
 		cJSON_AddNullToObject(doc, "certificate");
-	OPENSSL_free(der);
-	free(b64);
 	return doc;
 }
 
