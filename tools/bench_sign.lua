@@ -40,7 +40,7 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. read_token(os.getenv("BENCH_TOKEN_FILE"))
 local function read_file(path)
-   local f = assert(io.open(path, "rb"), "BENCH_PDF_FILE: cannot open " .. tostring(path))
+   local f = assert(io.open(path, "rb"), "cannot open " .. tostring(path))
    local data = f:read("*a")
    f:close()
    return data
@@ -57,6 +57,11 @@ elseif route == "stamp/batch" then
    end
    wrk.path = "/v1/stamp/batch"
    wrk.body = string.format('{"identity":"%s","digests":[%s]}', identity, table.concat(items, ","))
+elseif route == "soap" then
+   wrk.path = "/v1/soap/" .. (os.getenv("BENCH_AUTHORITY") or "") .. "?identity=" .. identity
+   wrk.headers["Content-Type"] = 'application/soap+xml; charset=utf-8; action="' ..
+      (os.getenv("BENCH_SOAP_ACTION") or "") .. '"'
+   wrk.body = read_file(os.getenv("BENCH_SOAP_FILE"))
 elseif route == "stamp" then
    wrk.path = "/v1/stamp"
    wrk.body = string.format('{"identity":"%s","digest":{"alg":"sha256","value":"%s"}}', identity, digest)

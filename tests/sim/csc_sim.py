@@ -86,6 +86,9 @@ Test interface (same origin, no client certificate needed):
                      "token_ttl_s"}
                                       (members given are changed, others kept)
   POST /sim/reset-counts              all counts to zero (persisted)
+  GET  /sim/service                   {"requests":N,"seconds":S}: /csc/v2/ requests answered
+                                      and the time spent in them, from the parsed request
+                                      to the answer sent (TLS and HTTP parsing excluded)
 """
 
 import argparse
@@ -321,6 +324,7 @@ class Sim:
         self.requests = simcommon.RequestLog(CAPTURE_MAX)
         self.material = {}      # path -> (mtime_ns, size, object)
         self.active = 0
+        self.served, self.service_seconds = 0, 0.0
         self.counts_path = os.path.join(self.dir, "counts.json")
         try:
             self.counts = read_json_file(self.counts_path) if os.path.exists(self.counts_path) else {}
@@ -382,6 +386,15 @@ class Sim:
         out = {c: 0 for c in cids}
         out.update(per)
         return out
+
+    def add_service(self, seconds):
+        with self.lock:
+            self.served += 1
+            self.service_seconds += seconds
+
+    def service_time(self):
+        with self.lock:
+            return {"requests": self.served, "seconds": round(self.service_seconds, 6)}
 
     def reset_counts(self):
         with self.lock:
@@ -721,6 +734,7 @@ class Handler(simcommon.BaseHandler):
     # -- dispatch
 
     def service(self, url):
+        t0 = time.monotonic()
         self.start_capture(url.path)
         try:
             self.csc(url.path, url.query)
@@ -728,6 +742,7 @@ class Handler(simcommon.BaseHandler):
             self.fail(e)
         finally:
             self.finish_capture()
+            self.sim.add_service(time.monotonic() - t0)
 
     # -- /csc/v2/
 
@@ -1035,7 +1050,8 @@ class Handler(simcommon.BaseHandler):
         try:
             routes = {"/sim/health": "GET", "/sim/counts": "GET", "/sim/requests": "GET",
                       "/sim/faults": ("GET", "POST"), "/sim/reset-counts": "POST",
-                      "/sim/reset-requests": "POST", "/sim/expire-tokens": "POST"}
+                      "/sim/reset-requests": "POST", "/sim/expire-tokens": "POST",
+                      "/sim/service": "GET"}
             if path not in routes:
                 raise HttpError(404, "invalid_request", "no such endpoint: %s" % path[:100])
             allowed = routes[path] if isinstance(routes[path], tuple) else (routes[path],)
@@ -1059,6 +1075,8 @@ class Handler(simcommon.BaseHandler):
                 except Fatal as e:
                     raise HttpError(500, "server_error", str(e)) from None
                 self.reply(200, {"month": month, "counts": self.sim.month_counts(month, cids)})
+            elif path == "/sim/service":
+                self.reply(200, self.sim.service_time())
             elif path == "/sim/requests":
                 self.reply(200, {"requests": self.sim.requests.list()})
             elif path == "/sim/reset-requests":

@@ -161,6 +161,9 @@ Test interface (same origin, no client certificate needed; JSON):
   POST /sim/config  {"clock_offset_s":N}
   GET  /sim/counts            {"accepted":N,"rejected":N} (200 answers and all
                               other answers to service paths; persisted)
+  GET  /sim/service           {"requests":N,"seconds":S}: service requests answered
+                              and the time spent in them, from the parsed request to
+                              the answer sent (TLS and HTTP parsing excluded)
 """
 
 import argparse
@@ -175,6 +178,7 @@ import os
 import re
 import sys
 import threading
+import time
 import traceback
 import uuid
 
@@ -837,6 +841,7 @@ class Sim:
         self.faults = dict({f: False for f in FAULT_FLAGS}, status=None)
         self.clock_offset_s = args.clock_offset_s
         self.requests = simcommon.RequestLog(CAPTURE_MAX)
+        self.served, self.service_seconds = 0, 0.0
         self.signers = {}
         for name in ("service", "foreign"):
             with open(os.path.join(self.dir, name + ".key"), "rb") as f:
@@ -869,6 +874,15 @@ class Sim:
         with self.lock:
             self.counts["accepted" if outcome == "accepted" else "rejected"] += 1
             atomic_write(self.counts_path, dump_json(self.counts))
+
+    def add_service(self, seconds):
+        with self.lock:
+            self.served += 1
+            self.service_seconds += seconds
+
+    def service_time(self):
+        with self.lock:
+            return {"requests": self.served, "seconds": round(self.service_seconds, 6)}
 
     def get_counts(self):
         with self.lock:
@@ -957,6 +971,13 @@ class Handler(simcommon.BaseHandler):
     # -- services
 
     def service(self, u):
+        t0 = time.monotonic()
+        try:
+            self.soap_service(u)
+        finally:
+            self.sim.add_service(time.monotonic() - t0)
+
+    def soap_service(self, u):
         m = IPL_ROUTE_RE.fullmatch(u.path) or BPI_ROUTE_RE.fullmatch(u.path)
         soap = SOAP12
         der = self.connection.getpeercert(binary_form=True)
@@ -1016,7 +1037,8 @@ class Handler(simcommon.BaseHandler):
 
     def sim_route(self, path, query):
         routes = {"/sim/health": ("GET",), "/sim/requests": ("GET",), "/sim/reset-requests": ("POST",),
-                  "/sim/faults": ("GET", "POST"), "/sim/config": ("GET", "POST"), "/sim/counts": ("GET",)}
+                  "/sim/faults": ("GET", "POST"), "/sim/config": ("GET", "POST"), "/sim/counts": ("GET",),
+                  "/sim/service": ("GET",)}
         try:
             if path not in routes:
                 raise HttpError(404, "no such endpoint: %s" % path[:100])
@@ -1046,6 +1068,8 @@ class Handler(simcommon.BaseHandler):
                 self.reply_json(200, {"requests": []})
             elif path == "/sim/counts":
                 self.reply_json(200, self.sim.get_counts())
+            elif path == "/sim/service":
+                self.reply_json(200, self.sim.service_time())
             elif path == "/sim/faults":
                 self.reply_json(200, self.sim.set_faults(parse_faults(req)) if req is not None
                                 else self.sim.get_faults())
