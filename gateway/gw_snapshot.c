@@ -25,6 +25,9 @@
 #include "sg_log.h"
 #include "sg_secret.h"
 
+/* Discovery reuses what an adapter learned no longer ago than this. */
+#define DISCOVER_MAX_AGE_S	(24 * 3600)
+
 static time_t
 cert_not_after(X509 *cert)
 {
@@ -473,5 +476,26 @@ gw_reload(struct gw *gw, const char *reason)
 	pthread_mutex_lock(&gw->reload_lock);
 	r = reload_locked(gw, reason);
 	pthread_mutex_unlock(&gw->reload_lock);
+	if (r == 0)
+		gw_snapshot_discover(gw);
 	return r;
+}
+
+void
+gw_snapshot_discover(struct gw *gw)
+{
+	struct gw_snapshot *snap = gw_snapshot_get(gw);
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < snap->n_ids; i++) {
+		const struct gw_identity *id = &snap->ids[i];
+
+		if (id->authority != NULL &&
+		    gw_authority_ready(id->authority, DISCOVER_MAX_AGE_S, why, sizeof(why)) != 0 &&
+		    why[0] != '\0')
+			sg_warn("identity %s: authority %s cannot stamp yet: %s", id->cfg->name,
+			    id->cfg->authority->name, why);
+	}
+	gw_snapshot_put(gw, snap);
 }

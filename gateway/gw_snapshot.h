@@ -32,8 +32,16 @@ const struct gw_tsa_slot *gw_snapshot_tsa(const struct gw_snapshot *snap, const 
 int gw_identity_refusal(struct gw *gw, const struct gw_identity *id, int64_t window_ms,
     struct gw_response *resp);
 /* Re-read the config file and publish it (SIGHUP). The old one stays on
- * failure. reason goes to the audit entry. */
+ * failure. reason goes to the audit entry. On success it then runs
+ * gw_snapshot_discover. */
 int gw_reload(struct gw *gw, const char *reason);
+/* Discovery for the published snapshot: each identity's authority adapter
+ * that can tell asks its service what it offers (CSC info and
+ * credentials/info), so a service that cannot stamp is named in the log
+ * when its configuration is loaded, not at the first stamp. It never
+ * stops the load: readiness and every stamp ask again. Called without
+ * the reload lock (token recovery never waits on a service). */
+void gw_snapshot_discover(struct gw *gw);
 /* A new snapshot of from's configuration text (not the file, which may
  * have changed since) with every key found on the token again, after the
  * token recovered. SG_ERR_KEY_NOT_FOUND, with err naming it, when a key

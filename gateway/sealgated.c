@@ -392,6 +392,7 @@ main(int argc, char **argv)
 	}
 	gw.snap = snap;
 	snap = NULL;
+	gw_snapshot_discover(&gw);
 	gw_metrics_config_load(gw.metrics, "ok");
 	sg_msg(detail, sizeof(detail), "sealgated %s pid %ld%s%s", PACKAGE_VERSION, (long)getpid(),
 	    sg_audit_recovered(gw.audit) != NULL ? "; torn audit tail set aside in " : "",

@@ -859,17 +859,13 @@ csc_open(const struct sg_authority *a, struct sgp11_ctx *token, struct sgp11_key
 	struct gw_csc *c = NULL;
 	int r;
 
-	char reason[256];
-
+	/* No network here: snapshots are built under the reload lock, also
+	 * by token recovery. gw_snapshot_discover asks the service once a
+	 * loaded configuration is published. */
 	(void)why;	/* gw_csc_new's errors need no description */
 	(void)whylen;
 	r = gw_csc_new(a, token, key, cert, &c);
 	*statep = c;
-	/* Discovery when the authority is loaded: a service that cannot
-	 * stamp is named now; it does not stop the load (readiness and the
-	 * next stamp ask again). */
-	if (r == 0 && gw_csc_ready(c, INFO_TTL_S, reason, sizeof(reason)) != 0)
-		sg_warn("authority %s cannot stamp yet: %s", a->name, reason);
 	return r;
 }
 

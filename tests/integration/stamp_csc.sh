@@ -124,6 +124,8 @@ expect_eq "  nothing reached signHash meanwhile" "$(count)" "$before"
 credential 'del(.cert_status)'
 faults '{"info_methods":["info","credentials/info"]}'
 reload_gateway ok
+log_names() { grep -q "identity dvv-interface: authority dvv-stamp cannot stamp yet: .*$1" "$W/sealgated.log"; }
+wait_until 30 "the reload's discovery names the missing method in the log" log_names 'methods lack'
 stamp; expect_error "a service whose info lacks signatures/signHash" 503 authority_unavailable "$(st)"
 expect_match "  says why" "$(jq -r .error_description "$W/body")" 'methods lack'
 faults '{"info_methods":null,"info_auth_type":["oauth2client"]}'
