@@ -24,6 +24,11 @@
 /* Object numbers an xref stream with 4-byte offsets can carry, and more
  * than any real document uses. */
 #define OBJ_NUM_MAX 8388607
+/* The page tree is walked here, not by qpdf, whose walk recurses once per
+ * level and visits every node: a few megabytes of nested /Pages would
+ * overflow the thread's stack. Real trees are a handful of levels deep. */
+#define PAGE_TREE_DEPTH_MAX 64
+#define PAGE_TREE_NODES_MAX 65536
 
 /* why = prefix and text, with anything unprintable (qpdf quotes the
  * file's own bytes in its messages) as '?'. Returns r. */
@@ -211,13 +216,64 @@ trailer_extra(qpdf_data q, qpdf_oh trailer, char **textp)
 	return 0;
 }
 
+/*
+ * The first page (ISO 32000-1 7.7.3): the first leaf of the page tree in
+ * document order, found depth first with an explicit stack, so a deep or
+ * looping tree costs bounded stack and time and is refused.
+ */
+static int
+first_page(qpdf_data q, qpdf_oh root, qpdf_oh *pagep, char *why, size_t whylen)
+{
+	struct {
+		qpdf_oh node;
+		int next, count;
+	} stack[PAGE_TREE_DEPTH_MAX];
+	qpdf_oh node, kids;
+	int depth = 0, visited = 0;
+
+	node = qpdf_oh_get_key(q, root, "/Pages");
+	for (;;) {
+		if (qpdf_has_error(q))
+			return qpdf_failed(q, why, whylen);
+		if (!qpdf_oh_is_indirect(q, node) || !qpdf_oh_is_dictionary(q, node))
+			return fail(why, whylen, SG_ERR_PARSE,
+			    "the PDF is damaged: a page tree node is not an indirect dictionary");
+		if (++visited > PAGE_TREE_NODES_MAX)
+			return fail(why, whylen, SG_ERR_PARSE,
+			    "the PDF's page tree has too many nodes before its first page");
+		kids = qpdf_oh_get_key(q, node, "/Kids");
+		if (!qpdf_oh_is_name_and_equals(q, qpdf_oh_get_key(q, node, "/Type"), "/Pages") &&
+		    !qpdf_oh_is_array(q, kids)) {
+			if (depth == 0)
+				return fail(why, whylen, SG_ERR_PARSE,
+				    "the PDF is damaged: its catalog's /Pages is not a page tree");
+			*pagep = node;
+			return 0;
+		}
+		if (depth == PAGE_TREE_DEPTH_MAX)
+			return fail(why, whylen, SG_ERR_PARSE,
+			    "the PDF's page tree loops or is too deep");
+		stack[depth].node = node;
+		stack[depth].next = 0;
+		stack[depth].count = qpdf_oh_is_array(q, kids) ? qpdf_oh_get_array_n_items(q, kids) : 0;
+		depth++;
+		/* The next kid not yet tried, climbing out of exhausted nodes. */
+		while (depth > 0 && stack[depth - 1].next >= stack[depth - 1].count)
+			depth--;
+		if (depth == 0)
+			return fail(why, whylen, SG_ERR_PARSE, "the PDF has no pages");
+		kids = qpdf_oh_get_key(q, stack[depth - 1].node, "/Kids");
+		node = qpdf_oh_get_array_item(q, kids, stack[depth - 1].next++);
+	}
+}
+
 static int
 objects(qpdf_data q, struct gw_pdf *pdf, char *why, size_t whylen)
 {
 	static const char *const no_form[] = { "/AcroForm", NULL };
 	static const char *const no_annots[] = { "/Annots", NULL };
 	static const char *const no_fields[] = { "/Fields", "/SigFlags", NULL };
-	qpdf_oh trailer, root, page, annots, form;
+	qpdf_oh trailer, root, page = 0, annots, form;
 	long long size;
 	int r;
 
@@ -233,16 +289,14 @@ objects(qpdf_data q, struct gw_pdf *pdf, char *why, size_t whylen)
 	pdf->next_num = (int)size;
 	pdf->root.num = qpdf_oh_get_object_id(q, root);
 	pdf->root.gen = qpdf_oh_get_generation(q, root);
-	if (qpdf_get_num_pages(q) < 1 || qpdf_has_error(q))
-		return qpdf_has_error(q) ? qpdf_failed(q, why, whylen) :
-		    fail(why, whylen, SG_ERR_PARSE, "the PDF has no pages");
-	page = qpdf_get_page_n(q, 0);
-	if (qpdf_has_error(q) || !qpdf_oh_is_indirect(q, page) || !qpdf_oh_is_dictionary(q, page))
-		return fail(why, whylen, SG_ERR_PARSE, "the PDF's first page is not a dictionary");
+	if ((r = first_page(q, root, &page, why, whylen)) != 0)
+		return r;
 	pdf->page.num = qpdf_oh_get_object_id(q, page);
 	pdf->page.gen = qpdf_oh_get_generation(q, page);
 	if (pdf->page.num >= pdf->next_num || pdf->root.num >= pdf->next_num)
 		return fail(why, whylen, SG_ERR_PARSE, "the PDF trailer's /Size is too small");
+	if (pdf->page.num == pdf->root.num)
+		return fail(why, whylen, SG_ERR_PARSE, "the PDF's first page is its catalog");
 
 	annots = qpdf_oh_get_key(q, page, "/Annots");
 	if ((r = items_text(q, annots, &pdf->annots)) != 0 ||
@@ -254,6 +308,12 @@ objects(qpdf_data q, struct gw_pdf *pdf, char *why, size_t whylen)
 		if (qpdf_oh_is_indirect(q, form)) {
 			pdf->form.num = qpdf_oh_get_object_id(q, form);
 			pdf->form.gen = qpdf_oh_get_generation(q, form);
+			/* The update writes each object once, under a number
+			 * the file has. */
+			if (pdf->form.num >= pdf->next_num || pdf->form.num == pdf->root.num ||
+			    pdf->form.num == pdf->page.num)
+				return fail(why, whylen, SG_ERR_PARSE,
+				    "the PDF's form is not an object of its own");
 		}
 		if ((r = items_text(q, qpdf_oh_get_key(q, form, "/Fields"), &pdf->fields)) != 0 ||
 		    (r = dict_text(q, form, no_fields, &pdf->form_text)) != 0)

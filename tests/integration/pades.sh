@@ -128,8 +128,12 @@ check "a PDF whose page tree contains itself" python3 "$PDFTOOL" hostile loop "$
 check "a PDF whose xref points outside" python3 "$PDFTOOL" hostile outside "$W/form.pdf" "$W/outside.pdf"
 { head -c "$(( $(stat -c %s "$W/gs.pdf") - 30 ))" "$W/gs.pdf"; printf 'startxref\n99999999\n%%%%EOF\n'; } > "$W/startxref.pdf"
 head -c 5000 /dev/urandom > "$W/noise.pdf"
+# 100000 nested /Pages nodes (10 MB): a reader that recurses per level
+# runs out of stack.
+check "a PDF whose page tree is 100000 levels deep" python3 "$PDFTOOL" deep "$W/deep.pdf" 100000
+python3 "$PDFTOOL" deep "$W/deep64.pdf" 63
 for bad in truncated:'startxref' encrypted:encrypted encrypted2:encrypted loop:'[Ll]oop' outside:damaged \
-    startxref:outside noise:'not a PDF'; do
+    startxref:outside noise:'not a PDF' deep:'too deep'; do
     name=${bad%%:*} reason=${bad#*:}
     expect_error "$name.pdf refused" 400 invalid_request \
         "$(seal_pdf "$W/$name.pdf" "$W/body" | cut -d' ' -f1)"
@@ -148,6 +152,8 @@ expect_error "format=pades with an Idempotency-Key" 400 invalid_request \
 expect_error "format=pades by a client not granted" 403 forbidden \
     "$(curl -sS -o "$W/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$W/other.token")" \
         -H 'Content-Type: application/pdf' --data-binary @"$W/gs.pdf" "$GW_URL/v1/stamp?identity=dvv-interface&format=pades")"
+expect_eq "a page 63 levels deep is sealed" "$(seal_pdf "$W/deep64.pdf" "$W/deep64-sealed.pdf")" "200 application/pdf"
+check "  and qpdf --check passes" qpdf --check "$W/deep64-sealed.pdf"
 expect_eq "the daemon still serves" "$(curl -sS -o /dev/null -w '%{http_code}' "$GW_URL/healthz")" 200
 expect_eq "format=cades is today's answer" "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" \
     -H 'Content-Type: application/pdf' --data-binary @"$W/gs.pdf" "$GW_URL/v1/stamp?identity=dvv-interface&format=cades")" 200

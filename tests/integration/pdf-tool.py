@@ -11,6 +11,7 @@ they share no code with the gateway's reader (qpdf):
                       SIGNED; prints the four /ByteRange numbers
   hostile KIND IN OUT damaged copies of IN: loop (the page tree contains
                       itself), outside (xref entries past the end)
+  deep OUT LEVELS     a PDF whose one page sits LEVELS /Pages nodes deep
   tst CMS TOKEN SIGVALUE
                       from a DER SignedData: the first signer's
                       signature-time-stamp token into TOKEN and its
@@ -70,6 +71,15 @@ def big(path, mib):
         image,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ])
+
+
+def deep(path, levels):
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for i in range(levels):
+        parent = b"/Parent %d 0 R " % (i + 1) if i > 0 else b""
+        objects.append(b"<< /Type /Pages %s/Kids [%d 0 R] /Count 1 >>" % (parent, i + 3))
+    objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] >>" % (levels + 1))
+    write_pdf(path, objects)
 
 
 def der_length(blob):
@@ -167,6 +177,8 @@ def main():
         signature(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "tst":
         tst(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "deep":
+        deep(sys.argv[2], int(sys.argv[3]))
     elif cmd == "hostile":
         hostile(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
