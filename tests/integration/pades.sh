@@ -13,6 +13,7 @@ need_tools qpdf pdfsig certutil ps2pdf cmp
 W=$SG_WORK
 SIMPY="$SG_SRCDIR/tests/sim/csc_sim.py"
 PDFTOOL="$SG_SRCDIR/tests/integration/pdf-tool.py"
+FIELDSJQ="$SG_SRCDIR/tests/integration/pdf-fields.jq"
 SIM=$W/sim
 gateway_fixture
 python3 "$SIMPY" init --state "$SIM" >/dev/null || { echo "Bail out! simulator init"; exit 1; }
@@ -62,6 +63,14 @@ check_sealed() {
         "$(printf '%s\n' "$info" | awk '/^Signature #'"$sigs"':/ {p=1} p')" 'Total document signed'
     expect_match "$name: PAdES subfilter" "$(printf '%s\n' "$info" | awk '/^Signature #'"$sigs"':/ {p=1} p')" \
         'Signature Type: ETSI.CAdES.detached'
+    fields=$(qpdf --json=2 --json-key=qpdf "$out" | jq -r -f "$FIELDSJQ")
+    expect_match "$name: the seal's field is in /Fields and on its page, /SigFlags 3, an invisible widget, /V a PAdES dictionary" \
+        "$fields" 'in-fields=true sigflags=3 on-page=true sig=true widget=true'
+    expect_match "$name: the update's trailer keeps /Root and the first /ID" "$fields" \
+        "$(qpdf --json=2 --json-key=qpdf "$in" | jq -r '.qpdf[1].trailer.value | "id=\(.["/ID"][0] // "none") root=\(.["/Root"])"')"
+    expect_eq "$name: the new field is numbered from the original's /Size on" \
+        "$(( $(printf '%s\n' "$fields" | sed 's/^field=\([0-9]*\).*/\1/') >= \
+            $(qpdf --json=2 --json-key=qpdf "$in" | jq '.qpdf[1].trailer.value["/Size"]') ))" 1
     check "$name: the CMS and its byte ranges" python3 "$PDFTOOL" signature "$out" "$W/sig.der" "$W/signed.bin"
     check "$name: openssl cms -verify over the byte ranges" openssl cms -verify -binary -inform DER \
         -in "$W/sig.der" -content "$W/signed.bin" -CAfile "$SIM/stamp-ca.pem" -purpose any -out /dev/null
@@ -174,6 +183,10 @@ growth=$(( $(rss_hwm) - before_kb ))
 if [ "$growth" -lt 20480 ]; then pass "peak RSS grew by $growth KiB for a 50 MiB PDF"; else
     fail "peak RSS grew by $growth KiB for a 50 MiB PDF"; fi
 check_sealed "50 MiB" "$W/big.pdf" "$W/big-sealed.pdf" 1
+# Every request above, sealed or refused, had its own temporary file:
+# each is closed once its answer has gone.
+open_temps() { [ "$(find "/proc/$GW_PID/fd" -lname '*(deleted)' 2>/dev/null | wc -l)" -eq 0 ]; }
+wait_until 10 "every temporary file closed" open_temps && pass "every temporary file closed"
 expect_eq "no temporary file left behind" "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'sealgate.*' -user "$(id -u)" 2>/dev/null | wc -l)" 0
 
 stop_gateway
