@@ -3,7 +3,8 @@
  * through gw_pades_begin (gw_pdf_read over qpdf, then the incremental
  * update written after it and the byte ranges hashed), in a memfd as the
  * route's temporary file. Seeds: PDFs from ghostscript, qpdf (object
- * streams, linearized), one with a form, one with a looping page tree.
+ * streams, linearized), one with a form, one with a looping page tree,
+ * one whose page sits 70 levels deep.
  * The contract on every input:
  *  - it is sealable (0) or refused as SG_ERR_PARSE, SG_ERR_TOO_LARGE or
  *    SG_ERR_IO with a reason free of control characters;
