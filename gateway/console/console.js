@@ -211,6 +211,8 @@ async function openEntry(e) {
 	clear(links);
 	$("entry-detail").hidden = false;
 	$("entry-detail").dataset.seq = e.seq;
+	// Set once every link is in place (they wait on two more answers).
+	delete $("entry-detail").dataset.linked;
 	$("entry-detail-title").textContent = "Entry " + e.seq;
 	for (const [k, v] of Object.entries(e))
 		addField(dl, k, v, { "data-field": k });
@@ -238,6 +240,7 @@ async function openEntry(e) {
 	if (e.type === "checkpoint")
 		links.append(el("span", {}, "a checkpoint signs the chain up to the entry before it (seq " +
 			(e.seq - 1) + ")"));
+	$("entry-detail").dataset.linked = e.seq;
 }
 
 function filterBy(name, value) {

@@ -206,7 +206,7 @@ def main(d):
     seq = first.text
     first.click()
     wait(d, "entry detail", lambda d: text(d, "entry-detail-title") == "Entry " + seq and
-         text(d, "prev-check"))
+         d.find_element(By.ID, "entry-detail").get_attribute("data-linked") == seq)
     seen["detail_seq"] = int(seq)
     seen["detail"] = js(d, "return Object.fromEntries([...document.querySelectorAll('#entry-detail-fields dd')]"
                            ".map(e => [e.dataset.field, e.textContent]));")
