@@ -14,6 +14,7 @@
 #include <qpdf/qpdf-c.h>
 
 #include "gw_pdf.h"
+#include "gw_pdf_xref.h"
 #include "sg_file.h"
 #include "sg_err.h"
 #include "sg_log.h"
@@ -347,7 +348,8 @@ gw_pdf_read(int fd, uint64_t size, struct gw_pdf **pdfp, char *why, size_t whyle
 	if ((pdf = calloc(1, sizeof(*pdf))) == NULL)
 		return SG_ERR_ALLOC;
 	pdf->size = size;
-	if ((r = find_last_xref(fd, pdf, why, whylen)) != 0)
+	if ((r = find_last_xref(fd, pdf, why, whylen)) != 0 ||
+	    (r = gw_pdf_xref_check(fd, size, pdf->startxref, why, whylen)) != 0)
 		goto out;
 	if (snprintf(path, sizeof(path), "/proc/self/fd/%d", fd) >= (int)sizeof(path)) {
 		r = SG_ERR_INTERNAL;

@@ -141,8 +141,14 @@ head -c 5000 /dev/urandom > "$W/noise.pdf"
 # runs out of stack.
 check "a PDF whose page tree is 100000 levels deep" python3 "$PDFTOOL" deep "$W/deep.pdf" 100000
 python3 "$PDFTOOL" deep "$W/deep64.pdf" 63
+# 8 million objects declared by a 54 KB file's compressed xref stream (qpdf
+# alone takes over 400 MB for it), at startxref and behind a table's /Prev.
+check "a PDF whose xref stream declares 8 million objects" python3 "$PDFTOOL" xrefbomb "$W/xrefbomb.pdf" 8000000
+check "  and one with that stream behind a /Prev" python3 "$PDFTOOL" xrefbomb "$W/xrefbomb2.pdf" 8000000 behind
+python3 "$PDFTOOL" xrefbomb "$W/xref10.pdf" 10
 for bad in truncated:'startxref' encrypted:encrypted encrypted2:encrypted loop:'[Ll]oop' outside:damaged \
-    startxref:outside noise:'not a PDF' deep:'too deep'; do
+    startxref:outside noise:'not a PDF' deep:'too deep' xrefbomb:'declare more objects' \
+    xrefbomb2:'declare more objects'; do
     name=${bad%%:*} reason=${bad#*:}
     expect_error "$name.pdf refused" 400 invalid_request \
         "$(seal_pdf "$W/$name.pdf" "$W/body" | cut -d' ' -f1)"
@@ -162,6 +168,9 @@ expect_error "format=pades by a client not granted" 403 forbidden \
     "$(curl -sS -o "$W/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$W/other.token")" \
         -H 'Content-Type: application/pdf' --data-binary @"$W/gs.pdf" "$GW_URL/v1/stamp?identity=dvv-interface&format=pades")"
 expect_eq "a page 63 levels deep is sealed" "$(seal_pdf "$W/deep64.pdf" "$W/deep64-sealed.pdf")" "200 application/pdf"
+expect_eq "the same xref stream declaring 10 objects (its /Size spelt /Si#7Ae) is sealed" \
+    "$(seal_pdf "$W/xref10.pdf" "$W/xref10-sealed.pdf")" "200 application/pdf"
+check "  and qpdf --check passes" qpdf --check "$W/xref10-sealed.pdf"
 check "  and qpdf --check passes" qpdf --check "$W/deep64-sealed.pdf"
 expect_eq "the daemon still serves" "$(curl -sS -o /dev/null -w '%{http_code}' "$GW_URL/healthz")" 200
 expect_eq "format=cades is today's answer" "$(curl -sS -o "$W/body" -w '%{http_code}' "${AUTH[@]}" \

@@ -127,6 +127,40 @@ def hostile(kind, src, dst):
     open(dst, "wb").write(data)
 
 
+def xrefbomb(path, n, behind):
+    """A small PDF 1.5 whose xref stream declares n objects (compressed,
+    a few kilobytes), its /Size key spelt with a #-escape; behind: the
+    stream sits behind a classic table's /Prev instead of at startxref,
+    with an /Index too."""
+    import zlib
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"]
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    stream_at = len(out)
+    rows = bytearray(b"\x00\x00\x00\x00\x00\xff\xff")
+    for off in offsets + [stream_at]:
+        rows += b"\x01" + off.to_bytes(4, "big") + b"\x00\x00"
+    rows += bytes(7 * (n - len(offsets) - 2))
+    data = zlib.compress(bytes(rows), 9)
+    # At startxref the count is only in the escaped /Size (the default
+    # /Index is [0 Size]); behind a /Prev it is in /Index too.
+    index = b"/Index [0 %d] " % n if behind else b""
+    out += (b"4 0 obj\n<< /Type /XRef /Si#7Ae %d /W [1 4 2] %s/Root 1 0 R "
+            b"/Filter /FlateDecode /Length %d >>\nstream\n" % (n, index, len(data)))
+    out += data + b"\nendstream\nendobj\n"
+    start = stream_at
+    if behind:
+        start = len(out)
+        out += b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 5 /Root 1 0 R /Prev %d >>\n" % stream_at
+    out += b"startxref\n%d\n%%%%EOF\n" % start
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 def der_items(blob):
     """The (tag, header length, whole element) of each DER element in blob."""
     i, out = 0, []
@@ -179,6 +213,8 @@ def main():
         tst(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "deep":
         deep(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "xrefbomb":
+        xrefbomb(sys.argv[2], int(sys.argv[3]), len(sys.argv) > 4 and sys.argv[4] == "behind")
     elif cmd == "hostile":
         hostile(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
