@@ -45,8 +45,9 @@ struct stamp_request {
 	char identity_buf[SG_CONFIG_NAME_MAX + 1];
 };
 
-const char *
-gw_stamp_only_identity(const struct gw_request *req)
+/* The only identity the client may stamp with, or NULL. */
+static const char *
+only_identity(const struct gw_request *req)
 {
 	const char *found = NULL;
 	size_t i;
@@ -61,6 +62,51 @@ gw_stamp_only_identity(const struct gw_request *req)
 		}
 	}
 	return found;
+}
+
+const char *
+gw_stamp_identity_name(struct gw_request *req, struct gw_response *resp)
+{
+	const char *name = req->query(req, "identity");
+
+	if (name != NULL && !sg_config_name_valid(name)) {
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
+		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
+		return NULL;
+	}
+	if (name == NULL && (name = only_identity(req)) == NULL)
+		gw_error_r(resp, SG_ERR_INVALID_ARG,
+		    "name the identity with ?identity= (the client has more than one, or none)");
+	return name;
+}
+
+int
+gw_stamp_seal(struct gw_request *req, struct gw_response *resp, struct gw_identity **idp,
+    struct gw_snapshot **freshp, struct gw_seal_job *job, char *why, size_t whylen)
+{
+	struct gw *gw = req->gw;
+	const struct gw_identity *admitted;
+	const char *name = (*idp)->cfg->name;
+	int r;
+
+	r = gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
+	if (r != SG_ERR_TOKEN_LOST)
+		return r;
+	gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
+	if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) != 0)
+		return r;
+	*freshp = gw_snapshot_get(gw);
+	*idp = NULL;
+	if (gw_admit(req, *freshp, name, SG_USE_STAMP, NULL, &admitted, resp) != GW_ADMIT_OK)
+		return 1;
+	if (admitted->authority == NULL) {
+		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
+		    admitted->cfg->name);
+		return 1;
+	}
+	*idp = (struct gw_identity *)admitted;
+	why[0] = '\0';
+	return gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
 }
 
 static int
@@ -83,18 +129,8 @@ from_document(struct gw_request *req, struct gw_response *resp, struct stamp_req
 {
 	unsigned int len = 0;
 
-	sr->identity = req->query(req, "identity");
-	if (sr->identity != NULL && !sg_config_name_valid(sr->identity)) {
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
-		sr->identity = NULL;
+	if ((sr->identity = gw_stamp_identity_name(req, resp)) == NULL)
 		return SG_ERR_PARSE;
-	}
-	if (sr->identity == NULL && (sr->identity = gw_stamp_only_identity(req)) == NULL) {
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "name the identity with ?identity= (the client has more than one, or none)");
-		return SG_ERR_PARSE;
-	}
 	sr->md = EVP_sha256();
 	sr->alg = "sha256";
 	if (req->doc_md == NULL || EVP_DigestFinal_ex(req->doc_md, sr->digest, &len) != 1) {

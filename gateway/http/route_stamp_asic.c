@@ -97,18 +97,8 @@ parse_request(struct gw_request *req, struct gw_response *resp, struct asic_requ
 	size_t i;
 	int r;
 
-	ar->identity = req->query(req, "identity");
-	if (ar->identity != NULL && !sg_config_name_valid(ar->identity)) {
-		ar->identity = NULL;
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
+	if ((ar->identity = gw_stamp_identity_name(req, resp)) == NULL)
 		return SG_ERR_INVALID_ARG;
-	}
-	if (ar->identity == NULL && (ar->identity = gw_stamp_only_identity(req)) == NULL) {
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "name the identity with ?identity= (the client has more than one, or none)");
-		return SG_ERR_INVALID_ARG;
-	}
 	if (!req->document || req->doc_fd < 0) {
 		gw_error_r(resp, SG_ERR_MEDIA_TYPE, "format=asice takes the file itself as the body "
 		    "(with ?filename=), or multipart/form-data, not JSON");
@@ -190,38 +180,6 @@ has_authority(struct gw_response *resp, const struct gw_identity *id)
 	gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
 	    id->cfg->name);
 	return 0;
-}
-
-/*
- * The seal service signs the job; when the token went away on the way
- * (the interface key signs the request), recovery is tried once and the
- * identity admitted again under what it published (*freshp, *idp).
- */
-static int
-seal(struct gw_request *req, struct gw_response *resp, struct asic_request *ar,
-    struct gw_identity **idp, struct gw_snapshot **freshp, struct gw_xades_job *job,
-    char *why, size_t whylen)
-{
-	struct gw *gw = req->gw;
-	const struct gw_identity *admitted;
-	struct gw_seal_job *jobs[1] = { &job->job };
-	int r;
-
-	r = gw_authority_seal((*idp)->authority, jobs, 1, req->request_id, why, whylen);
-	if (r != SG_ERR_TOKEN_LOST)
-		return r;
-	gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
-	if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) != 0)
-		return r;
-	*freshp = gw_snapshot_get(gw);
-	if (gw_admit(req, *freshp, ar->identity, SG_USE_STAMP, NULL, &admitted, resp) !=
-	    GW_ADMIT_OK)
-		return 1;	/* resp holds the refusal */
-	*idp = (struct gw_identity *)admitted;
-	if (!has_authority(resp, *idp))
-		return 1;
-	why[0] = '\0';
-	return gw_authority_seal((*idp)->authority, jobs, 1, req->request_id, why, whylen);
 }
 
 /* B-T: the identity's time-stamp authority over the SignatureValue. */
@@ -329,8 +287,8 @@ gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp)
 		gw_error_r(resp, r, "the signature could not be prepared");
 		goto refused;
 	}
-	r = seal(req, resp, ar, &id, &fresh, &job, why, sizeof(why));
-	if (r == 1)
+	r = gw_stamp_seal(req, resp, &id, &fresh, &job.job, why, sizeof(why));
+	if (id == NULL)
 		goto refused;
 	memset(&e, 0, sizeof(e));
 	e.type = "stamp";

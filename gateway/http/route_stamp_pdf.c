@@ -30,62 +30,6 @@
 #include "sg_err.h"
 #include "sg_log.h"
 
-/* The identity named by ?identity=, or the client's only stamp identity. */
-static const char *
-pdf_identity(struct gw_request *req, struct gw_response *resp)
-{
-	const char *name = req->query(req, "identity");
-
-	if (name != NULL && !sg_config_name_valid(name)) {
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "?identity= is not an identity name (1-%d of A-Z a-z 0-9 . _ -)", SG_CONFIG_NAME_MAX);
-		return NULL;
-	}
-	if (name == NULL && (name = gw_stamp_only_identity(req)) == NULL)
-		gw_error_r(resp, SG_ERR_INVALID_ARG,
-		    "name the identity with ?identity= (the client has more than one, or none)");
-	return name;
-}
-
-/* The stamp identity again after the token came back (its adapter was
- * made anew), or NULL with resp set. */
-static struct gw_identity *
-admit_again(struct gw_request *req, struct gw_response *resp, struct gw_snapshot *snap,
-    const char *name)
-{
-	const struct gw_identity *admitted;
-
-	if (gw_admit(req, snap, name, SG_USE_STAMP, NULL, &admitted, resp) != GW_ADMIT_OK)
-		return NULL;
-	if (admitted->authority == NULL) {
-		gw_error_r(resp, SG_ERR_TOKEN, "identity %s has no interface key or certificate",
-		    admitted->cfg->name);
-		return NULL;
-	}
-	return (struct gw_identity *)admitted;
-}
-
-/* The seal service signs the job; once more after a lost token returns. */
-static int
-seal(struct gw_request *req, struct gw_response *resp, struct gw_identity **idp,
-    struct gw_snapshot **freshp, struct gw_seal_job *job, char *why, size_t whylen)
-{
-	struct gw *gw = req->gw;
-	int r;
-
-	r = gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
-	if (r != SG_ERR_TOKEN_LOST)
-		return r;
-	gw_metrics_token_error(gw->metrics, sgp11_ckr_name(sgp11_last_ckr()));
-	if (gw_token_recover(gw, req->snap, sgp11_last_ckr()) != 0)
-		return r;
-	*freshp = gw_snapshot_get(gw);
-	if ((*idp = admit_again(req, resp, *freshp, (*idp)->cfg->name)) == NULL)
-		return 1;
-	why[0] = '\0';
-	return gw_authority_seal((*idp)->authority, &job, 1, req->request_id, why, whylen);
-}
-
 static int
 digest_text(const struct gw_pades *p, char *out, size_t outlen)
 {
@@ -120,7 +64,7 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 		    "format=pades takes the PDF itself as the body, as application/pdf");
 		goto refused;
 	}
-	if ((name = pdf_identity(req, resp)) == NULL)
+	if ((name = gw_stamp_identity_name(req, resp)) == NULL)
 		goto refused;
 	switch (gw_admit(req, req->snap, name, SG_USE_STAMP, NULL, &admitted, resp)) {
 	case GW_ADMIT_OK:
@@ -169,7 +113,7 @@ gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp)
 	e.extra_keys = extra_keys;
 	e.extra_values = extra_values;
 	e.n_extra = 2;
-	r = seal(req, resp, &id, &fresh, &p.cms.job, why, sizeof(why));
+	r = gw_stamp_seal(req, resp, &id, &fresh, &p.cms.job, why, sizeof(why));
 	if (id == NULL)
 		goto refused;
 	e.identity = id->cfg->name;

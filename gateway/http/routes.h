@@ -23,9 +23,12 @@ void gw_route_console(struct gw_request *req, struct gw_response *resp);
 void gw_route_identities(struct gw_request *req, struct gw_response *resp);
 void gw_route_sign(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp(struct gw_request *req, struct gw_response *resp);
-/* route_stamp.c: the only identity req's client may stamp with, or NULL
- * (none, or several): the default of ?identity=. get0 from req->snap. */
-const char *gw_stamp_only_identity(const struct gw_request *req);
+struct gw_identity;
+/* route_stamp.c: the identity a stamp request names by ?identity=, or
+ * else the only one its client may stamp with; NULL with resp holding
+ * the 400 (a bad name, or none given and not exactly one to choose).
+ * get0 from req. */
+const char *gw_stamp_identity_name(struct gw_request *req, struct gw_response *resp);
 /* route_stamp.c: whether the body is a document a ?format= needs the
  * bytes of, kept in a temporary file (gw_route.c asks at headers time). */
 int gw_route_stamp_keeps_document(const struct gw_request *req);
@@ -34,10 +37,18 @@ int gw_route_stamp_keeps_document(const struct gw_request *req);
 void gw_route_stamp_pdf(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp_asic(struct gw_request *req, struct gw_response *resp);
 void gw_route_stamp_batch(struct gw_request *req, struct gw_response *resp);
+/* route_stamp.c: the seal service signs job for *idp; when the token went
+ * away on the way (the interface key signs the request), recovery is
+ * tried once and the identity admitted again under what it published
+ * (*freshp, the caller's to put; *idp). The gw_authority_seal result, or
+ * 1 with *idp NULL and resp holding the refusal of that admission. */
+struct gw_seal_job;
+struct gw_snapshot;
+int gw_stamp_seal(struct gw_request *req, struct gw_response *resp, struct gw_identity **idp,
+    struct gw_snapshot **freshp, struct gw_seal_job *job, char *why, size_t whylen);
 /* 1 with resp filled when id cannot stamp now (no adapter: no interface
  * key or certificate; the audit log failing), else 0. */
 struct gw;
-struct gw_identity;
 int gw_stamp_refuses(struct gw *gw, const struct gw_identity *id, struct gw_response *resp);
 /* A stamp answer's last members: stamp_certificate, authority_reference
  * (the request id, which CSC's clientData carried) and stamped_at (now). */
