@@ -74,6 +74,9 @@ struct sg_audit {
 	pthread_cond_t work_cv;
 	int sync_init;
 	struct audit_req *queue_head, *queue_tail;
+	size_t queue_len;
+	unsigned int expected;	/* announced appends not yet queued */
+	uint64_t group_commit_ns;
 	uint64_t taken_gen;
 	int stopping, healthy, threaded;
 	pthread_t writer;
@@ -994,6 +997,31 @@ apply_result(struct sg_audit *a, int r, const struct sg_audit_stats *d)
 	a->healthy = r == 0;
 }
 
+/* Group commit, with mu held and entries queued: while appends announced
+ * with sg_audit_expect are still on their way, wait for them (each one
+ * queued, or cancelled, wakes us once none is left), for a full batch,
+ * or until group_commit_ns has passed, whichever comes first. Waiting
+ * only on announced work keeps a lone caller from waiting at all. */
+static void
+gather(struct sg_audit *a)
+{
+	struct timespec deadline;
+
+	if (a->group_commit_ns == 0 || a->expected == 0 || a->stopping)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)(a->group_commit_ns / 1000000000u);
+	deadline.tv_nsec += (long)(a->group_commit_ns % 1000000000u);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (a->expected > 0 && a->queue_len < BATCH_MAX && !a->stopping) {
+		if (pthread_cond_timedwait(&a->work_cv, &a->mu, &deadline) == ETIMEDOUT)
+			break;
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -1010,6 +1038,7 @@ writer_main(void *arg)
 			pthread_cond_wait(&a->work_cv, &a->mu);
 		if (a->queue_head == NULL)
 			break;		/* stopping, and everything queued is written */
+		gather(a);
 		gen = ++a->taken_gen;
 		batch = last = a->queue_head;
 		last->batch = gen;
@@ -1021,6 +1050,7 @@ writer_main(void *arg)
 		if (a->queue_head == NULL)
 			a->queue_tail = NULL;
 		last->next = NULL;
+		a->queue_len -= n;
 		pthread_mutex_unlock(&a->mu);
 
 		r = commit_batch(a, batch, &d);
@@ -1074,6 +1104,7 @@ audit_open(const char *dir, const struct sg_audit_options *opts, int threaded,
 {
 	struct sg_audit *a = NULL;
 	char name[FILE_NAME_LEN];
+	pthread_condattr_t cattr;
 	sigset_t all, old;
 	unsigned int idx;
 	int r = SG_ERR_INTERNAL, locked = 0;
@@ -1087,12 +1118,23 @@ audit_open(const char *dir, const struct sg_audit_options *opts, int threaded,
 	a->healthy = 1;
 	a->rotate_bytes = opts != NULL && opts->rotate_bytes != 0 ?
 	    opts->rotate_bytes : SG_AUDIT_ROTATE_DEFAULT;
+	if (opts != NULL)
+		a->group_commit_ns = (uint64_t)(opts->group_commit_us < SG_AUDIT_GROUP_COMMIT_MAX_US ?
+		    opts->group_commit_us : SG_AUDIT_GROUP_COMMIT_MAX_US) * 1000u;
 	if (pthread_mutex_init(&a->mu, NULL) != 0)
 		goto out;
-	if (pthread_cond_init(&a->work_cv, NULL) != 0) {
+	/* The group commit's deadline is on the monotonic clock. */
+	if (pthread_condattr_init(&cattr) != 0) {
 		pthread_mutex_destroy(&a->mu);
 		goto out;
 	}
+	if (pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&a->work_cv, &cattr) != 0) {
+		pthread_condattr_destroy(&cattr);
+		pthread_mutex_destroy(&a->mu);
+		goto out;
+	}
+	pthread_condattr_destroy(&cattr);
 	a->sync_init = 1;
 
 	r = SG_ERR_AUDIT;
@@ -1203,26 +1245,40 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	int r;
 
 	memset(&req, 0, sizeof(req));
-	if (a == NULL || e == NULL || !a->threaded)
+	if (a == NULL || e == NULL || !a->threaded) {
+		if (e != NULL && e->expected)
+			sg_audit_expect_cancel(a);
 		return SG_ERR_INVALID_ARG;
-	if ((r = format_body(e, &req.body, &req.body_len)) != 0)
+	}
+	if ((r = format_body(e, &req.body, &req.body_len)) != 0) {
+		if (e->expected)
+			sg_audit_expect_cancel(a);
 		return r;
+	}
 	req.seal = e->seal;
 	req.seal_arg = e->seal_arg;
 	req.seal_alg = e->seal_alg;
 	pthread_cond_init(&req.done_cv, NULL);	/* default attributes: cannot fail */
 	pthread_mutex_lock(&a->mu);
+	if (e->expected && a->expected > 0)
+		a->expected--;
 	if (a->stopping) {
+		pthread_cond_signal(&a->work_cv);
 		pthread_mutex_unlock(&a->mu);
 		r = SG_ERR_AUDIT;
 		goto out;
 	}
+	/* The writer needs waking when it has nothing (it waits for work),
+	 * when the last announced entry arrives, or when a batch is full;
+	 * otherwise it is gathering and would only go back to sleep. */
+	if (a->queue_head == NULL || a->expected == 0 || a->queue_len + 1 >= BATCH_MAX)
+		pthread_cond_signal(&a->work_cv);
 	if (a->queue_tail != NULL)
 		a->queue_tail->next = &req;
 	else
 		a->queue_head = &req;
 	a->queue_tail = &req;
-	pthread_cond_signal(&a->work_cv);
+	a->queue_len++;
 	/* Woken by the writer once our batch is synced (or failed). */
 	while (!req.done)
 		pthread_cond_wait(&req.done_cv, &a->mu);
@@ -1237,6 +1293,28 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	pthread_cond_destroy(&req.done_cv);
 	cJSON_free(req.body);
 	return r;
+}
+
+void
+sg_audit_expect(struct sg_audit *a)
+{
+	/* Without a group commit nothing waits for announcements. */
+	if (a == NULL || !a->threaded || a->group_commit_ns == 0)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->expected++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+void
+sg_audit_expect_cancel(struct sg_audit *a)
+{
+	if (a == NULL || !a->threaded)
+		return;
+	pthread_mutex_lock(&a->mu);
+	if (a->expected > 0 && --a->expected == 0)
+		pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->mu);
 }
 
 int
@@ -1266,6 +1344,7 @@ sg_audit_stats(struct sg_audit *a, struct sg_audit_stats *st)
 		return;
 	pthread_mutex_lock(&a->mu);
 	*st = a->stats;
+	st->announced = a->expected;
 	pthread_mutex_unlock(&a->mu);
 }
 

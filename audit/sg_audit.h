@@ -95,6 +95,9 @@ struct sg_audit_entry {
 	const char *seal_alg;
 	int (*seal)(void *seal_arg, const char prev_hex[65], char **sig_b64p);
 	void *seal_arg;
+	/* Set when this append is the one a caller announced with
+	 * sg_audit_expect: it ends that announcement, whatever the outcome. */
+	int expected;
 };
 
 struct sg_audit_options {
@@ -102,7 +105,14 @@ struct sg_audit_options {
 	 * many bytes (a single line longer than that still gets its own
 	 * file). 0 means SG_AUDIT_ROTATE_DEFAULT. */
 	uint64_t rotate_bytes;
+	/* Group commit: how long (microseconds) the writer, holding entries
+	 * to sync, waits for entries announced with sg_audit_expect before
+	 * it syncs without them. 0: never wait. At most
+	 * SG_AUDIT_GROUP_COMMIT_MAX_US. */
+	unsigned int group_commit_us;
 };
+
+#define SG_AUDIT_GROUP_COMMIT_MAX_US 100000u
 
 /* Counters for /metrics; all since sg_audit_open. */
 struct sg_audit_stats {
@@ -111,6 +121,7 @@ struct sg_audit_stats {
 	uint64_t failures;	/* batches that failed (write, sync or lock) */
 	uint64_t last_sync_ns;	/* duration of the most recent fdatasync */
 	uint64_t sync_ns_total;	/* sum of all fdatasync durations */
+	uint64_t announced;	/* now: sg_audit_expect calls not yet ended */
 };
 
 /* Open the log in dir (created 0750 if missing; its parent must exist),
@@ -133,6 +144,16 @@ int sg_audit_open(const char *dir, const struct sg_audit_options *opts,
  * unchanged; a later call tries the disk again. */
 int sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e,
     uint64_t *seqp, char head_hash_hex[65]);
+
+/* Announce an append that is on its way: the caller is doing work (a
+ * token signature) whose entry follows. While announced entries are
+ * outstanding, the writer holds what is queued for up to group_commit_us
+ * so that they share its fdatasync; nothing is answered before its own
+ * entry is durable, so the wait changes latency, never durability. Each
+ * call is ended by exactly one sg_audit_append with e->expected set or by
+ * one sg_audit_expect_cancel. NULL is fine. */
+void sg_audit_expect(struct sg_audit *a);
+void sg_audit_expect_cancel(struct sg_audit *a);
 
 /* 0 when the most recent write attempt succeeded, else SG_ERR_AUDIT
  * (the gateway answers 503 audit_unavailable meanwhile). */

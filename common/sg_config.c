@@ -63,7 +63,7 @@ static const char *const token_keys[] = {
 };
 static const char *const audit_keys[] = {
 	"dir", "checkpoint_identity", "checkpoint_every_entries",
-	"checkpoint_every_seconds", "rotate_bytes", NULL
+	"checkpoint_every_seconds", "rotate_bytes", "group_commit_us", NULL
 };
 static const char *const limits_keys[] = {
 	"max_document_bytes", "max_json_bytes", "max_soap_bytes", "request_timeout_ms", NULL
@@ -249,6 +249,7 @@ load_audit(struct loader *l, const cJSON *root)
 	audit->checkpoint_every_entries = 1000;
 	audit->checkpoint_every_seconds = 60;
 	audit->rotate_bytes = 256 * 1024 * 1024;
+	audit->group_commit_us = SG_CONFIG_DEFAULT_GROUP_COMMIT_US;
 	if ((r = cfg_get_object(l, root, "audit", 1, &obj)) != 0)
 		return r;
 	old = cfg_path_push_key(l, "audit");
@@ -259,7 +260,9 @@ load_audit(struct loader *l, const cJSON *root)
 	    &audit->checkpoint_every_entries)) != 0 ||
 	    (r = cfg_get_uint_field(l, obj, "checkpoint_every_seconds", 0, 1, 86400,
 	    &audit->checkpoint_every_seconds)) != 0 ||
-	    (r = cfg_get_uint(l, obj, "rotate_bytes", 0, 1, BYTES_MAX, &audit->rotate_bytes)) != 0)
+	    (r = cfg_get_uint(l, obj, "rotate_bytes", 0, 1, BYTES_MAX, &audit->rotate_bytes)) != 0 ||
+	    (r = cfg_get_uint_field(l, obj, "group_commit_us", 0, 0, SG_CONFIG_GROUP_COMMIT_MAX_US,
+	    &audit->group_commit_us)) != 0)
 		return r;
 	cfg_path_pop(l, old);
 	return 0;

@@ -19,6 +19,10 @@
 #define SG_CONFIG_DEFAULT_MAX_JSON_BYTES	((size_t)1024 * 1024)
 #define SG_CONFIG_DEFAULT_MAX_SOAP_BYTES	((size_t)4 * 1024 * 1024)
 #define SG_CONFIG_DEFAULT_REQUEST_TIMEOUT_MS	30000u
+/* audit.group_commit_us: how long the audit writer waits for announced
+ * signers' entries before it syncs (README.md, "The audit log format"). */
+#define SG_CONFIG_DEFAULT_GROUP_COMMIT_US	0u
+#define SG_CONFIG_GROUP_COMMIT_MAX_US		100000u
 
 /* What an identity may be used for (struct sg_identity.uses). */
 #define SG_USE_STAMP	0x1u	/* POST /v1/stamp via a csc-v2 authority */
@@ -99,6 +103,7 @@ struct sg_config_audit {
 	unsigned int checkpoint_every_entries;	/* 1000 */
 	unsigned int checkpoint_every_seconds;	/* 60 */
 	uint64_t rotate_bytes;			/* 256 MiB */
+	unsigned int group_commit_us;		/* SG_CONFIG_DEFAULT_GROUP_COMMIT_US */
 };
 
 struct sg_config_limits {

@@ -93,6 +93,7 @@ gw_audit_append(struct gw *gw, const struct sg_audit_entry *e)
 		for (i = 0; i < full.n_extra; i++)
 			values[i] = shorten(full.extra_values[i]);
 		full.extra_values = values;
+		full.expected = 0;	/* the first attempt ended the announcement */
 		r = sg_audit_append(gw->audit, &full, NULL, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -477,6 +477,18 @@ put_gauges(struct sg_buf *out, const struct gw_metrics_gauges *g)
 	    (r = sg_buf_printf(out, "sealgate_audit_syncs_total %" PRIu64 "\n",
 	    g->audit_syncs)) != 0)
 		return r;
+	if ((r = put_header(out, "sealgate_audit_fdatasync_seconds_total",
+	    "Time spent in those fdatasync calls: divided by the calls, the disk's sync latency.",
+	    "counter")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_audit_fdatasync_seconds_total %.6f\n",
+	    (double)g->audit_sync_ns / 1e9)) != 0)
+		return r;
+	if ((r = put_header(out, "sealgate_audit_announced",
+	    "Requests whose audit entry the group commit is waiting for (audit.group_commit_us).",
+	    "gauge")) != 0 ||
+	    (r = sg_buf_printf(out, "sealgate_audit_announced %" PRIu64 "\n",
+	    g->audit_announced)) != 0)
+		return r;
 	if ((r = put_header(out, "sealgate_certificate_expiry_seconds",
 	    "Seconds until the identity's certificate expires, negative once it has.",
 	    "gauge")) != 0)

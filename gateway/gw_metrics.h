@@ -27,6 +27,8 @@ struct gw_metrics_cert_expiry {
 struct gw_metrics_gauges {
 	uint64_t audit_entries;		/* sealgate_audit_entries_total */
 	uint64_t audit_syncs;		/* sealgate_audit_syncs_total */
+	uint64_t audit_sync_ns;		/* sealgate_audit_fdatasync_seconds_total */
+	uint64_t audit_announced;	/* sealgate_audit_announced */
 	const struct gw_metrics_cert_expiry *cert_expiry;
 	size_t n_cert_expiry;
 	int64_t last_good_signature;	/* seconds since the epoch; 0: left out */

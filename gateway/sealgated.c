@@ -362,6 +362,7 @@ main(int argc, char **argv)
 	}
 	memset(&aopts, 0, sizeof(aopts));
 	aopts.rotate_bytes = cfg->audit.rotate_bytes;
+	aopts.group_commit_us = cfg->audit.group_commit_us;
 	if ((r = sg_audit_open(cfg->audit.dir, &aopts, &gw.audit)) != 0) {
 		fatal("$.audit.dir", "the audit log cannot be opened (see the log above)");
 		goto out;

@@ -31,6 +31,8 @@ gw_route_metrics(struct gw_request *req, struct gw_response *resp)
 	sg_audit_stats(req->gw->audit, &st);
 	g.audit_entries = st.entries;
 	g.audit_syncs = st.syncs;
+	g.audit_sync_ns = st.sync_ns_total;
+	g.audit_announced = st.announced;
 	g.last_good_signature = sgp11_last_good_signature(req->gw->token);
 	g.token_available = gw_token_up(req->gw);
 	g.token_refused = gw_token_refused(req->gw);

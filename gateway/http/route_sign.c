@@ -70,6 +70,14 @@ digest_label(const struct gw_sign_request *sr, char *out, size_t outlen)
 	free(hex);
 }
 
+static void
+unannounce(struct gw *gw, int *announced)
+{
+	if (*announced)
+		sg_audit_expect_cancel(gw->audit);
+	*announced = 0;
+}
+
 static cJSON *
 success_body(const struct gw_request *req, const struct gw_identity *id,
     const struct gw_sign_request *sr, const unsigned char *sig, size_t sig_len)
@@ -139,11 +147,18 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	cJSON *answer;
 	char digest_text[160], why[GW_SIGN_WHY_MAX];
 	enum gw_admit_result admitted = GW_ADMIT_REFUSED;
-	int r;
+	int announced, r;
 
+	/* Announced at once: every way through here but the token's absence
+	 * ends in an audit entry, and the audit writer can let concurrent
+	 * requests share one fdatasync (sg_audit_expect). A refusal's entry
+	 * is not the announced one: the announcement is cancelled first. */
+	sg_audit_expect(gw->audit);
+	announced = 1;
 	if ((r = gw_sign_request_parse(sg_buf_str(&req->body), req->body.len, &sr, why,
 	    sizeof(why))) != 0) {
 		gw_error_r(resp, r, "%s", why);
+		unannounce(gw, &announced);
 		gw_audit_refusal(req, resp, "sign", sr.identity, NULL);
 		goto out;
 	}
@@ -182,6 +197,8 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	e.cert_serial = id->cert_serial[0] != '\0' ? id->cert_serial : NULL;
 	e.digest = digest_text;
 	e.outcome = "ok";
+	e.expected = 1;
+	announced = 0;
 	if (gw_audit(req, &e) != 0) {
 		cJSON_Delete(answer);
 		gw_error_r(resp, SG_ERR_AUDIT,
@@ -192,9 +209,11 @@ gw_route_sign(struct gw_request *req, struct gw_response *resp)
 	gw_json(resp, 200, answer);
 	goto out;
  refused:
+	unannounce(gw, &announced);
 	gw_audit_refusal(req, resp, admitted == GW_ADMIT_AUTH_FAILURE ? "auth_failure" : "sign",
 	    sr.identity, digest_text);
  out:
+	unannounce(gw, &announced);
 	OPENSSL_free(sig);
 	gw_sign_request_free(&sr);
 	gw_snapshot_put(gw, fresh);

@@ -10,6 +10,16 @@ gateway_fixture
 start_gateway
 J=(-H 'Content-Type: application/json')
 echo "document" > "$W/doc"
+# missing_answered: how many client request ids in $W/answered have no
+# successful sign entry in the log.
+missing_answered() {
+    local rid missing=0
+    while read -r rid; do
+        jq -se --arg r "$rid" 'any(.[]; .client_request_id==$r and .type=="sign" and .outcome=="ok")' \
+            "$W"/audit/audit-*.jsonl >/dev/null || missing=$((missing + 1))
+    done < "$W/answered"
+    echo "$missing"
+}
 
 expect_match "startup and config_load entries" "$(jq -r .type "$W"/audit/audit-*.jsonl | head -2 | tr '\n' ' ')" \
     '^startup config_load $'
@@ -27,12 +37,7 @@ wait "${pids[@]}"
 for i in $(seq 1 40); do [ "$(cat "$W/status.$i")" = 200 ] && echo "kill-$i" >> "$W/answered"; done
 kill -KILL "$GW_PID"; wait "$GW_PID" 2>/dev/null
 expect_eq "all 40 concurrent requests answered" "$(wc -l < "$W/answered")" 40
-missing=0
-while read -r rid; do
-    jq -se --arg r "$rid" 'any(.[]; .client_request_id==$r and .type=="sign" and .outcome=="ok")' \
-        "$W"/audit/audit-*.jsonl >/dev/null || missing=$((missing + 1))
-done < "$W/answered"
-expect_eq "every answered request is in the log after SIGKILL" "$missing" 0
+expect_eq "every answered request is in the log after SIGKILL" "$(missing_answered)" 0
 n=$(audit_verify "$W/audit")
 expect_match "chain verifies after SIGKILL ($n entries)" "$n" '^[0-9]+$'
 expect_eq "digest recorded for a request" \
@@ -43,6 +48,44 @@ expect_eq "digest recorded for a request" \
 start_gateway
 expect_eq "sign after restart" "$(api billing POST /v1/sign "${J[@]}" --data "$(sign_body local-seal sha256 "$W/doc" raw)")" 200
 check "chain continues across the restart" audit_verify "$W/audit"
+
+# The same under a group commit (audit.group_commit_us): requests announce
+# their entries, the writer holds a batch for them. Refusals of every kind
+# end their announcement; every answered request is durable at SIGKILL.
+kill -KILL "$GW_PID"; wait "$GW_PID" 2>/dev/null
+jq '.audit.group_commit_us = 5000' "$W/sealgate.json" > "$W/c.json" && mv "$W/c.json" "$W/sealgate.json"
+start_gateway
+: > "$W/answered"
+pids=()
+for i in $(seq 1 40); do
+    printf 'doc %s' "$i" > "$W/g$i"
+    case $((i % 4)) in
+        1) body='{"identity":' ;;
+        2) body=$(sign_body nosuch sha256 "$W/g$i" raw) ;;
+        *) body=$(sign_body ec-seal sha256 "$W/g$i" raw) ;;
+    esac
+    api billing POST /v1/sign "${J[@]}" -H "X-Request-Id: group-$i" --data "$body" > "$W/status.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+bad=0
+for i in $(seq 1 40); do
+    case $((i % 4)):$(cat "$W/status.$i") in
+        1:400|2:403|2:404) ;;
+        [03]:200) echo "group-$i" >> "$W/answered" ;;
+        *) bad=$((bad + 1)) ;;
+    esac
+done
+expect_eq "under a group commit: 20 signed, 20 refused as they should be" "$bad:$(wc -l < "$W/answered")" 0:20
+expect_eq "metrics" "$(api monitor GET /metrics)" 200
+expect_match "no announced entry left waiting" "$(cat "$W/body")" '^sealgate_audit_announced 0$'
+kill -KILL "$GW_PID"; wait "$GW_PID" 2>/dev/null
+expect_eq "under a group commit every answered request is in the log after SIGKILL" "$(missing_answered)" 0
+expect_eq "  and so is every refusal" \
+    "$(jq -s '[.[] | select((.client_request_id // "") | startswith("group-")) | select(.outcome=="error")] | length' \
+    "$W"/audit/audit-*.jsonl)" 20
+check "chain verifies after SIGKILL under a group commit" audit_verify "$W/audit"
+start_gateway
 
 # Fail closed: the log file may not grow (soft RLIMIT_FSIZE at its current
 # size; only the soft limit, which an unprivileged process may raise again).
@@ -78,7 +121,7 @@ stop_gateway
 check "chain intact after the failed writes" audit_verify "$W/audit"
 expect_eq "no torn line left" "$(ls "$W"/audit | grep -c torn)" 0
 expect_eq "no entry for the refused requests claims success" \
-    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 43
+    "$(jq -s '[.[] | select(.type=="sign" and .outcome=="ok")] | length' "$W"/audit/audit-*.jsonl)" 63
 expect_eq "shutdown entry, then the final checkpoint" \
     "$(tail -n2 "$(ls "$W"/audit/audit-*.jsonl | tail -1)" | jq -r .type | tr '\n' ' ')" "shutdown checkpoint "
 finish

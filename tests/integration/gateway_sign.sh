@@ -87,6 +87,9 @@ expect_match "audit entries exported" "$m" 'sealgate_audit_entries_total [0-9]+'
 expect_match "audit syncs exported" "$m" 'sealgate_audit_syncs_total [1-9][0-9]*'
 entries=$(printf '%s\n' "$m" | awk '/^sealgate_audit_entries_total /{print $2}')
 syncs=$(printf '%s\n' "$m" | awk '/^sealgate_audit_syncs_total /{print $2}')
+fsync_s=$(printf '%s\n' "$m" | awk '/^sealgate_audit_fdatasync_seconds_total /{print $2}')
+expect_eq "time in fdatasync exported, positive" "$(awk -v s="${fsync_s:-0}" 'BEGIN{print (s > 0) ? "yes" : s}')" yes
+expect_match "no announcement outstanding without a group commit" "$m" '^sealgate_audit_announced 0$'
 expect_eq "no more syncs than entries" "$([ "$syncs" -le "$entries" ] && echo yes || echo "$syncs > $entries")" yes
 expect_match "latency histogram" "$m" 'sealgate_request_seconds_bucket\{route="sign",le="\+Inf"\}'
 stop_gateway

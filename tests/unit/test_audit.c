@@ -543,6 +543,125 @@ test_threads_group_commit(void)
 	sg_test_tmp_clean(&t);
 }
 
+/* Group commit with announcements: entries announced before they are
+ * appended share one fdatasync, however their threads are scheduled. */
+#define N_ANNOUNCED 6
+
+struct announced {
+	struct sg_audit *a;
+	int id;
+	int r;
+};
+
+static void *
+announced_main(void *arg)
+{
+	struct announced *w = arg;
+	struct sg_audit_entry e;
+	char rid[32];
+
+	(void)snprintf(rid, sizeof(rid), "announced-%d", w->id);
+	e = sample_entry(rid);
+	e.expected = 1;
+	w->r = sg_audit_append(w->a, &e, NULL, NULL);
+	return NULL;
+}
+
+/* Start n appenders of announced entries and wait for them; 0 when every
+ * one of them was made durable. */
+static int
+run_announced(struct sg_audit *a, int n)
+{
+	struct announced w[N_ANNOUNCED];
+	pthread_t tids[N_ANNOUNCED];
+	int i, started = 0, failures = 0;
+
+	for (i = 0; i < n; i++) {
+		w[i].a = a;
+		w[i].id = i;
+		w[i].r = -1;
+		if (pthread_create(&tids[i], NULL, announced_main, &w[i]) != 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(tids[i], NULL);
+		failures += w[i].r != 0;
+	}
+	return started == n && failures == 0 ? 0 : -1;
+}
+
+#define EXPECT_COUNTS(a, st, n_entries, n_syncs, n_announced) do { \
+	sg_audit_stats((a), &(st)); \
+	CU_ASSERT_EQUAL((st).entries, (n_entries)); \
+	CU_ASSERT_EQUAL((st).syncs, (n_syncs)); \
+	CU_ASSERT_EQUAL((st).announced, (n_announced)); \
+} while (0)
+
+static void
+test_announced_group_commit(void)
+{
+	struct sg_audit_options opts = { .group_commit_us = SG_AUDIT_GROUP_COMMIT_MAX_US };
+	struct sg_audit *a = NULL;
+	struct sg_audit_stats st;
+	struct sg_audit_entry e;
+	struct log_check lc;
+	struct sg_test_tmp t;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(sg_test_tmp_make(&t, "sg-audit", "log"), 0);
+	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, &opts, &a), 0);
+
+	/* Six announced, six appended from their own threads: one sync. */
+	for (i = 0; i < N_ANNOUNCED; i++)
+		sg_audit_expect(a);
+	EXPECT_COUNTS(a, st, 0, 0, N_ANNOUNCED);
+	CU_ASSERT_EQUAL(run_announced(a, N_ANNOUNCED), 0);
+	EXPECT_COUNTS(a, st, N_ANNOUNCED, 1, 0);
+
+	/* Four announced, one cancelled, one ended by an append that is
+	 * refused (malformed): the other two still share one sync and
+	 * nothing stays announced. */
+	for (i = 0; i < 4; i++)
+		sg_audit_expect(a);
+	sg_audit_expect_cancel(a);
+	e = sample_entry("refused");
+	e.outcome = "maybe";
+	e.expected = 1;
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), SG_ERR_INVALID_ARG);
+	EXPECT_COUNTS(a, st, N_ANNOUNCED, 1, 2);
+	CU_ASSERT_EQUAL(run_announced(a, 2), 0);
+	EXPECT_COUNTS(a, st, N_ANNOUNCED + 2, 2, 0);
+
+	/* Nothing announced: an entry is synced alone, at once. A cancel
+	 * with nothing announced changes nothing. */
+	sg_audit_expect_cancel(a);
+	e = sample_entry("alone");
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
+	EXPECT_COUNTS(a, st, N_ANNOUNCED + 3, 3, 0);
+
+	/* An announcement never ended holds a batch for the group commit's
+	 * time at most: the entry is still made durable. */
+	sg_audit_expect(a);
+	e = sample_entry("late");
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
+	EXPECT_COUNTS(a, st, N_ANNOUNCED + 4, 4, 1);
+	sg_audit_close(a);
+	EXPECT_GOOD_LOG(t.dir, lc, N_ANNOUNCED + 4);
+
+	/* Without a group commit an announcement is not even counted. */
+	CU_ASSERT_EQUAL_FATAL(sg_audit_open(t.dir, NULL, &a), 0);
+	sg_audit_expect(a);
+	sg_audit_stats(a, &st);
+	CU_ASSERT_EQUAL(st.announced, 0);
+	e = sample_entry("off");
+	e.expected = 1;
+	CU_ASSERT_EQUAL(sg_audit_append(a, &e, NULL, NULL), 0);
+	sg_audit_close(a);
+	EXPECT_GOOD_LOG(t.dir, lc, N_ANNOUNCED + 5);
+	sg_test_tmp_clean(&t);
+}
+
 static void
 test_rotation(void)
 {
@@ -1114,6 +1233,7 @@ main(void)
 		{ "the line checker detects tampering", test_checker_detects_tampering },
 		{ "reopen and one-shot continue the chain", test_reopen_continues },
 		{ "8 threads x 200: contiguous, chained, group commit", test_threads_group_commit },
+		{ "announced entries share one sync; cancel and leaks", test_announced_group_commit },
 		{ "rotation chains across files", test_rotation },
 		{ "empty newest file after rotation; numbering gap", test_empty_newest_file },
 		{ "torn tail set aside and chain continues", test_torn_tail },

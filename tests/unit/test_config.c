@@ -33,7 +33,7 @@ static const char full_config[] =
 "             \"pin_file\": \"pin\", \"max_sessions\": 16 },\n"
 "  \"audit\": { \"dir\": \"audit\", \"checkpoint_identity\": \"audit-signer\",\n"
 "             \"checkpoint_every_entries\": 1000, \"checkpoint_every_seconds\": 60,\n"
-"             \"rotate_bytes\": 268435456 },\n"
+"             \"rotate_bytes\": 268435456, \"group_commit_us\": 2000 },\n"
 "  \"limits\": { \"max_document_bytes\": 67108864, \"max_json_bytes\": 1048576,\n"
 "              \"max_soap_bytes\": 4194304, \"request_timeout_ms\": 30000 },\n"
 "  \"authorities\": {\n"
@@ -182,6 +182,7 @@ test_full_example(void)
 	CU_ASSERT_EQUAL(cfg->audit.checkpoint_every_entries, 1000);
 	CU_ASSERT_EQUAL(cfg->audit.checkpoint_every_seconds, 60);
 	CU_ASSERT_EQUAL(cfg->audit.rotate_bytes, 268435456);
+	CU_ASSERT_EQUAL(cfg->audit.group_commit_us, 2000);
 	CU_ASSERT_EQUAL(cfg->limits.max_document_bytes, 67108864);
 	CU_ASSERT_EQUAL(cfg->limits.max_json_bytes, 1048576);
 	CU_ASSERT_EQUAL(cfg->limits.max_soap_bytes, 4194304);
@@ -320,6 +321,7 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(cfg->audit.checkpoint_every_entries, 1000);
 	CU_ASSERT_EQUAL(cfg->audit.checkpoint_every_seconds, 60);
 	CU_ASSERT_EQUAL(cfg->audit.rotate_bytes, 268435456);
+	CU_ASSERT_EQUAL(cfg->audit.group_commit_us, 0);
 	CU_ASSERT_EQUAL(cfg->limits.max_document_bytes, 64 * 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg->limits.max_json_bytes, 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg->limits.max_soap_bytes, 4 * 1024 * 1024);
@@ -621,6 +623,8 @@ static const struct bad_case bad_cases[] = {
 	{ "a label renewal retires an old key under", "\"key_label\": \"local-seal\"",
 	  "\"key_label\": \"vero-ws.retired-20260101T000000Z\"",
 	  SG_ERR_CONFIG, "$.identities[3].key_label", "reserved" },
+	{ "group commit over 100 ms", "\"group_commit_us\": 2000", "\"group_commit_us\": 100001",
+	  SG_ERR_CONFIG, "$.audit.group_commit_us", "from 0 to 100000" },
 	{ "port out of range", "\"port\": 8440", "\"port\": 65536",
 	  SG_ERR_CONFIG, "$.listen.port", "from 0 to 65535" },
 	{ "port negative", "\"port\": 8440", "\"port\": -1",

@@ -143,6 +143,14 @@ static const char expected_scenario[] =
 	"per sync: the group commit's batch size).\n"
 	"# TYPE sealgate_audit_syncs_total counter\n"
 	"sealgate_audit_syncs_total 7\n"
+	"# HELP sealgate_audit_fdatasync_seconds_total Time spent in those fdatasync calls: "
+	"divided by the calls, the disk's sync latency.\n"
+	"# TYPE sealgate_audit_fdatasync_seconds_total counter\n"
+	"sealgate_audit_fdatasync_seconds_total 0.001750\n"
+	"# HELP sealgate_audit_announced Requests whose audit entry the group commit is waiting "
+	"for (audit.group_commit_us).\n"
+	"# TYPE sealgate_audit_announced gauge\n"
+	"sealgate_audit_announced 3\n"
 	"# HELP sealgate_certificate_expiry_seconds Seconds until the identity's certificate "
 	"expires, negative once it has.\n"
 	"# TYPE sealgate_certificate_expiry_seconds gauge\n"
@@ -210,6 +218,8 @@ test_exact_text(void)
 	g.last_good_signature = 1796211095;
 	g.audit_entries = 42;
 	g.audit_syncs = 7;
+	g.audit_sync_ns = 1750000;
+	g.audit_announced = 3;
 	g.cert_expiry = expiry;
 	g.n_cert_expiry = 2;
 	g.token_available = 0;
