@@ -264,8 +264,17 @@ TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([
 NCNAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 CT_PARAM_RE = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s"]*)\s*')
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
-XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             dtd_validation=False, huge_tree=False, collect_ids=False)
+# One parser per serving thread: lxml advises against sharing a parser
+# between threads, and documents keep the parser's dictionary.
+_PARSERS = threading.local()
+
+
+def xml_parser():
+    p = getattr(_PARSERS, "parser", None)
+    if p is None:
+        p = _PARSERS.parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                              dtd_validation=False, huge_tree=False, collect_ids=False)
+    return p
 
 
 # ---------------------------------------------------------------- files
@@ -434,7 +443,7 @@ def expect_children(el, tags, where, fault=invalid):
 def parse_envelope(raw, soap):
     """Parse RAW (no DTD, no PIs, UTF-8) and return (Envelope, Header, Body)."""
     try:
-        root = etree.fromstring(raw, XML_PARSER)
+        root = etree.fromstring(raw, xml_parser())
     except etree.XMLSyntaxError as e:
         raise sender("malformed XML: %s" % e) from None
     tree = root.getroottree()
