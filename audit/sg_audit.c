@@ -23,6 +23,7 @@
 
 #include "sg_audit.h"
 #include "sg_buf.h"
+#include "sg_clock.h"
 #include "sg_err.h"
 #include "sg_log.h"
 
@@ -1009,13 +1010,7 @@ gather(struct sg_audit *a)
 
 	if (a->group_commit_ns == 0 || a->expected == 0 || a->stopping)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)(a->group_commit_ns / 1000000000u);
-	deadline.tv_nsec += (long)(a->group_commit_ns % 1000000000u);
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	sg_monotonic_deadline(&deadline, a->group_commit_ns);
 	while (a->expected > 0 && a->queue_len < BATCH_MAX && !a->stopping) {
 		if (pthread_cond_timedwait(&a->work_cv, &a->mu, &deadline) == ETIMEDOUT)
 			break;
@@ -1119,8 +1114,7 @@ audit_open(const char *dir, const struct sg_audit_options *opts, int threaded,
 	a->rotate_bytes = opts != NULL && opts->rotate_bytes != 0 ?
 	    opts->rotate_bytes : SG_AUDIT_ROTATE_DEFAULT;
 	if (opts != NULL)
-		a->group_commit_ns = (uint64_t)(opts->group_commit_us < SG_AUDIT_GROUP_COMMIT_MAX_US ?
-		    opts->group_commit_us : SG_AUDIT_GROUP_COMMIT_MAX_US) * 1000u;
+		a->group_commit_ns = (uint64_t)opts->group_commit_us * 1000u;
 	if (pthread_mutex_init(&a->mu, NULL) != 0)
 		goto out;
 	/* The group commit's deadline is on the monotonic clock. */
@@ -1245,11 +1239,8 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	int r;
 
 	memset(&req, 0, sizeof(req));
-	if (a == NULL || e == NULL || !a->threaded) {
-		if (e != NULL && e->expected)
-			sg_audit_expect_cancel(a);
+	if (a == NULL || e == NULL || !a->threaded)
 		return SG_ERR_INVALID_ARG;
-	}
 	if ((r = format_body(e, &req.body, &req.body_len)) != 0) {
 		if (e->expected)
 			sg_audit_expect_cancel(a);
@@ -1263,7 +1254,6 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	if (e->expected && a->expected > 0)
 		a->expected--;
 	if (a->stopping) {
-		pthread_cond_signal(&a->work_cv);
 		pthread_mutex_unlock(&a->mu);
 		r = SG_ERR_AUDIT;
 		goto out;
@@ -1295,11 +1285,17 @@ sg_audit_append(struct sg_audit *a, const struct sg_audit_entry *e, uint64_t *se
 	return r;
 }
 
+/* Without a group commit nothing is announced and nothing waits. */
+static int
+announces(const struct sg_audit *a)
+{
+	return a != NULL && a->threaded && a->group_commit_ns != 0;
+}
+
 void
 sg_audit_expect(struct sg_audit *a)
 {
-	/* Without a group commit nothing waits for announcements. */
-	if (a == NULL || !a->threaded || a->group_commit_ns == 0)
+	if (!announces(a))
 		return;
 	pthread_mutex_lock(&a->mu);
 	a->expected++;
@@ -1309,7 +1305,7 @@ sg_audit_expect(struct sg_audit *a)
 void
 sg_audit_expect_cancel(struct sg_audit *a)
 {
-	if (a == NULL || !a->threaded)
+	if (!announces(a))
 		return;
 	pthread_mutex_lock(&a->mu);
 	if (a->expected > 0 && --a->expected == 0)

@@ -107,12 +107,10 @@ struct sg_audit_options {
 	uint64_t rotate_bytes;
 	/* Group commit: how long (microseconds) the writer, holding entries
 	 * to sync, waits for entries announced with sg_audit_expect before
-	 * it syncs without them. 0: never wait. At most
-	 * SG_AUDIT_GROUP_COMMIT_MAX_US. */
+	 * it syncs without them. 0: never wait. Bounded by the caller
+	 * (sealgated: audit.group_commit_us, at most 100 ms). */
 	unsigned int group_commit_us;
 };
-
-#define SG_AUDIT_GROUP_COMMIT_MAX_US 100000u
 
 /* Counters for /metrics; all since sg_audit_open. */
 struct sg_audit_stats {

@@ -310,10 +310,7 @@ watch_main(void *arg)
 			pthread_cond_wait(&t->wake, &t->lock);
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)GW_TOKEN_PROBE_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		sg_monotonic_deadline(&until, (uint64_t)GW_TOKEN_PROBE_MS * 1000000u);
 		if (pthread_cond_timedwait(&t->wake, &t->lock, &until) != ETIMEDOUT || t->stop)
 			continue;
 		pthread_mutex_unlock(&t->lock);
